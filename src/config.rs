@@ -1,0 +1,245 @@
+//! The one `Config` struct: command-line flags, `ARDOISE_*` environment variables and an optional
+//! TOML file, in that order of precedence, over built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use serde::{Deserialize, Serialize};
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// Everything an operator can set. Every field is a flag, an environment variable and a key of
+/// the TOML file given with `--config` (same name, snake_case).
+#[derive(Debug, Clone, Parser, Serialize, Deserialize)]
+#[command(
+    name = "ardoise",
+    version,
+    about = "Real-time collaborative pad and calc server"
+)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "ARDOISE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded database.
+    #[arg(long, env = "ARDOISE_DATA", default_value = "./data")]
+    pub data: PathBuf,
+
+    /// TOML file with any of these options (flags and environment variables win over it).
+    #[arg(long, env = "ARDOISE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Largest WebSocket message accepted, in bytes.
+    #[arg(long, env = "ARDOISE_MAX_MESSAGE_BYTES", default_value_t = 8 * MIB)]
+    pub max_message_bytes: usize,
+
+    /// Largest document, in bytes of its encoded state; growth beyond it is refused.
+    #[arg(long, env = "ARDOISE_MAX_DOC_BYTES", default_value_t = 64 * MIB)]
+    pub max_doc_bytes: usize,
+
+    /// Largest awareness (presence) state of one client, in bytes of JSON.
+    #[arg(long, env = "ARDOISE_MAX_AWARENESS_BYTES", default_value_t = 16 * KIB)]
+    pub max_awareness_bytes: usize,
+
+    /// Seconds after which an awareness state that was not renewed is dropped.
+    #[arg(long, env = "ARDOISE_AWARENESS_TIMEOUT_SECS", default_value_t = 30)]
+    pub awareness_timeout_secs: u64,
+
+    /// Messages that may wait in one connection's outbound queue before it is closed (1013).
+    #[arg(long, env = "ARDOISE_OUTBOUND_QUEUE_MESSAGES", default_value_t = 1024)]
+    pub outbound_queue_messages: usize,
+
+    /// Bytes that may wait in one connection's outbound queue before it is closed (1013).
+    #[arg(long, env = "ARDOISE_OUTBOUND_QUEUE_BYTES", default_value_t = 16 * MIB)]
+    pub outbound_queue_bytes: usize,
+
+    /// Messages that may wait in one document's inbound queue; readers wait when it is full.
+    #[arg(long, env = "ARDOISE_ROOM_QUEUE_MESSAGES", default_value_t = 4096)]
+    pub room_queue_messages: usize,
+
+    /// Seconds between pings sent to each connection.
+    #[arg(long, env = "ARDOISE_PING_SECS", default_value_t = 30)]
+    pub ping_secs: u64,
+
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, env = "ARDOISE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a document stays loaded after its last connection leaves.
+    #[arg(long, env = "ARDOISE_UNLOAD_GRACE_SECS", default_value_t = 30)]
+    pub unload_grace_secs: u64,
+
+    /// Milliseconds between flushes to disk: the most a crash can lose.
+    #[arg(long, env = "ARDOISE_FLUSH_INTERVAL_MS", default_value_t = 100)]
+    pub flush_interval_ms: u64,
+
+    /// Make every batch of edits durable on disk before it is broadcast.
+    #[arg(long, env = "ARDOISE_SYNC")]
+    pub sync: bool,
+
+    /// Bytes of the database's page cache.
+    #[arg(long, env = "ARDOISE_CACHE_BYTES", default_value_t = 64 * MIB)]
+    pub cache_bytes: usize,
+
+    /// Logged updates after which a document's log is compacted into a snapshot.
+    #[arg(long, env = "ARDOISE_COMPACT_AFTER_UPDATES", default_value_t = 1000)]
+    pub compact_after_updates: usize,
+
+    /// Logged bytes after which a document's log is compacted into a snapshot.
+    #[arg(long, env = "ARDOISE_COMPACT_AFTER_BYTES", default_value_t = 4 * MIB)]
+    pub compact_after_bytes: usize,
+}
+
+/// Why the configuration could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The command line or environment was invalid (includes `--help` and `--version`).
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid or has an unknown or mistyped key.
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// What is wrong, from the TOML parser.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Builds the configuration from the process's arguments, environment and config file.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Builds the configuration from `args` (the first is the program name).
+    pub fn load_from<I, T>(args: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let cli = Self::from_arg_matches(&matches)?;
+        let Some(path) = cli.config.clone() else {
+            return Ok(cli);
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let file: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        // Start from what clap settled (defaults included) and let the file replace only the
+        // values that came from defaults, so flags and environment variables keep precedence.
+        let mut merged = toml::Table::try_from(&cli).map_err(|e| invalid(e.to_string()))?;
+        let known: Vec<String> = Self::command()
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for (key, value) in file {
+            if key == "config" || !known.contains(&key) {
+                return Err(invalid(format!("unknown key `{key}`")));
+            }
+            let set_outside_file = matches!(
+                matches.value_source(&key),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            );
+            if !set_outside_file {
+                merged.insert(key, value);
+            }
+        }
+        let mut config: Config = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        config.config = Some(path);
+        Ok(config)
+    }
+
+    /// Where the database lives inside the data directory.
+    pub fn db_path(&self) -> PathBuf {
+        Path::new(&self.data).join("db")
+    }
+
+    /// Interval between pings.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_secs.max(1))
+    }
+
+    /// Silence after which a connection is closed.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// Time a room stays loaded without connections.
+    pub fn unload_grace(&self) -> Duration {
+        Duration::from_secs(self.unload_grace_secs)
+    }
+
+    /// Age at which an awareness state that was not renewed is dropped.
+    pub fn awareness_timeout(&self) -> Duration {
+        Duration::from_secs(self.awareness_timeout_secs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let c = Config::load_from(["ardoise"]).expect("defaults parse");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data, PathBuf::from("./data"));
+        assert_eq!(c.max_message_bytes, 8 * MIB);
+        assert_eq!(c.max_doc_bytes, 64 * MIB);
+        assert_eq!(c.max_awareness_bytes, 16 * KIB);
+        assert_eq!(c.flush_interval_ms, 100);
+        assert_eq!(c.cache_bytes, 64 * MIB);
+        assert!(!c.sync);
+    }
+
+    #[test]
+    fn file_fills_defaults_but_flags_win() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "unload_grace_secs = 5\nlisten = \"127.0.0.1:9000\"\nsync = true"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path, "--listen", "127.0.0.1:0"])
+            .expect("parses");
+        assert_eq!(c.unload_grace_secs, 5);
+        assert!(c.sync);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "no_such_option = 1").expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let err = Config::load_from(["ardoise", "--config", &path]).expect_err("refused");
+        assert!(err.to_string().contains("no_such_option"), "{err}");
+    }
+}

@@ -1,0 +1,119 @@
+//! The registry of live rooms: at most one room per document name, created on first use, so
+//! concurrent first connections share a single load.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::awareness::ConnId;
+use crate::config::Config;
+use crate::name::DocName;
+use crate::outbox::Outbox;
+use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::store::Store;
+
+/// How often a join may find its room closing under it (unloading at that very moment) before
+/// giving up; each retry starts a fresh room.
+const JOIN_ATTEMPTS: usize = 4;
+
+/// Why a connection could not join its document.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    /// The server is shutting down.
+    #[error("server shutting down")]
+    ShuttingDown,
+    /// The document could not be loaded.
+    #[error("document unavailable")]
+    Unavailable,
+}
+
+/// All live rooms of the server.
+pub struct Hub {
+    rooms: Arc<DashMap<DocName, RoomHandle>>,
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    next_id: AtomicU64,
+}
+
+impl Hub {
+    /// Creates an empty registry; rooms stop when `shutdown` is cancelled.
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, shutdown: CancellationToken) -> Self {
+        Self {
+            rooms: Arc::new(DashMap::new()),
+            store,
+            config,
+            shutdown,
+            tasks: TaskTracker::new(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The live room of `name`, started if there is none.
+    fn room(&self, name: &DocName) -> Result<RoomHandle, HubError> {
+        if self.shutdown.is_cancelled() {
+            return Err(HubError::ShuttingDown);
+        }
+        if let Some(handle) = self.rooms.get(name) {
+            return Ok(handle.clone());
+        }
+        let handle = self
+            .rooms
+            .entry(name.clone())
+            .or_insert_with(|| {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let rooms = self.rooms.clone();
+                let key = name.clone();
+                let parts = RoomParts {
+                    name: name.clone(),
+                    id,
+                    store: self.store.clone(),
+                    config: self.config.clone(),
+                    shutdown: self.shutdown.clone(),
+                    unregister: Unregister::new(move || {
+                        rooms.remove_if(&key, |_, h| h.id() == id);
+                    }),
+                };
+                room::spawn(parts, &self.tasks)
+            })
+            .clone();
+        Ok(handle)
+    }
+
+    /// Subscribes a connection to the room of `name`, loading the document if needed.
+    pub async fn join(
+        &self,
+        name: &DocName,
+        conn: ConnId,
+        outbox: &Outbox,
+    ) -> Result<RoomHandle, HubError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let handle = self.room(name)?;
+            match handle.join(conn, outbox.clone()).await {
+                Ok(()) => return Ok(handle),
+                Err(RoomError::Unavailable) => return Err(HubError::Unavailable),
+                Err(RoomError::Closed) => continue,
+            }
+        }
+        if self.shutdown.is_cancelled() {
+            Err(HubError::ShuttingDown)
+        } else {
+            Err(HubError::Unavailable)
+        }
+    }
+
+    /// Number of loaded documents.
+    pub fn live_rooms(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Waits until every room has persisted and stopped (after `shutdown` was cancelled).
+    pub async fn wait_stopped(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}

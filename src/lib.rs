@@ -1,0 +1,115 @@
+//! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
+//! See ARCHITECTURE.md for the map of modules and their invariants.
+
+pub mod awareness;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod inbound;
+pub mod meta;
+pub mod name;
+pub mod outbox;
+pub mod protocol;
+pub mod room;
+pub mod store;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::{SledStore, Store, StoreError};
+
+/// How long shutdown waits for connections to send their close frames.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database could not be opened or flushed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The listener failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An opened server, ready to serve on a listener.
+pub struct Server {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+}
+
+impl Server {
+    /// Opens the database in the configured data directory.
+    pub fn open(config: Config) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(&config.data)?;
+        let store = SledStore::open(
+            &config.db_path(),
+            config.cache_bytes,
+            Duration::from_millis(config.flush_interval_ms.max(1)),
+        )?;
+        Ok(Self {
+            config: Arc::new(config),
+            store: Arc::new(store),
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then closes every WebSocket with 1001,
+    /// persists every room and flushes storage.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let token = CancellationToken::new();
+        let hub = Arc::new(Hub::new(
+            self.store.clone(),
+            self.config.clone(),
+            token.clone(),
+        ));
+        let connections = TaskTracker::new();
+        let app = http::router(http::AppState {
+            hub: hub.clone(),
+            config: self.config.clone(),
+            shutdown: token.clone(),
+            connections: connections.clone(),
+        });
+        // Nagle's algorithm would hold small updates back for a delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
+        let stop = token.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                stop.cancel();
+            })
+            .await?;
+        token.cancel();
+        hub.wait_stopped().await;
+        connections.close();
+        if tokio::time::timeout(CLOSE_GRACE, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .unwrap_or(Err(StoreError::Panicked))?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

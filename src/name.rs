@@ -1,0 +1,84 @@
+//! Document names: validated once at the edge, then carried as a newtype.
+
+use std::fmt;
+
+/// Longest accepted document name, in characters.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// A validated document name: 1–100 characters of `[A-Za-z0-9_.-]`, case-sensitive.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocName(String);
+
+/// Why a string is not a valid document name; the message is safe to show to clients.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("document name is empty")]
+    Empty,
+    /// The name is longer than [`MAX_NAME_LEN`].
+    #[error("document name is longer than {MAX_NAME_LEN} characters")]
+    TooLong,
+    /// The name contains a character outside `[A-Za-z0-9_.-]`.
+    #[error("document name may only contain letters A-Z and a-z, digits, '_', '.' and '-'")]
+    BadChar,
+}
+
+impl DocName {
+    /// Validates `raw` as a document name.
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        if raw.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if raw.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            return Err(NameError::BadChar);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DocName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for DocName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_alphabet() {
+        for ok in ["a", "Pad-1", "x.y_z", &"a".repeat(MAX_NAME_LEN)] {
+            assert_eq!(DocName::parse(ok).map(|n| n.to_string()).as_deref(), Ok(ok));
+        }
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        assert_eq!(DocName::parse(""), Err(NameError::Empty));
+        assert_eq!(
+            DocName::parse(&"a".repeat(MAX_NAME_LEN + 1)),
+            Err(NameError::TooLong)
+        );
+        for bad in ["a b", "a/b", "é", "a%20", "<script>", "a\0"] {
+            assert_eq!(DocName::parse(bad), Err(NameError::BadChar), "{bad:?}");
+        }
+    }
+}

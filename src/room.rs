@@ -1,0 +1,631 @@
+//! One task per live document. It owns the yrs `Doc` and the room's awareness, applies what
+//! connections send, persists each batch through the [`Store`], then encodes the result once and
+//! fans the same `Bytes` out to every subscriber. Nothing else touches the document, so no lock
+//! or transaction is ever held across an `.await`.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::awareness::{Awareness, ConnId};
+use crate::config::Config;
+use crate::inbound::Inbound;
+use crate::meta::{unix_now, DocMeta, Kind};
+use crate::name::DocName;
+use crate::outbox::{code, Outbox};
+use crate::protocol;
+use crate::store::{Store, StoreError, Stored};
+
+/// Most commands handled in one tick: their updates become one transaction, one log entry and
+/// one broadcast frame.
+const MAX_BATCH: usize = 256;
+
+/// What connections ask of a room.
+#[derive(Debug)]
+pub enum Command {
+    /// Subscribe a connection; the room sends it step 1 and the awareness states, then answers.
+    Join {
+        /// The connection.
+        conn: ConnId,
+        /// Where the room sends the connection's frames.
+        outbox: Outbox,
+        /// Answered once the connection is subscribed.
+        ack: oneshot::Sender<Result<(), RoomError>>,
+    },
+    /// Unsubscribe a connection and remove the awareness states it introduced.
+    Leave {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// A validated message from a subscribed connection.
+    Inbound {
+        /// The sender.
+        conn: ConnId,
+        /// The message.
+        msg: Inbound,
+    },
+}
+
+/// Why a room cannot serve a connection.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum RoomError {
+    /// The document could not be loaded from storage.
+    #[error("document unavailable")]
+    Unavailable,
+    /// The room stopped (unloaded or shutting down) before the request was handled.
+    #[error("room closed")]
+    Closed,
+}
+
+/// A cheap handle to send commands to a room.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    tx: mpsc::Sender<Command>,
+    id: u64,
+}
+
+impl RoomHandle {
+    /// Identifies this room instance (a reloaded document gets a new id).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Subscribes a connection; waits for the document to be loaded.
+    pub async fn join(&self, conn: ConnId, outbox: Outbox) -> Result<(), RoomError> {
+        let (ack, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Join { conn, outbox, ack })
+            .await
+            .map_err(|_| RoomError::Closed)?;
+        answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
+    pub async fn send(&self, cmd: Command) -> Result<(), RoomError> {
+        self.tx.send(cmd).await.map_err(|_| RoomError::Closed)
+    }
+}
+
+/// Runs when the room stops, even by panic: removes it from the registry.
+pub struct Unregister(Option<Box<dyn FnOnce() + Send>>);
+
+impl Unregister {
+    /// Wraps the registry's removal callback.
+    pub fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        Self(Some(Box::new(f)))
+    }
+
+    fn run(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+/// Everything a room needs from the server.
+pub struct RoomParts {
+    /// The document's name.
+    pub name: DocName,
+    /// Instance id, unique for the server's lifetime.
+    pub id: u64,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Limits and timings.
+    pub config: Arc<Config>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+    /// Removes the room from the registry.
+    pub unregister: Unregister,
+}
+
+/// Starts a room task; it loads the document before handling any command.
+pub fn spawn(parts: RoomParts, tracker: &tokio_util::task::TaskTracker) -> RoomHandle {
+    let (tx, rx) = mpsc::channel(parts.config.room_queue_messages.max(1));
+    let id = parts.id;
+    tracker.spawn(run(parts, rx));
+    RoomHandle { tx, id }
+}
+
+/// Where the document stands in storage.
+struct Persisted {
+    meta: Option<DocMeta>,
+    /// Sequence number of the last logged update.
+    last_seq: u64,
+    log_entries: usize,
+    log_bytes: usize,
+    /// Estimated encoded size of the document.
+    doc_bytes: usize,
+}
+
+struct Room {
+    parts: RoomParts,
+    doc: Doc,
+    /// Filled by the document's update observer with each committed transaction's delta.
+    deltas: Arc<Mutex<Vec<Vec<u8>>>>,
+    awareness: Awareness,
+    subscribers: HashMap<ConnId, Outbox>,
+    persisted: Persisted,
+    /// Awareness clients whose change is not yet broadcast.
+    awareness_dirty: Vec<u64>,
+    /// Set when storage failed or the document could not be rebuilt: the room must stop
+    /// without writing, and the next connection loads the document afresh.
+    broken: bool,
+}
+
+async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
+    let name = parts.name.clone();
+    let loaded = {
+        let store = parts.store.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || load(&*store, &name)).await
+    };
+    let (doc, persisted) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => {
+            tracing::error!(doc = %name, error = %e, "cannot load document");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+        Err(e) => {
+            tracing::error!(doc = %name, error = %e, "document load task failed");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+    };
+    let deltas = Arc::new(Mutex::new(Vec::new()));
+    if let Err(e) = observe(&doc, &deltas) {
+        tracing::error!(doc = %name, error = %e, "cannot observe document");
+        return refuse_all(parts, rx, RoomError::Unavailable).await;
+    }
+    tracing::info!(doc = %name, bytes = persisted.doc_bytes, "room loaded");
+    let mut room = Room {
+        parts,
+        doc,
+        deltas,
+        awareness: Awareness::default(),
+        subscribers: HashMap::new(),
+        persisted,
+        awareness_dirty: Vec::new(),
+        broken: false,
+    };
+    room.serve(&mut rx).await;
+    room.stop(rx).await;
+}
+
+/// Reads a document from storage and rebuilds it (blocking).
+fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted), LoadError> {
+    let Stored {
+        meta,
+        snapshot,
+        log,
+    } = store.load(name.as_str())?;
+    let meta = meta
+        .map(|m| DocMeta::from_bytes(&m))
+        .transpose()
+        .map_err(|_| LoadError::Corrupt("metadata"))?;
+    let doc = Doc::new();
+    let mut doc_bytes = 0;
+    let mut log_bytes = 0;
+    {
+        let mut txn = doc.transact_mut();
+        let mut apply = |bytes: &[u8]| -> Result<(), LoadError> {
+            let update = Update::decode_v1(bytes).map_err(|_| LoadError::Corrupt("update"))?;
+            txn.apply_update(update)
+                .map_err(|_| LoadError::Corrupt("update"))
+        };
+        if let Some(snapshot) = &snapshot {
+            apply(snapshot)?;
+            doc_bytes += snapshot.len();
+        }
+        for (_, update) in &log {
+            apply(update)?;
+            log_bytes += update.len();
+        }
+    }
+    let persisted = Persisted {
+        meta,
+        last_seq: log.last().map_or(0, |(seq, _)| *seq),
+        log_entries: log.len(),
+        log_bytes,
+        doc_bytes: doc_bytes + log_bytes,
+    };
+    Ok((doc, persisted))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored {0} does not decode")]
+    Corrupt(&'static str),
+}
+
+fn observe(doc: &Doc, deltas: &Arc<Mutex<Vec<Vec<u8>>>>) -> Result<(), yrs::TransactionAcqError> {
+    let sink = deltas.clone();
+    doc.observe_update_v1("persist", move |_, event| {
+        lock(&sink).push(event.update.clone());
+    })
+}
+
+/// Locks the delta buffer; a panic while it was held (inside yrs) leaves plain data behind.
+fn lock(deltas: &Mutex<Vec<Vec<u8>>>) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+    deltas
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Answers every queued join with `err` and stops: used when the document cannot be loaded.
+async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: RoomError) {
+    parts.unregister.run();
+    rx.close();
+    while let Some(cmd) = rx.recv().await {
+        if let Command::Join { ack, .. } = cmd {
+            let _ = ack.send(Err(err.clone()));
+        }
+    }
+}
+
+impl Room {
+    /// Handles commands until the room should stop (unloaded or shutting down).
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Command>) {
+        let config = self.parts.config.clone();
+        let shutdown = self.parts.shutdown.clone();
+        let mut sweep = tokio::time::interval(config.awareness_timeout() / 3);
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut empty_since = Some(tokio::time::Instant::now());
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let grace_over = async {
+                match empty_since {
+                    Some(since) => sleep_until(since + config.unload_grace()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                n = rx.recv_many(&mut batch, MAX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    self.tick(&mut batch).await;
+                    if self.broken {
+                        return;
+                    }
+                }
+                _ = sweep.tick() => {
+                    let expired = self.awareness.expire(Instant::now(), config.awareness_timeout());
+                    self.awareness_dirty.extend(expired);
+                    self.flush_awareness();
+                }
+                _ = grace_over => {
+                    // Persist first; a join that arrived meanwhile keeps the room loaded.
+                    self.compact().await;
+                    if rx.is_empty() {
+                        return;
+                    }
+                }
+            }
+            empty_since = match (self.subscribers.is_empty(), empty_since) {
+                (true, None) => Some(tokio::time::Instant::now()),
+                (true, since) => since,
+                (false, _) => None,
+            };
+        }
+    }
+
+    /// Leaves the registry, persists, and turns away whatever is still queued.
+    async fn stop(mut self, mut rx: mpsc::Receiver<Command>) {
+        let shutting_down = self.parts.shutdown.is_cancelled();
+        for (_, outbox) in self.subscribers.drain() {
+            outbox
+                .closer()
+                .close(code::GOING_AWAY, "server shutting down");
+        }
+        if !self.broken {
+            self.compact().await;
+        }
+        // From here on nobody new can find this room; queued joins see it closed and retry
+        // through the registry, which loads the document afresh from what was just persisted.
+        self.parts.unregister.run();
+        rx.close();
+        while let Some(cmd) = rx.recv().await {
+            if let Command::Join { outbox, ack, .. } = cmd {
+                if shutting_down {
+                    outbox
+                        .closer()
+                        .close(code::GOING_AWAY, "server shutting down");
+                }
+                drop(ack);
+            }
+        }
+        tracing::info!(doc = %self.parts.name, "room unloaded");
+    }
+
+    /// Handles one batch of commands: joins and leaves, then all updates in one transaction,
+    /// persisted before they are broadcast, then sync answers and awareness.
+    async fn tick(&mut self, batch: &mut Vec<Command>) {
+        let mut updates: Vec<(ConnId, Update)> = Vec::new();
+        let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
+        let now = Instant::now();
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Join { conn, outbox, ack } => self.join(conn, outbox, ack),
+                Command::Leave { conn } => {
+                    if self.subscribers.remove(&conn).is_some() {
+                        tracing::debug!(doc = %self.parts.name, conn, "left");
+                    }
+                    let gone = self.awareness.remove_owner(conn);
+                    self.awareness_dirty.extend(gone);
+                }
+                Command::Inbound { conn, msg } => {
+                    if !self.subscribers.contains_key(&conn) {
+                        continue;
+                    }
+                    match msg {
+                        Inbound::Step1(sv) => step1s.push((conn, sv)),
+                        Inbound::Update(update, len) => {
+                            if self.admits(&update, len) {
+                                self.persisted.doc_bytes += len;
+                                updates.push((conn, *update));
+                            } else {
+                                self.drop_subscriber(
+                                    conn,
+                                    code::TOO_BIG,
+                                    "document size limit reached",
+                                );
+                            }
+                        }
+                        Inbound::Awareness(entries) => {
+                            let changed = self.awareness.apply(conn, entries, now);
+                            self.awareness_dirty.extend(changed);
+                        }
+                        Inbound::QueryAwareness => {
+                            let frame = protocol::awareness(&self.awareness.encode_live());
+                            self.unicast(conn, frame);
+                        }
+                    }
+                }
+            }
+        }
+        if !updates.is_empty() {
+            self.apply(updates).await;
+        }
+        for (conn, sv) in step1s {
+            let diff = self.doc.transact().encode_state_as_update_v1(&sv);
+            self.unicast(conn, protocol::sync_step2(&diff));
+        }
+        self.flush_awareness();
+    }
+
+    fn join(&mut self, conn: ConnId, outbox: Outbox, ack: oneshot::Sender<Result<(), RoomError>>) {
+        let sv = self.doc.transact().state_vector().encode_v1();
+        let step1 = protocol::sync_step1(&sv);
+        let states = protocol::awareness(&self.awareness.encode_live());
+        if outbox
+            .push(step1)
+            .and_then(|()| outbox.push(states))
+            .is_err()
+        {
+            outbox
+                .closer()
+                .close(code::TRY_AGAIN_LATER, "server busy, reconnect");
+            return;
+        }
+        if ack.send(Ok(())).is_ok() {
+            tracing::debug!(doc = %self.parts.name, conn, "joined");
+            self.subscribers.insert(conn, outbox);
+        }
+    }
+
+    /// Whether an update may be applied under the document size limit: once the document is at
+    /// the limit only deletions (which add no content) are accepted.
+    fn admits(&self, update: &Update, len: usize) -> bool {
+        self.persisted.doc_bytes + len <= self.parts.config.max_doc_bytes
+            || update.state_vector().is_empty()
+    }
+
+    /// Applies updates in one transaction, persists the resulting delta, then broadcasts it.
+    async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = self.doc.transact_mut();
+            let mut refused = Vec::new();
+            for (conn, update) in updates {
+                if let Err(e) = txn.apply_update(update) {
+                    refused.push((conn, e));
+                }
+            }
+            refused
+        }));
+        let refused = match outcome {
+            Ok(refused) => refused,
+            Err(_) => {
+                tracing::error!(doc = %self.parts.name, "applying an update panicked; reloading from storage");
+                return self.reload().await;
+            }
+        };
+        for (conn, e) in refused {
+            tracing::debug!(doc = %self.parts.name, conn, error = %e, "update refused");
+            self.drop_subscriber(conn, code::POLICY_VIOLATION, "invalid update");
+        }
+        let deltas = std::mem::take(&mut *lock(&self.deltas));
+        for delta in deltas {
+            if let Err(e) = self.persist(delta.clone()).await {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
+                self.broken = true;
+                return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+            }
+            self.broadcast(protocol::sync_update(&delta));
+        }
+        if self.persisted.log_entries >= self.parts.config.compact_after_updates
+            || self.persisted.log_bytes >= self.parts.config.compact_after_bytes
+        {
+            self.compact().await;
+        }
+    }
+
+    /// Appends one delta to the log (and the metadata when it changed), off the async workers.
+    async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
+        let now = unix_now();
+        let meta = match &mut self.persisted.meta {
+            Some(meta) if meta.last_edit == now => None,
+            Some(meta) => {
+                meta.last_edit = now;
+                Some(meta.to_bytes())
+            }
+            None => {
+                let meta = DocMeta::new(Kind::Pad);
+                let bytes = meta.to_bytes();
+                self.persisted.meta = Some(meta);
+                Some(bytes)
+            }
+        };
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let sync = self.parts.config.sync;
+        let len = delta.len();
+        let seq = blocking(move || {
+            if let Some(meta) = meta {
+                store.put_meta(name.as_str(), &meta)?;
+            }
+            let seq = store.append(name.as_str(), &[&delta])?;
+            if sync {
+                store.flush()?;
+            }
+            Ok(seq)
+        })
+        .await?;
+        self.persisted.last_seq = seq;
+        self.persisted.log_entries += 1;
+        self.persisted.log_bytes += len;
+        Ok(())
+    }
+
+    /// Replaces the log with a snapshot of the live document. Failures are logged: the log
+    /// still holds everything, so nothing is lost.
+    async fn compact(&mut self) {
+        if self.persisted.log_entries == 0 {
+            return;
+        }
+        let snapshot = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let through = self.persisted.last_seq;
+        let len = snapshot.len();
+        match blocking(move || store.compact(name.as_str(), &snapshot, through)).await {
+            Ok(()) => {
+                tracing::debug!(doc = %self.parts.name, bytes = len, "compacted");
+                self.persisted.log_entries = 0;
+                self.persisted.log_bytes = 0;
+                self.persisted.doc_bytes = len;
+            }
+            Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "compaction failed"),
+        }
+    }
+
+    /// Rebuilds the document from storage after a panic left it in an unknown state; every
+    /// client is disconnected so it resyncs what the server may have lost.
+    async fn reload(&mut self) {
+        lock(&self.deltas).clear();
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
+        match loaded {
+            Ok(Ok((doc, persisted))) if observe(&doc, &self.deltas).is_ok() => {
+                self.doc = doc;
+                self.persisted = persisted;
+                self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            }
+            _ => {
+                tracing::error!(doc = %self.parts.name, "reload failed");
+                self.broken = true;
+                self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            }
+        }
+    }
+
+    /// Disconnects everyone with `code`; their clients reconnect and resync.
+    fn fail(&mut self, code: u16, reason: &'static str) {
+        for (_, outbox) in self.subscribers.drain() {
+            outbox.closer().close(code, reason);
+        }
+        self.awareness = Awareness::default();
+        self.awareness_dirty.clear();
+    }
+
+    /// Broadcasts pending awareness changes as one frame (repeating if dropping a slow
+    /// subscriber removed more states).
+    fn flush_awareness(&mut self) {
+        while !self.awareness_dirty.is_empty() {
+            let mut clients = std::mem::take(&mut self.awareness_dirty);
+            clients.sort_unstable();
+            clients.dedup();
+            let frame = protocol::awareness(&self.awareness.encode(&clients));
+            self.broadcast(frame);
+        }
+    }
+
+    fn broadcast(&mut self, frame: Bytes) {
+        let slow: Vec<ConnId> = self
+            .subscribers
+            .iter()
+            .filter(|(_, outbox)| outbox.push(frame.clone()).is_err())
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in slow {
+            self.drop_subscriber(
+                conn,
+                code::TRY_AGAIN_LATER,
+                "connection too slow, reconnect to resync",
+            );
+        }
+    }
+
+    fn unicast(&mut self, conn: ConnId, frame: Bytes) {
+        let overflow = self
+            .subscribers
+            .get(&conn)
+            .is_some_and(|o| o.push(frame).is_err());
+        if overflow {
+            self.drop_subscriber(
+                conn,
+                code::TRY_AGAIN_LATER,
+                "connection too slow, reconnect to resync",
+            );
+        }
+    }
+
+    fn drop_subscriber(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+        if let Some(outbox) = self.subscribers.remove(&conn) {
+            tracing::debug!(doc = %self.parts.name, conn, code, reason, "closing connection");
+            outbox.closer().close(code, reason);
+        }
+        let gone = self.awareness.remove_owner(conn);
+        self.awareness_dirty.extend(gone);
+    }
+}
+
+/// Runs a storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or(Err(StoreError::Panicked))
+}

@@ -1,0 +1,150 @@
+//! One WebSocket connection: a reader that validates frames and hands them to the room, and a
+//! writer that drains the connection's outbox, pings, and sends the close frame.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::awareness::ConnId;
+use crate::config::Config;
+use crate::hub::{Hub, HubError};
+use crate::inbound;
+use crate::name::DocName;
+use crate::outbox::{self, code, Closer, OutboxReceiver};
+use crate::room::{Command, RoomHandle};
+
+/// How long the writer tries to deliver a close frame before dropping the socket.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one upgraded WebSocket for document `name` until either side closes it.
+pub async fn serve(
+    socket: WebSocket,
+    name: DocName,
+    hub: Arc<Hub>,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+) {
+    let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let (outbox, outrx) =
+        outbox::channel(config.outbound_queue_messages, config.outbound_queue_bytes);
+    let closer = outbox.closer().clone();
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(write(sink, outrx, closer.clone(), config.ping_interval()));
+    match hub.join(&name, conn, &outbox).await {
+        Ok(room) => {
+            drop(outbox);
+            tracing::debug!(doc = %name, conn, "connection joined");
+            read(stream, &room, conn, &closer, &config, &shutdown).await;
+            let _ = room.send(Command::Leave { conn }).await;
+        }
+        Err(HubError::ShuttingDown) => closer.close(code::GOING_AWAY, "server shutting down"),
+        Err(HubError::Unavailable) => closer.close(
+            code::INTERNAL_ERROR,
+            "document unavailable, try again later",
+        ),
+    }
+    closer.close(code::NORMAL, "");
+    let _ = writer.await;
+    tracing::debug!(doc = %name, conn, reason = ?closer.reason(), "connection closed");
+}
+
+/// Reads frames until the client leaves, breaks a rule, falls silent, or the connection is
+/// closed from elsewhere; every exit sets the close reason.
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    room: &RoomHandle,
+    conn: ConnId,
+    closer: &Closer,
+    config: &Config,
+    shutdown: &CancellationToken,
+) {
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = closer.closed() => return,
+            _ = shutdown.cancelled() => return closer.close(code::GOING_AWAY, "server shutting down"),
+            next = tokio::time::timeout(config.idle_timeout(), stream.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => return closer.close(code::NORMAL, "idle timeout"),
+            Ok(None) => return closer.close(code::NORMAL, ""),
+            Ok(Some(Err(e))) => return closer.close(error_code(&e), "websocket protocol error"),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let bytes = match frame {
+            Message::Binary(bytes) => bytes,
+            Message::Text(_) => {
+                return closer.close(code::UNSUPPORTED_DATA, "text frames are not supported")
+            }
+            Message::Close(_) => return closer.close(code::NORMAL, ""),
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        match inbound::parse(&bytes, config.max_awareness_bytes) {
+            Ok(Some(msg)) => {
+                if room.send(Command::Inbound { conn, msg }).await.is_err() {
+                    return closer.close(code::INTERNAL_ERROR, "document closed, reconnect");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(conn, error = %e, "refused frame");
+                return closer.close(code::POLICY_VIOLATION, e.to_string());
+            }
+        }
+    }
+}
+
+/// Close code for a WebSocket-level read error.
+fn error_code(e: &axum::Error) -> u16 {
+    let text = e.to_string();
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        code::TOO_BIG
+    } else {
+        code::PROTOCOL_ERROR
+    }
+}
+
+/// Sends queued frames and pings; on close, sends the close frame (bounded in time) and stops.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: OutboxReceiver,
+    closer: Closer,
+    ping_every: Duration,
+) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    loop {
+        let message = tokio::select! {
+            biased;
+            _ = closer.closed() => break,
+            frame = rx.recv() => match frame {
+                Some(frame) => Message::Binary(frame),
+                None => break,
+            },
+            _ = ping.tick() => Message::Ping(Default::default()),
+        };
+        let sent = tokio::select! {
+            biased;
+            // A reader that never reads must not pin this task: closing abandons the send.
+            _ = closer.closed() => break,
+            sent = sink.send(message) => sent,
+        };
+        if sent.is_err() {
+            closer.close(code::NORMAL, "");
+            break;
+        }
+    }
+    if let Some(reason) = closer.reason() {
+        let frame = CloseFrame {
+            code: reason.code,
+            reason: reason.reason.as_ref().into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    }
+}
