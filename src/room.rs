@@ -435,7 +435,7 @@ impl Room {
     /// the limit only deletions (which add no content) are accepted.
     fn admits(&self, update: &Update, len: usize) -> bool {
         self.persisted.doc_bytes + len <= self.parts.config.max_doc_bytes
-            || update.state_vector().is_empty()
+            || update.state_vector_lower().is_empty()
     }
 
     /// Applies updates in one transaction, persists the resulting delta, then broadcasts it.

@@ -1,0 +1,50 @@
+//! Nothing acknowledged is lost: not on SIGTERM, not on SIGKILL after one flush interval.
+
+use std::time::Duration;
+
+use crate::client::Client;
+use crate::server::TestServer;
+
+#[tokio::test]
+async fn sigkill_after_a_flush_interval_loses_nothing() {
+    let mut server = TestServer::start_with(&["--flush-interval-ms", "100"]).await;
+    let mut a = Client::connect(&server, "crash").await;
+    for i in 0..50u32 {
+        a.insert(i, "k").await;
+    }
+    a.barrier().await;
+    // The promise under test is "a crash loses at most one flush interval": wait past it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill9().await;
+    let server = server.start_again().await;
+    let b = Client::connect(&server, "crash").await;
+    assert_eq!(b.text(), "k".repeat(50));
+}
+
+#[tokio::test]
+async fn sync_mode_survives_sigkill_right_after_the_answer() {
+    let mut server = TestServer::start_with(&["--sync"]).await;
+    let mut a = Client::connect(&server, "crash-sync").await;
+    a.insert(0, "durable before broadcast").await;
+    a.barrier().await;
+    server.kill9().await;
+    let server = server.start_again().await;
+    let b = Client::connect(&server, "crash-sync").await;
+    assert_eq!(b.text(), "durable before broadcast");
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_1001_persists_and_exits_zero() {
+    let server = TestServer::start().await;
+    let mut a = Client::connect(&server, "term").await;
+    a.insert(0, "saved on shutdown").await;
+    a.barrier().await;
+    let data = server.data.clone();
+    let (status, frame) = tokio::join!(server.stop(), a.closed_by_server());
+    assert!(status.success(), "exit status {status}");
+    let frame = frame.expect("close frame");
+    assert_eq!(u16::from(frame.code), 1001);
+    let server = TestServer::start_with_data(data).await;
+    let b = Client::connect(&server, "term").await;
+    assert_eq!(b.text(), "saved on shutdown");
+}

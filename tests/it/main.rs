@@ -1,0 +1,11 @@
+//! The integration suite: the real server binary, real WebSocket clients.
+
+mod client;
+mod server;
+
+mod abuse;
+mod awareness;
+mod durability;
+mod http;
+mod node_clients;
+mod sync;

@@ -1,0 +1,236 @@
+//! Starts the real `ardoise` binary on port 0 with a temporary data directory, and reads its
+//! first stdout line for the address, as any script would.
+
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// Longest wait for anything a test expects to happen; reaching it fails the test.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running server process.
+pub struct TestServer {
+    child: Child,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its data directory (kept across restarts).
+    pub data: Arc<TempDir>,
+    args: Vec<String>,
+    logs: Arc<Mutex<Vec<String>>>,
+    log_count: watch::Receiver<usize>,
+}
+
+impl TestServer {
+    /// Starts a server with default settings.
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server with extra command-line arguments.
+    pub async fn start_with(args: &[&str]) -> Self {
+        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_in(data, args.iter().map(|s| s.to_string()).collect()).await
+    }
+
+    /// Starts a server on an existing data directory.
+    pub async fn start_with_data(data: Arc<TempDir>) -> Self {
+        Self::start_in(data, Vec::new()).await
+    }
+
+    async fn start_in(data: Arc<TempDir>, args: Vec<String>) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ardoise"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(data.path())
+            .args(&args)
+            .env("ARDOISE_LOG", "info,ardoise=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("server binary starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+        let first = tokio::time::timeout(PATIENCE, stdout.next_line())
+            .await
+            .expect("server prints its address in time")
+            .expect("stdout readable")
+            .expect("server printed a first line");
+        let addr = first
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .expect("first line holds an address");
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (count_tx, log_count) = watch::channel(0);
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                let n = {
+                    let mut logs = sink.lock().expect("log lock");
+                    logs.push(line);
+                    logs.len()
+                };
+                let _ = count_tx.send(n);
+            }
+        });
+        Self {
+            child,
+            addr,
+            data,
+            args,
+            logs,
+            log_count,
+        }
+    }
+
+    /// The WebSocket URL of document `name`.
+    pub fn ws_url(&self, name: &str) -> String {
+        format!("ws://{}/ws/{name}", self.addr)
+    }
+
+    /// Waits until the server logs a line that satisfies `pred`.
+    pub async fn wait_log(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        self.wait_logs(what, 1, pred).await;
+    }
+
+    /// Waits until the server logs `n` lines that satisfy `pred`.
+    pub async fn wait_logs(&self, what: &str, n: usize, pred: impl Fn(&str) -> bool) {
+        let mut count = self.log_count.clone();
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                if self
+                    .logs
+                    .lock()
+                    .expect("log lock")
+                    .iter()
+                    .filter(|l| pred(l))
+                    .count()
+                    >= n
+                {
+                    return;
+                }
+                if count.changed().await.is_err() {
+                    panic!("server exited before logging {what}");
+                }
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "server did not log {what}");
+    }
+
+    /// Waits until the server logs that document `name` was unloaded.
+    pub async fn wait_unloaded(&self, name: &str) {
+        let field = format!("doc={name}");
+        let is_field = |l: &str| l.ends_with(&field) || l.contains(&format!("{field} "));
+        self.wait_log(&format!("unload of {name}"), |l| {
+            l.contains("room unloaded") && is_field(l)
+        })
+        .await;
+    }
+
+    /// Resident memory of the server process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("server running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line")
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn stop(mut self) -> ExitStatus {
+        self.terminate().await
+    }
+
+    async fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().expect("server running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("server exits in time after SIGTERM")
+            .expect("wait works")
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub async fn kill9(&mut self) {
+        self.child.start_kill().expect("SIGKILL sent");
+        self.child.wait().await.expect("wait works");
+    }
+
+    /// Stops the server cleanly and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> Self {
+        let status = self.terminate().await;
+        assert!(status.success(), "server exited with {status}");
+        Self::start_in(self.data.clone(), self.args.clone()).await
+    }
+
+    /// Starts a new server on the same data directory after a crash.
+    pub async fn start_again(&self) -> Self {
+        Self::start_in(self.data.clone(), self.args.clone()).await
+    }
+
+    /// Plain HTTP GET; returns the status code and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let mut tcp = TcpStream::connect(self.addr).await.expect("connects");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("writes");
+        let mut response = Vec::new();
+        tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut response))
+            .await
+            .expect("response in time")
+            .expect("reads");
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(logs) = self.logs.lock() {
+                eprintln!("--- server log ({}) ---", self.addr);
+                for line in logs
+                    .iter()
+                    .rev()
+                    .take(200)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
