@@ -30,7 +30,8 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_DATA", default_value = "./data")]
     pub data: PathBuf,
 
-    /// TOML file with any of these options (flags and environment variables win over it).
+    /// TOML file with any of these options; flags and environment variables win over it
+    /// [default: none].
     #[arg(long, env = "ARDOISE_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -79,7 +80,7 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_FLUSH_INTERVAL_MS", default_value_t = 100)]
     pub flush_interval_ms: u64,
 
-    /// Make every batch of edits durable on disk before it is broadcast.
+    /// Make every batch of edits durable on disk before it is broadcast [default: off].
     #[arg(long, env = "ARDOISE_SYNC")]
     pub sync: bool,
 
