@@ -106,6 +106,19 @@ impl Hub {
         }
     }
 
+    /// The whole document `name` as one v1 update, read through its room (loading it if
+    /// needed); `None` if it was never written.
+    pub async fn snapshot(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            match self.room(name)?.snapshot().await {
+                Ok(snapshot) => return Ok(snapshot),
+                Err(RoomError::Unavailable) => return Err(HubError::Unavailable),
+                Err(RoomError::Closed) => continue,
+            }
+        }
+        Err(HubError::Unavailable)
+    }
+
     /// Number of loaded documents.
     pub fn live_rooms(&self) -> usize {
         self.rooms.len()

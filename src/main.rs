@@ -23,6 +23,14 @@ fn main() -> ExitCode {
             EnvFilter::try_from_env("ARDOISE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    // The database is opened before the runtime starts, so no async worker ever blocks on it.
+    let server = match Server::open(config.clone()) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("ardoise: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -30,7 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve(server, &config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -40,17 +48,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), ardoise::ServerError> {
-    let listen = config.listen;
-    let data = config.data.clone();
-    let server = Server::open(config)?;
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+async fn serve(server: Server, config: &Config) -> Result<(), ardoise::ServerError> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     // Scripts read the real port from this first line of stdout.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{addr}")?;
     stdout.flush()?;
-    tracing::info!(%addr, data = %data.display(), "listening");
+    tracing::info!(%addr, data = %config.data.display(), "listening");
     server.run(listener, shutdown_signal()).await
 }
 

@@ -46,6 +46,11 @@ pub enum Command {
         /// The connection.
         conn: ConnId,
     },
+    /// Asks for the whole document as one v1 update, or `None` if it was never written.
+    Snapshot {
+        /// Answered with the snapshot.
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
     /// A validated message from a subscribed connection.
     Inbound {
         /// The sender.
@@ -87,6 +92,13 @@ impl RoomHandle {
             .await
             .map_err(|_| RoomError::Closed)?;
         answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// The whole document as one v1 update, or `None` if it was never written.
+    pub async fn snapshot(&self) -> Result<Option<Vec<u8>>, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Snapshot { reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)
     }
 
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
@@ -360,6 +372,7 @@ impl Room {
     async fn tick(&mut self, batch: &mut Vec<Command>) {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
+        let mut snapshots = Vec::new();
         let now = Instant::now();
         for cmd in batch.drain(..) {
             match cmd {
@@ -371,6 +384,7 @@ impl Room {
                     let gone = self.awareness.remove_owner(conn);
                     self.awareness_dirty.extend(gone);
                 }
+                Command::Snapshot { reply } => snapshots.push(reply),
                 Command::Inbound { conn, msg } => {
                     if !self.subscribers.contains_key(&conn) {
                         continue;
@@ -407,6 +421,16 @@ impl Room {
         for (conn, sv) in step1s {
             let diff = self.doc.transact().encode_state_as_update_v1(&sv);
             self.unicast(conn, protocol::sync_step2(&diff));
+        }
+        if !snapshots.is_empty() {
+            let snapshot = self.persisted.meta.is_some().then(|| {
+                self.doc
+                    .transact()
+                    .encode_state_as_update_v1(&StateVector::default())
+            });
+            for reply in snapshots {
+                let _ = reply.send(snapshot.clone());
+            }
         }
         self.flush_awareness();
     }

@@ -129,6 +129,16 @@ impl TestServer {
         assert!(found.is_ok(), "server did not log {what}");
     }
 
+    /// Number of log lines so far that satisfy `pred`.
+    pub fn count_logs(&self, pred: impl Fn(&str) -> bool) -> usize {
+        self.logs
+            .lock()
+            .expect("log lock")
+            .iter()
+            .filter(|l| pred(l))
+            .count()
+    }
+
     /// Waits until the server logs that document `name` was unloaded.
     pub async fn wait_unloaded(&self, name: &str) {
         let field = format!("doc={name}");

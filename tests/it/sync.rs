@@ -222,3 +222,23 @@ async fn a_new_document_starts_empty() {
     assert_eq!(c.text(), "");
     assert_eq!(c.doc.transact().state_vector(), StateVector::default());
 }
+
+#[tokio::test]
+async fn concurrent_first_connections_share_one_load() {
+    let server = TestServer::start().await;
+    let mut a = Client::connect(&server, "one-load").await;
+    a.insert(0, "loaded once").await;
+    a.barrier().await;
+    drop(a);
+    let server = server.restart().await;
+    let clients =
+        futures_util::future::join_all((0..20).map(|_| Client::connect(&server, "one-load"))).await;
+    assert!(clients.iter().all(|c| c.text() == "loaded once"));
+    let loads = |l: &str| l.contains("room loaded") && l.contains("doc=one-load ");
+    server.wait_log("the load", loads).await;
+    assert_eq!(
+        server.count_logs(loads),
+        1,
+        "one load for twenty first connections"
+    );
+}
