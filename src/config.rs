@@ -95,6 +95,24 @@ pub struct Config {
     /// Logged bytes after which a document's log is compacted into a snapshot.
     #[arg(long, env = "ARDOISE_COMPACT_AFTER_BYTES", default_value_t = 4 * MIB)]
     pub compact_after_bytes: usize,
+
+    /// Public base URL of the server (e.g. `https://pad.example.org`), used in share links and QR
+    /// codes; by default links use the Host the browser asked for [default: none].
+    #[arg(long, env = "ARDOISE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Retention periods, in days after the last edit, offered when a document is created.
+    #[arg(
+        long,
+        env = "ARDOISE_KEEP_DAYS_CHOICES",
+        value_delimiter = ',',
+        default_value = "1,7,30,365"
+    )]
+    pub keep_days_choices: Vec<u32>,
+
+    /// Retention, in days after the last edit, of documents created without a choice.
+    #[arg(long, env = "ARDOISE_DEFAULT_KEEP_DAYS", default_value_t = 365)]
+    pub default_keep_days: u32,
 }
 
 /// Why the configuration could not be assembled.
@@ -173,6 +191,22 @@ impl Config {
             .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
         config.config = Some(path);
         Ok(config)
+    }
+
+    /// The retention offered by default: the configured default if it is one of the choices,
+    /// else the longest choice.
+    pub fn keep_days_default(&self) -> u32 {
+        if self.keep_days_choices.is_empty()
+            || self.keep_days_choices.contains(&self.default_keep_days)
+        {
+            self.default_keep_days
+        } else {
+            self.keep_days_choices
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(self.default_keep_days)
+        }
     }
 
     /// Where the database lives inside the data directory.

@@ -1,21 +1,39 @@
-//! The HTTP edge: routes, the WebSocket upgrade, and the mapping of errors to responses.
+//! The HTTP edge: routes, pages, the WebSocket upgrades, and the mapping of errors to
+//! responses. Client-facing errors carry a clear message; internal ones are logged only.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::assets;
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
+use crate::hub::{Hub, HubError};
+use crate::meta::{random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::name::{DocName, NameError};
-use crate::ws;
+use crate::pages::{self, ErrorKind, Lang, PadShell};
+use crate::{qr, ws};
+
+/// Longest an export may take before the client is told to try again.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Policy of pages without the editor: nothing but our own files.
+const CSP_STATIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -28,47 +46,147 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks WebSocket connections so shutdown can wait for their close frames.
     pub connections: TaskTracker,
+    /// Bounds how many exports run at once, so downloads cannot starve the editors.
+    pub exports: Arc<Semaphore>,
 }
 
-/// Errors answered to HTTP clients; the text is the response body.
+/// Errors answered to clients, as an error page in the client's language.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The document name in the path is invalid.
+    /// The document name in the request is invalid.
     #[error("invalid document name: {0}")]
     BadName(#[from] NameError),
     /// The request should have been a WebSocket upgrade.
     #[error("this endpoint expects a WebSocket upgrade (y-websocket protocol)")]
     NotWebSocket,
-    /// No such route.
+    /// A form or query was invalid; the text says what.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such route, document or link.
     #[error("not found")]
     NotFound,
     /// The server is shutting down.
     #[error("server shutting down")]
     ShuttingDown,
+    /// Storage failed (details are in the log).
+    #[error("document unavailable, try again later")]
+    Unavailable,
+    /// The export format is unknown; the message lists the known ones.
+    #[error(transparent)]
+    UnknownFormat(#[from] UnknownFormat),
+    /// The export did not finish in time or failed (details are in the log).
+    #[error("the export could not be produced, try again later")]
+    ExportFailed,
+}
+
+impl From<HubError> for AppError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::ShuttingDown => AppError::ShuttingDown,
+            HubError::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+impl AppError {
+    /// The error page in `lang`.
+    pub fn page(self, lang: Lang) -> Response {
+        let (status, kind) = match &self {
+            AppError::BadName(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadName),
+            AppError::NotWebSocket | AppError::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, ErrorKind::BadRequest)
+            }
+            AppError::NotFound | AppError::UnknownFormat(_) => {
+                (StatusCode::NOT_FOUND, ErrorKind::NotFound)
+            }
+            AppError::ShuttingDown | AppError::Unavailable | AppError::ExportFailed => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
+            }
+        };
+        let detail = match self {
+            AppError::NotFound => String::new(),
+            other => other.to_string(),
+        };
+        let mut response = html(
+            status,
+            pages::error(lang, assets::urls(), kind, &detail),
+            CSP_STATIC.into(),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        response
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match self {
-            AppError::BadName(_) | AppError::NotWebSocket => StatusCode::BAD_REQUEST,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{self}\n"),
-        )
-            .into_response()
+        self.page(Lang::En)
+    }
+}
+
+/// An HTML response with the headers every page carries.
+fn html(status: StatusCode, body: String, csp: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Pages embed per-response nonces and share links: never cache them.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
+/// The interface language of a request.
+struct RequestLang(Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts
+            .uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Ok(RequestLang(Lang::choose(query, accept)))
     }
 }
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(home))
+        .route("/new", post(create))
+        .route("/open", get(open))
+        .route("/p/{name}", get(pad_page))
+        .route("/p/{name}/qr.svg", get(pad_qr))
+        .route("/r/{token}", get(read_only_page))
+        .route("/r/{token}/qr.svg", get(read_only_qr))
+        .route("/p/{name}/export/{format}", get(pad_export))
+        .route("/r/{token}/export/{format}", get(read_only_export))
+        .route("/assets/{*path}", get(assets::serve))
         .route("/healthz", get(healthz))
         .route("/ws/{name}", get(websocket))
-        .fallback(|| async { AppError::NotFound })
+        .route("/ws/r/{token}", get(read_only_websocket))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -76,12 +194,257 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+async fn not_found(RequestLang(lang): RequestLang) -> Response {
+    AppError::NotFound.page(lang)
+}
+
+async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
+    let config = &state.config;
+    let body = pages::home(
+        lang,
+        assets::urls(),
+        &config.keep_days_choices,
+        config.keep_days_default(),
+    );
+    html(StatusCode::OK, body, CSP_STATIC.into())
+}
+
+/// The home page's creation form.
+#[derive(Debug, Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    name: String,
+    keep: Option<u32>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
+        let keep_days = match form.keep {
+            None => state.config.keep_days_default(),
+            Some(days) if state.config.keep_days_choices.contains(&days) => days,
+            Some(days) => {
+                return Err(AppError::BadRequest(format!(
+                    "{days} days is not an offered retention"
+                )))
+            }
+        };
+        let raw = form.name.trim();
+        let name = if raw.is_empty() {
+            DocName::parse(&random_name())
+        } else {
+            DocName::parse(raw)
+        }?;
+        let new = NewDoc {
+            kind: Kind::Pad,
+            keep_days,
+        };
+        state.hub.open(&name, Some(new)).await?;
+        Ok(Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+#[derive(Debug, Deserialize)]
+struct OpenQuery {
+    #[serde(default)]
+    name: String,
+}
+
+async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) -> Response {
+    match DocName::parse(query.name.trim()) {
+        Ok(name) => Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response(),
+        Err(e) => AppError::from(e).page(lang),
+    }
+}
+
+/// Opens (creating if needed) the pad `raw`.
+async fn open_pad(state: &AppState, raw: &str) -> Result<(DocName, DocMeta), AppError> {
+    let name = DocName::parse(raw)?;
+    let new = NewDoc {
+        kind: Kind::Pad,
+        keep_days: state.config.keep_days_default(),
+    };
+    let meta = state
+        .hub
+        .open(&name, Some(new))
+        .await?
+        .ok_or(AppError::Unavailable)?;
+    Ok((name, meta))
+}
+
+/// The document a read-only link designates.
+async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, DocName), AppError> {
+    let token = ReadToken::parse(raw).map_err(|_| AppError::NotFound)?;
+    let name = state
+        .hub
+        .resolve_token(&token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((token, name))
+}
+
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    // A page without a fresh nonce must not be served: its CSP would be guessable.
+    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pad_response(lang: Lang, shell: &PadShell<'_>) -> Response {
+    let nonce = nonce();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    html(
+        StatusCode::OK,
+        pages::pad(lang, assets::urls(), &nonce, shell),
+        csp,
+    )
+}
+
+async fn pad_page(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path(raw): Path<String>,
+) -> Response {
+    match open_pad(&state, &raw).await {
+        Ok((name, meta)) => {
+            let read_only_path = format!("/r/{}", meta.read_token.as_str());
+            let export_base = format!("/p/{name}/export/");
+            let qr_base = format!("/p/{name}");
+            let shell = PadShell {
+                name: Some(name.as_str()),
+                room: name.as_str(),
+                read_only_path: Some(&read_only_path),
+                export_base: &export_base,
+                qr_base: &qr_base,
+            };
+            pad_response(lang, &shell)
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+async fn read_only_page(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path(raw): Path<String>,
+) -> Response {
+    match resolve(&state, &raw).await {
+        Ok((token, _)) => {
+            let base = format!("/r/{}", token.as_str());
+            let room = format!("r/{}", token.as_str());
+            let export_base = format!("{base}/export/");
+            let shell = PadShell {
+                name: None,
+                room: &room,
+                read_only_path: None,
+                export_base: &export_base,
+                qr_base: &base,
+            };
+            pad_response(lang, &shell)
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+/// The base URL links are built on: the configured public URL, else the Host asked for.
+fn public_base(config: &Config, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", config.listen),
+    }
+}
+
+fn svg_response(text: &str) -> Response {
+    match qr::svg(text) {
+        Some(svg) => {
+            let mut r = svg.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            );
+            r
+        }
+        None => AppError::NotFound.into_response(),
+    }
+}
+
+async fn pad_qr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    match DocName::parse(&raw) {
+        Ok(name) => svg_response(&format!(
+            "{}/p/{name}",
+            public_base(&state.config, &headers)
+        )),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+async fn read_only_qr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    match resolve(&state, &raw).await {
+        Ok((token, _)) => svg_response(&format!(
+            "{}/r/{}",
+            public_base(&state.config, &headers),
+            token.as_str()
+        )),
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn websocket(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(raw): Path<String>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
-    let name = DocName::parse(&name)?;
+    let name = DocName::parse(&raw)?;
+    upgrade_to(state, name, false, upgrade)
+}
+
+async fn read_only_websocket(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let (_, name) = resolve(&state, &raw).await?;
+    upgrade_to(state, name, true, upgrade)
+}
+
+fn upgrade_to(
+    state: AppState,
+    name: DocName,
+    read_only: bool,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
     let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
     if state.shutdown.is_cancelled() {
         return Err(AppError::ShuttingDown);
@@ -92,11 +455,114 @@ async fn websocket(
         config,
         shutdown,
         connections,
+        ..
     } = state;
     Ok(upgrade
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {
-            connections.track_future(ws::serve(socket, name, hub, config, shutdown))
+            connections.track_future(ws::serve(socket, name, read_only, hub, config, shutdown))
         }))
+}
+
+/// Export switches: `?colors=0` drops the authors' shading, `?authors=0` the authors list.
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    colors: Option<String>,
+    authors: Option<String>,
+}
+
+impl ExportQuery {
+    fn options(&self) -> ExportOptions {
+        let on = |v: &Option<String>| !matches!(v.as_deref(), Some("0" | "false" | "off"));
+        ExportOptions {
+            colors: on(&self.colors),
+            authors_list: on(&self.authors),
+        }
+    }
+}
+
+async fn pad_export(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path((raw, format)): Path<(String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let result = async {
+        let name = DocName::parse(&raw)?;
+        export(&state, &name, name.as_str(), &format, &query).await
+    };
+    result.await.unwrap_or_else(|e| e.page(lang))
+}
+
+async fn read_only_export(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path((raw, format)): Path<(String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let result = async {
+        let (_, name) = resolve(&state, &raw).await?;
+        // The file is named "pad": a read-only link must not reveal the (writable) name.
+        export(&state, &name, "pad", &format, &query).await
+    };
+    result.await.unwrap_or_else(|e| e.page(lang))
+}
+
+/// Renders document `name` as a download named `stem.{ext}`, off the async workers.
+async fn export(
+    state: &AppState,
+    name: &DocName,
+    stem: &str,
+    format: &str,
+    query: &ExportQuery,
+) -> Result<Response, AppError> {
+    let format: PadFormat = format.parse()?;
+    let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
+    let options = query.options();
+    let _permit = state
+        .exports
+        .acquire()
+        .await
+        .map_err(|_| AppError::ShuttingDown)?;
+    let job = tokio::task::spawn_blocking(move || export_pad(&snapshot, format, &options));
+    let bytes = match tokio::time::timeout(EXPORT_TIMEOUT, job).await {
+        Ok(Ok(Ok(bytes))) => bytes,
+        Ok(Ok(Err(e))) => {
+            tracing::error!(doc = %name, %format, error = %e, "export failed");
+            return Err(AppError::ExportFailed);
+        }
+        Ok(Err(_)) => {
+            tracing::error!(doc = %name, %format, "export panicked");
+            return Err(AppError::ExportFailed);
+        }
+        Err(_) => {
+            tracing::warn!(doc = %name, %format, "export timed out");
+            return Err(AppError::ExportFailed);
+        }
+    };
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    // Names are [A-Za-z0-9_.-] only, so the quoted filename needs no escaping.
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{stem}.{}\"",
+        format.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // An HTML export opened in place must not run anything or reach anything.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    Ok(response)
 }

@@ -1,6 +1,7 @@
 //! The registry of live rooms: at most one room per document name, created on first use, so
 //! concurrent first connections share a single load.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::awareness::ConnId;
 use crate::config::Config;
+use crate::meta::{DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
@@ -84,17 +86,16 @@ impl Hub {
         Ok(handle)
     }
 
-    /// Subscribes a connection to the room of `name`, loading the document if needed.
-    pub async fn join(
-        &self,
-        name: &DocName,
-        conn: ConnId,
-        outbox: &Outbox,
-    ) -> Result<RoomHandle, HubError> {
+    /// Runs `f` on the live room of `name`, retrying on a fresh room when it finds the room
+    /// closing under it (an unload racing this request).
+    async fn with_room<T, F, Fut>(&self, name: &DocName, f: F) -> Result<T, HubError>
+    where
+        F: Fn(RoomHandle) -> Fut,
+        Fut: Future<Output = Result<T, RoomError>>,
+    {
         for _ in 0..JOIN_ATTEMPTS {
-            let handle = self.room(name)?;
-            match handle.join(conn, outbox.clone()).await {
-                Ok(()) => return Ok(handle),
+            match f(self.room(name)?).await {
+                Ok(value) => return Ok(value),
                 Err(RoomError::Unavailable) => return Err(HubError::Unavailable),
                 Err(RoomError::Closed) => continue,
             }
@@ -106,17 +107,51 @@ impl Hub {
         }
     }
 
+    /// Subscribes a connection to the room of `name`, loading the document if needed.
+    pub async fn join(
+        &self,
+        name: &DocName,
+        conn: ConnId,
+        outbox: &Outbox,
+        read_only: bool,
+    ) -> Result<RoomHandle, HubError> {
+        self.with_room(name, |room| {
+            let outbox = outbox.clone();
+            async move { room.join(conn, outbox, read_only).await.map(|()| room) }
+        })
+        .await
+    }
+
+    /// The metadata of `name`, creating the document first if `create` says how.
+    pub async fn open(
+        &self,
+        name: &DocName,
+        create: Option<NewDoc>,
+    ) -> Result<Option<DocMeta>, HubError> {
+        self.with_room(name, |room| async move { room.open(create).await })
+            .await
+    }
+
     /// The whole document `name` as one v1 update, read through its room (loading it if
     /// needed); `None` if it was never written.
     pub async fn snapshot(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
-        for _ in 0..JOIN_ATTEMPTS {
-            match self.room(name)?.snapshot().await {
-                Ok(snapshot) => return Ok(snapshot),
-                Err(RoomError::Unavailable) => return Err(HubError::Unavailable),
-                Err(RoomError::Closed) => continue,
-            }
-        }
-        Err(HubError::Unavailable)
+        self.with_room(name, |room| async move { room.snapshot().await })
+            .await
+    }
+
+    /// The document a read-only token designates, if any.
+    pub async fn resolve_token(&self, token: &ReadToken) -> Result<Option<DocName>, HubError> {
+        let store = self.store.clone();
+        let token = token.clone();
+        let found = tokio::task::spawn_blocking(move || store.token_name(token.as_str()))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the token index");
+                HubError::Unavailable
+            })?;
+        // Names in the index were validated when stored; a bad one means a corrupt index.
+        Ok(found.and_then(|name| DocName::parse(&name).ok()))
     }
 
     /// Number of loaded documents.

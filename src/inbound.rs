@@ -9,6 +9,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{StateVector, Update};
 
 use crate::awareness::{self, AwarenessError};
+use crate::guard::{self, GuardError};
 use crate::protocol::{self, Message, ProtocolError};
 
 /// A validated client message, ready for the room.
@@ -33,6 +34,9 @@ pub enum InboundError {
     /// The update does not decode.
     #[error("malformed update")]
     Update,
+    /// The update's shape is refused before decoding.
+    #[error(transparent)]
+    Shape(#[from] GuardError),
     /// The state vector does not decode.
     #[error("malformed state vector")]
     StateVector,
@@ -48,6 +52,9 @@ pub fn parse(frame: &Bytes, max_awareness_state: usize) -> Result<Option<Inbound
             guarded(|| StateVector::decode_v1(&sv).ok()).ok_or(InboundError::StateVector)?,
         ),
         Message::SyncStep2(update) | Message::Update(update) => {
+            // yrs decodes nested values by recursion: vet the shape first, since a stack
+            // overflow aborts the process where `catch_unwind` cannot help.
+            guard::check(&update)?;
             let decoded =
                 guarded(|| Update::decode_v1(&update).ok()).ok_or(InboundError::Update)?;
             Inbound::Update(Box::new(decoded), update.len())
@@ -113,6 +120,21 @@ mod tests {
             let frame = protocol::sync_update(&update[..cut]);
             assert!(parse(&frame, 1024).is_err(), "cut at {cut} accepted");
         }
+    }
+
+    #[test]
+    fn deeply_nested_values_are_refused_without_decoding() {
+        // One client, one root item of Any content: 100k nested one-element arrays.
+        let mut update = vec![1, 1, 1, 0, 8, 1, 1, b'x', 1];
+        for _ in 0..100_000 {
+            update.extend([117, 1]);
+        }
+        update.extend([126, 0]);
+        let parsed = parse(&protocol::sync_update(&update), 1024);
+        assert!(
+            matches!(parsed, Err(InboundError::Shape(GuardError::TooDeep))),
+            "{parsed:?}"
+        );
     }
 
     proptest! {

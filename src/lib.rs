@@ -1,15 +1,20 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod assets;
 pub mod awareness;
 pub mod config;
+pub mod export;
+pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod inbound;
 pub mod meta;
 pub mod name;
 pub mod outbox;
+pub mod pages;
 pub mod protocol;
+pub mod qr;
 pub mod room;
 pub mod store;
 pub mod ws;
@@ -26,6 +31,9 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::store::{SledStore, Store, StoreError};
+
+/// Exports that may run at once; each holds a blocking thread and a core.
+const EXPORTS_AT_ONCE: usize = 2;
 
 /// How long shutdown waits for connections to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -81,6 +89,7 @@ impl Server {
             config: self.config.clone(),
             shutdown: token.clone(),
             connections: connections.clone(),
+            exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {

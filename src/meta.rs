@@ -24,16 +24,31 @@ pub struct DocMeta {
     pub created: u64,
     /// Time of the last persisted edit, seconds since the Unix epoch.
     pub last_edit: u64,
+    /// Days the document is kept after its last edit, chosen at creation.
+    pub keep_days: u32,
+    /// Secret of the read-only link (`/r/{token}`); unrelated to the name.
+    pub read_token: ReadToken,
+}
+
+/// How a new document is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDoc {
+    /// What the document is.
+    pub kind: Kind,
+    /// Days it is kept after its last edit.
+    pub keep_days: u32,
 }
 
 impl DocMeta {
-    /// Metadata of a document created now.
-    pub fn new(kind: Kind) -> Self {
+    /// Metadata of a document created now, with a fresh read-only token.
+    pub fn new(new: NewDoc) -> Self {
         let now = unix_now();
         Self {
-            kind,
+            kind: new.kind,
             created: now,
             last_edit: now,
+            keep_days: new.keep_days,
+            read_token: ReadToken::generate(),
         }
     }
 
@@ -49,6 +64,67 @@ impl DocMeta {
     }
 }
 
+/// The read-only link's secret: 128 random bits as 32 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReadToken(String);
+
+/// A string that is not a read-only token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a read-only link")]
+pub struct BadToken;
+
+impl ReadToken {
+    /// A new random token.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        // Without an entropy source there is no safe secret to hand out: failing loudly at
+        // creation beats issuing a guessable link.
+        getrandom::fill(&mut bytes).expect("the OS provides random bytes");
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Validates a token taken from a URL.
+    pub fn parse(raw: &str) -> Result<Self, BadToken> {
+        if raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(BadToken)
+        }
+    }
+
+    /// The token as it appears in URLs.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ReadToken {
+    type Error = BadToken;
+    fn try_from(s: String) -> Result<Self, BadToken> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ReadToken> for String {
+    fn from(t: ReadToken) -> String {
+        t.0
+    }
+}
+
+/// A random name for a document created without one: 16 characters of `[a-z0-9]`, about 82
+/// bits, so it cannot be guessed.
+pub fn random_name() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
+    // 256 is not a multiple of 36; the slight bias costs under a bit of entropy in total.
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -61,10 +137,32 @@ pub fn unix_now() -> u64 {
 mod tests {
     use super::*;
 
+    const PAD: NewDoc = NewDoc {
+        kind: Kind::Pad,
+        keep_days: 30,
+    };
+
     #[test]
     fn round_trips() {
-        let m = DocMeta::new(Kind::Pad);
+        let m = DocMeta::new(PAD);
         assert_eq!(DocMeta::from_bytes(&m.to_bytes()).ok(), Some(m));
-        assert!(String::from_utf8_lossy(&DocMeta::new(Kind::Calc).to_bytes()).contains("\"calc\""));
+        let calc = DocMeta::new(NewDoc {
+            kind: Kind::Calc,
+            ..PAD
+        });
+        assert!(String::from_utf8_lossy(&calc.to_bytes()).contains("\"calc\""));
+    }
+
+    #[test]
+    fn tokens_are_random_and_validated() {
+        let a = ReadToken::generate();
+        assert_ne!(a, ReadToken::generate());
+        assert_eq!(ReadToken::parse(a.as_str()), Ok(a));
+        for bad in ["", "abc", &"g".repeat(32), &"A".repeat(32), &"a".repeat(33)] {
+            assert_eq!(ReadToken::parse(bad), Err(BadToken), "{bad}");
+        }
+        let name = random_name();
+        assert!(name.len() >= 10 && crate::name::DocName::parse(&name).is_ok());
+        assert_ne!(name, random_name());
     }
 }

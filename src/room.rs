@@ -19,7 +19,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::awareness::{Awareness, ConnId};
 use crate::config::Config;
 use crate::inbound::Inbound;
-use crate::meta::{unix_now, DocMeta, Kind};
+use crate::meta::{unix_now, DocMeta, Kind, NewDoc};
 use crate::name::DocName;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
@@ -38,6 +38,8 @@ pub enum Command {
         conn: ConnId,
         /// Where the room sends the connection's frames.
         outbox: Outbox,
+        /// Whether the connection may only read (its updates are dropped).
+        read_only: bool,
         /// Answered once the connection is subscribed.
         ack: oneshot::Sender<Result<(), RoomError>>,
     },
@@ -45,6 +47,13 @@ pub enum Command {
     Leave {
         /// The connection.
         conn: ConnId,
+    },
+    /// Asks for the document's metadata, creating the document first if `create` says how.
+    Open {
+        /// How to create the document if it does not exist yet.
+        create: Option<NewDoc>,
+        /// Answered with the metadata, or `None` if the document does not exist.
+        reply: oneshot::Sender<Result<Option<DocMeta>, RoomError>>,
     },
     /// Asks for the whole document as one v1 update, or `None` if it was never written.
     Snapshot {
@@ -85,12 +94,29 @@ impl RoomHandle {
     }
 
     /// Subscribes a connection; waits for the document to be loaded.
-    pub async fn join(&self, conn: ConnId, outbox: Outbox) -> Result<(), RoomError> {
+    pub async fn join(
+        &self,
+        conn: ConnId,
+        outbox: Outbox,
+        read_only: bool,
+    ) -> Result<(), RoomError> {
         let (ack, answer) = oneshot::channel();
         self.tx
-            .send(Command::Join { conn, outbox, ack })
+            .send(Command::Join {
+                conn,
+                outbox,
+                read_only,
+                ack,
+            })
             .await
             .map_err(|_| RoomError::Closed)?;
+        answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// The document's metadata, creating the document if `create` is given and it is missing.
+    pub async fn open(&self, create: Option<NewDoc>) -> Result<Option<DocMeta>, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Open { create, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 
@@ -164,13 +190,19 @@ struct Persisted {
     doc_bytes: usize,
 }
 
+/// A connection subscribed to the room.
+struct Subscriber {
+    outbox: Outbox,
+    read_only: bool,
+}
+
 struct Room {
     parts: RoomParts,
     doc: Doc,
     /// Filled by the document's update observer with each committed transaction's delta.
     deltas: Arc<Mutex<Vec<Vec<u8>>>>,
     awareness: Awareness,
-    subscribers: HashMap<ConnId, Outbox>,
+    subscribers: HashMap<ConnId, Subscriber>,
     persisted: Persisted,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
@@ -342,8 +374,8 @@ impl Room {
     /// Leaves the registry, persists, and turns away whatever is still queued.
     async fn stop(mut self, mut rx: mpsc::Receiver<Command>) {
         let shutting_down = self.parts.shutdown.is_cancelled();
-        for (_, outbox) in self.subscribers.drain() {
-            outbox
+        for (_, sub) in self.subscribers.drain() {
+            sub.outbox
                 .closer()
                 .close(code::GOING_AWAY, "server shutting down");
         }
@@ -376,7 +408,15 @@ impl Room {
         let now = Instant::now();
         for cmd in batch.drain(..) {
             match cmd {
-                Command::Join { conn, outbox, ack } => self.join(conn, outbox, ack),
+                Command::Join {
+                    conn,
+                    outbox,
+                    read_only,
+                    ack,
+                } => self.join(conn, Subscriber { outbox, read_only }, ack),
+                Command::Open { create, reply } => {
+                    let _ = reply.send(self.open(create).await);
+                }
                 Command::Leave { conn } => {
                     if self.subscribers.remove(&conn).is_some() {
                         tracing::debug!(doc = %self.parts.name, conn, "left");
@@ -386,10 +426,12 @@ impl Room {
                 }
                 Command::Snapshot { reply } => snapshots.push(reply),
                 Command::Inbound { conn, msg } => {
-                    if !self.subscribers.contains_key(&conn) {
+                    let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
-                    }
+                    };
                     match msg {
+                        // A read-only connection's document changes are dropped, per protocol.
+                        Inbound::Update(..) if read_only => {}
                         Inbound::Step1(sv) => step1s.push((conn, sv)),
                         Inbound::Update(update, len) => {
                             if self.admits(&update, len) {
@@ -435,24 +477,60 @@ impl Room {
         self.flush_awareness();
     }
 
-    fn join(&mut self, conn: ConnId, outbox: Outbox, ack: oneshot::Sender<Result<(), RoomError>>) {
+    fn join(&mut self, conn: ConnId, sub: Subscriber, ack: oneshot::Sender<Result<(), RoomError>>) {
         let sv = self.doc.transact().state_vector().encode_v1();
         let step1 = protocol::sync_step1(&sv);
         let states = protocol::awareness(&self.awareness.encode_live());
-        if outbox
+        if sub
+            .outbox
             .push(step1)
-            .and_then(|()| outbox.push(states))
+            .and_then(|()| sub.outbox.push(states))
             .is_err()
         {
-            outbox
+            sub.outbox
                 .closer()
                 .close(code::TRY_AGAIN_LATER, "server busy, reconnect");
             return;
         }
         if ack.send(Ok(())).is_ok() {
-            tracing::debug!(doc = %self.parts.name, conn, "joined");
-            self.subscribers.insert(conn, outbox);
+            tracing::debug!(doc = %self.parts.name, conn, read_only = sub.read_only, "joined");
+            self.subscribers.insert(conn, sub);
         }
+    }
+
+    /// The metadata, creating the document (metadata and read-only token) if asked.
+    async fn open(&mut self, create: Option<NewDoc>) -> Result<Option<DocMeta>, RoomError> {
+        match (&self.persisted.meta, create) {
+            (Some(meta), _) => Ok(Some(meta.clone())),
+            (None, None) => Ok(None),
+            (None, Some(new)) => {
+                let meta = DocMeta::new(new);
+                if let Err(e) = self.write_meta(meta.clone(), true).await {
+                    tracing::error!(doc = %self.parts.name, error = %e, "cannot create document");
+                    return Err(RoomError::Unavailable);
+                }
+                tracing::info!(doc = %self.parts.name, "document created");
+                self.persisted.meta = Some(meta.clone());
+                Ok(Some(meta))
+            }
+        }
+    }
+
+    /// Stores metadata (and, for a new document, its read-only token) off the async workers.
+    fn write_meta(
+        &self,
+        meta: DocMeta,
+        new: bool,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        // Owned captures: the room itself is not `Sync`, so the future must not borrow it.
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        blocking(move || {
+            if new {
+                store.put_token(meta.read_token.as_str(), name.as_str())?;
+            }
+            store.put_meta(name.as_str(), &meta.to_bytes())
+        })
     }
 
     /// Whether an update may be applied under the document size limit: once the document is at
@@ -503,19 +581,23 @@ impl Room {
 
     /// Appends one delta to the log (and the metadata when it changed), off the async workers.
     async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
+        if self.persisted.meta.is_none() {
+            // A client wrote to a name nobody opened through a page: that creates a pad.
+            let new = NewDoc {
+                kind: Kind::Pad,
+                keep_days: self.parts.config.keep_days_default(),
+            };
+            self.open(Some(new))
+                .await
+                .map_err(|_| StoreError::Panicked)?;
+        }
         let now = unix_now();
         let meta = match &mut self.persisted.meta {
-            Some(meta) if meta.last_edit == now => None,
-            Some(meta) => {
+            Some(meta) if meta.last_edit != now => {
                 meta.last_edit = now;
                 Some(meta.to_bytes())
             }
-            None => {
-                let meta = DocMeta::new(Kind::Pad);
-                let bytes = meta.to_bytes();
-                self.persisted.meta = Some(meta);
-                Some(bytes)
-            }
+            _ => None,
         };
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
@@ -586,8 +668,8 @@ impl Room {
 
     /// Disconnects everyone with `code`; their clients reconnect and resync.
     fn fail(&mut self, code: u16, reason: &'static str) {
-        for (_, outbox) in self.subscribers.drain() {
-            outbox.closer().close(code, reason);
+        for (_, sub) in self.subscribers.drain() {
+            sub.outbox.closer().close(code, reason);
         }
         self.awareness = Awareness::default();
         self.awareness_dirty.clear();
@@ -609,7 +691,7 @@ impl Room {
         let slow: Vec<ConnId> = self
             .subscribers
             .iter()
-            .filter(|(_, outbox)| outbox.push(frame.clone()).is_err())
+            .filter(|(_, sub)| sub.outbox.push(frame.clone()).is_err())
             .map(|(conn, _)| *conn)
             .collect();
         for conn in slow {
@@ -625,7 +707,7 @@ impl Room {
         let overflow = self
             .subscribers
             .get(&conn)
-            .is_some_and(|o| o.push(frame).is_err());
+            .is_some_and(|s| s.outbox.push(frame).is_err());
         if overflow {
             self.drop_subscriber(
                 conn,
@@ -636,9 +718,9 @@ impl Room {
     }
 
     fn drop_subscriber(&mut self, conn: ConnId, code: u16, reason: &'static str) {
-        if let Some(outbox) = self.subscribers.remove(&conn) {
+        if let Some(sub) = self.subscribers.remove(&conn) {
             tracing::debug!(doc = %self.parts.name, conn, code, reason, "closing connection");
-            outbox.closer().close(code, reason);
+            sub.outbox.closer().close(code, reason);
         }
         let gone = self.awareness.remove_owner(conn);
         self.awareness_dirty.extend(gone);

@@ -46,15 +46,21 @@ pub trait Store: Send + Sync + 'static {
     fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError>;
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Records that the read-only token `token` designates document `name`.
+    fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError>;
+    /// The document a read-only token designates, if any.
+    fn token_name(&self, token: &str) -> Result<Option<String>, StoreError>;
 }
 
-/// The sled implementation: trees `meta` and `snapshots` keyed by name, and `log` keyed by
-/// `name 0x00 seq` (big-endian `u64`), so one document's log is a contiguous, ordered range.
+/// The sled implementation: trees `meta` and `snapshots` keyed by name, `log` keyed by
+/// `name 0x00 seq` (big-endian `u64`), so one document's log is a contiguous, ordered range,
+/// and `tokens` from read-only token to name.
 pub struct SledStore {
     db: sled::Db,
     meta: sled::Tree,
     snapshots: sled::Tree,
     log: sled::Tree,
+    tokens: sled::Tree,
 }
 
 impl SledStore {
@@ -75,6 +81,7 @@ impl SledStore {
             meta: db.open_tree("meta")?,
             snapshots: db.open_tree("snapshots")?,
             log: db.open_tree("log")?,
+            tokens: db.open_tree("tokens")?,
             db,
         })
     }
@@ -155,6 +162,18 @@ impl Store for SledStore {
         self.db.flush()?;
         Ok(())
     }
+
+    fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError> {
+        self.tokens.insert(token, name)?;
+        Ok(())
+    }
+
+    fn token_name(&self, token: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tokens
+            .get(token)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +194,7 @@ mod tests {
             store.append("a.b", &[b"other"]).expect("append");
             store.append("a", &[b"u3"]).expect("append");
             store.compact("a", b"snap", first).expect("compact");
+            store.put_token("t0", "a").expect("token");
             store.flush().expect("flush");
         }
         let store = open(dir.path());

@@ -23,10 +23,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// Serves one upgraded WebSocket for document `name` until either side closes it.
+/// Serves one upgraded WebSocket for document `name` until either side closes it; a read-only
+/// connection's document updates are dropped by the room.
 pub async fn serve(
     socket: WebSocket,
     name: DocName,
+    read_only: bool,
     hub: Arc<Hub>,
     config: Arc<Config>,
     shutdown: CancellationToken,
@@ -37,7 +39,7 @@ pub async fn serve(
     let closer = outbox.closer().clone();
     let (sink, stream) = socket.split();
     let writer = tokio::spawn(write(sink, outrx, closer.clone(), config.ping_interval()));
-    match hub.join(&name, conn, &outbox).await {
+    match hub.join(&name, conn, &outbox, read_only).await {
         Ok(room) => {
             drop(outbox);
             tracing::debug!(doc = %name, conn, "connection joined");

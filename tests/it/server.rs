@@ -200,28 +200,81 @@ impl TestServer {
 
     /// Plain HTTP GET; returns the status code and the body.
     pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self.request("GET", path, &[], "").await;
+        (r.status, r.body)
+    }
+
+    /// One HTTP/1.1 request over a fresh connection.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
         let mut tcp = TcpStream::connect(self.addr).await.expect("connects");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.addr
         );
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() || method == "POST" {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
         tcp.write_all(request.as_bytes()).await.expect("writes");
-        let mut response = Vec::new();
-        tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut response))
+        let mut raw = Vec::new();
+        tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
             .await
             .expect("response in time")
             .expect("reads");
-        let response = String::from_utf8_lossy(&response).into_owned();
-        let status = response
-            .split(' ')
-            .nth(1)
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("header end");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
             .and_then(|s| s.parse().ok())
             .expect("status line");
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let body_bytes = raw[split + 4..].to_vec();
+        HttpResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body_bytes).into_owned(),
+            bytes: body_bytes,
+        }
+    }
+}
+
+/// A parsed HTTP response (the body is not de-chunked: tests read fixed-length responses).
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// Body as text (lossy).
+    pub body: String,
+    /// Body bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -60,7 +60,7 @@ async fn late_joiner_gets_everything_with_formatting() {
     let got = b
         .content()
         .diff(&b.doc.transact(), yrs::types::text::YChange::identity);
-    assert_eq!(format!("{got:?}"), format!("{expected:?}"));
+    assert_eq!(got, expected);
     assert_eq!(b.text(), "Title\nbody text\n");
 }
 

@@ -1,0 +1,403 @@
+//! Server-rendered HTML: the home page, the shells of the pad and read-only pages (the editor
+//! itself is the bundled client in `web/`), and error pages. Pure: strings in, strings out;
+//! every interpolated value is escaped.
+
+use std::fmt::Write;
+
+/// The interface language, chosen from `?lang=` or `Accept-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// French.
+    Fr,
+}
+
+impl Lang {
+    /// Picks the language: an explicit `?lang=` wins, then the first of `fr`/`en` in
+    /// `Accept-Language` by preference, then English.
+    pub fn choose(query: Option<&str>, accept_language: Option<&str>) -> Self {
+        match query {
+            Some("fr") => return Lang::Fr,
+            Some("en") => return Lang::En,
+            _ => {}
+        }
+        let mut best: Option<(f32, Lang)> = None;
+        for part in accept_language.unwrap_or("").split(',') {
+            let mut fields = part.trim().split(';');
+            let tag = fields.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = fields
+                .find_map(|f| {
+                    f.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("fr") => Lang::Fr,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
+    }
+
+    /// The BCP 47 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    fn t(self) -> &'static Strings {
+        match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        }
+    }
+}
+
+struct Strings {
+    tagline: &'static str,
+    create_title: &'static str,
+    name_label: &'static str,
+    name_hint: &'static str,
+    keep_label: &'static str,
+    create_button: &'static str,
+    open_title: &'static str,
+    open_button: &'static str,
+    day: &'static str,
+    days: &'static str,
+    privacy: &'static str,
+    back_home: &'static str,
+    bad_request: &'static str,
+    not_found: &'static str,
+    not_found_text: &'static str,
+    unavailable: &'static str,
+    names_rule: &'static str,
+    read_only_title: &'static str,
+    other_lang: (&'static str, &'static str),
+}
+
+const EN: Strings = Strings {
+    tagline: "Write together, in real time. No account, no tracking.",
+    create_title: "Create a pad",
+    name_label: "Name (optional)",
+    name_hint: "Leave empty for a random, unguessable name.",
+    keep_label: "Keep it after the last edit for",
+    create_button: "Create the pad",
+    open_title: "Open a pad",
+    open_button: "Open",
+    day: "day",
+    days: "days",
+    privacy: "Anyone with the link can edit. Pads are erased when their time is up.",
+    back_home: "Back to the home page",
+    bad_request: "Bad request",
+    not_found: "Not found",
+    not_found_text: "There is nothing at this address.",
+    unavailable: "Temporarily unavailable",
+    names_rule: "A name has 1 to 100 characters: letters A–Z and a–z, digits, '_', '.' and '-'.",
+    read_only_title: "Read-only pad",
+    other_lang: ("fr", "Français"),
+};
+
+const FR: Strings = Strings {
+    tagline: "Écrire à plusieurs, en temps réel. Sans compte, sans pistage.",
+    create_title: "Créer un pad",
+    name_label: "Nom (facultatif)",
+    name_hint: "Laissez vide pour un nom aléatoire, impossible à deviner.",
+    keep_label: "Le conserver après la dernière modification pendant",
+    create_button: "Créer le pad",
+    open_title: "Ouvrir un pad",
+    open_button: "Ouvrir",
+    day: "jour",
+    days: "jours",
+    privacy: "Toute personne qui a le lien peut écrire. Les pads sont effacés à échéance.",
+    back_home: "Retour à l'accueil",
+    bad_request: "Requête invalide",
+    not_found: "Page introuvable",
+    not_found_text: "Il n'y a rien à cette adresse.",
+    unavailable: "Temporairement indisponible",
+    names_rule:
+        "Un nom compte de 1 à 100 caractères : lettres A–Z et a–z, chiffres, « _ », « . » et « - ».",
+    read_only_title: "Pad en lecture seule",
+    other_lang: ("en", "English"),
+};
+
+/// Escapes text for HTML content and double-quoted attributes.
+pub fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Versioned URLs of the bundled assets, for cache busting.
+#[derive(Debug, Clone)]
+pub struct AssetUrls {
+    /// The stylesheet shared by every page.
+    pub css: String,
+    /// The pad editor bundle.
+    pub pad_js: String,
+}
+
+fn head(lang: Lang, title: &str, assets: &AssetUrls, nonce: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n",
+        lang.code()
+    );
+    if let Some(nonce) = nonce {
+        let _ = writeln!(
+            out,
+            "<meta name=\"csp-nonce\" content=\"{}\">",
+            escape(nonce)
+        );
+    }
+    let _ = write!(
+        out,
+        "<title>{}</title>\n<link rel=\"stylesheet\" href=\"{}\">\n</head>\n",
+        escape(title),
+        escape(&assets.css)
+    );
+    out
+}
+
+fn lang_switch(lang: Lang, path: &str) -> String {
+    let (code, label) = lang.t().other_lang;
+    format!(
+        "<a class=\"lang\" href=\"{}?lang={code}\" hreflang=\"{code}\">{label}</a>",
+        escape(path)
+    )
+}
+
+fn days_label(lang: Lang, days: u32) -> String {
+    let t = lang.t();
+    match days {
+        1 => format!("1 {}", t.day),
+        d => format!("{d} {}", t.days),
+    }
+}
+
+/// The home page: create a pad (optional name, retention) or open one by name.
+pub fn home(lang: Lang, assets: &AssetUrls, keep_choices: &[u32], keep_default: u32) -> String {
+    let t = lang.t();
+    let mut options = String::new();
+    for &days in keep_choices {
+        let selected = if days == keep_default {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            options,
+            "<option value=\"{days}\"{selected}>{}</option>",
+            days_label(lang, days)
+        );
+    }
+    format!(
+        "{head}<body class=\"home\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
+         <p class=\"tagline\">{tagline}</p>\n\
+         <section>\n<h2>{create_title}</h2>\n\
+         <form method=\"post\" action=\"/new\">\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
+         <label for=\"new-name\">{name_label}</label>\n\
+         <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" \
+         autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
+         <p id=\"name-hint\" class=\"hint\">{name_hint} {names_rule}</p>\n\
+         <label for=\"keep\">{keep_label}</label>\n\
+         <select id=\"keep\" name=\"keep\">{options}</select>\n\
+         <button type=\"submit\">{create_button}</button>\n</form>\n</section>\n\
+         <section>\n<h2>{open_title}</h2>\n\
+         <form method=\"get\" action=\"/open\">\n\
+         <label for=\"open-name\">{name}</label>\n\
+         <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
+         pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
+         <p class=\"privacy\">{privacy}</p>\n</main>\n</body>\n</html>\n",
+        head = head(lang, "ardoise", assets, None),
+        switch = lang_switch(lang, "/"),
+        tagline = t.tagline,
+        create_title = t.create_title,
+        code = lang.code(),
+        name_label = t.name_label,
+        name_hint = t.name_hint,
+        names_rule = escape(t.names_rule),
+        keep_label = t.keep_label,
+        create_button = t.create_button,
+        open_title = t.open_title,
+        name = t.name_label.split(" (").next().unwrap_or(t.name_label),
+        open_button = t.open_button,
+        privacy = t.privacy,
+    )
+}
+
+/// What the pad shell tells the client.
+#[derive(Debug, Clone)]
+pub struct PadShell<'a> {
+    /// The document name; `None` on the read-only page, which must not reveal it.
+    pub name: Option<&'a str>,
+    /// The y-websocket room the client joins: the name, or `r/{token}`.
+    pub room: &'a str,
+    /// Path of the read-only page, shown for sharing on the editable page.
+    pub read_only_path: Option<&'a str>,
+    /// Prefix of the export links.
+    pub export_base: &'a str,
+    /// Path of the QR code image(s) prefix: `{prefix}/qr.svg`.
+    pub qr_base: &'a str,
+}
+
+/// The shell of the pad or read-only page; `nonce` authorises the editor's own styles.
+pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -> String {
+    let title = match shell.name {
+        Some(name) => format!("{name} · ardoise"),
+        None => format!("{} · ardoise", lang.t().read_only_title),
+    };
+    let mut attrs = format!(
+        "data-kind=\"pad\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
+         data-export-base=\"{}\" data-qr-base=\"{}\"",
+        escape(shell.room),
+        shell.name.is_none(),
+        lang.code(),
+        escape(shell.export_base),
+        escape(shell.qr_base),
+    );
+    if let Some(name) = shell.name {
+        let _ = write!(attrs, " data-name=\"{}\"", escape(name));
+    }
+    if let Some(path) = shell.read_only_path {
+        let _ = write!(attrs, " data-readonly-path=\"{}\"", escape(path));
+    }
+    format!(
+        "{head}<body class=\"pad\">\n<div id=\"app\" {attrs}></div>\n\
+         <noscript>ardoise needs JavaScript to edit pads.</noscript>\n\
+         <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
+        head = head(lang, &title, assets, Some(nonce)),
+        js = escape(&assets.pad_js),
+    )
+}
+
+/// What went wrong, for an error page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 400: the request is invalid; the detail says why.
+    BadRequest,
+    /// 400 about a document name; the page explains the allowed characters.
+    BadName,
+    /// 404.
+    NotFound,
+    /// 503.
+    Unavailable,
+}
+
+/// An error page; `detail` is plain text (escaped here).
+pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> String {
+    let t = lang.t();
+    let (title, text) = match kind {
+        ErrorKind::BadRequest => (t.bad_request, String::new()),
+        ErrorKind::BadName => (t.bad_request, escape(t.names_rule)),
+        ErrorKind::NotFound => (t.not_found, t.not_found_text.to_owned()),
+        ErrorKind::Unavailable => (t.unavailable, String::new()),
+    };
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!("<p class=\"detail\">{}</p>\n", escape(detail))
+    };
+    let text = if text.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{text}</p>\n")
+    };
+    format!(
+        "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
+         {detail}{text}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+        head = head(lang, title, assets, None),
+        code = lang.code(),
+        back = t.back_home,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assets() -> AssetUrls {
+        AssetUrls {
+            css: "/assets/app.css?v=1".into(),
+            pad_js: "/assets/pad.js?v=1".into(),
+        }
+    }
+
+    #[test]
+    fn language_follows_query_then_preferences() {
+        assert_eq!(Lang::choose(Some("fr"), Some("en")), Lang::Fr);
+        assert_eq!(
+            Lang::choose(None, Some("fr-FR,fr;q=0.9,en;q=0.8")),
+            Lang::Fr
+        );
+        assert_eq!(Lang::choose(None, Some("de,en;q=0.5,fr;q=0.4")), Lang::En);
+        assert_eq!(Lang::choose(None, Some("en;q=0.2, fr;q=0.9")), Lang::Fr);
+        assert_eq!(Lang::choose(Some("xx"), None), Lang::En);
+    }
+
+    #[test]
+    fn everything_interpolated_is_escaped() {
+        let shell = PadShell {
+            name: Some("a\"<b>"),
+            room: "a\"<b>",
+            read_only_path: Some("/r/x"),
+            export_base: "/p/x/export/",
+            qr_base: "/p/x",
+        };
+        let html = pad(Lang::En, &assets(), "n\"once", &shell);
+        assert!(!html.contains("<b>"));
+        assert!(html.contains("a&quot;&lt;b&gt;"));
+        assert!(html.contains("content=\"n&quot;once\""));
+        let page = error(
+            Lang::Fr,
+            &assets(),
+            ErrorKind::NotFound,
+            "<script>alert(1)</script>",
+        );
+        assert!(!page.contains("<script>"));
+    }
+
+    #[test]
+    fn read_only_shell_hides_the_name() {
+        let shell = PadShell {
+            name: None,
+            room: "r/0123",
+            read_only_path: None,
+            export_base: "/r/0123/export/",
+            qr_base: "/r/0123",
+        };
+        let html = pad(Lang::Fr, &assets(), "n", &shell);
+        assert!(html.contains("data-readonly=\"true\""));
+        assert!(!html.contains("data-name"));
+        assert!(html.contains("lecture seule"));
+    }
+
+    #[test]
+    fn home_offers_the_configured_retention() {
+        let html = home(Lang::En, &assets(), &[1, 7, 30], 7);
+        assert!(html.contains("<option value=\"7\" selected>7 days</option>"));
+        assert!(html.contains("<option value=\"1\">1 day</option>"));
+        assert!(html.contains("action=\"/new\""));
+    }
+}
