@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod awareness;
 pub mod config;
+pub mod escape;
 pub mod export;
 pub mod guard;
 pub mod http;

@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::escape::html as escape;
+
 /// The interface language, chosen from `?lang=` or `Accept-Language`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -127,22 +129,6 @@ const FR: Strings = Strings {
     read_only_title: "Pad en lecture seule",
     other_lang: ("en", "English"),
 };
-
-/// Escapes text for HTML content and double-quoted attributes.
-pub fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Versioned URLs of the bundled assets, for cache busting.
 #[derive(Debug, Clone)]

@@ -3,6 +3,8 @@
 //! The document forbids scripts itself (a CSP `<meta>`), so even a mistake in escaping could not
 //! run code when the file is opened from disk or from the server.
 
+use crate::escape::html_into as escape;
+
 use std::fmt::Write as _;
 
 use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run};
@@ -125,20 +127,6 @@ fn shade(out: &mut String, color: Color) {
         out.push_str(";color:#ffffff");
     }
     out.push_str("\">");
-}
-
-/// Escapes text for element content and double- or single-quoted attributes.
-fn escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
