@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ardoise::export::{export_pad, ExportOptions, PadFormat};
 use yrs::types::Attrs;
@@ -98,9 +98,9 @@ fn snapshot() -> Vec<u8> {
 }
 
 /// Runs `soffice --convert-to` with a private profile and returns the converted file.
-fn convert(input: &Path, filter: &str, extension: &str, profile: &Path) -> PathBuf {
+pub async fn convert(input: &Path, filter: &str, extension: &str, profile: &Path) -> PathBuf {
     let outdir = input.parent().expect("input has a directory");
-    let spawned = Command::new("soffice")
+    let spawned = tokio::process::Command::new("soffice")
         .arg(format!(
             "-env:UserInstallation=file://{}",
             profile.display()
@@ -117,28 +117,18 @@ fn convert(input: &Path, filter: &str, extension: &str, profile: &Path) -> PathB
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => panic!(
+        .kill_on_drop(true)
+        .status();
+    let status = match tokio::time::timeout(CONVERT_TIMEOUT, spawned).await {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => panic!(
             "cannot run `soffice` ({e}): install LibreOffice, e.g. \
              `apt-get install -y --no-install-recommends libreoffice-writer-nogui`"
         ),
-    };
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits for soffice") {
-            break status;
-        }
-        if started.elapsed() > CONVERT_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "soffice took over {CONVERT_TIMEOUT:?} to convert {}",
-                input.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
+        Err(_) => panic!(
+            "soffice took over {CONVERT_TIMEOUT:?} to convert {}",
+            input.display()
+        ),
     };
     assert!(
         status.success(),
@@ -154,8 +144,8 @@ fn convert(input: &Path, filter: &str, extension: &str, profile: &Path) -> PathB
     output
 }
 
-#[test]
-fn libreoffice_reads_odt_and_docx_exports() {
+#[tokio::test]
+async fn libreoffice_reads_odt_and_docx_exports() {
     let dir = tempfile::tempdir().expect("temp dir");
     // A profile of its own, so parallel runs (and a desktop LibreOffice) do not clash.
     let profile = dir.path().join("profile");
@@ -165,7 +155,7 @@ fn libreoffice_reads_odt_and_docx_exports() {
         let file = dir.path().join(format!("pad.{}", format.extension()));
         std::fs::write(&file, bytes).expect("writes the export");
 
-        let txt = convert(&file, "txt:Text (encoded):UTF8", "txt", &profile);
+        let txt = convert(&file, "txt:Text (encoded):UTF8", "txt", &profile).await;
         let text = std::fs::read_to_string(&txt).expect("converted text is UTF-8");
         for line in EXPECTED {
             assert!(
@@ -183,7 +173,7 @@ fn libreoffice_reads_odt_and_docx_exports() {
         );
         std::fs::remove_file(&txt).expect("removes the text");
 
-        let pdf = convert(&file, "pdf", "pdf", &profile);
+        let pdf = convert(&file, "pdf", "pdf", &profile).await;
         let pdf = std::fs::read(&pdf).expect("reads the PDF");
         assert!(pdf.starts_with(b"%PDF"), "{format}: not a PDF");
         assert!(pdf.len() > 2000, "{format}: PDF suspiciously small");
