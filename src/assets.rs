@@ -34,6 +34,7 @@ pub fn urls() -> &'static AssetUrls {
         AssetUrls {
             css: url("app.css"),
             pad_js: url("pad.js"),
+            icon: url("favicon.svg"),
         }
     });
     &URLS
@@ -48,6 +49,7 @@ fn content_type(path: &str) -> &'static str {
         Some("png") => "image/png",
         Some("woff2") => "font/woff2",
         Some("map") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

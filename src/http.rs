@@ -184,6 +184,10 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{token}/export/{format}", get(read_only_export))
         .route("/assets/{*path}", get(assets::serve))
         .route("/healthz", get(healthz))
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent(&assets::urls().icon) }),
+        )
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
         .fallback(not_found)

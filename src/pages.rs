@@ -137,6 +137,8 @@ pub struct AssetUrls {
     pub css: String,
     /// The pad editor bundle.
     pub pad_js: String,
+    /// The site icon.
+    pub icon: String,
 }
 
 fn head(lang: Lang, title: &str, assets: &AssetUrls, nonce: Option<&str>) -> String {
@@ -157,8 +159,10 @@ fn head(lang: Lang, title: &str, assets: &AssetUrls, nonce: Option<&str>) -> Str
     }
     let _ = write!(
         out,
-        "<title>{}</title>\n<link rel=\"stylesheet\" href=\"{}\">\n</head>\n",
+        "<title>{}</title>\n<link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">\n\
+         <link rel=\"stylesheet\" href=\"{}\">\n</head>\n",
         escape(title),
+        escape(&assets.icon),
         escape(&assets.css)
     );
     out
@@ -327,6 +331,7 @@ mod tests {
         AssetUrls {
             css: "/assets/app.css?v=1".into(),
             pad_js: "/assets/pad.js?v=1".into(),
+            icon: "/assets/favicon.svg?v=1".into(),
         }
     }
 

@@ -5,6 +5,7 @@ mod server;
 
 mod abuse;
 mod awareness;
+mod browser;
 mod durability;
 mod export;
 mod export_readers;

@@ -1,0 +1,378 @@
+// Helpers for the browser suite: start the real ardoise binary, drive Debian's Chromium with
+// playwright-core, read what a person would see (computed styles), and collect every console
+// error, page error and CSP violation so that each test can assert there were none.
+//
+// This file must not match node --test's file patterns (*.test.mjs, ...).
+
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+import { chromium } from 'playwright-core'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import WebSocket from 'ws'
+
+export { Y, WebsocketProvider, WebSocket }
+
+process.setMaxListeners(100)
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'
+]
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const SCREENSHOTS = join(REPO, 'target', 'screenshots')
+
+const LOG_LINES = 200
+/** Failure guards, not timing assertions. */
+const START_TIMEOUT_MS = 30_000
+const STOP_TIMEOUT_MS = 15_000
+export const WAIT_MS = 15_000
+
+const allServers = []
+const liveServers = new Set()
+const dataDirs = new Set()
+
+process.on('exit', () => {
+  for (const s of liveServers) {
+    try { s.child.kill('SIGKILL') } catch {}
+  }
+  if (!process.env.ARDOISE_KEEP_DATA) {
+    for (const dir of dataDirs) {
+      try { rmSync(dir, { recursive: true, force: true }) } catch {}
+    }
+  }
+})
+
+function serverBin () {
+  const bin = process.env.ARDOISE_BIN
+  if (!bin) {
+    throw new Error(
+      'ARDOISE_BIN is not set: point it at the server binary, e.g.\n' +
+      '  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/*.test.mjs\n' +
+      '(cargo test runs this suite with it set, see tests/it/browser.rs)'
+    )
+  }
+  return bin
+}
+
+export function freshDataDir () {
+  const dir = mkdtempSync(join(tmpdir(), 'ardoise-browser-'))
+  dataDirs.add(dir)
+  return dir
+}
+
+export function serverLogs () {
+  return allServers.map((s) =>
+    `--- ardoise ${s.url ?? '(starting)'} data=${s.dataDir} ${s.exited ? `exited ${s.exitDescription}` : 'running'} ---\n` +
+    (s.log.length ? s.log.join('\n') : '(no output)')).join('\n')
+}
+
+/**
+ * Start the server (default `--listen 127.0.0.1:0`, a fresh data dir). Resolves after its first
+ * stdout line `listening on http://IP:PORT`.
+ * @param {{dataDir?: string, listen?: string, args?: string[]}} opts
+ */
+export function startServer (opts = {}) {
+  const bin = serverBin()
+  const dataDir = opts.dataDir ?? freshDataDir()
+  const args = ['--listen', opts.listen ?? '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])]
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const state = { child, dataDir, url: null, log: [], exited: false, exitDescription: '', exitPromise: null }
+  allServers.push(state)
+  liveServers.add(state)
+  const record = (line) => {
+    state.log.push(line)
+    if (state.log.length > LOG_LINES) state.log.shift()
+    if (process.env.ARDOISE_TEST_LOG) process.stderr.write(`[ardoise] ${line}\n`)
+  }
+  createInterface({ input: child.stderr }).on('line', record)
+  state.exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      state.exited = true
+      state.exitDescription = signal ? `by signal ${signal}` : `with code ${code}`
+      liveServers.delete(state)
+      resolve({ code, signal })
+    })
+  })
+  const describe = () => `${bin} ${args.join(' ')}`
+  return new Promise((resolve, reject) => {
+    let first = true
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not print its first line within ${START_TIMEOUT_MS} ms: ${describe()}\n${serverLogs()}`))
+    }, START_TIMEOUT_MS)
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(new Error(`cannot start ${describe()}: ${err.message}`))
+    })
+    state.exitPromise.then(() => {
+      if (first) {
+        clearTimeout(timer)
+        first = false
+        reject(new Error(`server exited ${state.exitDescription} before printing 'listening on ...': ${describe()}\n${serverLogs()}`))
+      }
+    })
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!first) {
+        record(`(stdout) ${line}`)
+        return
+      }
+      first = false
+      clearTimeout(timer)
+      const m = /^listening on http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(line)
+      if (!m || Number(m[2]) === 0) {
+        child.kill('SIGKILL')
+        reject(new Error(`unexpected first stdout line ${JSON.stringify(line)}\n${serverLogs()}`))
+        return
+      }
+      state.url = `http://${m[1]}:${m[2]}`
+      resolve({
+        url: state.url,
+        wsUrl: `ws://${m[1]}:${m[2]}/ws`,
+        host: m[1],
+        port: Number(m[2]),
+        dataDir,
+        logs: () => state.log.join('\n'),
+        async stop () {
+          if (!state.exited) child.kill('SIGTERM')
+          let t
+          const guard = new Promise((resolve) => { t = setTimeout(resolve, STOP_TIMEOUT_MS, null) })
+          const res = await Promise.race([state.exitPromise, guard])
+          clearTimeout(t)
+          if (res === null) {
+            child.kill('SIGKILL')
+            await state.exitPromise
+            throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM\n${serverLogs()}`)
+          }
+          if (res.code !== 0) throw new Error(`server should exit 0 on SIGTERM, exited ${state.exitDescription}\n${serverLogs()}`)
+        }
+      })
+    })
+  })
+}
+
+/** Launch Debian's Chromium (fails with a clear message when it is not installed). */
+export async function launchBrowser () {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`)
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+}
+
+/** A unique, valid pad name. */
+let padCounter = 0
+export function padName (prefix = 'pad') {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${padCounter++}`
+}
+
+export const DESKTOP = { width: 1280, height: 800 }
+export const PHONE = { width: 375, height: 740 }
+
+/**
+ * A new browser context (its own localStorage: a separate person) and page. The person's identity
+ * is stored before the first page load; later reloads keep whatever the page saved.
+ * Console errors, page errors and CSP violations are collected in `issues`.
+ * @param {import('playwright-core').Browser} browser
+ * @param {{name?: string, color?: string, id?: string, viewport?: {width:number,height:number}, lang?: string, phone?: boolean, allow?: RegExp[]}} who
+ */
+export async function newPerson (browser, who = {}) {
+  const phone = who.phone ?? false
+  const context = await browser.newContext({
+    viewport: who.viewport ?? (phone ? PHONE : DESKTOP),
+    deviceScaleFactor: phone ? 2 : 1,
+    isMobile: phone,
+    hasTouch: phone,
+    locale: who.lang === 'en' ? 'en-GB' : 'fr-FR'
+  })
+  const identity = who.name
+    ? JSON.stringify({ id: who.id ?? Math.random().toString(16).slice(2).padEnd(16, '0'), name: who.name, color: who.color ?? '#4363d8' })
+    : null
+  await context.addInitScript(({ identity, lang }) => {
+    try {
+      if (identity && !localStorage.getItem('ardoise.author')) localStorage.setItem('ardoise.author', identity)
+      if (lang && !localStorage.getItem('ardoise.lang')) localStorage.setItem('ardoise.lang', lang)
+    } catch {}
+    window.__cspViolations = []
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`)
+    })
+  }, { identity, lang: who.lang ?? null })
+  const page = await context.newPage()
+  const issues = []
+  const allow = who.allow ?? []
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return
+    const text = `${msg.text()} (${msg.location().url || 'no url'})`
+    if (allow.some((re) => re.test(text))) return
+    issues.push(`console error: ${text}`)
+  })
+  page.on('pageerror', (err) => issues.push(`page error: ${err.message}\n${err.stack ?? ''}`))
+  page.on('crash', () => issues.push('renderer crashed'))
+  return {
+    context,
+    page,
+    issues,
+    label: who.name ?? 'anonymous',
+    /** Page errors, console errors and CSP violations seen so far (CSP ones are read from the page). */
+    async problems () {
+      let csp = []
+      try {
+        csp = await page.evaluate(() => window.__cspViolations ?? [])
+      } catch {}
+      return [...issues, ...csp.map((v) => `CSP violation: ${v}`)]
+    }
+  }
+}
+
+/** Open a page and wait for the editor and the "connected" state. */
+export async function openPad (person, url) {
+  const res = await person.page.goto(url)
+  if (!res || res.status() !== 200) throw new Error(`GET ${url} answered ${res && res.status()}`)
+  await waitConnected(person.page)
+  return res
+}
+
+export async function waitConnected (page, timeout = WAIT_MS) {
+  await page.waitForSelector('.cm-content', { timeout })
+  await page.waitForFunction(() => document.querySelector('.status')?.dataset.state === 'connected', null, { timeout })
+}
+
+/** The editor's text as CodeMirror holds it. */
+export function editorText (page) {
+  return page.evaluate(() => window.ardoise.view.state.doc.toString())
+}
+
+/** Wait until the editor's text satisfies `pred` (evaluated in the page on each frame). */
+export async function waitText (page, includes, timeout = WAIT_MS) {
+  try {
+    await page.waitForFunction((s) => window.ardoise && window.ardoise.view.state.doc.toString().includes(s), includes, { timeout })
+  } catch (e) {
+    throw new Error(`timed out waiting for the editor to contain ${JSON.stringify(includes)}; it has ${JSON.stringify(await editorText(page).catch(() => '?'))}\n${e.message}`)
+  }
+}
+
+/** Put the caret at the end of the document and type. */
+export async function typeAtEnd (page, text) {
+  await page.click('.cm-content')
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(text)
+}
+
+/**
+ * What a person sees of the first rendered occurrence of `text` in the editor: the computed style
+ * of the element around it, the classes of its line, the href of an enclosing link.
+ */
+export function lookOf (page, text) {
+  return page.evaluate((text) => {
+    const root = document.querySelector('.cm-content')
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT)
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.data.includes(text)) continue
+      const el = n.parentElement
+      const cs = getComputedStyle(el)
+      const line = el.closest('.cm-line')
+      const a = el.closest('a')
+      return {
+        tag: el.tagName.toLowerCase(),
+        classes: el.className,
+        fontWeight: Number(cs.fontWeight),
+        fontStyle: cs.fontStyle,
+        fontSize: parseFloat(cs.fontSize),
+        textDecoration: cs.textDecorationLine,
+        backgroundColor: cs.backgroundColor,
+        lineClasses: line ? line.className : null,
+        lineFontSize: line ? parseFloat(getComputedStyle(line).fontSize) : null,
+        lineBefore: line ? getComputedStyle(line, '::before').content : null,
+        href: a ? a.getAttribute('href') : null
+      }
+    }
+    return null
+  }, text)
+}
+
+/** Wait until `text` is rendered and `pred(look)` holds; returns the look. */
+export async function waitLook (page, text, pred, what, timeout = WAIT_MS) {
+  const deadline = Date.now() + timeout
+  let look = null
+  for (;;) {
+    look = await lookOf(page, text)
+    if (look && pred(look)) return look
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${JSON.stringify(text)} to look ${what}; it looks ${JSON.stringify(look)}`)
+    }
+    await page.waitForTimeout(50) // re-read the DOM; the deadline is the failure guard
+  }
+}
+
+/** [r, g, b, a] of a CSS rgb()/rgba() colour. */
+export function parseColor (css) {
+  const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(css)
+  if (!m) return null
+  return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : Number(m[4])]
+}
+
+/** True when the CSS colour `css` has the RGB of `hex` (#rrggbb) with some opacity. */
+export function sameHue (css, hex) {
+  const c = parseColor(css)
+  if (!c || c[3] === 0) return false
+  const n = parseInt(hex.slice(1), 16)
+  return c[0] === ((n >> 16) & 255) && c[1] === ((n >> 8) & 255) && c[2] === (n & 255)
+}
+
+/** Save a screenshot under target/screenshots/ and return its path. */
+export async function screenshot (page, name, opts = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  const path = join(SCREENSHOTS, `${name}.png`)
+  await page.screenshot({ path, ...opts })
+  return path
+}
+
+/** A stock y-websocket client in Node (the same packages any Yjs app uses). */
+export function stockClient (wsUrl, room) {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(wsUrl, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+  const synced = new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`stock client did not sync with ${room}\n${serverLogs()}`)), WAIT_MS)
+    provider.on('sync', (s) => {
+      if (s) {
+        clearTimeout(t)
+        resolve()
+      }
+    })
+  })
+  return {
+    doc,
+    provider,
+    synced,
+    destroy () {
+      provider.destroy()
+      doc.destroy()
+    }
+  }
+}
+
+/** Wait on a stock client's doc until pred() holds (re-checked on every update). */
+export function waitDoc (doc, pred, what, timeout = WAIT_MS) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      let ok = false
+      try { ok = pred() } catch (e) { finish(e); return }
+      if (ok) finish()
+    }
+    const finish = (err) => {
+      clearTimeout(t)
+      doc.off('update', check)
+      if (err) reject(err)
+      else resolve()
+    }
+    const t = setTimeout(() => finish(new Error(`timed out waiting for ${what}\n${serverLogs()}`)), timeout)
+    doc.on('update', check)
+    check()
+  })
+}

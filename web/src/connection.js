@@ -1,0 +1,135 @@
+// The WebSocket provider with a reconnect policy that does not hammer the server: exponential
+// backoff with jitter, a long pause on 1013 (server busy / reader too slow), the Retry-After of a
+// 503 when the upgrade was refused, an immediate retry when the browser comes back online.
+// Reports one of: connecting, connected, waiting (retry scheduled), offline.
+
+import { WebsocketProvider } from 'y-websocket'
+
+const BASE_MS = 1000
+const MAX_MS = 60_000
+const BUSY_MIN_MS = 15_000
+const BUSY_MAX_MS = 60_000
+const RETRY_AFTER_MAX_S = 600
+
+/**
+ * @param {import('yjs').Doc} ydoc
+ * @param {string} room
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean }} opts
+ */
+export function connect (ydoc, room, opts) {
+  const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws'
+  let attempts = 0
+  let timer = 0
+  let opened = false
+  let everSynced = false
+  let unsaved = false
+  const s = { state: 'connecting', retryAt: 0, busy: false }
+
+  const provider = new WebsocketProvider(wsBase, room, ydoc, {
+    disableBc: true,
+    // every close from the server comes back to us (see 'closed' below): we pace reconnects
+    shouldReconnect: () => false
+  })
+
+  const report = () => {
+    opts.onState({ ...s, unsaved: unsaved && !opts.readOnly, everSynced })
+  }
+
+  const schedule = (ms, busy) => {
+    clearTimeout(timer)
+    s.state = navigator.onLine === false ? 'offline' : 'waiting'
+    s.retryAt = Date.now() + ms
+    s.busy = busy
+    report()
+    timer = setTimeout(() => retryNow(), ms)
+  }
+
+  const retryNow = () => {
+    clearTimeout(timer)
+    s.state = 'connecting'
+    s.busy = false
+    report()
+    provider.connect()
+  }
+
+  const backoff = () => {
+    const cap = Math.min(MAX_MS, BASE_MS * 2 ** Math.min(attempts, 10))
+    attempts++
+    return Math.round(cap / 2 + Math.random() * cap / 2)
+  }
+
+  /** After a connection that never opened: was it a 503 with Retry-After? */
+  const probeRetryAfter = async () => {
+    try {
+      const res = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' })
+      if (res.status === 503) {
+        const ra = Number(res.headers.get('Retry-After'))
+        if (Number.isFinite(ra) && ra > 0) return Math.min(ra, RETRY_AFTER_MAX_S) * 1000
+        return BUSY_MIN_MS
+      }
+    } catch {}
+    return 0
+  }
+
+  provider.on('status', ({ status }) => {
+    if (status === 'connected') opened = true
+    if (status === 'connecting') {
+      opened = false
+      s.state = 'connecting'
+      report()
+    }
+  })
+  provider.on('sync', (synced) => {
+    if (synced) {
+      attempts = 0
+      everSynced = true
+      unsaved = false
+      s.state = 'connected'
+      report()
+    }
+  })
+  provider.on('closed', async ({ code }) => {
+    const wasOpen = opened
+    opened = false
+    if (code === 1013) {
+      // the server asked us to come back later: a long randomized pause
+      attempts++
+      schedule(BUSY_MIN_MS + Math.random() * (BUSY_MAX_MS - BUSY_MIN_MS), true)
+    } else if (code === 1001) {
+      // server going away (restart): come back soon, spread over a few seconds
+      schedule(1000 + Math.random() * 4000, false)
+    } else if (!wasOpen) {
+      const ra = await probeRetryAfter()
+      if (ra) {
+        attempts++
+        schedule(ra * (1 + Math.random() * 0.2), true)
+      } else schedule(backoff(), false)
+    } else {
+      schedule(backoff(), false)
+    }
+  })
+  // Edits made while not synced have not reached the server yet.
+  ydoc.on('update', (_update, origin) => {
+    if (origin !== provider && !provider.synced && !unsaved) {
+      unsaved = true
+      report()
+    }
+  })
+  window.addEventListener('online', () => {
+    if (!provider.wsconnected && !provider.wsconnecting) retryNow()
+  })
+  window.addEventListener('offline', () => {
+    if (s.state === 'waiting') {
+      s.state = 'offline'
+      report()
+    }
+  })
+  window.addEventListener('beforeunload', (e) => {
+    if (unsaved && !opts.readOnly) {
+      e.preventDefault()
+      e.returnValue = ''
+    }
+  })
+  report()
+  return { provider, retryNow, isUnsaved: () => unsaved, everSynced: () => everSynced }
+}

@@ -1,0 +1,150 @@
+// Other people's carets and selections, labelled with their name, from awareness
+// (`user: {name, color, colorLight}` as y-codemirror.next expects, `cursor: {anchor, head}` as
+// Yjs relative positions). Unlike y-codemirror.next's yRemoteSelections this sets no inline
+// style: each client's colours are custom properties on a class in the nonce'd stylesheet
+// (EDITOR.md trap 2), after validation (trap 7).
+
+import * as Y from 'yjs'
+import { Decoration, ViewPlugin, WidgetType } from '@codemirror/view'
+import { Annotation } from '@codemirror/state'
+import { validColor, cleanName, textOn } from './identity.js'
+
+const remoteAnnotation = Annotation.define()
+
+class CaretWidget extends WidgetType {
+  constructor (client, name) {
+    super()
+    this.client = client
+    this.name = name
+  }
+
+  toDOM () {
+    const caret = document.createElement('span')
+    caret.className = `yc-caret yc-${this.client}`
+    caret.setAttribute('aria-hidden', 'true')
+    caret.appendChild(document.createTextNode('\u2060'))
+    const label = document.createElement('span')
+    label.className = 'yc-label'
+    label.textContent = this.name
+    caret.appendChild(label)
+    caret.appendChild(document.createTextNode('\u2060'))
+    return caret
+  }
+
+  eq (other) {
+    return other.client === this.client && other.name === this.name
+  }
+
+  get estimatedHeight () { return -1 }
+
+  ignoreEvent () { return true }
+}
+
+/**
+ * The user part of a remote awareness state, validated; null when unusable.
+ * @returns {{name: string, color: string, colorLight: string} | null}
+ */
+export function remoteUser (state, fallbackName) {
+  const u = state && state.user
+  if (!u || typeof u !== 'object') return null
+  const color = validColor(u.color) || '#888888'
+  const name = cleanName(u.name, fallbackName)
+  return { name, color, colorLight: color + '33' }
+}
+
+/**
+ * Keep a `.yc-<clientID>` rule per awareness client: --c (caret), --cl (selection), --cf (label text).
+ * @param {import('./dynstyle.js').DynStyle} style
+ */
+export function styleAwareness (awareness, style, fallbackName) {
+  const apply = () => {
+    awareness.getStates().forEach((state, client) => {
+      const u = remoteUser(state, fallbackName())
+      if (!u) return
+      style.set(`.yc-${client}`, { '--c': u.color, '--cl': u.color + '40', '--cf': textOn(u.color) })
+    })
+  }
+  awareness.on('change', apply)
+  apply()
+}
+
+/**
+ * @param {import('yjs').Text} ytext
+ * @param {any} awareness
+ * @param {{readOnly: boolean, fallbackName: () => string}} opts
+ */
+export function remoteCursors (ytext, awareness, opts) {
+  const ydoc = ytext.doc
+  return ViewPlugin.fromClass(class {
+    constructor (view) {
+      this.decorations = Decoration.none
+      this.listener = ({ added, updated, removed }) => {
+        const clients = added.concat(updated, removed)
+        if (clients.some((id) => id !== ydoc.clientID)) {
+          queueMicrotask(() => view.dispatch({ annotations: [remoteAnnotation.of(true)] }))
+        }
+      }
+      awareness.on('change', this.listener)
+    }
+
+    destroy () {
+      awareness.off('change', this.listener)
+    }
+
+    update (u) {
+      this.publishLocal(u)
+      this.decorations = this.build(u.view)
+    }
+
+    /** Share our own selection while the editor has focus. */
+    publishLocal (u) {
+      if (opts.readOnly) return
+      const local = awareness.getLocalState()
+      if (local == null) return
+      const hasFocus = u.view.hasFocus && u.view.dom.ownerDocument.hasFocus()
+      if (!hasFocus) return
+      if (!u.selectionSet && !u.docChanged && !u.focusChanged && local.cursor != null) return
+      const sel = u.state.selection.main
+      const anchor = Y.createRelativePositionFromTypeIndex(ytext, sel.anchor)
+      const head = Y.createRelativePositionFromTypeIndex(ytext, sel.head)
+      const cur = local.cursor
+      if (cur == null ||
+        !Y.compareRelativePositions(Y.createRelativePositionFromJSON(cur.anchor), anchor) ||
+        !Y.compareRelativePositions(Y.createRelativePositionFromJSON(cur.head), head)) {
+        awareness.setLocalStateField('cursor', { anchor, head })
+      }
+    }
+
+    build (view) {
+      const decos = []
+      const doc = view.state.doc
+      awareness.getStates().forEach((state, client) => {
+        if (client === ydoc.clientID) return
+        const cursor = state.cursor
+        if (!cursor || cursor.anchor == null || cursor.head == null) return
+        const user = remoteUser(state, opts.fallbackName())
+        if (!user) return
+        let anchor, head
+        try {
+          anchor = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(cursor.anchor), ydoc)
+          head = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(cursor.head), ydoc)
+        } catch {
+          return
+        }
+        if (!anchor || !head || anchor.type !== ytext || head.type !== ytext) return
+        const a = Math.min(anchor.index, doc.length)
+        const hd = Math.min(head.index, doc.length)
+        const from = Math.min(a, hd)
+        const to = Math.max(a, hd)
+        if (from < to) {
+          decos.push(Decoration.mark({ class: `yc-sel yc-${client}` }).range(from, to))
+        }
+        decos.push(Decoration.widget({
+          side: hd - a > 0 ? -1 : 1,
+          widget: new CaretWidget(client, user.name)
+        }).range(hd))
+      })
+      return Decoration.set(decos, true)
+    }
+  }, { decorations: (v) => v.decorations })
+}
