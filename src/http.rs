@@ -22,7 +22,7 @@ use crate::assets;
 use crate::config::Config;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
-use crate::meta::{random_name, DocMeta, Kind, NewDoc, ReadToken};
+use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::name::{DocName, NameError};
 use crate::pages::{self, ErrorKind, Lang, PadShell};
 use crate::{qr, ws};
@@ -293,15 +293,8 @@ async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, DocName), Ap
     Ok((token, name))
 }
 
-fn nonce() -> String {
-    let mut bytes = [0u8; 16];
-    // A page without a fresh nonce must not be served: its CSP would be guessable.
-    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn pad_response(lang: Lang, shell: &PadShell<'_>) -> Response {
-    let nonce = nonce();
+    let nonce = random_hex();
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
          img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \

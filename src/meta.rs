@@ -77,11 +77,7 @@ pub struct BadToken;
 impl ReadToken {
     /// A new random token.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        // Without an entropy source there is no safe secret to hand out: failing loudly at
-        // creation beats issuing a guessable link.
-        getrandom::fill(&mut bytes).expect("the OS provides random bytes");
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(random_hex())
     }
 
     /// Validates a token taken from a URL.
@@ -116,12 +112,28 @@ impl From<ReadToken> for String {
 /// bits, so it cannot be guessed.
 pub fn random_name() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
+    let bytes: [u8; 16] = random_bytes();
     // 256 is not a multiple of 36; the slight bias costs under a bit of entropy in total.
     bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// `N` bytes from the operating system's secure random source.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // Without an entropy source there is no safe secret to hand out: failing loudly beats
+    // issuing a guessable link or nonce.
+    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
+    bytes
+}
+
+/// 128 random bits as 32 lowercase hex digits: read-only tokens, CSP nonces.
+pub fn random_hex() -> String {
+    random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect()
 }
 
