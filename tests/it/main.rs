@@ -1,6 +1,7 @@
 //! The integration suite: the real server binary, real WebSocket clients.
 
 mod client;
+mod node_suite;
 mod server;
 
 mod abuse;
