@@ -1,6 +1,7 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod admission;
 pub mod assets;
 pub mod awareness;
 pub mod config;
