@@ -9,6 +9,8 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+use crate::admission::{SheddingConfig, TrustedHost};
+
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
 
@@ -113,7 +115,20 @@ pub struct Config {
     /// Retention, in days after the last edit, of documents created without a choice.
     #[arg(long, env = "ARDOISE_DEFAULT_KEEP_DAYS", default_value_t = 365)]
     pub default_keep_days: u32,
+
+    /// When to stop creating documents under load: the `[shedding]` table of the config file.
+    #[arg(skip)]
+    #[serde(default)]
+    pub shedding: SheddingConfig,
+
+    /// Partner hosts offered while creation is closed: `[[trusted_hosts]]` in the config file.
+    #[arg(skip)]
+    #[serde(default)]
+    pub trusted_hosts: Vec<TrustedHost>,
 }
+
+/// Config-file sections that have no command-line flag.
+const FILE_ONLY: [&str; 2] = ["shedding", "trusted_hosts"];
 
 /// Why the configuration could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +190,10 @@ impl Config {
             .map(|a| a.get_id().to_string())
             .collect();
         for (key, value) in file {
+            if FILE_ONLY.contains(&key.as_str()) {
+                merged.insert(key, value);
+                continue;
+            }
             if key == "config" || !known.contains(&key) {
                 return Err(invalid(format!("unknown key `{key}`")));
             }
@@ -189,6 +208,13 @@ impl Config {
         let mut config: Config = merged
             .try_into()
             .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        config
+            .shedding
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
+        for host in &config.trusted_hosts {
+            host.validate().map_err(|e| invalid(e.to_string()))?;
+        }
         config.config = Some(path);
         Ok(config)
     }
@@ -267,6 +293,28 @@ mod tests {
         assert_eq!(c.unload_grace_secs, 5);
         assert!(c.sync);
         assert_eq!(c.listen.to_string(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn shedding_and_trusted_hosts_come_from_the_file() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "[shedding]\nrooms_high = 10\nrooms_low = 5\nmode = \"closed\"\n\n\
+             [[trusted_hosts]]\nname = \"Partner\"\nurl = \"https://pad.example/p/{{name}}\"\nweight = 2"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        assert_eq!((c.shedding.rooms_high, c.shedding.rooms_low), (10, 5));
+        assert_eq!(c.trusted_hosts.len(), 1);
+        assert_eq!(c.trusted_hosts[0].weight, 2);
+
+        let mut bad = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(bad, "[shedding]\nrooms_high = 1\nrooms_low = 5").expect("write");
+        let path = bad.path().to_str().expect("utf-8 path").to_owned();
+        let err = Config::load_from(["ardoise", "--config", &path]).expect_err("low above high");
+        assert!(err.to_string().contains("rooms_low"), "{err}");
     }
 
     #[test]

@@ -18,11 +18,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{pick_weighted, AdmissionHandle};
 use crate::assets;
 use crate::config::Config;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
+use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
 use crate::pages::{self, ErrorKind, Lang, PadShell};
 use crate::{qr, ws};
@@ -48,7 +50,47 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// Bounds how many exports run at once, so downloads cannot starve the editors.
     pub exports: Arc<Semaphore>,
+    /// Whether new documents may be created.
+    pub admission: AdmissionHandle,
+    /// Counters and gauges for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
+
+impl AppState {
+    /// The answer to a request that would create a document while creation is closed:
+    /// 503, `Retry-After`, and the partner hosts.
+    fn creation_closed(&self, lang: Lang, name: Option<&DocName>) -> Response {
+        self.metrics.refused(Refusal::CreationClosed);
+        let body = pages::creation_closed(
+            lang,
+            assets::urls(),
+            name.map(DocName::as_str),
+            &self.config.trusted_hosts,
+        );
+        let mut response = html(StatusCode::SERVICE_UNAVAILABLE, body, CSP_STATIC.into());
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+        response
+    }
+
+    /// The error page for `e`, with the partner hosts when creation was refused.
+    fn fail(&self, lang: Lang, e: AppError) -> Response {
+        match e {
+            AppError::CreationClosed(name) => self.creation_closed(lang, Some(&name)),
+            other => other.page(lang),
+        }
+    }
+
+    /// The creation rule: `create` when creation is open, else only existing documents.
+    fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
+        self.admission.is_open().then_some(new)
+    }
+}
+
+/// What `Retry-After` says while creation is closed: about the admission hold time's scale.
+const RETRY_AFTER_SECS: &str = "60";
 
 /// Errors answered to clients, as an error page in the client's language.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +116,9 @@ pub enum AppError {
     /// The export format is unknown; the message lists the known ones.
     #[error(transparent)]
     UnknownFormat(#[from] UnknownFormat),
+    /// Creating this document was refused because the server is shedding load.
+    #[error("new documents are paused while the server is busy; existing ones work")]
+    CreationClosed(DocName),
     /// The export did not finish in time or failed (details are in the log).
     #[error("the export could not be produced, try again later")]
     ExportFailed,
@@ -99,7 +144,10 @@ impl AppError {
             AppError::NotFound | AppError::UnknownFormat(_) => {
                 (StatusCode::NOT_FOUND, ErrorKind::NotFound)
             }
-            AppError::ShuttingDown | AppError::Unavailable | AppError::ExportFailed => {
+            AppError::ShuttingDown
+            | AppError::Unavailable
+            | AppError::ExportFailed
+            | AppError::CreationClosed(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
             }
         };
@@ -184,6 +232,9 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{token}/export/{format}", get(read_only_export))
         .route("/assets/{*path}", get(assets::serve))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/elsewhere", get(elsewhere))
         .route(
             "/favicon.ico",
             get(|| async { Redirect::permanent(&assets::urls().icon) }),
@@ -198,17 +249,71 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.hub.storage_ready().await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let now = Snapshot {
+        connections: state.connections.len(),
+        rooms: state.hub.live_rooms(),
+        admission: state.admission.state(),
+    };
+    let mut response = state.metrics.render(&now).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+/// `?name=` of the partner-host button; empty for a random name.
+#[derive(Debug, Deserialize)]
+struct ElsewhereQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// Sends the visitor to a partner host picked at random by weight, to create the pad there.
+async fn elsewhere(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Query(query): Query<ElsewhereQuery>,
+) -> Response {
+    let name = match query.name.trim() {
+        "" => random_name(),
+        raw => match DocName::parse(raw) {
+            Ok(name) => name.to_string(),
+            Err(e) => return AppError::from(e).page(lang),
+        },
+    };
+    let r = u64::from_str_radix(&random_hex()[..16], 16).unwrap_or(0);
+    match pick_weighted(&state.config.trusted_hosts, r) {
+        Some(host) => Redirect::to(&host.url_for(&name)).into_response(),
+        None => AppError::NotFound.page(lang),
+    }
+}
+
 async fn not_found(RequestLang(lang): RequestLang) -> Response {
     AppError::NotFound.page(lang)
 }
 
 async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
     let config = &state.config;
+    let creation = pages::Creation {
+        open: state.admission.is_open(),
+        hosts: &config.trusted_hosts,
+    };
     let body = pages::home(
         lang,
         assets::urls(),
         &config.keep_days_choices,
         config.keep_days_default(),
+        creation,
     );
     html(StatusCode::OK, body, CSP_STATIC.into())
 }
@@ -247,11 +352,18 @@ async fn create(
             kind: Kind::Pad,
             keep_days,
         };
-        state.hub.open(&name, Some(new)).await?;
+        if state
+            .hub
+            .open(&name, state.may_create(new))
+            .await?
+            .is_none()
+        {
+            return Err(AppError::CreationClosed(name));
+        }
         Ok(Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response())
     }
     .await;
-    result.unwrap_or_else(|e| e.page(lang))
+    result.unwrap_or_else(|e| state.fail(lang, e))
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,9 +388,9 @@ async fn open_pad(state: &AppState, raw: &str) -> Result<(DocName, DocMeta), App
     };
     let meta = state
         .hub
-        .open(&name, Some(new))
+        .open(&name, state.may_create(new))
         .await?
-        .ok_or(AppError::Unavailable)?;
+        .ok_or(AppError::CreationClosed(name.clone()))?;
     Ok((name, meta))
 }
 
@@ -326,7 +438,7 @@ async fn pad_page(
             };
             pad_response(lang, &shell)
         }
-        Err(e) => e.page(lang),
+        Err(e) => state.fail(lang, e),
     }
 }
 
@@ -420,10 +532,16 @@ async fn read_only_qr(
 
 async fn websocket(
     State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let name = DocName::parse(&raw)?;
+    // Refused at the upgrade, so a client never gets an empty document it would fill:
+    // reconnections to existing documents always pass.
+    if !state.admission.is_open() && !state.hub.exists(&name).await? {
+        return Ok(state.creation_closed(lang, Some(&name)));
+    }
     upgrade_to(state, name, false, upgrade)
 }
 

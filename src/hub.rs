@@ -139,6 +139,36 @@ impl Hub {
             .await
     }
 
+    /// Whether document `name` exists (has been created), without loading it: asked of its
+    /// room when it is live, else of storage, so probing unknown names costs no room.
+    pub async fn exists(&self, name: &DocName) -> Result<bool, HubError> {
+        let live = self.rooms.get(name).map(|room| room.clone());
+        if let Some(room) = live {
+            if let Ok(meta) = room.open(None).await {
+                return Ok(meta.is_some());
+            }
+        }
+        let store = self.store.clone();
+        let key = name.clone();
+        tokio::task::spawn_blocking(move || store.meta(key.as_str()))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map(|meta| meta.is_some())
+            .map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "cannot read metadata");
+                HubError::Unavailable
+            })
+    }
+
+    /// Whether storage answers reads.
+    pub async fn storage_ready(&self) -> bool {
+        let store = self.store.clone();
+        matches!(
+            tokio::task::spawn_blocking(move || store.meta("")).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// The document a read-only token designates, if any.
     pub async fn resolve_token(&self, token: &ReadToken) -> Result<Option<DocName>, HubError> {
         let store = self.store.clone();

@@ -12,6 +12,7 @@ pub mod http;
 pub mod hub;
 pub mod inbound;
 pub mod meta;
+pub mod metrics;
 pub mod name;
 pub mod outbox;
 pub mod pages;
@@ -86,12 +87,25 @@ impl Server {
             token.clone(),
         ));
         let connections = TaskTracker::new();
+        let load = {
+            let hub = hub.clone();
+            let connections = connections.clone();
+            Arc::new(move || admission::Inputs {
+                rooms: hub.live_rooms(),
+                connections: connections.len(),
+                // Not measured yet: an unknown value never closes creation.
+                broadcast_delay_ms: f64::NAN,
+            })
+        };
+        let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
             config: self.config.clone(),
             shutdown: token.clone(),
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
+            admission,
+            metrics: Arc::new(metrics::Metrics::default()),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::admission::TrustedHost;
 use crate::escape::html as escape;
 
 /// The interface language, chosen from `?lang=` or `Accept-Language`.
@@ -82,6 +83,11 @@ struct Strings {
     unavailable: &'static str,
     names_rule: &'static str,
     read_only_title: &'static str,
+    closed_title: &'static str,
+    closed_text: &'static str,
+    closed_hosts: &'static str,
+    closed_button: &'static str,
+    closed_banner: &'static str,
     other_lang: (&'static str, &'static str),
 }
 
@@ -104,6 +110,13 @@ const EN: Strings = Strings {
     unavailable: "Temporarily unavailable",
     names_rule: "A name has 1 to 100 characters: letters A–Z and a–z, digits, '_', '.' and '-'.",
     read_only_title: "Read-only pad",
+    closed_title: "New pads are paused",
+    closed_text:
+        "This server is very busy, so it is not creating new pads for now. Every existing \
+                  pad still works. Try again in a few minutes, or create your pad with a partner:",
+    closed_hosts: "Partner hosts",
+    closed_button: "Create it on a partner host",
+    closed_banner: "This server is very busy: new pads are paused, existing pads work normally.",
     other_lang: ("fr", "Français"),
 };
 
@@ -127,6 +140,15 @@ const FR: Strings = Strings {
     names_rule:
         "Un nom compte de 1 à 100 caractères : lettres A–Z et a–z, chiffres, « _ », « . » et « - ».",
     read_only_title: "Pad en lecture seule",
+    closed_title: "Création de pads suspendue",
+    closed_text:
+        "Ce serveur est très sollicité : il ne crée plus de nouveaux pads pour l'instant. \
+                  Tous les pads existants fonctionnent. Réessayez dans quelques minutes, ou créez \
+                  votre pad chez un partenaire :",
+    closed_hosts: "Hébergeurs partenaires",
+    closed_button: "Le créer chez un partenaire",
+    closed_banner: "Ce serveur est très sollicité : la création de pads est suspendue, les pads \
+                    existants fonctionnent normalement.",
     other_lang: ("en", "English"),
 };
 
@@ -184,9 +206,89 @@ fn days_label(lang: Lang, days: u32) -> String {
     }
 }
 
-/// The home page: create a pad (optional name, retention) or open one by name.
-pub fn home(lang: Lang, assets: &AssetUrls, keep_choices: &[u32], keep_default: u32) -> String {
+/// The partner hosts offered while creation is closed, as a list and a button that picks one
+/// (server-side, by weight) for `name`.
+fn hosts_section(lang: Lang, name: Option<&str>, hosts: &[TrustedHost]) -> String {
+    if hosts.is_empty() {
+        return String::new();
+    }
     let t = lang.t();
+    let mut out = format!(
+        "<section class=\"hosts\">\n<h2>{}</h2>\n<ul>\n",
+        t.closed_hosts
+    );
+    for host in hosts {
+        let _ = writeln!(
+            out,
+            "<li><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></li>",
+            escape(&host.url_for(name.unwrap_or(""))),
+            escape(&host.name)
+        );
+    }
+    out.push_str("</ul>\n<form method=\"get\" action=\"/elsewhere\">\n");
+    if let Some(name) = name {
+        let _ = writeln!(
+            out,
+            "<input type=\"hidden\" name=\"name\" value=\"{}\">",
+            escape(name)
+        );
+    }
+    let _ = write!(
+        out,
+        "<button type=\"submit\">{}</button>\n</form>\n</section>\n",
+        t.closed_button
+    );
+    out
+}
+
+/// The page answered (503) when a document would be created while creation is closed.
+pub fn creation_closed(
+    lang: Lang,
+    assets: &AssetUrls,
+    name: Option<&str>,
+    hosts: &[TrustedHost],
+) -> String {
+    let t = lang.t();
+    format!(
+        "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
+         <p>{text}</p>\n{hosts}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+        head = head(lang, t.closed_title, assets, None),
+        title = t.closed_title,
+        text = escape(t.closed_text),
+        hosts = hosts_section(lang, name, hosts),
+        code = lang.code(),
+        back = t.back_home,
+    )
+}
+
+/// Whether creation is open, and where to send people while it is not.
+#[derive(Debug, Clone, Copy)]
+pub struct Creation<'a> {
+    /// New documents may be created.
+    pub open: bool,
+    /// Partner hosts offered while closed.
+    pub hosts: &'a [TrustedHost],
+}
+
+/// The home page: create a pad (optional name, retention) or open one by name; says clearly
+/// when creation is closed.
+pub fn home(
+    lang: Lang,
+    assets: &AssetUrls,
+    keep_choices: &[u32],
+    keep_default: u32,
+    creation: Creation<'_>,
+) -> String {
+    let t = lang.t();
+    let banner = if creation.open {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"banner\" role=\"status\">{}</p>\n{}",
+            escape(t.closed_banner),
+            hosts_section(lang, None, creation.hosts)
+        )
+    };
     let mut options = String::new();
     for &days in keep_choices {
         let selected = if days == keep_default {
@@ -202,7 +304,7 @@ pub fn home(lang: Lang, assets: &AssetUrls, keep_choices: &[u32], keep_default: 
     }
     format!(
         "{head}<body class=\"home\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
-         <p class=\"tagline\">{tagline}</p>\n\
+         <p class=\"tagline\">{tagline}</p>\n{banner}\
          <section>\n<h2>{create_title}</h2>\n\
          <form method=\"post\" action=\"/new\">\n\
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
@@ -223,6 +325,7 @@ pub fn home(lang: Lang, assets: &AssetUrls, keep_choices: &[u32], keep_default: 
         head = head(lang, "ardoise", assets, None),
         switch = lang_switch(lang, "/"),
         tagline = t.tagline,
+        banner = banner,
         create_title = t.create_title,
         code = lang.code(),
         name_label = t.name_label,
@@ -327,6 +430,30 @@ pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> S
 mod tests {
     use super::*;
 
+    #[test]
+    fn closed_creation_offers_partner_hosts() {
+        let hosts = [TrustedHost {
+            name: "Partner <1>".into(),
+            url: "https://pads.example/p/{name}".into(),
+            weight: 1,
+        }];
+        let page = creation_closed(Lang::En, &assets(), Some("maths"), &hosts);
+        assert!(page.contains("Partner &lt;1&gt;"));
+        assert!(page.contains("https://pads.example/p/maths"));
+        assert!(page.contains("action=\"/elsewhere\"") && page.contains("value=\"maths\""));
+        let home = home(
+            Lang::Fr,
+            &assets(),
+            &[7],
+            7,
+            Creation {
+                open: false,
+                hosts: &hosts,
+            },
+        );
+        assert!(home.contains("class=\"banner\"") && home.contains("suspendue"));
+    }
+
     fn assets() -> AssetUrls {
         AssetUrls {
             css: "/assets/app.css?v=1".into(),
@@ -386,7 +513,12 @@ mod tests {
 
     #[test]
     fn home_offers_the_configured_retention() {
-        let html = home(Lang::En, &assets(), &[1, 7, 30], 7);
+        let open = Creation {
+            open: true,
+            hosts: &[],
+        };
+        let html = home(Lang::En, &assets(), &[1, 7, 30], 7, open);
+        assert!(!html.contains("banner"));
         assert!(html.contains("<option value=\"7\" selected>7 days</option>"));
         assert!(html.contains("<option value=\"1\">1 day</option>"));
         assert!(html.contains("action=\"/new\""));

@@ -38,6 +38,8 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// Everything stored for `name` (all fields empty if it was never written).
     fn load(&self, name: &str) -> Result<Stored, StoreError>;
+    /// The metadata of `name`, if the document exists.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Replaces the metadata of `name`.
     fn put_meta(&self, name: &str, meta: &[u8]) -> Result<(), StoreError>;
     /// Appends updates to the log of `name`; returns the sequence number of the last one.
@@ -125,6 +127,10 @@ impl Store for SledStore {
         })
     }
 
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(name)?.map(|v| v.to_vec()))
+    }
+
     fn put_meta(&self, name: &str, meta: &[u8]) -> Result<(), StoreError> {
         self.meta.insert(name, meta)?;
         Ok(())
@@ -200,6 +206,8 @@ mod tests {
         let store = open(dir.path());
         let a = store.load("a").expect("load");
         assert_eq!(a.meta.as_deref(), Some(&b"m"[..]));
+        assert_eq!(store.meta("a").expect("meta").as_deref(), Some(&b"m"[..]));
+        assert_eq!(store.meta("a.b").expect("meta"), None);
         assert_eq!(a.snapshot.as_deref(), Some(&b"snap"[..]));
         let log: Vec<_> = a.log.into_iter().map(|(_, u)| u).collect();
         assert_eq!(log, vec![b"u3".to_vec()]);

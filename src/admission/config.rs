@@ -89,10 +89,11 @@ impl Default for SheddingConfig {
             // slowly after a peak, and a far low mark could keep creation closed for good.
             memory_high_mib: 1536,
             memory_low_mib: 1280,
-            // An idle runtime wakes within a millisecond or two; 100 ms late is visible when
-            // typing, and the existing pads are what shedding protects.
-            loop_lag_high_ms: 100,
-            loop_lag_low_ms: 25,
+            // An idle runtime wakes within a millisecond or two. The signal is the lag that
+            // lasted a whole sampling window (see the task), so a quarter second of it means
+            // every keystroke on every pad is visibly late: that is what shedding protects.
+            loop_lag_high_ms: 250,
+            loop_lag_low_ms: 50,
             cpu_high_percent: 90,
             cpu_low_percent: 60,
             broadcast_delay_high_ms: 200,

@@ -1,6 +1,7 @@
 //! The sampling task: measures every [`SAMPLE_EVERY`], feeds the [`Controller`], logs each
 //! transition once and publishes the state to cheap, cloneable [`AdmissionHandle`]s.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,6 +124,7 @@ pub fn spawn(
         inputs,
         cpu: CpuMeter::for_this_process(),
         lag,
+        recent_lag: VecDeque::with_capacity(LAG_WINDOW),
         open: open.clone(),
         state: state_tx,
         last: Sample::UNKNOWN,
@@ -141,10 +143,16 @@ struct Sampler {
     inputs: Arc<dyn Fn() -> Inputs + Send + Sync>,
     cpu: CpuMeter,
     lag: Arc<LagMeter>,
+    /// The latest lag readings, newest last: the signal is their minimum, so only lag that
+    /// lasts the whole window (about 750 ms) counts, not one slow task.
+    recent_lag: VecDeque<f64>,
     open: Arc<AtomicBool>,
     state: watch::Sender<AdmissionState>,
     last: Sample,
 }
+
+/// How many lag readings must all be high for the lag signal to be high.
+const LAG_WINDOW: usize = 3;
 
 impl Sampler {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, shutdown: CancellationToken) {
@@ -190,12 +198,23 @@ impl Sampler {
             rooms: inputs.rooms as f64,
             connections: inputs.connections as f64,
             memory_mib: probe::rss_mib(),
-            loop_lag_ms: self.lag.take(Instant::now()),
+            loop_lag_ms: self.sustained_lag(),
             cpu_percent: self
                 .cpu
                 .sample(std::time::Instant::now(), probe::cpu_ticks()),
             broadcast_delay_ms: inputs.broadcast_delay_ms,
         }
+    }
+
+    fn sustained_lag(&mut self) -> f64 {
+        if self.recent_lag.len() == LAG_WINDOW {
+            self.recent_lag.pop_front();
+        }
+        self.recent_lag.push_back(self.lag.take(Instant::now()));
+        self.recent_lag
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
     }
 
     fn publish(&self) -> AdmissionState {

@@ -13,4 +13,5 @@ mod export_readers;
 mod http;
 mod node_clients;
 mod pages;
+mod shedding;
 mod sync;

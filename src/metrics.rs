@@ -1,0 +1,129 @@
+//! Prometheus metrics (`GET /metrics`): the server's load, the admission state and each of its
+//! signals, and refusals by reason. Gauges are read at scrape time from their owners, so there
+//! is no second copy of the state to keep in step.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use crate::admission::{AdmissionState, Signal};
+
+/// Why a request was refused, as counted in `ardoise_refusals_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// A new document while creation is closed.
+    CreationClosed,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::CreationClosed => "creation_closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SignalLabel {
+    signal: &'static str,
+}
+
+/// What the server exposes to Prometheus.
+pub struct Metrics {
+    registry: Registry,
+    connections: Gauge,
+    rooms: Gauge,
+    creation_open: Gauge,
+    signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
+    refusals: Family<ReasonLabel, Counter>,
+}
+
+/// Point-in-time values read from their owners when scraped.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Live WebSocket connections.
+    pub connections: usize,
+    /// Loaded documents.
+    pub rooms: usize,
+    /// The admission controller's state.
+    pub admission: AdmissionState,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("ardoise");
+        let connections = Gauge::default();
+        let rooms = Gauge::default();
+        let creation_open = Gauge::default();
+        let signals = Family::<SignalLabel, Gauge<f64, AtomicU64>>::default();
+        let refusals = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "connections",
+            "Live WebSocket connections",
+            connections.clone(),
+        );
+        registry.register("rooms", "Documents loaded in memory", rooms.clone());
+        registry.register(
+            "creation_open",
+            "1 while new documents may be created, 0 while creation is shed",
+            creation_open.clone(),
+        );
+        registry.register(
+            "admission_signal",
+            "Latest value of each load signal (NaN when unknown)",
+            signals.clone(),
+        );
+        registry.register("refusals", "Requests refused, by reason", refusals.clone());
+        // Every reason appears from the start, so rates work before the first refusal.
+        drop(refusals.get_or_create(&ReasonLabel {
+            reason: Refusal::CreationClosed.label(),
+        }));
+        Self {
+            registry,
+            connections,
+            rooms,
+            creation_open,
+            signals,
+            refusals,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one refusal.
+    pub fn refused(&self, why: Refusal) {
+        self.refusals
+            .get_or_create(&ReasonLabel {
+                reason: why.label(),
+            })
+            .inc();
+    }
+
+    /// Renders the Prometheus text exposition with `now`'s values.
+    pub fn render(&self, now: &Snapshot) -> String {
+        self.connections
+            .set(i64::try_from(now.connections).unwrap_or(i64::MAX));
+        self.rooms.set(i64::try_from(now.rooms).unwrap_or(i64::MAX));
+        self.creation_open.set(i64::from(now.admission.open));
+        for signal in Signal::ALL {
+            self.signals
+                .get_or_create(&SignalLabel {
+                    signal: signal.name(),
+                })
+                .set(now.admission.last.get(signal));
+        }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
