@@ -573,6 +573,10 @@ fn upgrade_to(
         ..
     } = state;
     Ok(upgrade
+        // tungstenite's default 128 KiB read buffer (zero-filled before reads) made an idle
+        // connection cost ~140 KB; 4 KiB brings it to ~11 KB (BENCHMARKS.md). It is only the
+        // size of each socket read: larger messages are assembled across reads.
+        .read_buffer_size(4 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {

@@ -1,0 +1,417 @@
+//! One simulated client: a yrs replica over a y-websocket connection.
+//!
+//! It connects, syncs (sends step 1, answers the server's step 1 with step 2, waits for the
+//! server's step 2), sends one awareness state, then applies every update it receives and, if it
+//! is a writer, edits `Y.Text "content"` at a fixed rate until the run stops.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ardoise::protocol::{self, Message};
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Interval, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Text, TextRef, Transact, Update};
+
+use crate::stats::micros;
+use crate::track::{advanced, SendLog, Writers};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Longest wait for a connection to be synced.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read buffer of each connection (see [`ws_config`]).
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Longest wait for a close handshake at the end.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where a run is; every client follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Clients connect and sync; nobody edits.
+    Setup,
+    /// Writers edit.
+    Run,
+    /// Writers stopped; outstanding updates arrive.
+    Drain,
+    /// Clients report and disconnect.
+    Stop,
+}
+
+/// Live totals over all clients, for progress and for ending the drain early.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Clients synced.
+    pub synced: AtomicUsize,
+    /// Clients that could not connect or sync.
+    pub failed: AtomicUsize,
+    /// Edits sent.
+    pub edits: AtomicU64,
+    /// (edit, receiving client) pairs integrated.
+    pub delivered: AtomicU64,
+}
+
+/// Why a client did not get synced, or lost its connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server refused the connection: HTTP 503/429 at upgrade or close 1013.
+    Refused(String),
+    /// Anything else: network error, timeout, malformed frame, unexpected close.
+    Error(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Refused(why) => write!(f, "refused: {why}"),
+            Failure::Error(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+fn error(e: impl fmt::Display) -> Failure {
+    Failure::Error(e.to_string())
+}
+
+/// Everything one client needs to run.
+pub struct Spec {
+    /// The document's WebSocket URL.
+    pub url: String,
+    /// The replica, created beforehand so that a writer's clientID is known to the others.
+    pub doc: Doc,
+    /// The writer's send log, for writers.
+    pub log: Option<Arc<SendLog>>,
+    /// Edits per second, for writers.
+    pub rate: f64,
+    /// The writers of the document, to attribute received edits.
+    pub writers: Arc<Writers>,
+    /// Clients of the document synced so far.
+    pub room_synced: Arc<AtomicUsize>,
+    /// Run-wide totals.
+    pub counters: Arc<Counters>,
+    /// The run's phase.
+    pub phase: watch::Receiver<Phase>,
+}
+
+/// What one client saw.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Connect → synced, or why that failed.
+    pub sync: Result<Duration, Failure>,
+    /// Latency of each edit this client integrated, in microseconds.
+    pub latencies_us: Vec<u32>,
+    /// The text of the replica at the end, if the client synced.
+    pub text: Option<String>,
+    /// Why the connection ended before the run did, if it did.
+    pub lost: Option<Failure>,
+}
+
+/// Runs one client until the phase becomes [`Phase::Stop`].
+pub async fn run(spec: Spec) -> Outcome {
+    let Spec {
+        url,
+        doc,
+        log,
+        rate,
+        writers,
+        room_synced,
+        counters,
+        mut phase,
+    } = spec;
+    let mut replica = Replica::new(doc, writers, counters.clone());
+    let started = Instant::now();
+    let connected = tokio::time::timeout(SYNC_TIMEOUT, replica.connect(&url))
+        .await
+        .unwrap_or_else(|_| Err(error("sync timed out")));
+    let mut ws = match connected {
+        Ok(ws) => ws,
+        Err(failure) => {
+            counters.failed.fetch_add(1, Ordering::Relaxed);
+            return Outcome {
+                sync: Err(failure),
+                latencies_us: Vec::new(),
+                text: None,
+                lost: None,
+            };
+        }
+    };
+    let sync = started.elapsed();
+    room_synced.fetch_add(1, Ordering::Relaxed);
+    counters.synced.fetch_add(1, Ordering::Relaxed);
+
+    let mut ticker: Option<Interval> = None;
+    let mut edited = false;
+    let mut rng = fastrand::Rng::new();
+    let mut lost = None;
+    loop {
+        let now = *phase.borrow_and_update();
+        match now {
+            Phase::Run if !edited && log.is_some() && rate > 0.0 => {
+                edited = true;
+                ticker = Some(writer_ticker(rate, &mut rng));
+            }
+            Phase::Drain => ticker = None,
+            Phase::Stop => break,
+            _ => {}
+        }
+        let step = tokio::select! {
+            next = ws.next() => replica.receive(next),
+            () = tick(&mut ticker) => match &log {
+                Some(log) => Ok(Action::Send(replica.edit(&mut rng, log))),
+                None => Ok(Action::Idle),
+            },
+            changed = phase.changed() => match changed {
+                Ok(()) => Ok(Action::Idle),
+                Err(_) => break,
+            },
+        };
+        let sent = match step {
+            Ok(Action::Send(frame)) => send(&mut ws, frame).await,
+            Ok(Action::Idle | Action::Synced) => Ok(()),
+            Err(failure) => Err(failure),
+        };
+        if let Err(failure) = sent {
+            lost = Some(failure);
+            break;
+        }
+    }
+    if lost.is_some() {
+        // Keep the replica for the report, but wait for the end of the run like the others.
+        while *phase.borrow_and_update() != Phase::Stop {
+            if phase.changed().await.is_err() {
+                break;
+            }
+        }
+    } else {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(None)).await;
+    }
+    Outcome {
+        sync: Ok(sync),
+        text: Some(replica.text()),
+        latencies_us: replica.latencies_us,
+        lost,
+    }
+}
+
+/// Connects to `url`, syncs a fresh replica and returns its text: the server's view of a
+/// document, for the convergence check.
+pub async fn snapshot(url: &str) -> Result<String, Failure> {
+    let mut replica = Replica::new(
+        Doc::new(),
+        Arc::new(Writers::default()),
+        Arc::new(Counters::default()),
+    );
+    let mut ws = tokio::time::timeout(SYNC_TIMEOUT, replica.connect(url))
+        .await
+        .map_err(|_| error("sync timed out"))??;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(None)).await;
+    Ok(replica.text())
+}
+
+/// A writer's clock: `rate` ticks per second from a random phase, so that writers do not all
+/// fire together. Ticks the generator could not keep up with are skipped, not bunched.
+fn writer_ticker(rate: f64, rng: &mut fastrand::Rng) -> Interval {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let offset = period.mul_f64(rng.f64());
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    ticker
+}
+
+async fn tick(ticker: &mut Option<Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What the client does next.
+enum Action {
+    /// Nothing to do.
+    Idle,
+    /// Send this frame.
+    Send(Bytes),
+    /// The server's step 2 was applied: the replica is synced.
+    Synced,
+}
+
+/// A client's document replica and what it measured.
+struct Replica {
+    doc: Doc,
+    client: ClientID,
+    text: TextRef,
+    writers: Arc<Writers>,
+    counters: Arc<Counters>,
+    latencies_us: Vec<u32>,
+}
+
+impl Replica {
+    fn new(doc: Doc, writers: Arc<Writers>, counters: Arc<Counters>) -> Self {
+        let text = doc.get_or_insert_text("content");
+        Self {
+            client: doc.client_id(),
+            doc,
+            text,
+            writers,
+            counters,
+            latencies_us: Vec::new(),
+        }
+    }
+
+    /// Opens the WebSocket, syncs and sends one awareness state.
+    async fn connect(&mut self, url: &str) -> Result<Ws, Failure> {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true)
+                .await
+                .map_err(|e| match e {
+                    WsError::Http(response)
+                        if matches!(
+                            response.status(),
+                            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+                        ) =>
+                    {
+                        Failure::Refused(format!("HTTP {}", response.status()))
+                    }
+                    other => error(other),
+                })?;
+        let sv = self.doc.transact().state_vector().encode_v1();
+        send(&mut ws, protocol::sync_step1(&sv)).await?;
+        loop {
+            match self.receive(ws.next().await)? {
+                Action::Synced => break,
+                Action::Send(frame) => send(&mut ws, frame).await?,
+                Action::Idle => {}
+            }
+        }
+        send(&mut ws, self.awareness()).await?;
+        Ok(ws)
+    }
+
+    /// Handles one incoming WebSocket message.
+    fn receive(&mut self, next: Option<Result<WsMessage, WsError>>) -> Result<Action, Failure> {
+        let frame = match next {
+            Some(Ok(WsMessage::Binary(frame))) => frame,
+            Some(Ok(WsMessage::Close(close))) => {
+                return Err(match close {
+                    Some(c) if c.code == CloseCode::Again => {
+                        Failure::Refused(format!("closed 1013: {}", c.reason))
+                    }
+                    Some(c) => error(format!("closed by the server: {} {}", c.code, c.reason)),
+                    None => error("closed by the server"),
+                })
+            }
+            Some(Ok(_)) => return Ok(Action::Idle),
+            Some(Err(e)) => return Err(error(e)),
+            None => return Err(error("connection lost")),
+        };
+        match protocol::decode(&frame).map_err(error)? {
+            Message::SyncStep1(sv) => {
+                let sv = StateVector::decode_v1(&sv).map_err(error)?;
+                let diff = self.doc.transact().encode_state_as_update_v1(&sv);
+                Ok(Action::Send(protocol::sync_step2(&diff)))
+            }
+            Message::SyncStep2(update) => {
+                self.integrate(&update)?;
+                Ok(Action::Synced)
+            }
+            Message::Update(update) => {
+                self.integrate(&update)?;
+                Ok(Action::Idle)
+            }
+            Message::Awareness(_) | Message::QueryAwareness | Message::Unknown(_) => {
+                Ok(Action::Idle)
+            }
+        }
+    }
+
+    /// Applies an update and records the latency of every writer's edit it completed.
+    fn integrate(&mut self, update: &[u8]) -> Result<(), Failure> {
+        let update = Update::decode_v1(update).map_err(error)?;
+        let moved = {
+            let mut txn = self.doc.transact_mut();
+            let before = txn.state_vector();
+            txn.apply_update(update).map_err(error)?;
+            advanced(&before, &txn.state_vector())
+        };
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut delivered = 0;
+        for (client, old, new) in moved {
+            if let Some(log) = self.writers.get(&client) {
+                delivered += log.integrated(old, new, |sent| {
+                    self.latencies_us
+                        .push(micros(now.saturating_duration_since(sent)));
+                });
+            }
+        }
+        self.counters
+            .delivered
+            .fetch_add(delivered as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes one edit and returns the frame that carries it: 1–4 ASCII characters inserted at a
+    /// random position, and in one edit out of ten 1–3 characters deleted first.
+    fn edit(&mut self, rng: &mut fastrand::Rng, log: &SendLog) -> Bytes {
+        let (update, end) = {
+            let mut txn = self.doc.transact_mut();
+            let len = self.text.len(&txn);
+            if len > 0 && rng.u8(..10) == 0 {
+                let n = rng.u32(1..=3).min(len);
+                self.text.remove_range(&mut txn, rng.u32(0..=len - n), n);
+            }
+            let len = self.text.len(&txn);
+            let chunk: String = (0..rng.usize(1..=4)).map(|_| rng.alphanumeric()).collect();
+            self.text.insert(&mut txn, rng.u32(0..=len), &chunk);
+            let update = txn.encode_update_v1();
+            (update, txn.state_vector().get(&self.client))
+        };
+        log.record(end, Instant::now());
+        self.counters.edits.fetch_add(1, Ordering::Relaxed);
+        protocol::sync_update(&update)
+    }
+
+    /// One awareness state for this client, as y-protocols encodes it.
+    fn awareness(&self) -> Bytes {
+        let state = format!(
+            r##"{{"user":{{"name":"loadtest {}","color":"#30bced"}}}}"##,
+            self.client.get() % 10_000
+        );
+        let mut payload = BytesMut::with_capacity(state.len() + 16);
+        protocol::put_var_uint(&mut payload, 1);
+        protocol::put_var_uint(&mut payload, self.client.get());
+        protocol::put_var_uint(&mut payload, 1);
+        protocol::put_var_bytes(&mut payload, state.as_bytes());
+        protocol::awareness(&payload)
+    }
+
+    fn text(&self) -> String {
+        self.text.get_string(&self.doc.transact())
+    }
+}
+
+/// tungstenite zero-fills its whole read buffer before every read: the default 128 KiB made
+/// `memset` a quarter of the generator's CPU time. Frames here are small; a large step 2 is
+/// simply read in several pieces.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)
+}
+
+async fn send(ws: &mut Ws, frame: Bytes) -> Result<(), Failure> {
+    ws.send(WsMessage::Binary(frame)).await.map_err(error)
+}
