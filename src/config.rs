@@ -9,7 +9,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
-use crate::admission::{SheddingConfig, TrustedHost};
+use crate::admission::{Mode, SheddingConfig, TrustedHost};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -116,6 +116,11 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_DEFAULT_KEEP_DAYS", default_value_t = 365)]
     pub default_keep_days: u32,
 
+    /// Who decides whether new documents may be created: auto, open or closed; overrides the
+    /// config file's `[shedding] mode` [default: from the file, else auto].
+    #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
+    pub shedding_mode: Option<Mode>,
+
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
     #[serde(default)]
@@ -169,7 +174,7 @@ impl Config {
         let matches = Self::command().try_get_matches_from(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         let Some(path) = cli.config.clone() else {
-            return Ok(cli);
+            return Ok(cli.with_mode_override());
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -216,7 +221,15 @@ impl Config {
             host.validate().map_err(|e| invalid(e.to_string()))?;
         }
         config.config = Some(path);
-        Ok(config)
+        Ok(config.with_mode_override())
+    }
+
+    /// Applies `--shedding-mode` over the file's `[shedding] mode`.
+    fn with_mode_override(mut self) -> Self {
+        if let Some(mode) = self.shedding_mode {
+            self.shedding.mode = mode;
+        }
+        self
     }
 
     /// The retention offered by default: the configured default if it is one of the choices,
@@ -309,6 +322,10 @@ mod tests {
         assert_eq!((c.shedding.rooms_high, c.shedding.rooms_low), (10, 5));
         assert_eq!(c.trusted_hosts.len(), 1);
         assert_eq!(c.trusted_hosts[0].weight, 2);
+        assert_eq!(c.shedding.mode, Mode::Closed);
+        let c = Config::load_from(["ardoise", "--config", &path, "--shedding-mode", "open"])
+            .expect("parses");
+        assert_eq!(c.shedding.mode, Mode::Open, "the flag wins over the file");
 
         let mut bad = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(bad, "[shedding]\nrooms_high = 1\nrooms_low = 5").expect("write");

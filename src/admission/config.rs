@@ -20,6 +20,23 @@ pub enum Mode {
     Closed,
 }
 
+/// A string that is not `auto`, `open` or `closed`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected auto, open or closed")]
+pub struct BadMode;
+
+impl std::str::FromStr for Mode {
+    type Err = BadMode;
+    fn from_str(s: &str) -> Result<Self, BadMode> {
+        match s {
+            "auto" => Ok(Mode::Auto),
+            "open" => Ok(Mode::Open),
+            "closed" => Ok(Mode::Closed),
+            _ => Err(BadMode),
+        }
+    }
+}
+
 impl Mode {
     /// Stable name for logs, metrics and JSON (the same as its TOML value).
     pub fn as_str(self) -> &'static str {

@@ -81,7 +81,10 @@ export function serverLogs () {
 export function startServer (opts = {}) {
   const bin = serverBin()
   const dataDir = opts.dataDir ?? freshDataDir()
-  const args = ['--listen', opts.listen ?? '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])]
+  // Shedding forced open: the suite loads the machine, and these tests are not about refusals.
+  const extra = opts.args ?? []
+  const shed = extra.includes('--shedding-mode') ? [] : ['--shedding-mode', 'open']
+  const args = ['--listen', opts.listen ?? '127.0.0.1:0', '--data', dataDir, ...shed, ...extra]
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const state = { child, dataDir, url: null, log: [], exited: false, exitDescription: '', exitPromise: null }
   allServers.push(state)

@@ -33,15 +33,21 @@ impl TestServer {
         Self::start_with(&[]).await
     }
 
-    /// Starts a server with extra command-line arguments.
+    /// Starts a server with extra command-line arguments. Load shedding is forced open unless
+    /// the test sets `--shedding-mode`: the suite itself loads the machine, and only the
+    /// shedding tests are about refusing new documents.
     pub async fn start_with(args: &[&str]) -> Self {
         let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Self::start_in(data, args.iter().map(|s| s.to_string()).collect()).await
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if !args.iter().any(|a| a == "--shedding-mode") {
+            args.extend(["--shedding-mode".into(), "open".into()]);
+        }
+        Self::start_in(data, args).await
     }
 
     /// Starts a server on an existing data directory.
     pub async fn start_with_data(data: Arc<TempDir>) -> Self {
-        Self::start_in(data, Vec::new()).await
+        Self::start_in(data, vec!["--shedding-mode".into(), "open".into()]).await
     }
 
     async fn start_in(data: Arc<TempDir>, args: Vec<String>) -> Self {

@@ -87,7 +87,9 @@ export function serverLogs () {
 export function startServer (extraArgs = [], opts = {}) {
   const bin = serverBin()
   const dataDir = opts.dataDir ?? freshDataDir()
-  const args = ['--listen', '127.0.0.1:0', '--data', dataDir, ...extraArgs]
+  // Shedding forced open: the suite loads the machine, and these tests are not about refusals.
+  const shed = extraArgs.includes('--shedding-mode') ? [] : ['--shedding-mode', 'open']
+  const args = ['--listen', '127.0.0.1:0', '--data', dataDir, ...shed, ...extraArgs]
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const state = {
     child,
