@@ -184,19 +184,25 @@ fn html(status: StatusCode, body: String, csp: String) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     // Pages embed per-response nonces and share links: never cache them.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    private_document(h);
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     if let Ok(csp) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response
+}
+
+/// Headers of a response made for one person (a page, a download): never stored by caches,
+/// and never reinterpreted as another content type.
+fn private_document(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// The interface language of a request.
@@ -673,11 +679,7 @@ async fn export(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    private_document(h);
     // An HTML export opened in place must not run anything or reach anything.
     h.insert(
         header::CONTENT_SECURITY_POLICY,

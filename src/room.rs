@@ -503,34 +503,27 @@ impl Room {
         match (&self.persisted.meta, create) {
             (Some(meta), _) => Ok(Some(meta.clone())),
             (None, None) => Ok(None),
-            (None, Some(new)) => {
-                let meta = DocMeta::new(new);
-                if let Err(e) = self.write_meta(meta.clone(), true).await {
-                    tracing::error!(doc = %self.parts.name, error = %e, "cannot create document");
-                    return Err(RoomError::Unavailable);
-                }
-                tracing::info!(doc = %self.parts.name, "document created");
-                self.persisted.meta = Some(meta.clone());
-                Ok(Some(meta))
-            }
+            (None, Some(new)) => self.create(new).await.map(Some).map_err(|e| {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot create document");
+                RoomError::Unavailable
+            }),
         }
     }
 
-    /// Stores metadata (and, for a new document, its read-only token) off the async workers.
-    fn write_meta(
-        &self,
-        meta: DocMeta,
-        new: bool,
-    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
-        // Owned captures: the room itself is not `Sync`, so the future must not borrow it.
+    /// Creates the document: stores its read-only token and metadata, off the async workers.
+    async fn create(&mut self, new: NewDoc) -> Result<DocMeta, StoreError> {
+        let meta = DocMeta::new(new);
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
+        let stored = meta.clone();
         blocking(move || {
-            if new {
-                store.put_token(meta.read_token.as_str(), name.as_str())?;
-            }
-            store.put_meta(name.as_str(), &meta.to_bytes())
+            store.put_token(stored.read_token.as_str(), name.as_str())?;
+            store.put_meta(name.as_str(), &stored.to_bytes())
         })
+        .await?;
+        tracing::info!(doc = %self.parts.name, "document created");
+        self.persisted.meta = Some(meta.clone());
+        Ok(meta)
     }
 
     /// Whether an update may be applied under the document size limit: once the document is at
@@ -565,12 +558,14 @@ impl Room {
         }
         let deltas = std::mem::take(&mut *lock(&self.deltas));
         for delta in deltas {
-            if let Err(e) = self.persist(delta.clone()).await {
+            // Encoded before the delta moves to the storage thread, so it is never copied.
+            let frame = protocol::sync_update(&delta);
+            if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 self.broken = true;
                 return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
             }
-            self.broadcast(protocol::sync_update(&delta));
+            self.broadcast(frame);
         }
         if self.persisted.log_entries >= self.parts.config.compact_after_updates
             || self.persisted.log_bytes >= self.parts.config.compact_after_bytes
@@ -587,9 +582,7 @@ impl Room {
                 kind: Kind::Pad,
                 keep_days: self.parts.config.keep_days_default(),
             };
-            self.open(Some(new))
-                .await
-                .map_err(|_| StoreError::Panicked)?;
+            self.create(new).await?;
         }
         let now = unix_now();
         let meta = match &mut self.persisted.meta {

@@ -187,7 +187,18 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> SledStore {
-        SledStore::open(dir, 1 << 20, Duration::from_millis(100)).expect("opens")
+        // sled's IO threads may hold the directory's file lock for a moment after the previous
+        // handle is dropped, and sled offers nothing to wait on: retry that one error, briefly.
+        for _ in 0..50 {
+            match SledStore::open(dir, 1 << 20, Duration::from_millis(100)) {
+                Ok(store) => return store,
+                Err(e) if e.to_string().contains("lock") => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot open the store: {e}"),
+            }
+        }
+        panic!("the store's file lock was not released")
     }
 
     #[test]

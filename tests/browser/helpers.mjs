@@ -4,19 +4,19 @@
 //
 // This file must not match node --test's file patterns (*.test.mjs, ...).
 
-import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 import { chromium } from 'playwright-core'
+
+import { freshDataDir, serverLogs, startServer } from '../server.mjs'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 
 export { Y, WebsocketProvider, WebSocket }
+export { freshDataDir, serverLogs, startServer }
 
 process.setMaxListeners(100)
 
@@ -28,137 +28,8 @@ export const CHROMIUM_ARGS = [
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const SCREENSHOTS = join(REPO, 'target', 'screenshots')
 
-const LOG_LINES = 200
-/** Failure guards, not timing assertions. */
-const START_TIMEOUT_MS = 30_000
-const STOP_TIMEOUT_MS = 15_000
+/** Failure guard, not a timing assertion. */
 export const WAIT_MS = 15_000
-
-const allServers = []
-const liveServers = new Set()
-const dataDirs = new Set()
-
-process.on('exit', () => {
-  for (const s of liveServers) {
-    try { s.child.kill('SIGKILL') } catch {}
-  }
-  if (!process.env.ARDOISE_KEEP_DATA) {
-    for (const dir of dataDirs) {
-      try { rmSync(dir, { recursive: true, force: true }) } catch {}
-    }
-  }
-})
-
-function serverBin () {
-  const bin = process.env.ARDOISE_BIN
-  if (!bin) {
-    throw new Error(
-      'ARDOISE_BIN is not set: point it at the server binary, e.g.\n' +
-      '  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/*.test.mjs\n' +
-      '(cargo test runs this suite with it set, see tests/it/browser.rs)'
-    )
-  }
-  return bin
-}
-
-export function freshDataDir () {
-  const dir = mkdtempSync(join(tmpdir(), 'ardoise-browser-'))
-  dataDirs.add(dir)
-  return dir
-}
-
-export function serverLogs () {
-  return allServers.map((s) =>
-    `--- ardoise ${s.url ?? '(starting)'} data=${s.dataDir} ${s.exited ? `exited ${s.exitDescription}` : 'running'} ---\n` +
-    (s.log.length ? s.log.join('\n') : '(no output)')).join('\n')
-}
-
-/**
- * Start the server (default `--listen 127.0.0.1:0`, a fresh data dir). Resolves after its first
- * stdout line `listening on http://IP:PORT`.
- * @param {{dataDir?: string, listen?: string, args?: string[]}} opts
- */
-export function startServer (opts = {}) {
-  const bin = serverBin()
-  const dataDir = opts.dataDir ?? freshDataDir()
-  // Shedding forced open: the suite loads the machine, and these tests are not about refusals.
-  const extra = opts.args ?? []
-  const shed = extra.includes('--shedding-mode') ? [] : ['--shedding-mode', 'open']
-  const args = ['--listen', opts.listen ?? '127.0.0.1:0', '--data', dataDir, ...shed, ...extra]
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  const state = { child, dataDir, url: null, log: [], exited: false, exitDescription: '', exitPromise: null }
-  allServers.push(state)
-  liveServers.add(state)
-  const record = (line) => {
-    state.log.push(line)
-    if (state.log.length > LOG_LINES) state.log.shift()
-    if (process.env.ARDOISE_TEST_LOG) process.stderr.write(`[ardoise] ${line}\n`)
-  }
-  createInterface({ input: child.stderr }).on('line', record)
-  state.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      state.exited = true
-      state.exitDescription = signal ? `by signal ${signal}` : `with code ${code}`
-      liveServers.delete(state)
-      resolve({ code, signal })
-    })
-  })
-  const describe = () => `${bin} ${args.join(' ')}`
-  return new Promise((resolve, reject) => {
-    let first = true
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`server did not print its first line within ${START_TIMEOUT_MS} ms: ${describe()}\n${serverLogs()}`))
-    }, START_TIMEOUT_MS)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(new Error(`cannot start ${describe()}: ${err.message}`))
-    })
-    state.exitPromise.then(() => {
-      if (first) {
-        clearTimeout(timer)
-        first = false
-        reject(new Error(`server exited ${state.exitDescription} before printing 'listening on ...': ${describe()}\n${serverLogs()}`))
-      }
-    })
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!first) {
-        record(`(stdout) ${line}`)
-        return
-      }
-      first = false
-      clearTimeout(timer)
-      const m = /^listening on http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(line)
-      if (!m || Number(m[2]) === 0) {
-        child.kill('SIGKILL')
-        reject(new Error(`unexpected first stdout line ${JSON.stringify(line)}\n${serverLogs()}`))
-        return
-      }
-      state.url = `http://${m[1]}:${m[2]}`
-      resolve({
-        url: state.url,
-        wsUrl: `ws://${m[1]}:${m[2]}/ws`,
-        host: m[1],
-        port: Number(m[2]),
-        dataDir,
-        logs: () => state.log.join('\n'),
-        async stop () {
-          if (!state.exited) child.kill('SIGTERM')
-          let t
-          const guard = new Promise((resolve) => { t = setTimeout(resolve, STOP_TIMEOUT_MS, null) })
-          const res = await Promise.race([state.exitPromise, guard])
-          clearTimeout(t)
-          if (res === null) {
-            child.kill('SIGKILL')
-            await state.exitPromise
-            throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM\n${serverLogs()}`)
-          }
-          if (res.code !== 0) throw new Error(`server should exit 0 on SIGTERM, exited ${state.exitDescription}\n${serverLogs()}`)
-        }
-      })
-    })
-  })
-}
 
 /** Launch Debian's Chromium (fails with a clear message when it is not installed). */
 export async function launchBrowser () {
