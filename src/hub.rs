@@ -15,7 +15,7 @@ use crate::meta::{DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
 /// giving up; each retry starts a fresh room.
@@ -30,6 +30,17 @@ pub enum HubError {
     /// The document could not be loaded.
     #[error("document unavailable")]
     Unavailable,
+}
+
+/// A stored document as listed by [`Hub::list`].
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    /// Its name.
+    pub name: DocName,
+    /// Its metadata.
+    pub meta: DocMeta,
+    /// Bytes stored for it (snapshot and log).
+    pub bytes: u64,
 }
 
 /// All live rooms of the server.
@@ -158,6 +169,53 @@ impl Hub {
                 tracing::error!(doc = %name, error = %e, "cannot read metadata");
                 HubError::Unavailable
             })
+    }
+
+    /// Erases document `name` (loading its room if needed, so no connection can race the
+    /// erasure) and disconnects its clients with `reason`; whether it existed.
+    pub async fn delete(&self, name: &DocName, reason: &str) -> Result<bool, HubError> {
+        self.with_room(name, |room| {
+            let reason = reason.to_owned();
+            async move { room.delete(reason).await }
+        })
+        .await
+    }
+
+    /// A page of stored documents whose names start with `prefix`, in name order, after
+    /// `after`; with each document's metadata and stored size.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&DocName>,
+        limit: usize,
+    ) -> Result<Vec<StoredDoc>, HubError> {
+        let store = self.store.clone();
+        let prefix = prefix.to_owned();
+        let after = after.map(|a| a.as_str().to_owned());
+        let listed = tokio::task::spawn_blocking(move || {
+            store
+                .list(&prefix, after.as_deref(), limit)?
+                .into_iter()
+                .map(|doc| Ok((store.size(&doc.name)?, doc)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await
+        .map_err(|_| HubError::Unavailable)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot list documents");
+            HubError::Unavailable
+        })?;
+        let mut docs = Vec::with_capacity(listed.len());
+        for (bytes, doc) in listed {
+            // Stored names were validated on the way in; anything else is a corrupt entry.
+            let (Ok(name), Ok(meta)) = (DocName::parse(&doc.name), DocMeta::from_bytes(&doc.meta))
+            else {
+                tracing::warn!("skipping a corrupt metadata entry");
+                continue;
+            };
+            docs.push(StoredDoc { name, meta, bytes });
+        }
+        Ok(docs)
     }
 
     /// Whether storage answers reads.

@@ -28,6 +28,10 @@ pub mod code {
     pub const INTERNAL_ERROR: u16 = 1011;
     /// The client fell behind; reconnecting resyncs.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The document was deleted (expired or erased by its creator or the operator); an
+    /// application code (RFC 6455 §7.4.2: 4000–4999), modelled on HTTP 410, so clients know
+    /// not to reconnect.
+    pub const GONE: u16 = 4410;
 }
 
 /// Why a connection is being closed: sent to the client in the close frame.

@@ -60,6 +60,13 @@ pub enum Command {
         /// Answered with the snapshot.
         reply: oneshot::Sender<Option<Vec<u8>>>,
     },
+    /// Erases the document from storage and disconnects everyone with `reason`.
+    Delete {
+        /// Shown to the disconnected clients (the WebSocket close reason, at most 123 bytes).
+        reason: String,
+        /// Answered with whether the document existed.
+        reply: oneshot::Sender<Result<bool, RoomError>>,
+    },
     /// A validated message from a subscribed connection.
     Inbound {
         /// The sender.
@@ -125,6 +132,13 @@ impl RoomHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Snapshot { reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)
+    }
+
+    /// Erases the document and disconnects its clients with `reason`; whether it existed.
+    pub async fn delete(&self, reason: String) -> Result<bool, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Delete { reason, reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)?
     }
 
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
@@ -209,6 +223,8 @@ struct Room {
     /// Set when storage failed or the document could not be rebuilt: the room must stop
     /// without writing, and the next connection loads the document afresh.
     broken: bool,
+    /// Set once the document is erased: the room stops without writing anything back.
+    deleted: bool,
 }
 
 async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
@@ -244,6 +260,7 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         persisted,
         awareness_dirty: Vec::new(),
         broken: false,
+        deleted: false,
     };
     room.serve(&mut rx).await;
     room.stop(rx).await;
@@ -316,8 +333,14 @@ async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: 
     parts.unregister.run();
     rx.close();
     while let Some(cmd) = rx.recv().await {
-        if let Command::Join { ack, .. } = cmd {
-            let _ = ack.send(Err(err.clone()));
+        match cmd {
+            Command::Join { ack, .. } => {
+                let _ = ack.send(Err(err.clone()));
+            }
+            Command::Delete { reply, .. } => {
+                let _ = reply.send(Err(err.clone()));
+            }
+            _ => {}
         }
     }
 }
@@ -346,7 +369,7 @@ impl Room {
                         return;
                     }
                     self.tick(&mut batch).await;
-                    if self.broken {
+                    if self.broken || self.deleted {
                         return;
                     }
                 }
@@ -379,7 +402,7 @@ impl Room {
                 .closer()
                 .close(code::GOING_AWAY, "server shutting down");
         }
-        if !self.broken {
+        if !self.broken && !self.deleted {
             self.compact().await;
         }
         // From here on nobody new can find this room; queued joins see it closed and retry
@@ -407,6 +430,14 @@ impl Room {
         let mut snapshots = Vec::new();
         let now = Instant::now();
         for cmd in batch.drain(..) {
+            if self.deleted || self.broken {
+                // The rest of the batch concerns a document that is gone: dropped answers
+                // make joins and requests retry on a fresh room, which finds nothing.
+                if let Command::Delete { reply, .. } = cmd {
+                    let _ = reply.send(Ok(false));
+                }
+                continue;
+            }
             match cmd {
                 Command::Join {
                     conn,
@@ -425,6 +456,9 @@ impl Room {
                     self.awareness_dirty.extend(gone);
                 }
                 Command::Snapshot { reply } => snapshots.push(reply),
+                Command::Delete { reason, reply } => {
+                    let _ = reply.send(self.delete(&reason).await);
+                }
                 Command::Inbound { conn, msg } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
@@ -456,6 +490,9 @@ impl Room {
                     }
                 }
             }
+        }
+        if self.deleted || self.broken {
+            return;
         }
         if !updates.is_empty() {
             self.apply(updates).await;
@@ -524,6 +561,38 @@ impl Room {
         tracing::info!(doc = %self.parts.name, "document created");
         self.persisted.meta = Some(meta.clone());
         Ok(meta)
+    }
+
+    /// Disconnects everyone with `reason` and erases the document from storage. The room
+    /// stops afterwards; a later connection to the name finds nothing.
+    async fn delete(&mut self, reason: &str) -> Result<bool, RoomError> {
+        let reason = close_reason(reason);
+        for (_, sub) in self.subscribers.drain() {
+            sub.outbox.closer().close(code::GONE, reason.clone());
+        }
+        self.awareness = Awareness::default();
+        self.awareness_dirty.clear();
+        lock(&self.deltas).clear();
+        let Some(meta) = self.persisted.meta.take() else {
+            self.deleted = true;
+            return Ok(false);
+        };
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let token = meta.read_token.clone();
+        match blocking(move || store.delete(name.as_str(), Some(token.as_str()))).await {
+            Ok(()) => {
+                tracing::info!(doc = %self.parts.name, "document deleted");
+                self.deleted = true;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot delete document");
+                // Part of it may be gone: stop without writing and let a fresh load tell.
+                self.broken = true;
+                Err(RoomError::Unavailable)
+            }
+        }
     }
 
     /// Whether an update may be applied under the document size limit: once the document is at
@@ -718,6 +787,15 @@ impl Room {
         let gone = self.awareness.remove_owner(conn);
         self.awareness_dirty.extend(gone);
     }
+}
+
+/// `reason` cut to what a WebSocket close frame carries (123 bytes), on a char boundary.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
 }
 
 /// Runs a storage call on the blocking pool.

@@ -16,6 +16,15 @@ pub struct Stored {
     pub log: Vec<(u64, Vec<u8>)>,
 }
 
+/// One stored document, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The document's name.
+    pub name: String,
+    /// Its opaque metadata.
+    pub meta: Vec<u8>,
+}
+
 /// A storage failure. Logged by callers, never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,6 +61,20 @@ pub trait Store: Send + Sync + 'static {
     fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError>;
     /// The document a read-only token designates, if any.
     fn token_name(&self, token: &str) -> Result<Option<String>, StoreError>;
+    /// Erases everything stored for `name` (log, snapshot, read-only `token`, metadata).
+    /// The metadata goes last, so a crash part-way leaves a document that still exists and
+    /// whose erasure can simply be run again.
+    fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError>;
+    /// Up to `limit` documents whose names start with `prefix`, in name order, after `after`.
+    /// Costs what it returns, not what is stored.
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError>;
+    /// Bytes stored for `name` (snapshot and log).
+    fn size(&self, name: &str) -> Result<u64, StoreError>;
 }
 
 /// The sled implementation: trees `meta` and `snapshots` keyed by name, `log` keyed by
@@ -180,6 +203,58 @@ impl Store for SledStore {
             .get(token)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
+
+    fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in self.log.scan_prefix(log_prefix(name)).keys() {
+            batch.remove(key?);
+        }
+        self.log.apply_batch(batch)?;
+        self.snapshots.remove(name)?;
+        if let Some(token) = token {
+            self.tokens.remove(token)?;
+        }
+        self.meta.remove(name)?;
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(after) if after >= prefix => Bound::Excluded(after.as_bytes().to_vec()),
+            _ => Bound::Included(prefix.as_bytes().to_vec()),
+        };
+        let mut out = Vec::new();
+        for kv in self.meta.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = kv?;
+            if !k.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let name = String::from_utf8(k.to_vec())
+                .map_err(|_| StoreError::CorruptKey { tree: "meta" })?;
+            out.push(Listed {
+                name,
+                meta: v.to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn size(&self, name: &str) -> Result<u64, StoreError> {
+        let mut total = self.snapshots.get(name)?.map_or(0, |v| v.len() as u64);
+        for kv in self.log.scan_prefix(log_prefix(name)) {
+            total += kv?.1.len() as u64;
+        }
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
@@ -228,5 +303,65 @@ mod tests {
             store.load("A").expect("load").meta.is_none(),
             "names are case-sensitive"
         );
+    }
+
+    #[test]
+    fn lists_by_prefix_in_pages() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        for name in ["a", "ab", "abc", "b", "ba"] {
+            store.put_meta(name, name.as_bytes()).expect("meta");
+        }
+        let names = |l: Vec<Listed>| l.into_iter().map(|d| d.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list("", None, 2).expect("list")), ["a", "ab"]);
+        assert_eq!(
+            names(store.list("", Some("ab"), 10).expect("list")),
+            ["abc", "b", "ba"]
+        );
+        assert_eq!(
+            names(store.list("a", None, 10).expect("list")),
+            ["a", "ab", "abc"]
+        );
+        assert_eq!(
+            names(store.list("b", Some("a"), 10).expect("list")),
+            ["b", "ba"]
+        );
+        assert_eq!(
+            names(store.list("ab", Some("ab"), 10).expect("list")),
+            ["abc"]
+        );
+        assert!(store.list("c", None, 10).expect("list").is_empty());
+    }
+
+    #[test]
+    fn delete_leaves_no_key_naming_the_document() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        for name in ["gone", "gone.too"] {
+            store.put_meta(name, b"m").expect("meta");
+            let seq = store.append(name, &[b"u1", b"u2"]).expect("append");
+            store.compact(name, b"snap", seq - 1).expect("compact");
+            store.put_token(&format!("t-{name}"), name).expect("token");
+        }
+        assert!(store.size("gone").expect("size") > 0);
+        store.delete("gone", Some("t-gone")).expect("delete");
+        assert!(store.load("gone").expect("load").meta.is_none());
+        assert_eq!(store.size("gone").expect("size"), 0);
+        assert_eq!(store.token_name("t-gone").expect("token"), None);
+        for tree in store.db.tree_names() {
+            let tree = store.db.open_tree(tree).expect("tree");
+            for kv in tree.iter() {
+                let (k, v) = kv.expect("entry");
+                let key = String::from_utf8_lossy(&k);
+                let value = String::from_utf8_lossy(&v);
+                assert!(
+                    !(key.starts_with("gone\0") || key == "gone" || key == "t-gone"),
+                    "key {key:?} survived"
+                );
+                assert_ne!(value, "gone", "a value still names the document");
+            }
+        }
+        let kept = store.load("gone.too").expect("load");
+        assert!(kept.meta.is_some() && kept.snapshot.is_some() && kept.log.len() == 1);
     }
 }
