@@ -121,6 +121,16 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
     pub shedding_mode: Option<Mode>,
 
+    // Calc files in and out, and the EtherCalc-compatible API (#10).
+    /// Largest calc file accepted for import (upload or API body), in bytes.
+    #[arg(long, env = "ARDOISE_MAX_IMPORT_BYTES", default_value_t = 16 * MIB)]
+    pub max_import_bytes: usize,
+
+    /// SHA-256 (64 hex digits) of the key the EtherCalc-compatible API then requires as
+    /// `Authorization: Bearer KEY` [default: none, the API is open as EtherCalc's is].
+    #[arg(long, env = "ARDOISE_API_KEY_SHA256")]
+    pub api_key_sha256: Option<String>,
+
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
     #[serde(default)]

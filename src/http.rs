@@ -59,7 +59,7 @@ pub struct AppState {
 impl AppState {
     /// The answer to a request that would create a document while creation is closed:
     /// 503, `Retry-After`, and the partner hosts.
-    fn creation_closed(&self, lang: Lang, name: Option<&DocName>) -> Response {
+    pub(crate) fn creation_closed(&self, lang: Lang, name: Option<&DocName>) -> Response {
         self.metrics.refused(Refusal::CreationClosed);
         let body = pages::creation_closed(
             lang,
@@ -76,7 +76,7 @@ impl AppState {
     }
 
     /// The error page for `e`, with the partner hosts when creation was refused.
-    fn fail(&self, lang: Lang, e: AppError) -> Response {
+    pub(crate) fn fail(&self, lang: Lang, e: AppError) -> Response {
         match e {
             AppError::CreationClosed(name) => self.creation_closed(lang, Some(&name)),
             other => other.page(lang),
@@ -84,13 +84,13 @@ impl AppState {
     }
 
     /// The creation rule: `create` when creation is open, else only existing documents.
-    fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
+    pub(crate) fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
         self.admission.is_open().then_some(new)
     }
 }
 
 /// What `Retry-After` says while creation is closed: about the admission hold time's scale.
-const RETRY_AFTER_SECS: &str = "60";
+pub(crate) const RETRY_AFTER_SECS: &str = "60";
 
 /// Errors answered to clients, as an error page in the client's language.
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +206,7 @@ fn private_document(h: &mut HeaderMap) {
 }
 
 /// The interface language of a request.
-struct RequestLang(Lang);
+pub(crate) struct RequestLang(pub(crate) Lang);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
     type Rejection = std::convert::Infallible;
@@ -247,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
+        .merge(crate::calc_http::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -304,7 +305,7 @@ async fn elsewhere(
     }
 }
 
-async fn not_found(RequestLang(lang): RequestLang) -> Response {
+pub(crate) async fn not_found(RequestLang(lang): RequestLang) -> Response {
     AppError::NotFound.page(lang)
 }
 
@@ -401,7 +402,7 @@ async fn open_pad(state: &AppState, raw: &str) -> Result<(DocName, DocMeta), App
 }
 
 /// The document a read-only link designates.
-async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, DocName), AppError> {
+pub(crate) async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, DocName), AppError> {
     let token = ReadToken::parse(raw).map_err(|_| AppError::NotFound)?;
     let name = state
         .hub
@@ -590,11 +591,13 @@ fn upgrade_to(
         }))
 }
 
-/// Export switches: `?colors=0` drops the authors' shading, `?authors=0` the authors list.
+/// Export switches: `?colors=0` drops the authors' shading, `?authors=0` the authors list;
+/// `?sheet=` picks a calc's sheet for CSV.
 #[derive(Debug, Deserialize)]
 struct ExportQuery {
     colors: Option<String>,
     authors: Option<String>,
+    sheet: Option<String>,
 }
 
 impl ExportQuery {
@@ -628,6 +631,11 @@ async fn read_only_export(
 ) -> Response {
     let result = async {
         let (_, name) = resolve(&state, &raw).await?;
+        if crate::calc_http::is_calc(&state, &name).await? {
+            // Named "calc" for the same reason as below.
+            return crate::calc_http::export(&state, &name, "calc", &format, query.sheet.as_deref())
+                .await;
+        }
         // The file is named "pad": a read-only link must not reveal the (writable) name.
         export(&state, &name, "pad", &format, &query).await
     };
@@ -645,38 +653,59 @@ async fn export(
     let format: PadFormat = format.parse()?;
     let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
     let options = query.options();
+    let bytes = bounded(state, name, "export", move || {
+        export_pad(&snapshot, format, &options)
+    })
+    .await?
+    .map_err(|e| {
+        tracing::error!(doc = %name, %format, error = %e, "export failed");
+        AppError::ExportFailed
+    })?;
+    Ok(download(
+        bytes,
+        format.content_type(),
+        &format!("{stem}.{}", format.extension()),
+    ))
+}
+
+/// Runs `job` on the blocking pool within the export bounds — at most as many at once as the
+/// `exports` semaphore allows, for at most `EXPORT_TIMEOUT` — so file work cannot starve the
+/// editors. Pad exports and calc exports and imports share it.
+pub(crate) async fn bounded<T, E>(
+    state: &AppState,
+    doc: &DocName,
+    what: &'static str,
+    job: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<Result<T, E>, AppError>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
     let _permit = state
         .exports
         .acquire()
         .await
         .map_err(|_| AppError::ShuttingDown)?;
-    let job = tokio::task::spawn_blocking(move || export_pad(&snapshot, format, &options));
-    let bytes = match tokio::time::timeout(EXPORT_TIMEOUT, job).await {
-        Ok(Ok(Ok(bytes))) => bytes,
-        Ok(Ok(Err(e))) => {
-            tracing::error!(doc = %name, %format, error = %e, "export failed");
-            return Err(AppError::ExportFailed);
-        }
+    match tokio::time::timeout(EXPORT_TIMEOUT, tokio::task::spawn_blocking(job)).await {
+        Ok(Ok(result)) => Ok(result),
         Ok(Err(_)) => {
-            tracing::error!(doc = %name, %format, "export panicked");
-            return Err(AppError::ExportFailed);
+            tracing::error!(doc = %doc, what, "file job panicked");
+            Err(AppError::ExportFailed)
         }
         Err(_) => {
-            tracing::warn!(doc = %name, %format, "export timed out");
-            return Err(AppError::ExportFailed);
+            tracing::warn!(doc = %doc, what, "file job timed out");
+            Err(AppError::ExportFailed)
         }
-    };
+    }
+}
+
+/// A file download named `file_name` (made of name characters and an extension only).
+pub(crate) fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
     let mut response = bytes.into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // Names are [A-Za-z0-9_.-] only, so the quoted filename needs no escaping.
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{stem}.{}\"",
-        format.extension()
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     private_document(h);
@@ -685,5 +714,5 @@ async fn export(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
     );
-    Ok(response)
+    response
 }

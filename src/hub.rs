@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::meta::{DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
-use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::room::{self, Applied, RoomError, RoomHandle, RoomParts, Unregister};
 use crate::store::{Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -148,6 +148,18 @@ impl Hub {
     pub async fn snapshot(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
         self.with_room(name, |room| async move { room.snapshot().await })
             .await
+    }
+
+    /// Applies a server-made v1 update (an import, an API edit) to document `name` through its
+    /// room, which persists then broadcasts it like a client's update.
+    pub async fn apply(&self, name: &DocName, update: &[u8]) -> Result<Applied, HubError> {
+        use yrs::updates::decoder::Decode;
+        self.with_room(name, |room| async move {
+            // Made by the server itself: failing to decode it is a bug, reported as such.
+            let decoded = yrs::Update::decode_v1(update).map_err(|_| RoomError::Unavailable)?;
+            room.apply(decoded, update.len()).await
+        })
+        .await
     }
 
     /// Whether document `name` exists (has been created), without loading it: asked of its

@@ -4,6 +4,8 @@
 pub mod admission;
 pub mod assets;
 pub mod awareness;
+pub mod calc_http;
+pub mod calc_io;
 pub mod config;
 pub mod escape;
 pub mod export;

@@ -321,7 +321,7 @@ pub fn home(
          <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
          pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
-         <p class=\"privacy\">{privacy}</p>\n</main>\n</body>\n</html>\n",
+         {import}<p class=\"privacy\">{privacy}</p>\n</main>\n</body>\n</html>\n",
         head = head(lang, "ardoise", assets, None),
         switch = lang_switch(lang, "/"),
         tagline = t.tagline,
@@ -336,7 +336,38 @@ pub fn home(
         open_title = t.open_title,
         name = t.name_label.split(" (").next().unwrap_or(t.name_label),
         open_button = t.open_button,
+        import = calc_import_section(lang),
         privacy = t.privacy,
+    )
+}
+
+/// The home page's form that makes a calc from a CSV, ODS or XLSX file (`POST /import`).
+pub fn calc_import_section(lang: Lang) -> String {
+    let (title, name, file, button) = match lang {
+        Lang::Fr => (
+            "Importer un tableur",
+            "Nom (facultatif)",
+            "Fichier CSV, ODS ou XLSX",
+            "Importer",
+        ),
+        Lang::En => (
+            "Import a spreadsheet",
+            "Name (optional)",
+            "CSV, ODS or XLSX file",
+            "Import",
+        ),
+    };
+    format!(
+        "<section>\n<h2>{title}</h2>\n\
+         <form method=\"post\" action=\"/import?lang={code}\" enctype=\"multipart/form-data\">\n\
+         <label for=\"import-name\">{name}</label>\n\
+         <input id=\"import-name\" name=\"name\" maxlength=\"100\" \
+         pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         <label for=\"import-file\">{file}</label>\n\
+         <input id=\"import-file\" name=\"file\" type=\"file\" required \
+         accept=\".csv,.ods,.xlsx,text/csv\">\n\
+         <button type=\"submit\">{button}</button>\n</form>\n</section>\n",
+        code = lang.code(),
     )
 }
 

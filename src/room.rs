@@ -67,6 +67,17 @@ pub enum Command {
         /// Answered with whether the document existed.
         reply: oneshot::Sender<Result<bool, RoomError>>,
     },
+    /// An update made by the server on the document's behalf (an HTTP import or API edit),
+    /// applied like a client's: persisted, then broadcast. Refused if the document does not
+    /// exist (it is never created this way) or would pass the size limit.
+    Apply {
+        /// The update (v1), decoded.
+        update: Update,
+        /// Its encoded length, for the size limit.
+        len: usize,
+        /// Answered once the update is persisted and broadcast.
+        reply: oneshot::Sender<Result<Applied, RoomError>>,
+    },
     /// A validated message from a subscribed connection.
     Inbound {
         /// The sender.
@@ -75,6 +86,20 @@ pub enum Command {
         msg: Inbound,
     },
 }
+
+/// What became of a [`Command::Apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Persisted and broadcast.
+    Done,
+    /// The document does not exist.
+    Missing,
+    /// The document would pass `max_doc_bytes`.
+    TooBig,
+}
+
+/// The connection id [`Command::Apply`] updates are filed under: connections count from 1.
+const SERVER_CONN: ConnId = 0;
 
 /// Why a room cannot serve a connection.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -138,6 +163,13 @@ impl RoomHandle {
     pub async fn delete(&self, reason: String) -> Result<bool, RoomError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Delete { reason, reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// Applies a server-made update; answers once it is persisted and broadcast.
+    pub async fn apply(&self, update: Update, len: usize) -> Result<Applied, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Apply { update, len, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 
@@ -428,6 +460,7 @@ impl Room {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
         let mut snapshots = Vec::new();
+        let mut applied = Vec::new();
         let now = Instant::now();
         for cmd in batch.drain(..) {
             if self.deleted || self.broken {
@@ -458,6 +491,17 @@ impl Room {
                 Command::Snapshot { reply } => snapshots.push(reply),
                 Command::Delete { reason, reply } => {
                     let _ = reply.send(self.delete(&reason).await);
+                }
+                Command::Apply { update, len, reply } => {
+                    if self.persisted.meta.is_none() {
+                        let _ = reply.send(Ok(Applied::Missing));
+                    } else if self.admits(&update, len) {
+                        self.persisted.doc_bytes += len;
+                        updates.push((SERVER_CONN, update));
+                        applied.push(reply);
+                    } else {
+                        let _ = reply.send(Ok(Applied::TooBig));
+                    }
                 }
                 Command::Inbound { conn, msg } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
@@ -496,6 +540,14 @@ impl Room {
         }
         if !updates.is_empty() {
             self.apply(updates).await;
+        }
+        for reply in applied {
+            let outcome = if self.broken {
+                Err(RoomError::Unavailable)
+            } else {
+                Ok(Applied::Done)
+            };
+            let _ = reply.send(outcome);
         }
         for (conn, sv) in step1s {
             let diff = self.doc.transact().encode_state_as_update_v1(&sv);

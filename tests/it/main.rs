@@ -7,6 +7,8 @@ mod server;
 mod abuse;
 mod awareness;
 mod browser;
+mod calc;
+mod calc_readers;
 mod durability;
 mod export;
 mod export_readers;

@@ -218,6 +218,18 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: &str,
     ) -> HttpResponse {
+        self.request_bytes(method, path, headers, body.as_bytes())
+            .await
+    }
+
+    /// One HTTP/1.1 request with a binary body over a fresh connection.
+    pub async fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
         let mut tcp = TcpStream::connect(self.addr).await.expect("connects");
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
@@ -230,8 +242,9 @@ impl TestServer {
             request.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
-        request.push_str(body);
-        tcp.write_all(request.as_bytes()).await.expect("writes");
+        let mut request = request.into_bytes();
+        request.extend_from_slice(body);
+        tcp.write_all(&request).await.expect("writes");
         let mut raw = Vec::new();
         tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut raw))
             .await

@@ -1,0 +1,770 @@
+//! The HTTP edge of calc files: exports (`/c/{name}/export/…`), imports (upload forms), and the
+//! EtherCalc-compatible API (`/_/…`, `/{name}.csv`) that Framacalc scripts and forms use.
+//!
+//! File work (parsing, evaluating, writing) runs through [`http::bounded`]: on the blocking pool,
+//! under the export semaphore and timeout. Every change to a calc is an update made on a copy of
+//! the document ([`calc_io::bridge`]) and applied by the document's room, so live editors see it
+//! at once and it is persisted before it is broadcast.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as JsonValue};
+use sha2::{Digest, Sha256};
+
+use crate::calc_io::engine::{Computed, Value};
+use crate::calc_io::{self, bridge, Book, CalcFormat, CalcIoError, Grid};
+use crate::http::{self, AppError, AppState, RequestLang};
+use crate::meta::{random_name, Kind, NewDoc};
+use crate::name::DocName;
+use crate::pages::Lang;
+use crate::room::Applied;
+
+/// The calc routes, merged into the server's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/c/{name}/export/{format}", get(export_route))
+        .route("/c/{name}/import", post(import_form))
+        .route("/import", post(import_form_new))
+        .route("/{file}", get(dot_csv))
+        .route("/_", post(api_create))
+        .route("/_/{name}", put(api_replace).post(api_append))
+        .route("/_/{name}/{view}", get(api_view))
+        .route("/_/{name}/cells/{coord}", get(api_cell))
+        // Bodies are bounded by the import limit in each handler; this only lifts axum's
+        // 2 MiB default so the handler can say what the limit is.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// Errors of the calc routes: pages for browsers, plain text for the API.
+#[derive(Debug, thiserror::Error)]
+pub enum CalcError {
+    /// An error the rest of the server already knows.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The document is a pad.
+    #[error("this document is a pad, not a calc")]
+    NotACalc,
+    /// The uploaded file could not be read; the text says why.
+    #[error("{0}")]
+    BadFile(String),
+    /// The body or file is too large; the text says which limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The calc would pass the document size limit.
+    #[error("the calc would be larger than the server's document size limit")]
+    DocTooLarge,
+    /// The body's type is not one the call accepts.
+    #[error("unsupported Content-Type; send text/csv, ODS or XLSX")]
+    UnsupportedType,
+    /// The API key is missing or wrong.
+    #[error("missing or wrong API key (Authorization: Bearer KEY)")]
+    Unauthorized,
+}
+
+impl From<CalcIoError> for CalcError {
+    fn from(e: CalcIoError) -> Self {
+        match e {
+            CalcIoError::Invalid(m) => CalcError::BadFile(m),
+            CalcIoError::TooLarge(m) => CalcError::TooLarge(m),
+            CalcIoError::Engine(m) => {
+                tracing::error!(error = %m, "calc file job failed");
+                CalcError::App(AppError::ExportFailed)
+            }
+        }
+    }
+}
+
+impl From<crate::hub::HubError> for CalcError {
+    fn from(e: crate::hub::HubError) -> Self {
+        CalcError::App(e.into())
+    }
+}
+
+impl CalcError {
+    fn status(&self) -> StatusCode {
+        match self {
+            CalcError::App(AppError::NotFound | AppError::UnknownFormat(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            CalcError::App(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CalcError::NotACalc => StatusCode::CONFLICT,
+            CalcError::BadFile(_) => StatusCode::BAD_REQUEST,
+            CalcError::TooLarge(_) | CalcError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            CalcError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CalcError::Unauthorized => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The error as a page in `lang`.
+    fn page(self, state: &AppState, lang: Lang) -> Response {
+        match self {
+            CalcError::App(e) => state.fail(lang, e),
+            other => {
+                let status = other.status();
+                let mut page = AppError::BadRequest(other.to_string()).page(lang);
+                *page.status_mut() = status;
+                page
+            }
+        }
+    }
+
+    /// The error as the API answers it: plain text (503s with `Retry-After`).
+    fn text(self, state: &AppState) -> Response {
+        if let CalcError::App(AppError::CreationClosed(name)) = self {
+            let mut r = state.creation_closed(Lang::En, Some(&name));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            *r.body_mut() = "new documents are paused while the server is busy; retry later\n".into();
+            return r;
+        }
+        let status = self.status();
+        let mut r = (status, format!("{self}\n")).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        if let CalcError::Unauthorized = self {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations, shared by the pages and the API
+
+/// Whether document `name` is a calc (`false` for a pad); `NotFound` if it does not exist.
+pub async fn is_calc(state: &AppState, name: &DocName) -> Result<bool, AppError> {
+    let meta = state.hub.open(name, None).await?.ok_or(AppError::NotFound)?;
+    Ok(meta.kind == Kind::Calc)
+}
+
+/// The calc `name` read into a [`Book`] (off the async workers).
+async fn load(state: &AppState, name: &DocName) -> Result<Book, CalcError> {
+    if !is_calc(state, name).await? {
+        return Err(CalcError::NotACalc);
+    }
+    let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
+    Ok(http::bounded(state, name, "calc read", move || bridge::read(&snapshot)).await??)
+}
+
+/// The sheet `?sheet=` designates: a 1-based number or a sheet name; the first otherwise.
+fn sheet_index(book: &Book, sheet: Option<&str>) -> usize {
+    let Some(sheet) = sheet.map(str::trim).filter(|s| !s.is_empty()) else {
+        return 0;
+    };
+    if let Ok(n) = sheet.parse::<usize>() {
+        return n.saturating_sub(1);
+    }
+    book.sheets
+        .iter()
+        .position(|s| s.name.eq_ignore_ascii_case(sheet))
+        .unwrap_or(0)
+}
+
+/// The calc `name` as a download in `format`, named `stem.{ext}`.
+pub async fn export(
+    state: &AppState,
+    name: &DocName,
+    stem: &str,
+    format: &str,
+    sheet: Option<&str>,
+) -> Result<Response, AppError> {
+    let format: CalcFormat = format
+        .parse()
+        .map_err(|e: calc_io::UnknownCalcFormat| AppError::BadRequest(e.to_string()))
+        .map_err(|_| AppError::NotFound)?;
+    let book = load(state, name).await.map_err(|e| match e {
+        CalcError::App(e) => e,
+        _ => AppError::NotFound,
+    })?;
+    let index = sheet_index(&book, sheet);
+    let bytes = http::bounded(state, name, "calc export", move || {
+        calc_io::export(&book, format, index)
+    })
+    .await?
+    .map_err(|e| {
+        tracing::error!(doc = %name, %format, error = %e, "calc export failed");
+        AppError::ExportFailed
+    })?;
+    Ok(http::download(
+        bytes,
+        format.content_type(),
+        &format!("{stem}.{}", format.extension()),
+    ))
+}
+
+/// Opens calc `name`, creating it when `create` and creation is open. `Ok(true)` if it was
+/// created now.
+async fn open_calc(state: &AppState, name: &DocName, create: bool) -> Result<bool, CalcError> {
+    if let Some(meta) = state.hub.open(name, None).await? {
+        return if meta.kind == Kind::Calc {
+            Ok(false)
+        } else {
+            Err(CalcError::NotACalc)
+        };
+    }
+    if !create {
+        return Err(AppError::NotFound.into());
+    }
+    let new = NewDoc {
+        kind: Kind::Calc,
+        keep_days: state.config.keep_days_default(),
+    };
+    match state.hub.open(name, state.may_create(new)).await? {
+        Some(meta) if meta.kind == Kind::Calc => Ok(true),
+        Some(_) => Err(CalcError::NotACalc),
+        None => Err(AppError::CreationClosed(name.clone()).into()),
+    }
+}
+
+/// Hands an update to the calc's room.
+async fn apply(state: &AppState, name: &DocName, update: Vec<u8>) -> Result<(), CalcError> {
+    match state.hub.apply(name, &update).await? {
+        Applied::Done => Ok(()),
+        Applied::Missing => Err(AppError::NotFound.into()),
+        Applied::TooBig => Err(CalcError::DocTooLarge),
+    }
+}
+
+/// Checks the import size limit.
+fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
+    let max = state.config.max_import_bytes;
+    if len > max {
+        return Err(CalcError::TooLarge(format!(
+            "the file is larger than the import limit of {} KiB",
+            max / 1024
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the content of calc `name` with the file `bytes` (creating the calc when `create`
+/// and creation is open); `Ok(true)` if it was created.
+async fn replace(
+    state: &AppState,
+    name: &DocName,
+    bytes: Bytes,
+    format: CalcFormat,
+    create: bool,
+) -> Result<bool, CalcError> {
+    check_size(state, bytes.len())?;
+    // Parsed before anything is created, so a bad file leaves nothing behind.
+    let book = http::bounded(state, name, "calc import", move || {
+        calc_io::import(&bytes, format)
+    })
+    .await??;
+    let created = open_calc(state, name, create).await?;
+    let snapshot = state.hub.snapshot(name).await?;
+    let update = http::bounded(state, name, "calc import", move || {
+        bridge::replace(snapshot.as_deref(), &book)
+    })
+    .await??;
+    apply(state, name, update).await?;
+    tracing::info!(doc = %name, %format, "calc imported");
+    Ok(created)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages: export links and upload forms
+
+async fn export_route(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path((raw, format)): Path<(String, String)>,
+    Query(query): Query<SheetQuery>,
+) -> Response {
+    let result = async {
+        let name = DocName::parse(&raw)?;
+        export(&state, &name, name.as_str(), &format, query.sheet.as_deref()).await
+    };
+    result.await.unwrap_or_else(|e| e.page(lang))
+}
+
+/// `?sheet=` of the CSV views.
+#[derive(Debug, Deserialize)]
+struct SheetQuery {
+    sheet: Option<String>,
+}
+
+/// The fields of an upload form: the file, and on the home page an optional name.
+struct Upload {
+    name: String,
+    file_name: String,
+    bytes: Bytes,
+}
+
+/// Reads an upload form (`multipart/form-data` with `file` and optionally `name`), refusing a
+/// file past the import limit as soon as it passes it.
+async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcError> {
+    let bad = |m: &str| CalcError::App(AppError::BadRequest(m.to_owned()));
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| bad("expected a file upload form (multipart/form-data)"))?;
+    let stream = request.into_body().into_data_stream();
+    // The whole form may hold the file and a few short fields, no more.
+    let limit = multer::SizeLimit::new().whole_stream(state.config.max_import_bytes as u64 + 64 * 1024);
+    let mut form = multer::Multipart::with_constraints(
+        stream,
+        boundary,
+        multer::Constraints::new().size_limit(limit),
+    );
+    let mut upload = Upload {
+        name: String::new(),
+        file_name: String::new(),
+        bytes: Bytes::new(),
+    };
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|_| bad("the upload form could not be read"))?
+    {
+        match field.name() {
+            Some("file") => {
+                upload.file_name = field.file_name().unwrap_or("").to_owned();
+                let mut data = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|_| bad("the upload form could not be read"))?
+                {
+                    data.extend_from_slice(&chunk);
+                    check_size(state, data.len())?;
+                }
+                upload.bytes = data.into();
+            }
+            Some("name") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| bad("the upload form could not be read"))?;
+                upload.name = text.chars().take(200).collect();
+            }
+            _ => {}
+        }
+    }
+    if upload.bytes.is_empty() {
+        return Err(bad("choose a file to import"));
+    }
+    Ok(upload)
+}
+
+/// `POST /c/{name}/import`: replaces the calc with the uploaded file, then shows it.
+async fn import_form(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let name = DocName::parse(&raw).map_err(AppError::from)?;
+        let upload = read_upload(&state, request).await?;
+        let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
+        replace(&state, &name, upload.bytes, format, true).await?;
+        Ok::<_, CalcError>(name)
+    };
+    match result.await {
+        Ok(name) => Redirect::to(&format!("/c/{name}?lang={}", lang.code())).into_response(),
+        Err(e) => e.page(&state, lang),
+    }
+}
+
+/// `POST /import` (home page): a new calc (named, or with a random name) from the file.
+async fn import_form_new(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    request: Request,
+) -> Response {
+    let result = async {
+        let upload = read_upload(&state, request).await?;
+        let raw = upload.name.trim();
+        let name = if raw.is_empty() {
+            DocName::parse(&random_name())
+        } else {
+            DocName::parse(raw)
+        }
+        .map_err(AppError::from)?;
+        let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
+        replace(&state, &name, upload.bytes, format, true).await?;
+        Ok::<_, CalcError>(name)
+    };
+    match result.await {
+        Ok(name) => Redirect::to(&format!("/c/{name}?lang={}", lang.code())).into_response(),
+        Err(e) => e.page(&state, lang),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The EtherCalc-compatible API
+
+/// Whether the request may use the EtherCalc API: always when no key is configured, else when
+/// it carries `Authorization: Bearer KEY` whose SHA-256 is `api_key_sha256`.
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = state.config.api_key_sha256.as_deref() else {
+        return true;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(key) = presented else {
+        return false;
+    };
+    let digest: String = Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Both are hashes: comparing them reveals nothing about the key.
+    digest.eq_ignore_ascii_case(expected.trim())
+}
+
+fn guard(state: &AppState, headers: &HeaderMap) -> Result<(), CalcError> {
+    if authorized(state, headers) {
+        Ok(())
+    } else {
+        Err(CalcError::Unauthorized)
+    }
+}
+
+/// The format of an API body, from its `Content-Type` (sniffed when absent or generic).
+fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<CalcFormat, CalcError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match CalcFormat::from_content_type(declared) {
+        Some(format) => Ok(format),
+        None if declared.is_empty()
+            || declared.starts_with("application/octet-stream")
+            || declared.starts_with("application/x-www-form-urlencoded") =>
+        {
+            Ok(CalcFormat::sniff(body, ""))
+        }
+        None => Err(CalcError::UnsupportedType),
+    }
+}
+
+fn api_name(raw: &str) -> Result<DocName, CalcError> {
+    Ok(DocName::parse(raw).map_err(AppError::from)?)
+}
+
+/// A CSV answer (EtherCalc's `Content-Type`).
+fn csv_response(bytes: Vec<u8>) -> Response {
+    let mut r = bytes.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The first sheet's CSV (or `?sheet=`), computed values.
+async fn csv_of(state: &AppState, name: &DocName, sheet: Option<&str>) -> Result<Response, CalcError> {
+    let book = load(state, name).await?;
+    let index = sheet_index(&book, sheet);
+    let bytes = http::bounded(state, name, "calc export", move || {
+        calc_io::export(&book, CalcFormat::Csv, index)
+    })
+    .await??;
+    Ok(csv_response(bytes))
+}
+
+/// `GET /{name}.csv` (EtherCalc's short form); anything else on one segment is a 404.
+async fn dot_csv(
+    State(state): State<AppState>,
+    lang: RequestLang,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(query): Query<SheetQuery>,
+) -> Response {
+    let Some(raw) = file.strip_suffix(".csv") else {
+        return http::not_found(lang).await;
+    };
+    let result = async {
+        guard(&state, &headers)?;
+        csv_of(&state, &api_name(raw)?, query.sheet.as_deref()).await
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+/// `GET /_/{name}/csv`, `/_/{name}/csv.json`, `/_/{name}/cells`.
+async fn api_view(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((raw, view)): Path<(String, String)>,
+    Query(query): Query<SheetQuery>,
+) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let name = api_name(&raw)?;
+        match view.as_str() {
+            "csv" => csv_of(&state, &name, query.sheet.as_deref()).await,
+            "csv.json" | "cells" => {
+                let book = load(&state, &name).await?;
+                let index = sheet_index(&book, query.sheet.as_deref());
+                let cells = view == "cells";
+                let json = http::bounded(&state, &name, "calc export", move || {
+                    let computed = Computed::new(&book)?;
+                    Ok::<_, CalcIoError>(if cells {
+                        cells_json(&book, &computed, index)
+                    } else {
+                        rows_json(&book, &computed, index)
+                    })
+                })
+                .await??;
+                Ok(json_response(StatusCode::OK, json))
+            }
+            _ => Err(AppError::NotFound.into()),
+        }
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+/// `GET /_/{name}/cells/{A1}`.
+async fn api_cell(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((raw, coord)): Path<(String, String)>,
+    Query(query): Query<SheetQuery>,
+) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let name = api_name(&raw)?;
+        let (row, col) = parse_a1(&coord)
+            .ok_or_else(|| AppError::BadRequest("not a cell coordinate such as B2".into()))?;
+        let book = load(&state, &name).await?;
+        let index = sheet_index(&book, query.sheet.as_deref());
+        let json = http::bounded(&state, &name, "calc export", move || {
+            let computed = Computed::new(&book)?;
+            Ok::<_, CalcIoError>(cell_json(&book, &computed, index, row, col))
+        })
+        .await??;
+        Ok(json_response(StatusCode::OK, json))
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+fn json_response(status: StatusCode, value: JsonValue) -> Response {
+    let mut r = (status, Json(value)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `A1`, `$b$12` → 0-based (row, column).
+fn parse_a1(coord: &str) -> Option<(u32, u32)> {
+    let s: String = coord.chars().filter(|&c| c != '$').collect();
+    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if letters == 0 || letters > 3 {
+        return None;
+    }
+    let col = s[..letters]
+        .bytes()
+        .fold(0u32, |n, b| n * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1));
+    let row: u32 = s[letters..].parse().ok()?;
+    (row >= 1).then(|| (row - 1, col - 1))
+}
+
+/// One cell in EtherCalc's (SocialCalc's) shape: `datatype` `v` (number), `t` (text), `f`
+/// (formula); `valuetype` `n`, `t`, `nl` (logical), `e…` (error), `b` (blank); `formula`
+/// without its `=`; `datavalue` the computed value.
+fn cell_json(book: &Book, computed: &Computed, sheet: usize, row: u32, col: u32) -> JsonValue {
+    let coord = calc_io::openformula::a1(row, col);
+    let entry = book.sheets.get(sheet).and_then(|g| g.entry(row, col));
+    let (datatype, formula) = match entry {
+        Some(calc_io::Entry::Formula(f)) => ("f", f.strip_prefix('=').unwrap_or(f).to_owned()),
+        Some(calc_io::Entry::Text(_)) => ("t", String::new()),
+        _ => ("v", String::new()),
+    };
+    let (datavalue, valuetype) = match computed.value(sheet, row, col) {
+        Value::Empty => (json!(""), "b".to_owned()),
+        Value::Number(n) => (json!(n), "n".to_owned()),
+        Value::Text(t) => (json!(t), "t".to_owned()),
+        Value::Bool(b) => (json!(u8::from(b)), "nl".to_owned()),
+        Value::Error(e) => (json!(e), format!("e{e}")),
+    };
+    json!({
+        "coord": coord,
+        "datavalue": datavalue,
+        "datatype": datatype,
+        "formula": formula,
+        "valuetype": valuetype,
+    })
+}
+
+/// Every non-empty cell of the sheet, keyed by coordinate.
+fn cells_json(book: &Book, computed: &Computed, sheet: usize) -> JsonValue {
+    let mut out = Map::new();
+    if let Some(grid) = book.sheets.get(sheet) {
+        for (&(r, c), cell) in &grid.cells {
+            if cell.entry != calc_io::Entry::Empty {
+                out.insert(
+                    calc_io::openformula::a1(r, c),
+                    cell_json(book, computed, sheet, r, c),
+                );
+            }
+        }
+    }
+    JsonValue::Object(out)
+}
+
+/// The sheet as rows of values, as EtherCalc's `csv.json`.
+fn rows_json(book: &Book, computed: &Computed, sheet: usize) -> JsonValue {
+    let (rows, cols) = book.sheets.get(sheet).map_or((0, 0), Grid::extent);
+    let rows: Vec<JsonValue> = (0..rows)
+        .map(|r| {
+            let row: Vec<JsonValue> = (0..cols)
+                .map(|c| match computed.value(sheet, r, c) {
+                    Value::Number(n) => json!(n),
+                    other => json!(calc_io::csv::value_text(&other)),
+                })
+                .collect();
+            JsonValue::Array(row)
+        })
+        .collect();
+    JsonValue::Array(rows)
+}
+
+/// Body of `POST /_` in JSON: EtherCalc's `{room, snapshot}`; only an empty snapshot (a new
+/// empty calc) is supported, SocialCalc save format is not.
+#[derive(Debug, Deserialize)]
+struct CreateJson {
+    room: Option<String>,
+    #[serde(default)]
+    snapshot: String,
+}
+
+/// `POST /_`: creates a calc (from a CSV, ODS or XLSX body, or JSON `{room}`); 201 + Location.
+async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let name = if json {
+            let request: CreateJson = serde_json::from_slice(&body)
+                .map_err(|_| AppError::BadRequest("expected {\"room\": NAME}".into()))?;
+            if !request.snapshot.is_empty() {
+                return Err(CalcError::UnsupportedType);
+            }
+            let name = api_name(request.room.as_deref().unwrap_or(&random_name()))?;
+            open_calc(&state, &name, true).await?;
+            name
+        } else {
+            let format = body_format(&headers, &body)?;
+            let name = api_name(&random_name())?;
+            replace(&state, &name, body, format, true).await?;
+            name
+        };
+        let mut r = (StatusCode::CREATED, format!("/_/{name}\n")).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("/_/{name}")) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        Ok::<_, CalcError>(r)
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+/// `PUT /_/{name}`: replaces the calc with the CSV, ODS or XLSX body (creating it if needed);
+/// 201 when created, else 200.
+async fn api_replace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let name = api_name(&raw)?;
+        let format = body_format(&headers, &body)?;
+        let created = replace(&state, &name, body, format, true).await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok::<_, CalcError>((status, "OK\n").into_response())
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+/// `?row=N` of `POST /_/{name}`: insert at 1-based row N instead of appending.
+#[derive(Debug, Deserialize)]
+struct AppendQuery {
+    row: Option<u32>,
+    sheet: Option<String>,
+}
+
+/// `POST /_/{name}` with a CSV body: appends its rows after the last non-empty row (or inserts
+/// them at `?row=N`); 202 with where they landed.
+async fn api_append(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(query): Query<AppendQuery>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let name = api_name(&raw)?;
+        if body_format(&headers, &body)? != CalcFormat::Csv {
+            return Err(CalcError::UnsupportedType);
+        }
+        check_size(&state, body.len())?;
+        if !is_calc(&state, &name).await? {
+            return Err(CalcError::NotACalc);
+        }
+        let grid =
+            http::bounded(&state, &name, "calc append", move || calc_io::csv::read(&body, ""))
+                .await??;
+        let snapshot = state.hub.snapshot(&name).await?.ok_or(AppError::NotFound)?;
+        let at = query.row.map(|n| n.saturating_sub(1));
+        let sheet = query.sheet.clone();
+        let (update, first, rows) = http::bounded(&state, &name, "calc append", move || {
+            let book = bridge::read(&snapshot)?;
+            let index = sheet_index(&book, sheet.as_deref());
+            let (update, first) = bridge::append(&snapshot, &grid, index, at)?;
+            Ok::<_, CalcIoError>((update, first, grid.extent().0))
+        })
+        .await??;
+        apply(&state, &name, update).await?;
+        Ok(json_response(
+            StatusCode::ACCEPTED,
+            json!({ "row": first + 1, "rows": rows }),
+        ))
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_a1;
+
+    #[test]
+    fn coordinates() {
+        assert_eq!(parse_a1("A1"), Some((0, 0)));
+        assert_eq!(parse_a1("$b$12"), Some((11, 1)));
+        assert_eq!(parse_a1("AA3"), Some((2, 26)));
+        for bad in ["", "A", "1", "A0", "ABCD1", "A1B"] {
+            assert_eq!(parse_a1(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! A [`Book`] in IronCalc: written into a model and evaluated, so every export shows what the
+//! calc computes; and an IronCalc model (from an XLSX file) read back into a [`Book`].
+
+use ironcalc::base::cell::CellValue;
+use ironcalc::base::types::CellType;
+use ironcalc::base::Model;
+
+use super::{Book, CalcIoError, Cell, Entry, Grid, Style, MAX_COLS, MAX_ROWS};
+
+/// Locale and language of the models built here: files hold English formulas.
+const LANG: &str = "en";
+
+/// A computed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Nothing.
+    Empty,
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// An error such as `#DIV/0!`.
+    Error(String),
+}
+
+/// A book evaluated by IronCalc.
+pub struct Computed {
+    model: Model<'static>,
+}
+
+fn engine<E: std::fmt::Display>(e: E) -> CalcIoError {
+    CalcIoError::Engine(e.to_string())
+}
+
+/// 1-based engine coordinates of a 0-based cell.
+fn at(row: u32, col: u32) -> Result<(i32, i32), CalcIoError> {
+    Ok((
+        i32::try_from(row).map_err(engine)? + 1,
+        i32::try_from(col).map_err(engine)? + 1,
+    ))
+}
+
+/// Names IronCalc accepts, unique (case-insensitively), in tab order.
+pub fn sheet_names(book: &Book) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(book.sheets.len());
+    for (i, sheet) in book.sheets.iter().enumerate() {
+        let cleaned: String = sheet
+            .name
+            .chars()
+            .filter(|c| !matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') && !c.is_control())
+            .take(31)
+            .collect();
+        let cleaned = cleaned.trim().trim_matches('\'').trim().to_owned();
+        let base = if cleaned.is_empty() {
+            format!("Sheet{}", i + 1)
+        } else {
+            cleaned
+        };
+        let mut name = base.clone();
+        let mut k = 2;
+        while taken.contains(&name.to_lowercase()) {
+            name = format!("{base} ({k})");
+            k += 1;
+        }
+        taken.push(name.to_lowercase());
+        out.push(name);
+    }
+    out
+}
+
+impl Computed {
+    /// Builds and evaluates the model of `book` (an empty book gets one empty sheet).
+    pub fn new(book: &Book) -> Result<Self, CalcIoError> {
+        let mut model = Model::new_empty("calc", LANG, "UTC", LANG).map_err(engine)?;
+        let names = sheet_names(book);
+        for (i, name) in names.iter().enumerate() {
+            if i == 0 {
+                model.rename_sheet_by_index(0, name).map_err(engine)?;
+            } else {
+                model.add_sheet(name).map_err(engine)?;
+            }
+        }
+        for (si, sheet) in book.sheets.iter().enumerate() {
+            let index = u32::try_from(si).map_err(engine)?;
+            for (&(r, c), cell) in &sheet.cells {
+                let (row, col) = at(r, c)?;
+                match &cell.entry {
+                    Entry::Empty => Ok(()),
+                    Entry::Number(n) => model.update_cell_with_number(index, row, col, *n),
+                    Entry::Bool(b) => model.update_cell_with_bool(index, row, col, *b),
+                    Entry::Text(t) => model.update_cell_with_text(index, row, col, t),
+                    Entry::Formula(f) => model.set_user_input(index, row, col, f.clone()),
+                }
+                .map_err(engine)?;
+                if cell.style != Style::default() {
+                    let mut style = model.get_style_for_cell(index, row, col).map_err(engine)?;
+                    style.font.b = cell.style.bold;
+                    style.font.i = cell.style.italic;
+                    if let Some(nf) = &cell.style.num_fmt {
+                        style.num_fmt = nf.clone();
+                    }
+                    model.set_cell_style(index, row, col, &style).map_err(engine)?;
+                }
+            }
+            for (&c, &px) in &sheet.col_widths {
+                let (_, col) = at(0, c)?;
+                model.set_column_width(index, col, px).map_err(engine)?;
+            }
+        }
+        model.evaluate();
+        Ok(Computed { model })
+    }
+
+    /// The evaluated model (for the XLSX writer).
+    pub fn model(&self) -> &Model<'static> {
+        &self.model
+    }
+
+    /// The computed value of (`sheet`, `row`, `col`), 0-based.
+    pub fn value(&self, sheet: usize, row: u32, col: u32) -> Value {
+        let (Ok(index), Ok((row, col))) = (u32::try_from(sheet), at(row, col)) else {
+            return Value::Empty;
+        };
+        if let Ok(CellType::ErrorValue) = self.model.get_cell_type(index, row, col) {
+            return Value::Error(self.formatted_at(index, row, col));
+        }
+        match self.model.get_cell_value_by_index(index, row, col) {
+            Ok(CellValue::Number(n)) => Value::Number(n),
+            Ok(CellValue::String(s)) => Value::Text(s),
+            Ok(CellValue::Boolean(b)) => Value::Bool(b),
+            Ok(CellValue::None) | Err(_) => Value::Empty,
+        }
+    }
+
+    /// The value of (`sheet`, `row`, `col`) as displayed with its number format.
+    pub fn formatted(&self, sheet: usize, row: u32, col: u32) -> String {
+        match (u32::try_from(sheet), at(row, col)) {
+            (Ok(index), Ok((row, col))) => self.formatted_at(index, row, col),
+            _ => String::new(),
+        }
+    }
+
+    fn formatted_at(&self, index: u32, row: i32, col: i32) -> String {
+        self.model
+            .get_formatted_cell_value(index, row, col)
+            .unwrap_or_default()
+    }
+}
+
+/// Reads every sheet of an IronCalc model into a [`Book`]: inputs (formulas in English A1),
+/// bold, italic, number formats and column widths.
+pub fn read_model(model: &Model<'_>) -> Result<Book, CalcIoError> {
+    let mut book = Book::default();
+    for (si, worksheet) in model.workbook.worksheets.iter().enumerate() {
+        let index = u32::try_from(si).map_err(engine)?;
+        let mut grid = Grid::named(worksheet.name.clone());
+        for (&row, cols) in &worksheet.sheet_data {
+            for &col in cols.keys() {
+                let (r, c) = bounded(row, col)?;
+                let entry = match model.get_cell_formula(index, row, col).map_err(engine)? {
+                    Some(formula) => Entry::Formula(formula),
+                    None => match model
+                        .get_cell_value_by_index(index, row, col)
+                        .map_err(engine)?
+                    {
+                        CellValue::None => Entry::Empty,
+                        CellValue::Number(n) => Entry::Number(n),
+                        CellValue::Boolean(b) => Entry::Bool(b),
+                        CellValue::String(s) => Entry::Text(s),
+                    },
+                };
+                let style = model.get_style_for_cell(index, row, col).map_err(engine)?;
+                let style = Style {
+                    bold: style.font.b,
+                    italic: style.font.i,
+                    num_fmt: Some(style.num_fmt).filter(|f| !f.eq_ignore_ascii_case("general")),
+                };
+                if entry != Entry::Empty || style != Style::default() {
+                    grid.cells.insert((r, c), Cell { entry, style });
+                }
+            }
+        }
+        for col in &worksheet.cols {
+            if !col.custom_width || col.hidden {
+                continue;
+            }
+            let last = col.max.min(i32::try_from(MAX_COLS).map_err(engine)?);
+            for c in col.min.max(1)..=last {
+                let px = model.get_column_width(index, c).map_err(engine)?;
+                grid.col_widths
+                    .insert(u32::try_from(c - 1).map_err(engine)?, px);
+            }
+        }
+        book.sheets.push(grid);
+    }
+    Ok(book)
+}
+
+/// 0-based coordinates of a 1-based engine cell, within the calc's bounds.
+fn bounded(row: i32, col: i32) -> Result<(u32, u32), CalcIoError> {
+    let r = u32::try_from(row - 1).map_err(engine)?;
+    let c = u32::try_from(col - 1).map_err(engine)?;
+    if r >= MAX_ROWS || c >= MAX_COLS {
+        return Err(CalcIoError::TooLarge(format!(
+            "cell {} is outside the {MAX_ROWS} rows × {MAX_COLS} columns a sheet may have",
+            super::openformula::a1(r, c)
+        )));
+    }
+    Ok((r, c))
+}
