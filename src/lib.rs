@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod assets;
 pub mod awareness;
+pub mod calc;
 pub mod config;
 pub mod escape;
 pub mod export;

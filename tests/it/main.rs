@@ -7,6 +7,7 @@ mod server;
 mod abuse;
 mod awareness;
 mod browser;
+mod calc;
 mod durability;
 mod export;
 mod export_readers;
