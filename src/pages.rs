@@ -95,7 +95,7 @@ struct Strings {
 
 const EN: Strings = Strings {
     tagline: "Write together, in real time. No account, no tracking.",
-    create_title: "Create a pad",
+    create_title: "Create a pad or a calc",
     name_label: "Name (optional)",
     name_hint: "Leave empty for a random, unguessable name.",
     keep_label: "Keep it after the last edit for",
@@ -126,7 +126,7 @@ const EN: Strings = Strings {
 
 const FR: Strings = Strings {
     tagline: "Écrire à plusieurs, en temps réel. Sans compte, sans pistage.",
-    create_title: "Créer un pad",
+    create_title: "Créer un pad ou un calc",
     name_label: "Nom (facultatif)",
     name_hint: "Laissez vide pour un nom aléatoire, impossible à deviner.",
     keep_label: "Le conserver après la dernière modification pendant",

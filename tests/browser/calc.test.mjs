@@ -127,8 +127,30 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   await a.keyboard.press('Control+b')
   await b.waitForFunction(() => [...document.querySelectorAll('.grid-cells .cell.b')].some((el) => el.textContent === 'Nom'), null, { timeout: WAIT_MS })
 
+  // Bob copies the block back out as TSV, values as displayed (what LibreOffice pastes).
+  const tsv = await b.evaluate(() => {
+    window.ardoise.grid.select(0, 4, 3, 5)
+    window.ardoise.grid.focus()
+    const dt = new DataTransfer()
+    document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: dt, bubbles: true, cancelable: true }))
+    return dt.getData('text/plain')
+  })
+  assert.equal(tsv, 'Nom\tNote\nAda\t15.5\nAlan\t12\nMoyenne\t13.75\n')
+
+  // The read-only link shows the live sheet and refuses typing.
+  const path = await a.evaluate(() => document.getElementById('app').dataset.readonlyPath)
+  const carol = await person({ name: 'Carol', color: '#4363d8', lang: 'en' })
+  await openCalc(carol, server.url + path)
+  const c = carol.page
+  await waitCell(c, 3, 5, '13.75')
+  await typeAt(c, 10, 0, 'intruder')
+  assert.equal(await c.evaluate(() => document.querySelector('.grid-editor').hidden), true)
+  await typeAt(a, 10, 1, 'seen live')
+  await waitCell(c, 10, 1, 'seen live')
+  assert.equal(await a.evaluate(() => window.ardoise.value(10, 0)), null, 'nothing typed read-only arrived')
+
   await screenshot(a, 'calc-desktop')
-  await assertClean(alice, bob)
+  await assertClean(alice, bob, carol)
 })
 
 test('a 10,000-row sheet scrolls and keeps only the visible cells in the page', T, async () => {

@@ -139,7 +139,9 @@ export function createGrid (opts) {
     for (const o of opts.remote()) {
       if (o.r1 < 0 || o.c1 < 0) continue
       const b = rectOf(o.r1, o.c1, o.r2, o.c2)
-      const box = h(`div.remote-sel.yc-${o.client}`, { 'data-client': String(o.client) }, h('span.remote-name', null, o.name))
+      // On the first row the name goes below the outline: above it would be under the headers.
+      const top = Math.min(o.r1, o.r2) === 0 ? '.at-top' : ''
+      const box = h(`div.remote-sel.yc-${o.client}${top}`, { 'data-client': String(o.client) }, h('span.remote-name', null, o.name))
       place(box, b.x, b.y, b.w, b.h)
       rf2.appendChild(box)
     }
