@@ -124,7 +124,8 @@ impl CalcError {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
-            *r.body_mut() = "new documents are paused while the server is busy; retry later\n".into();
+            *r.body_mut() =
+                "new documents are paused while the server is busy; retry later\n".into();
             return r;
         }
         let status = self.status();
@@ -146,7 +147,11 @@ impl CalcError {
 
 /// Whether document `name` is a calc (`false` for a pad); `NotFound` if it does not exist.
 pub async fn is_calc(state: &AppState, name: &DocName) -> Result<bool, AppError> {
-    let meta = state.hub.open(name, None).await?.ok_or(AppError::NotFound)?;
+    let meta = state
+        .hub
+        .open(name, None)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(meta.kind == Kind::Calc)
 }
 
@@ -287,7 +292,14 @@ async fn export_route(
 ) -> Response {
     let result = async {
         let name = DocName::parse(&raw)?;
-        export(&state, &name, name.as_str(), &format, query.sheet.as_deref()).await
+        export(
+            &state,
+            &name,
+            name.as_str(),
+            &format,
+            query.sheet.as_deref(),
+        )
+        .await
     };
     result.await.unwrap_or_else(|e| e.page(lang))
 }
@@ -317,7 +329,8 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
         .ok_or_else(|| bad("expected a file upload form (multipart/form-data)"))?;
     let stream = request.into_body().into_data_stream();
     // The whole form may hold the file and a few short fields, no more.
-    let limit = multer::SizeLimit::new().whole_stream(state.config.max_import_bytes as u64 + 64 * 1024);
+    let limit =
+        multer::SizeLimit::new().whole_stream(state.config.max_import_bytes as u64 + 64 * 1024);
     let mut form = multer::Multipart::with_constraints(
         stream,
         boundary,
@@ -476,7 +489,11 @@ fn csv_response(bytes: Vec<u8>) -> Response {
 }
 
 /// The first sheet's CSV (or `?sheet=`), computed values.
-async fn csv_of(state: &AppState, name: &DocName, sheet: Option<&str>) -> Result<Response, CalcError> {
+async fn csv_of(
+    state: &AppState,
+    name: &DocName,
+    sheet: Option<&str>,
+) -> Result<Response, CalcError> {
     let book = load(state, name).await?;
     let index = sheet_index(&book, sheet);
     let bytes = http::bounded(state, name, "calc export", move || {
@@ -556,7 +573,7 @@ async fn api_cell(
             Ok::<_, CalcIoError>(cell_json(&book, &computed, index, row, col))
         })
         .await??;
-        Ok(json_response(StatusCode::OK, json))
+        Ok::<_, CalcError>(json_response(StatusCode::OK, json))
     };
     result.await.unwrap_or_else(|e| e.text(&state))
 }
@@ -575,9 +592,9 @@ fn parse_a1(coord: &str) -> Option<(u32, u32)> {
     if letters == 0 || letters > 3 {
         return None;
     }
-    let col = s[..letters]
-        .bytes()
-        .fold(0u32, |n, b| n * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1));
+    let col = s[..letters].bytes().fold(0u32, |n, b| {
+        n * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1)
+    });
     let row: u32 = s[letters..].parse().ok()?;
     (row >= 1).then(|| (row - 1, col - 1))
 }
@@ -732,9 +749,10 @@ async fn api_append(
         if !is_calc(&state, &name).await? {
             return Err(CalcError::NotACalc);
         }
-        let grid =
-            http::bounded(&state, &name, "calc append", move || calc_io::csv::read(&body, ""))
-                .await??;
+        let grid = http::bounded(&state, &name, "calc append", move || {
+            calc_io::csv::read(&body, "")
+        })
+        .await??;
         let snapshot = state.hub.snapshot(&name).await?.ok_or(AppError::NotFound)?;
         let at = query.row.map(|n| n.saturating_sub(1));
         let sheet = query.sheet.clone();
@@ -746,7 +764,7 @@ async fn api_append(
         })
         .await??;
         apply(&state, &name, update).await?;
-        Ok(json_response(
+        Ok::<_, CalcError>(json_response(
             StatusCode::ACCEPTED,
             json!({ "row": first + 1, "rows": rows }),
         ))

@@ -29,6 +29,8 @@ use crate::name::{DocName, NameError};
 use crate::pages::{self, ErrorKind, Lang, PadShell};
 use crate::{qr, ws};
 
+mod calc;
+
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -247,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
+        .merge(calc::routes())
         .merge(crate::calc_http::routes())
         .fallback(not_found)
         .with_state(state)
@@ -331,6 +334,8 @@ struct CreateForm {
     #[serde(default)]
     name: String,
     keep: Option<u32>,
+    /// `pad` (default) or `calc`.
+    kind: Option<Kind>,
 }
 
 async fn create(
@@ -356,18 +361,16 @@ async fn create(
             DocName::parse(raw)
         }?;
         let new = NewDoc {
-            kind: Kind::Pad,
+            kind: form.kind.unwrap_or(Kind::Pad),
             keep_days,
         };
-        if state
-            .hub
-            .open(&name, state.may_create(new))
-            .await?
-            .is_none()
-        {
-            return Err(AppError::CreationClosed(name));
+        // An existing document keeps its kind: the redirect goes to its editor.
+        match state.hub.open(&name, state.may_create(new)).await? {
+            None => Err(AppError::CreationClosed(name)),
+            Some(meta) => {
+                Ok(Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response())
+            }
         }
-        Ok(Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response())
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -386,11 +389,11 @@ async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) ->
     }
 }
 
-/// Opens (creating if needed) the pad `raw`.
-async fn open_pad(state: &AppState, raw: &str) -> Result<(DocName, DocMeta), AppError> {
+/// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open).
+async fn open_doc(state: &AppState, raw: &str, kind: Kind) -> Result<(DocName, DocMeta), AppError> {
     let name = DocName::parse(raw)?;
     let new = NewDoc {
-        kind: Kind::Pad,
+        kind,
         keep_days: state.config.keep_days_default(),
     };
     let meta = state
@@ -431,7 +434,10 @@ async fn pad_page(
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
 ) -> Response {
-    match open_pad(&state, &raw).await {
+    match open_doc(&state, &raw, Kind::Pad).await {
+        Ok((name, meta)) if meta.kind != Kind::Pad => {
+            Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response()
+        }
         Ok((name, meta)) => {
             let read_only_path = format!("/r/{}", meta.read_token.as_str());
             let export_base = format!("/p/{name}/export/");
@@ -455,7 +461,14 @@ async fn read_only_page(
     Path(raw): Path<String>,
 ) -> Response {
     match resolve(&state, &raw).await {
-        Ok((token, _)) => {
+        Ok((token, name)) => {
+            match state.hub.open(&name, None).await {
+                Ok(Some(meta)) if meta.kind == Kind::Calc => {
+                    return calc::read_only_response(lang, token.as_str())
+                }
+                Ok(_) => {}
+                Err(e) => return AppError::from(e).page(lang),
+            }
             let base = format!("/r/{}", token.as_str());
             let room = format!("r/{}", token.as_str());
             let export_base = format!("{base}/export/");
@@ -633,8 +646,14 @@ async fn read_only_export(
         let (_, name) = resolve(&state, &raw).await?;
         if crate::calc_http::is_calc(&state, &name).await? {
             // Named "calc" for the same reason as below.
-            return crate::calc_http::export(&state, &name, "calc", &format, query.sheet.as_deref())
-                .await;
+            return crate::calc_http::export(
+                &state,
+                &name,
+                "calc",
+                &format,
+                query.sheet.as_deref(),
+            )
+            .await;
         }
         // The file is named "pad": a read-only link must not reveal the (writable) name.
         export(&state, &name, "pad", &format, &query).await

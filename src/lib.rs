@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod assets;
 pub mod awareness;
+pub mod calc;
 pub mod calc_http;
 pub mod calc_io;
 pub mod config;

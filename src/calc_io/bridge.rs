@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use yrs::updates::decoder::Decode;
-use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact, TransactionMut, Update};
+use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact, TransactionMut, Update, WriteTxn};
 
 use super::{Book, CalcIoError, Cell, Entry, Grid, Style};
 use crate::calc::formula::{self, Layout};
@@ -48,7 +48,10 @@ pub fn to_book(workbook: &Workbook) -> Book {
         let cols = sheet.col_index();
         let position = |key: &str| {
             let (r, c) = key.split_once(':')?;
-            Some((u32::try_from(*rows.get(r)?).ok()?, u32::try_from(*cols.get(c)?).ok()?))
+            Some((
+                u32::try_from(*rows.get(r)?).ok()?,
+                u32::try_from(*cols.get(c)?).ok()?,
+            ))
         };
         for (key, input) in &sheet.cells {
             let Some(at) = position(key) else { continue };
@@ -101,10 +104,9 @@ pub fn replace(snapshot: Option<&[u8]>, book: &Book) -> Result<Vec<u8>, CalcIoEr
         };
         for grid in sheets {
             let sid = schema::add_sheet(&mut txn, &grid.name);
-            let (rows, cols) = grid
-                .cells
-                .keys()
-                .fold((0, 0), |(r, c), &(row, col)| (r.max(row + 1), c.max(col + 1)));
+            let (rows, cols) = grid.cells.keys().fold((0, 0), |(r, c), &(row, col)| {
+                (r.max(row + 1), c.max(col + 1))
+            });
             let cols = cols.max(grid.col_widths.keys().next_back().map_or(0, |c| c + 1));
             grow(&mut txn, &sid, Axis::Rows, DEFAULT_ROWS, rows)?;
             grow(&mut txn, &sid, Axis::Cols, DEFAULT_COLS, cols)?;
@@ -113,7 +115,8 @@ pub fn replace(snapshot: Option<&[u8]>, book: &Book) -> Result<Vec<u8>, CalcIoEr
         let workbook = schema::read(&txn);
         write_cells(&mut txn, &workbook, sheets)?;
     }
-    Ok(doc.transact().encode_state_as_update_v1(&before))
+    let update = doc.transact().encode_state_as_update_v1(&before);
+    Ok(update)
 }
 
 /// The update that writes the rows of `grid` into sheet `sheet` (0-based, clamped to the first)
@@ -134,7 +137,11 @@ pub fn append(
             schema::ensure_first_sheet(&mut txn);
         }
         let workbook = schema::read(&txn);
-        let index = if sheet < workbook.sheets.len() { sheet } else { 0 };
+        let index = if sheet < workbook.sheets.len() {
+            sheet
+        } else {
+            0
+        };
         let target = &workbook.sheets[index];
         let sid = target.id.clone();
         let (rows, cols) = grid.extent();
@@ -166,7 +173,8 @@ pub fn append(
         sheets[index] = shifted;
         write_cells(&mut txn, &workbook, &sheets)?;
     }
-    Ok((doc.transact().encode_state_as_update_v1(&before), first_row))
+    let update = doc.transact().encode_state_as_update_v1(&before);
+    Ok((update, first_row))
 }
 
 /// Adds ids at the end of a sheet's rows or columns until it has `want` (it has `have`).
@@ -226,7 +234,7 @@ fn write_cells(
             let colmeta = nested_map(txn, &sheet.id, "colmeta")?;
             for (&c, &px) in &grid.col_widths {
                 if let Some(id) = sheet.cols.get(c as usize) {
-                    let meta = HashMap::from([("w".to_owned(), Any::Number(px))]);
+                    let meta = HashMap::from([("w".to_owned(), Any::from(px))]);
                     colmeta.insert(txn, id.as_str(), Any::from(meta));
                 }
             }

@@ -102,7 +102,9 @@ impl Computed {
                     if let Some(nf) = &cell.style.num_fmt {
                         style.num_fmt = nf.clone();
                     }
-                    model.set_cell_style(index, row, col, &style).map_err(engine)?;
+                    model
+                        .set_cell_style(index, row, col, &style)
+                        .map_err(engine)?;
                 }
             }
             for (&c, &px) in &sheet.col_widths {

@@ -39,10 +39,7 @@ pub fn write(book: &Book, computed: &Computed) -> String {
             for c in 0..cols {
                 let cell = sheet.cells.get(&(r, c));
                 let text = computed.formatted(si, r, c);
-                let numeric = matches!(
-                    computed.value(si, r, c),
-                    super::engine::Value::Number(_)
-                );
+                let numeric = matches!(computed.value(si, r, c), super::engine::Value::Number(_));
                 let mut style = String::new();
                 if cell.is_some_and(|c| c.style.bold) {
                     style.push_str("font-weight:bold;");

@@ -323,11 +323,14 @@ mod tests {
     fn csv_round_trip_keeps_values_of_one_sheet() {
         let book = sample();
         let csv = String::from_utf8(export(&book, CalcFormat::Csv, 1).unwrap()).unwrap();
-        assert_eq!(csv, "10.75,\r\n,6.75\r\n-0.001,\r\n");
+        assert_eq!(csv, "7.75,\r\n,52.3125\r\n-0.001,\r\n");
         let first = String::from_utf8(export(&book, CalcFormat::Csv, 9).unwrap()).unwrap();
-        assert!(first.starts_with("Article,Prix €,,\r\ncafé ☕,2.5,0.125,\r\n\"thé, \"\"vert\"\"\nen vrac\",4.25,,\r\n,,,\r\nTotal,6.75,,\r\n,13.5,TRUE,\r\n=pas une formule,,,ok\r\n"), "{first}");
+        assert!(first.starts_with("Article,Prix €,,\r\ncafé ☕,2.5,0.125,\r\n\"thé, \"\"vert\"\"\nen vrac\",4.25,,\r\n,,,\r\nTotal,6.75,,\r\n,13.5,TRUE,\r\n=pas une formule,,,cher\r\n"), "{first}");
         let back = import(first.as_bytes(), CalcFormat::Csv).unwrap();
-        assert_eq!(back.sheets[0].entry(6, 0), Some(&Entry::Text("=pas une formule".into())));
+        assert_eq!(
+            back.sheets[0].entry(6, 0),
+            Some(&Entry::Text("=pas une formule".into()))
+        );
         assert_eq!(back.sheets[0].entry(4, 1), Some(&Entry::Number(6.75)));
     }
 
@@ -347,8 +350,17 @@ mod tests {
         grid.set(MAX_ROWS, 0, Entry::Number(1.0));
         let book = Book { sheets: vec![grid] };
         let bytes = export(&book, CalcFormat::Xlsx, 0).unwrap();
-        assert!(matches!(import(&bytes, CalcFormat::Xlsx), Err(CalcIoError::TooLarge(_))));
-        assert!(matches!(import(b"not a zip", CalcFormat::Ods), Err(CalcIoError::Invalid(_))));
-        assert!(matches!(import(b"PK\x03\x04", CalcFormat::Xlsx), Err(CalcIoError::Invalid(_))));
+        assert!(matches!(
+            import(&bytes, CalcFormat::Xlsx),
+            Err(CalcIoError::TooLarge(_))
+        ));
+        assert!(matches!(
+            import(b"not a zip", CalcFormat::Ods),
+            Err(CalcIoError::Invalid(_))
+        ));
+        assert!(matches!(
+            import(b"PK\x03\x04", CalcFormat::Xlsx),
+            Err(CalcIoError::Invalid(_))
+        ));
     }
 }

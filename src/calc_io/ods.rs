@@ -17,8 +17,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::engine::{sheet_names, Computed, Value};
 use super::openformula::{from_openformula, to_openformula};
 use super::{
-    zipread, Book, CalcIoError, Cell, Entry, Grid, Style, MAX_CELLS, MAX_COLS, MAX_ROWS,
-    MAX_SHEETS,
+    zipread, Book, CalcIoError, Cell, Entry, Grid, Style, MAX_CELLS, MAX_COLS, MAX_ROWS, MAX_SHEETS,
 };
 use crate::escape::html_into as escape_into;
 
@@ -103,14 +102,7 @@ impl NumberFormat {
                     seen_digits = true;
                     in_decimals = true;
                 }
-                '%' => {
-                    f.percent = true;
-                    if seen_digits {
-                        f.suffix.push('%');
-                    } else {
-                        f.prefix.push('%');
-                    }
-                }
+                '%' => f.percent = true,
                 'E' | 'e' if seen_digits => {
                     chars.next_if(|c| *c == '+' || *c == '-');
                     let mut digits = 0;
@@ -205,6 +197,9 @@ impl NumberFormat {
                 d = self.decimals
             )),
         }
+        if self.percent {
+            text(out, "%");
+        }
         text(out, &self.suffix);
         out.push_str(&format!("</{kind}>"));
     }
@@ -262,10 +257,7 @@ struct Styles {
 impl Styles {
     /// The name of the cell style for `style`, if it is not the default.
     fn cell(&mut self, style: &Style) -> Option<String> {
-        let number = style
-            .num_fmt
-            .as_deref()
-            .and_then(|code| self.number(code));
+        let number = style.num_fmt.as_deref().and_then(|code| self.number(code));
         if !style.bold && !style.italic && number.is_none() {
             return None;
         }
@@ -279,7 +271,8 @@ impl Styles {
              style:parent-style-name=\"Default\""
         ));
         if let Some(n) = &number {
-            self.xml.push_str(&format!(" style:data-style-name=\"{n}\""));
+            self.xml
+                .push_str(&format!(" style:data-style-name=\"{n}\""));
         }
         self.xml.push('>');
         if style.bold || style.italic {
@@ -337,16 +330,17 @@ fn content_xml(book: &Book, computed: &Computed) -> String {
         body.push_str("<table:table table:name=\"");
         escape_into(&mut body, name);
         body.push_str("\">");
-        let (rows, cols) = sheet
-            .cells
-            .keys()
-            .fold((0, 0), |(r, c), &(row, col)| (r.max(row + 1), c.max(col + 1)));
+        let (rows, cols) = sheet.cells.keys().fold((0, 0), |(r, c), &(row, col)| {
+            (r.max(row + 1), c.max(col + 1))
+        });
         let cols = cols.max(sheet.col_widths.keys().next_back().map_or(0, |c| c + 1));
         for c in 0..cols.max(1) {
             match sheet.col_widths.get(&c) {
                 Some(&px) => {
                     let style = styles.column(px);
-                    body.push_str(&format!("<table:table-column table:style-name=\"{style}\"/>"));
+                    body.push_str(&format!(
+                        "<table:table-column table:style-name=\"{style}\"/>"
+                    ));
                 }
                 None => body.push_str("<table:table-column/>"),
             }
@@ -562,7 +556,8 @@ impl StyleTable {
             let percent = is(&node, NS_NUMBER, "percentage-style");
             if percent || is(&node, NS_NUMBER, "number-style") {
                 if let Some(name) = node.attribute((NS_STYLE, "name")) {
-                    self.numbers.insert(name.to_owned(), number_style(&node, percent));
+                    self.numbers
+                        .insert(name.to_owned(), number_style(&node, percent));
                 }
             }
         }
@@ -579,7 +574,10 @@ impl StyleTable {
                     if let Some(data) = node.attribute((NS_STYLE, "data-style-name")) {
                         style.num_fmt = self.numbers.get(data).map(NumberFormat::code);
                     }
-                    for props in node.children().filter(|n| is(n, NS_STYLE, "text-properties")) {
+                    for props in node
+                        .children()
+                        .filter(|n| is(n, NS_STYLE, "text-properties"))
+                    {
                         if let Some(w) = props.attribute((NS_FO, "font-weight")) {
                             style.bold = w == "bold" || w.parse::<u32>().is_ok_and(|n| n >= 600);
                         }
@@ -728,7 +726,9 @@ fn read_tables(doc: &Document<'_>, styles: &StyleTable) -> Result<Book, CalcIoEr
         book.sheets.push(grid);
     }
     if book.sheets.is_empty() {
-        return Err(CalcIoError::Invalid("not an ODS spreadsheet: no sheet".into()));
+        return Err(CalcIoError::Invalid(
+            "not an ODS spreadsheet: no sheet".into(),
+        ));
     }
     Ok(book)
 }
@@ -748,7 +748,11 @@ fn read_row(row: &Node<'_, '_>, styles: &StyleTable) -> Result<Vec<(u32, Cell)>,
             .and_then(|s| styles.cells.get(s))
             .cloned()
             .unwrap_or_default();
-        let entry = if covered { Entry::Empty } else { cell_entry(&node) };
+        let entry = if covered {
+            Entry::Empty
+        } else {
+            cell_entry(&node)
+        };
         let keep = entry != Entry::Empty || (style != Style::default() && n == 1);
         if keep {
             for c in col..col.saturating_add(n) {
@@ -774,7 +778,11 @@ fn cell_entry(node: &Node<'_, '_>) -> Entry {
         return Entry::Formula(from_openformula(formula));
     }
     let value = |k: &str| node.attribute((NS_OFFICE, k));
-    let number = |k: &str| value(k).and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite());
+    let number = |k: &str| {
+        value(k)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite())
+    };
     match value("value-type") {
         Some("float" | "percentage" | "currency") => {
             if let Some(n) = number("value") {
@@ -811,7 +819,10 @@ fn cell_entry(node: &Node<'_, '_>) -> Entry {
 fn cell_text(cell: &Node<'_, '_>) -> String {
     let mut out = String::new();
     let mut first = true;
-    for p in cell.children().filter(|n| is(n, NS_TEXT, "p") || is(n, NS_TEXT, "h")) {
+    for p in cell
+        .children()
+        .filter(|n| is(n, NS_TEXT, "p") || is(n, NS_TEXT, "h"))
+    {
         if !first {
             out.push('\n');
         }
@@ -902,12 +913,23 @@ mod tests {
 
     #[test]
     fn number_formats_both_ways() {
-        for code in ["0", "0.00", "#,##0", "#,##0.00", "0%", "0.00%", "0.00E+00", "#,##0.00\" €\"", "\"$\"#,##0"] {
+        for code in [
+            "0",
+            "0.00",
+            "#,##0",
+            "#,##0.00",
+            "0%",
+            "0.00%",
+            "0.00E+00",
+            "#,##0.00\" €\"",
+            "\"$\"#,##0",
+        ] {
             let f = NumberFormat::parse(code).unwrap_or_else(|| panic!("{code}"));
             assert_eq!(f.code(), code, "{code}");
             let mut xml = String::new();
             f.style_xml("N1", &mut xml);
-            let doc_text = format!("<r xmlns:number=\"{NS_NUMBER}\" xmlns:style=\"{NS_STYLE}\">{xml}</r>");
+            let doc_text =
+                format!("<r xmlns:number=\"{NS_NUMBER}\" xmlns:style=\"{NS_STYLE}\">{xml}</r>");
             let doc = Document::parse(&doc_text).unwrap();
             let node = doc.root_element().first_element_child().unwrap();
             assert_eq!(number_style(&node, f.percent), f, "{code}");

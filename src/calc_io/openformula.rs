@@ -405,7 +405,10 @@ mod tests {
             ("=Sheet2!A1", "of:=[$Sheet2.A1]"),
             ("='My sheet'!A1:B2*2", "of:=[$'My sheet'.A1:.B2]*2"),
             ("='It''s'!C3", "of:=[$'It''s'.C3]"),
-            ("=IF(A1>0,\"a,b;[.x]\",FALSE)", "of:=IF([.A1]>0;\"a,b;[.x]\";FALSE)"),
+            (
+                "=IF(A1>0,\"a,b;[.x]\",FALSE)",
+                "of:=IF([.A1]>0;\"a,b;[.x]\";FALSE)",
+            ),
             ("=SUM(A:B)", "of:=SUM([.A:.B])"),
             ("=SUM(2:3)", "of:=SUM([.2:.3])"),
             ("=1.5E+3+LOG10(100)", "of:=1.5E+3+LOG10(100)"),
@@ -422,7 +425,10 @@ mod tests {
     #[test]
     fn reads_what_libreoffice_writes() {
         assert_eq!(from_openformula("of:=[$Sheet1.A1]+[.B1]"), "=Sheet1!A1+B1");
-        assert_eq!(from_openformula("of:=SUM([$'a b'.$A$1:.$A$9])"), "='a b'!$A$1:$A$9");
+        assert_eq!(
+            from_openformula("of:=SUM([$'a b'.$A$1:.$A$9])"),
+            "=SUM('a b'!$A$1:$A$9)"
+        );
         assert_eq!(from_openformula("of:=[.#REF!]"), "=#REF!");
         assert_eq!(from_openformula("oooc:=[.A1]*2"), "=A1*2");
         assert_eq!(from_openformula("of:=[.A1"), "=A1");

@@ -75,7 +75,12 @@ pub fn assert_same(got: &Book, want: &Book) {
     for (g, w) in got.sheets.iter().zip(&want.sheets) {
         assert_eq!(g.name, w.name);
         let keys: Vec<_> = w.cells.keys().collect();
-        assert_eq!(g.cells.keys().collect::<Vec<_>>(), keys, "cells of {}", w.name);
+        assert_eq!(
+            g.cells.keys().collect::<Vec<_>>(),
+            keys,
+            "cells of {}",
+            w.name
+        );
         for (k, cell) in &w.cells {
             assert_eq!(&g.cells[k], cell, "cell {k:?} of {}", w.name);
         }

@@ -11,7 +11,8 @@ use super::{CalcIoError, MAX_UNZIPPED_BYTES};
 
 /// Every file entry of the package, name and inflated bytes, in archive order.
 pub fn entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, CalcIoError> {
-    let invalid = |e: zip::result::ZipError| CalcIoError::Invalid(format!("not a valid package: {e}"));
+    let invalid =
+        |e: zip::result::ZipError| CalcIoError::Invalid(format!("not a valid package: {e}"));
     let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(invalid)?;
     let mut budget = MAX_UNZIPPED_BYTES;
     let mut out = Vec::with_capacity(archive.len());
@@ -20,7 +21,7 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, CalcIoError> {
         if entry.is_dir() {
             continue;
         }
-        let name = entry.name().to_owned();
+        let name = entry.name().map_err(invalid)?.into_owned();
         let mut data = Vec::new();
         let read = entry
             .take(budget + 1)
@@ -49,7 +50,8 @@ pub fn repack(entries: &[(String, Vec<u8>)]) -> Result<Vec<u8>, CalcIoError> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (name, data) in entries {
-        zip.start_file(name.as_str(), options).map_err(|e| fail(&e))?;
+        zip.start_file(name.as_str(), options)
+            .map_err(|e| fail(&e))?;
         zip.write_all(data).map_err(|e| fail(&e))?;
     }
     Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
@@ -66,8 +68,16 @@ mod tests {
         zip.start_file("a.xml", deflate).unwrap();
         zip.write_all(b"<a/>").unwrap();
         let ok = zip.finish().unwrap().into_inner();
-        assert_eq!(entries(&ok).unwrap(), vec![("a.xml".to_owned(), b"<a/>".to_vec())]);
-        assert_eq!(entries(&repack(&entries(&ok).unwrap()).unwrap()).unwrap().len(), 1);
+        assert_eq!(
+            entries(&ok).unwrap(),
+            vec![("a.xml".to_owned(), b"<a/>".to_vec())]
+        );
+        assert_eq!(
+            entries(&repack(&entries(&ok).unwrap()).unwrap())
+                .unwrap()
+                .len(),
+            1
+        );
 
         let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
         zip.start_file("big.xml", deflate.large_file(true)).unwrap();
@@ -76,8 +86,15 @@ mod tests {
             zip.write_all(&chunk).unwrap();
         }
         let bomb = zip.finish().unwrap().into_inner();
-        assert!(bomb.len() < 2 << 20, "deflate keeps it small: {}", bomb.len());
+        assert!(
+            bomb.len() < 2 << 20,
+            "deflate keeps it small: {}",
+            bomb.len()
+        );
         assert!(matches!(entries(&bomb), Err(CalcIoError::TooLarge(_))));
-        assert!(matches!(entries(b"PK\x03\x04junk"), Err(CalcIoError::Invalid(_))));
+        assert!(matches!(
+            entries(b"PK\x03\x04junk"),
+            Err(CalcIoError::Invalid(_))
+        ));
     }
 }

@@ -66,8 +66,8 @@ async fn libreoffice_computes_the_same_values_from_ods_and_xlsx() {
     let dir = tempfile::tempdir().expect("temp dir");
     let profile = dir.path().join("profile");
     let book = workbook();
-    let ours = String::from_utf8(calc_io::export(&book, CalcFormat::Csv, 0).expect("csv"))
-        .expect("UTF-8");
+    let ours =
+        String::from_utf8(calc_io::export(&book, CalcFormat::Csv, 0).expect("csv")).expect("UTF-8");
     let want = records(&ours);
     assert_eq!(want[4], ["Somme", "-2.5"]);
     assert_eq!(want[5], ["", "-0.83", "négatif"]);

@@ -8,6 +8,7 @@ mod abuse;
 mod awareness;
 mod browser;
 mod calc;
+mod calc_files;
 mod calc_readers;
 mod durability;
 mod export;

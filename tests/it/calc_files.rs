@@ -1,0 +1,296 @@
+//! Calc files and the EtherCalc-compatible API against the real server: exports, imports that
+//! round-trip through XLSX and ODS with their formulas, the API's shapes and errors, and rows
+//! appended over HTTP arriving at a connected client.
+
+use ardoise::calc_io::{self, bridge, Book, CalcFormat, Entry, Grid};
+use serde_json::Value;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::client::Client;
+use crate::server::TestServer;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const ODS: &str = "application/vnd.oasis.opendocument.spreadsheet";
+
+/// Two sheets with formulas (one across sheets), unicode, an empty row and text that looks like
+/// a formula.
+fn workbook() -> Book {
+    let t = |s: &str| Entry::Text(s.into());
+    let f = |s: &str| Entry::Formula(s.into());
+    let mut first = Grid::named("Budget");
+    first.set(0, 0, t("Poste"));
+    first.set(0, 1, t("Montant €"));
+    first.set(1, 0, t("Café ☕"));
+    first.set(1, 1, Entry::Number(12.5));
+    first.set(2, 0, t("Thé, \"vert\""));
+    first.set(2, 1, Entry::Number(7.25));
+    first.set(4, 0, t("Total"));
+    first.set(4, 1, f("=SUM(B2:B4)"));
+    first.set(5, 1, f("=B5+Annexe!A1"));
+    first.set(6, 0, t("=pas une formule"));
+    let mut second = Grid::named("Annexe");
+    second.set(0, 0, Entry::Number(100.0));
+    Book {
+        sheets: vec![first, second],
+    }
+}
+
+const WORKBOOK_CSV: &str = "Poste,Montant €\r\nCafé ☕,12.5\r\n\"Thé, \"\"vert\"\"\",7.25\r\n,\r\n\
+                            Total,19.75\r\n,119.75\r\n=pas une formule,\r\n";
+
+/// The workbook a connected client sees.
+fn seen(client: &Client) -> Book {
+    let snapshot = client
+        .doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    bridge::read(&snapshot).expect("the client's document reads as a calc")
+}
+
+async fn put(server: &TestServer, name: &str, content_type: &str, body: &[u8]) -> u16 {
+    server
+        .request_bytes(
+            "PUT",
+            &format!("/_/{name}"),
+            &[("Content-Type", content_type)],
+            body,
+        )
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn files_round_trip_through_xlsx_and_ods_with_formulas() {
+    let server = TestServer::start().await;
+    let book = workbook();
+    let xlsx = calc_io::export(&book, CalcFormat::Xlsx, 0).expect("xlsx");
+    assert_eq!(put(&server, "budget", XLSX, &xlsx).await, 201);
+    let (status, csv) = server.get("/_/budget/csv").await;
+    assert_eq!((status, csv.as_str()), (200, WORKBOOK_CSV));
+    let (status, csv) = server.get("/_/budget/csv?sheet=2").await;
+    assert_eq!((status, csv.as_str()), (200, "100\r\n"));
+
+    for (format, content_type) in [("xlsx", XLSX), ("ods", ODS)] {
+        let download = server
+            .request("GET", &format!("/c/budget/export/{format}"), &[], "")
+            .await;
+        assert_eq!(download.status, 200, "{format}");
+        assert_eq!(download.header("content-type"), Some(content_type));
+        let copy = format!("copy-{format}");
+        assert_eq!(
+            put(&server, &copy, content_type, &download.bytes).await,
+            201
+        );
+        let (_, csv) = server.get(&format!("/_/{copy}/csv")).await;
+        assert_eq!(csv, WORKBOOK_CSV, "{format}");
+        let (_, cell) = server.get(&format!("/_/{copy}/cells/B6")).await;
+        let cell: Value = serde_json::from_str(&cell).expect("JSON");
+        assert_eq!(cell["formula"], "B5+Annexe!A1", "{format}");
+        assert_eq!(cell["datavalue"], 119.75);
+        // Replacing an existing calc answers 200.
+        assert_eq!(
+            put(&server, &copy, content_type, &download.bytes).await,
+            200
+        );
+    }
+
+    let html = server
+        .request("GET", "/c/budget/export/html", &[], "")
+        .await;
+    assert_eq!(html.status, 200);
+    assert!(html.body.contains("Café ☕") && html.body.contains("119.75"));
+    assert!(html
+        .header("content-security-policy")
+        .is_some_and(|c| c.starts_with("sandbox")));
+    let unknown = server.get("/c/budget/export/pdf").await;
+    assert_eq!(unknown.0, 404);
+    let short = server.get("/budget.csv").await;
+    assert_eq!(short, (200, WORKBOOK_CSV.to_owned()));
+}
+
+#[tokio::test]
+async fn ethercalc_api_shapes() {
+    let server = TestServer::start().await;
+    let created = server
+        .request(
+            "POST",
+            "/_",
+            &[("Content-Type", "text/csv")],
+            "a,b\n1,=A2*2\n",
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let location = created.header("location").expect("Location").to_owned();
+    let name = location.strip_prefix("/_/").expect("/_/name");
+    let (_, csv) = server.get(&format!("/_/{name}/csv")).await;
+    assert_eq!(csv, "a,b\r\n1,=A2*2\r\n", "CSV data is never a formula");
+    let (_, rows) = server.get(&format!("/_/{name}/csv.json")).await;
+    let rows: Value = serde_json::from_str(&rows).expect("JSON");
+    assert_eq!(rows, serde_json::json!([["a", "b"], [1.0, "=A2*2"]]));
+    let (_, cells) = server.get(&format!("/_/{name}/cells")).await;
+    let cells: Value = serde_json::from_str(&cells).expect("JSON");
+    assert_eq!(
+        cells["A2"],
+        serde_json::json!({"coord": "A2", "datavalue": 1.0, "datatype": "v",
+                           "formula": "", "valuetype": "n"})
+    );
+    assert_eq!(cells["B2"]["datatype"], "t");
+    assert_eq!(cells.as_object().map(|o| o.len()), Some(4));
+
+    let json = server
+        .request(
+            "POST",
+            "/_",
+            &[("Content-Type", "application/json")],
+            r#"{"room": "named-one"}"#,
+        )
+        .await;
+    assert_eq!(
+        (json.status, json.header("location")),
+        (201, Some("/_/named-one"))
+    );
+    let (status, csv) = server.get("/_/named-one/csv").await;
+    assert_eq!((status, csv.as_str()), (200, ""));
+
+    // Errors.
+    let (status, _) = server.get("/_/nobody/csv").await;
+    assert_eq!(status, 404);
+    let (status, _) = server.get("/_/bad%20name/csv").await;
+    assert_eq!(status, 400);
+    let wrong = server
+        .request("PUT", "/_/x", &[("Content-Type", "image/png")], "x")
+        .await;
+    assert_eq!(wrong.status, 415);
+    server.get("/p/a-pad").await;
+    let pad = server
+        .request("PUT", "/_/a-pad", &[("Content-Type", "text/csv")], "1\n")
+        .await;
+    assert_eq!(pad.status, 409);
+    let (status, _) = server.get("/a-pad.csv").await;
+    assert_eq!(status, 409);
+    let broken = server
+        .request_bytes(
+            "PUT",
+            "/_/broken",
+            &[("Content-Type", XLSX)],
+            b"PK\x03\x04 not really",
+        )
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(
+        broken.body.contains("not a valid package"),
+        "{}",
+        broken.body
+    );
+    let (status, _) = server.get("/_/broken/csv").await;
+    assert_eq!(status, 404, "a refused import creates nothing");
+}
+
+#[tokio::test]
+async fn import_limit_api_key_and_shedding() {
+    // printf %s secret | sha256sum
+    let hash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+    let server =
+        TestServer::start_with(&["--max-import-bytes", "64", "--api-key-sha256", hash]).await;
+    let body = "x\n".repeat(40);
+    let refused = server
+        .request("PUT", "/_/big", &[("Content-Type", "text/csv")], &body)
+        .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+    let auth = [
+        ("Content-Type", "text/csv"),
+        ("Authorization", "Bearer secret"),
+    ];
+    let big = server.request("PUT", "/_/big", &auth, &body).await;
+    assert_eq!(big.status, 413);
+    assert!(big.body.contains("import limit"), "{}", big.body);
+    let small = server.request("PUT", "/_/big", &auth, "1,2\n").await;
+    assert_eq!(small.status, 201);
+    let (status, _) = server.get("/_/big/csv").await;
+    assert_eq!(status, 401);
+    let wrong = server
+        .request("GET", "/_/big/csv", &[("Authorization", "Bearer nope")], "")
+        .await;
+    assert_eq!(wrong.status, 401);
+    let ok = server
+        .request(
+            "GET",
+            "/_/big/csv",
+            &[("Authorization", "Bearer secret")],
+            "",
+        )
+        .await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, "1,2\r\n"));
+    // Exports of the pages are not part of the API: they follow the document's link.
+    let (status, _) = server.get("/c/big/export/csv").await;
+    assert_eq!(status, 200);
+
+    let closed = TestServer::start_with(&["--shedding-mode", "closed"]).await;
+    let refused = closed
+        .request("POST", "/_", &[("Content-Type", "text/csv")], "1\n")
+        .await;
+    assert_eq!(refused.status, 503);
+    assert!(refused.header("retry-after").is_some());
+    let refused = closed
+        .request("PUT", "/_/new-one", &[("Content-Type", "text/csv")], "1\n")
+        .await;
+    assert_eq!(refused.status, 503);
+}
+
+#[tokio::test]
+async fn appended_rows_reach_a_connected_client() {
+    let server = TestServer::start().await;
+    assert_eq!(
+        put(&server, "live", "text/csv", b"name,qty\napple,3\npear,5\n").await,
+        201
+    );
+    let mut client = Client::connect(&server, "live").await;
+    assert_eq!(
+        seen(&client).sheets[0].entry(2, 0),
+        Some(&Entry::Text("pear".into()))
+    );
+
+    let appended = server
+        .request(
+            "POST",
+            "/_/live",
+            &[("Content-Type", "text/csv")],
+            "plum,7\n\"fig, dried\",=1+1\n",
+        )
+        .await;
+    assert_eq!(appended.status, 202);
+    let answer: Value = serde_json::from_str(&appended.body).expect("JSON");
+    assert_eq!(answer, serde_json::json!({"row": 4, "rows": 2}));
+    client
+        .until("the appended rows", |c| {
+            seen(c).sheets[0].entry(4, 0) == Some(&Entry::Text("fig, dried".into()))
+        })
+        .await;
+    let book = seen(&client);
+    assert_eq!(book.sheets[0].entry(3, 1), Some(&Entry::Number(7.0)));
+    assert_eq!(
+        book.sheets[0].entry(4, 1),
+        Some(&Entry::Text("=1+1".into()))
+    );
+
+    let inserted = server
+        .request(
+            "POST",
+            "/_/live?row=2",
+            &[("Content-Type", "text/csv")],
+            "kiwi,1\n",
+        )
+        .await;
+    assert_eq!(inserted.status, 202);
+    client
+        .until("the inserted row", |c| {
+            seen(c).sheets[0].entry(1, 0) == Some(&Entry::Text("kiwi".into()))
+        })
+        .await;
+    let (_, csv) = server.get("/_/live/csv").await;
+    assert_eq!(
+        csv,
+        "name,qty\r\nkiwi,1\r\napple,3\r\npear,5\r\nplum,7\r\n\"fig, dried\",=1+1\r\n"
+    );
+}
