@@ -182,11 +182,9 @@ pub fn to_openformula(formula: &str) -> String {
         } else if boundary && (b == b'\'' || is_word_byte(b)) {
             if let Some((r, end)) = scan_a1_ref(body, i) {
                 out.push('[');
-                match &r.sheet {
-                    Some(sheet) => {
-                        out.push_str(&format!("${}", quote_of_sheet(sheet)));
-                    }
-                    None => {}
+                if let Some(sheet) = &r.sheet {
+                    out.push('$');
+                    out.push_str(&quote_of_sheet(sheet));
                 }
                 out.push('.');
                 out.push_str(&r.from);
