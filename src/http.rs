@@ -415,7 +415,10 @@ async fn create(
         {
             return Err(AppError::CreationClosed(name));
         }
-        Ok(Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response())
+        Ok(
+            Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
+                .into_response(),
+        )
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -429,7 +432,8 @@ struct OpenQuery {
 
 async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) -> Response {
     match DocName::parse(query.name.trim()) {
-        Ok(name) => Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response(),
+        Ok(name) => Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
+            .into_response(),
         Err(e) => AppError::from(e).page(lang),
     }
 }
@@ -481,9 +485,9 @@ async fn pad_page(
 ) -> Response {
     match open_pad(&state, &raw).await {
         Ok((name, meta)) => {
-            let read_only_path = format!("/r/{}", meta.read_token.as_str());
-            let export_base = format!("/p/{name}/export/");
-            let qr_base = format!("/p/{name}");
+            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
+            let export_base = base_path::url(&format!("/p/{name}/export/"));
+            let qr_base = base_path::url(&format!("/p/{name}"));
             let shell = PadShell {
                 name: Some(name.as_str()),
                 room: name.as_str(),
@@ -504,7 +508,7 @@ async fn read_only_page(
 ) -> Response {
     match resolve(&state, &raw).await {
         Ok((token, _)) => {
-            let base = format!("/r/{}", token.as_str());
+            let base = base_path::url(&format!("/r/{}", token.as_str()));
             let room = format!("r/{}", token.as_str());
             let export_base = format!("{base}/export/");
             let shell = PadShell {
@@ -520,8 +524,19 @@ async fn read_only_page(
     }
 }
 
-/// The base URL links are built on: the configured public URL, else the Host asked for.
+/// The base URL links are built on: the configured public URL, else the Host asked for;
+/// followed by the base path (unless the public URL already ends with it).
 pub(crate) fn public_base(config: &Config, headers: &HeaderMap) -> String {
+    let origin = public_origin(config, headers);
+    let base = config.base_path.as_str();
+    if origin.ends_with(base) {
+        origin
+    } else {
+        format!("{origin}{base}")
+    }
+}
+
+fn public_origin(config: &Config, headers: &HeaderMap) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }

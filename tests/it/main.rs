@@ -7,6 +7,7 @@ mod server;
 mod abuse;
 mod api;
 mod awareness;
+mod base_path;
 mod browser;
 mod durability;
 mod export;

@@ -107,9 +107,15 @@ impl TestServer {
         }
     }
 
-    /// The WebSocket URL of document `name`.
+    /// The WebSocket URL of document `name` (under `--base-path` if the server has one).
     pub fn ws_url(&self, name: &str) -> String {
-        format!("ws://{}/ws/{name}", self.addr)
+        let base = self
+            .args
+            .iter()
+            .position(|a| a == "--base-path")
+            .and_then(|i| self.args.get(i + 1))
+            .map_or("", |b| b.trim_end_matches('/'));
+        format!("ws://{}{base}/ws/{name}", self.addr)
     }
 
     /// Waits until the server logs a line that satisfies `pred`.
