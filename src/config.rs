@@ -10,6 +10,8 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
 use crate::admission::{Mode, SheddingConfig, TrustedHost};
+use crate::api::ApiKeyHash;
+use crate::base_path::BasePath;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -121,6 +123,22 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
     pub shedding_mode: Option<Mode>,
 
+    // ---- Issue 8 (API and running it for real) ------------------------------------------------
+    /// SHA-256 (64 hex digits) of the HTTP API key; the API (`/api/v1`) answers 404 without
+    /// it. Compute with `printf %s "$KEY" | sha256sum` [default: none, API off].
+    #[arg(long, env = "ARDOISE_API_KEY_SHA256")]
+    pub api_key_sha256: Option<ApiKeyHash>,
+
+    /// Largest request body the HTTP API accepts, in bytes (larger ones get 413).
+    #[arg(long, env = "ARDOISE_API_MAX_BODY_BYTES", default_value_t = MIB)]
+    pub api_max_body_bytes: usize,
+
+    /// Sub-path the whole application is served under behind a reverse proxy, e.g. `/pad`
+    /// [default: none, served at the root].
+    #[arg(long, env = "ARDOISE_BASE_PATH", default_value = "", hide_default_value = true)]
+    #[serde(default)]
+    pub base_path: BasePath,
+    // ---- end of issue 8 ---------------------------------------------------------------------------
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
     #[serde(default)]

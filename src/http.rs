@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::{pick_weighted, AdmissionHandle};
 use crate::assets;
+use crate::base_path::{self, BasePath};
 use crate::config::Config;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
@@ -27,7 +28,7 @@ use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
 use crate::pages::{self, ErrorKind, Lang, PadShell};
-use crate::{qr, ws};
+use crate::{api, qr, ws};
 
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,13 +85,13 @@ impl AppState {
     }
 
     /// The creation rule: `create` when creation is open, else only existing documents.
-    fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
+    pub(crate) fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
         self.admission.is_open().then_some(new)
     }
 }
 
 /// What `Retry-After` says while creation is closed: about the admission hold time's scale.
-const RETRY_AFTER_SECS: &str = "60";
+pub(crate) const RETRY_AFTER_SECS: &str = "60";
 
 /// Errors answered to clients, as an error page in the client's language.
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +227,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let base = state.config.base_path.clone();
+    base_path::init(&base);
+    let app = Router::new()
         .route("/", get(home))
         .route("/new", post(create))
         .route("/open", get(open))
@@ -247,8 +250,54 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
-        .fallback(not_found)
-        .with_state(state)
+        .nest(api::PREFIX, api::routes(&state.config))
+        .fallback(not_found);
+    mount(app.with_state(state), &base)
+}
+
+/// Serves `app` under the base path (`--base-path`): the prefix is taken off before routing
+/// (so `/pad` and `/pad/` are both the home page), and everything outside it is a 404.
+fn mount(app: Router, base: &BasePath) -> Router {
+    if base.is_root() {
+        return app;
+    }
+    let base = base.clone();
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::map_request(move |mut req: Request| {
+            let inside = strip_base(req.uri(), &base);
+            async move {
+                match inside {
+                    Some(uri) => {
+                        *req.uri_mut() = uri;
+                        Ok(req)
+                    }
+                    None => {
+                        let accept = req
+                            .headers()
+                            .get(header::ACCEPT_LANGUAGE)
+                            .and_then(|v| v.to_str().ok());
+                        Err(AppError::NotFound.page(Lang::choose(None, accept)))
+                    }
+                }
+            }
+        }))
+}
+
+/// `uri` with `base` taken off its path; `None` when it lies outside the base path.
+fn strip_base(uri: &axum::http::Uri, base: &BasePath) -> Option<axum::http::Uri> {
+    let rest = uri
+        .path()
+        .strip_prefix(base.as_str())
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))?;
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    axum::http::Uri::from_parts(parts).ok()
 }
 
 async fn healthz() -> &'static str {
@@ -366,7 +415,10 @@ async fn create(
         {
             return Err(AppError::CreationClosed(name));
         }
-        Ok(Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response())
+        Ok(
+            Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
+                .into_response(),
+        )
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -380,7 +432,8 @@ struct OpenQuery {
 
 async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) -> Response {
     match DocName::parse(query.name.trim()) {
-        Ok(name) => Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response(),
+        Ok(name) => Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
+            .into_response(),
         Err(e) => AppError::from(e).page(lang),
     }
 }
@@ -432,9 +485,9 @@ async fn pad_page(
 ) -> Response {
     match open_pad(&state, &raw).await {
         Ok((name, meta)) => {
-            let read_only_path = format!("/r/{}", meta.read_token.as_str());
-            let export_base = format!("/p/{name}/export/");
-            let qr_base = format!("/p/{name}");
+            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
+            let export_base = base_path::url(&format!("/p/{name}/export/"));
+            let qr_base = base_path::url(&format!("/p/{name}"));
             let shell = PadShell {
                 name: Some(name.as_str()),
                 room: name.as_str(),
@@ -455,7 +508,7 @@ async fn read_only_page(
 ) -> Response {
     match resolve(&state, &raw).await {
         Ok((token, _)) => {
-            let base = format!("/r/{}", token.as_str());
+            let base = base_path::url(&format!("/r/{}", token.as_str()));
             let room = format!("r/{}", token.as_str());
             let export_base = format!("{base}/export/");
             let shell = PadShell {
@@ -471,8 +524,19 @@ async fn read_only_page(
     }
 }
 
-/// The base URL links are built on: the configured public URL, else the Host asked for.
-fn public_base(config: &Config, headers: &HeaderMap) -> String {
+/// The base URL links are built on: the configured public URL, else the Host asked for;
+/// followed by the base path (unless the public URL already ends with it).
+pub(crate) fn public_base(config: &Config, headers: &HeaderMap) -> String {
+    let origin = public_origin(config, headers);
+    let base = config.base_path.as_str();
+    if origin.ends_with(base) {
+        origin
+    } else {
+        format!("{origin}{base}")
+    }
+}
+
+fn public_origin(config: &Config, headers: &HeaderMap) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -592,13 +656,13 @@ fn upgrade_to(
 
 /// Export switches: `?colors=0` drops the authors' shading, `?authors=0` the authors list.
 #[derive(Debug, Deserialize)]
-struct ExportQuery {
+pub(crate) struct ExportQuery {
     colors: Option<String>,
     authors: Option<String>,
 }
 
 impl ExportQuery {
-    fn options(&self) -> ExportOptions {
+    pub(crate) fn options(&self) -> ExportOptions {
         let on = |v: &Option<String>| !matches!(v.as_deref(), Some("0" | "false" | "off"));
         ExportOptions {
             colors: on(&self.colors),
@@ -643,8 +707,19 @@ async fn export(
     query: &ExportQuery,
 ) -> Result<Response, AppError> {
     let format: PadFormat = format.parse()?;
+    let bytes = render_export(state, name, format, query.options()).await?;
+    Ok(download(bytes, format, stem))
+}
+
+/// Renders document `name` in `format` on the blocking pool, at most `EXPORTS_AT_ONCE` at a
+/// time and bounded in time: the one export path of pages and the API.
+pub(crate) async fn render_export(
+    state: &AppState,
+    name: &DocName,
+    format: PadFormat,
+    options: ExportOptions,
+) -> Result<Vec<u8>, AppError> {
     let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
-    let options = query.options();
     let _permit = state
         .exports
         .acquire()
@@ -666,6 +741,11 @@ async fn export(
             return Err(AppError::ExportFailed);
         }
     };
+    Ok(bytes)
+}
+
+/// An export as a download named `stem.{ext}`, with the headers every download carries.
+pub(crate) fn download(bytes: Vec<u8>, format: PadFormat, stem: &str) -> Response {
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -685,5 +765,5 @@ async fn export(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
     );
-    Ok(response)
+    response
 }

@@ -10,8 +10,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::awareness::ConnId;
+use crate::backup::{self, BackupReport};
 use crate::config::Config;
-use crate::meta::{DocMeta, NewDoc, ReadToken};
+use crate::edit::{EditRefused, TextEdit};
+use crate::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
@@ -150,6 +152,20 @@ impl Hub {
             .await
     }
 
+    /// Applies a text edit to pad `name` through its room, so live editors see it at once;
+    /// answers with the metadata once the edit is persisted.
+    pub async fn edit(
+        &self,
+        name: &DocName,
+        edit: TextEdit,
+    ) -> Result<Result<DocMeta, EditRefused>, HubError> {
+        self.with_room(name, |room| {
+            let edit = edit.clone();
+            async move { room.edit(edit).await }
+        })
+        .await
+    }
+
     /// Whether document `name` exists (has been created), without loading it: asked of its
     /// room when it is live, else of storage, so probing unknown names costs no room.
     pub async fn exists(&self, name: &DocName) -> Result<bool, HubError> {
@@ -216,6 +232,27 @@ impl Hub {
             docs.push(StoredDoc { name, meta, bytes });
         }
         Ok(docs)
+    }
+
+    /// Writes a consistent copy of every stored document into a fresh database under
+    /// `DATA/backups/`, on the blocking pool; live rooms keep working meanwhile.
+    pub async fn backup(&self) -> Result<BackupReport, HubError> {
+        let store = self.store.clone();
+        let dir = self.config.data.join("backups").join(format!(
+            "backup-{}-{}",
+            unix_now(),
+            &random_hex()[..8]
+        ));
+        let cache = self.config.cache_bytes;
+        let report = tokio::task::spawn_blocking(move || backup::backup_to(&*store, &dir, cache))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "backup failed");
+                HubError::Unavailable
+            })?;
+        tracing::info!(documents = report.documents, path = %report.path.display(), "backup written");
+        Ok(report)
     }
 
     /// Whether storage answers reads.

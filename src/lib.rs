@@ -2,9 +2,13 @@
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
 pub mod admission;
+pub mod api;
 pub mod assets;
 pub mod awareness;
+pub mod backup;
+pub mod base_path;
 pub mod config;
+pub mod edit;
 pub mod escape;
 pub mod export;
 pub mod guard;

@@ -161,6 +161,8 @@ pub struct AssetUrls {
     pub pad_js: String,
     /// The site icon.
     pub icon: String,
+    /// The base path every link and form starts with (`--base-path`); empty at the root.
+    pub base: String,
 }
 
 fn head(lang: Lang, title: &str, assets: &AssetUrls, nonce: Option<&str>) -> String {
@@ -198,6 +200,11 @@ fn lang_switch(lang: Lang, path: &str) -> String {
     )
 }
 
+/// `path` (starting with `/`) under the base path, escaped for an attribute.
+fn link(assets: &AssetUrls, path: &str) -> String {
+    escape(&format!("{}{path}", assets.base))
+}
+
 fn days_label(lang: Lang, days: u32) -> String {
     let t = lang.t();
     match days {
@@ -208,7 +215,12 @@ fn days_label(lang: Lang, days: u32) -> String {
 
 /// The partner hosts offered while creation is closed, as a list and a button that picks one
 /// (server-side, by weight) for `name`.
-fn hosts_section(lang: Lang, name: Option<&str>, hosts: &[TrustedHost]) -> String {
+fn hosts_section(
+    lang: Lang,
+    assets: &AssetUrls,
+    name: Option<&str>,
+    hosts: &[TrustedHost],
+) -> String {
     if hosts.is_empty() {
         return String::new();
     }
@@ -225,7 +237,11 @@ fn hosts_section(lang: Lang, name: Option<&str>, hosts: &[TrustedHost]) -> Strin
             escape(&host.name)
         );
     }
-    out.push_str("</ul>\n<form method=\"get\" action=\"/elsewhere\">\n");
+    let _ = writeln!(
+        out,
+        "</ul>\n<form method=\"get\" action=\"{}\">",
+        link(assets, "/elsewhere")
+    );
     if let Some(name) = name {
         let _ = writeln!(
             out,
@@ -251,11 +267,12 @@ pub fn creation_closed(
     let t = lang.t();
     format!(
         "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
-         <p>{text}</p>\n{hosts}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+         <p>{text}</p>\n{hosts}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
         head = head(lang, t.closed_title, assets, None),
         title = t.closed_title,
         text = escape(t.closed_text),
-        hosts = hosts_section(lang, name, hosts),
+        hosts = hosts_section(lang, assets, name, hosts),
+        home = link(assets, "/"),
         code = lang.code(),
         back = t.back_home,
     )
@@ -286,7 +303,7 @@ pub fn home(
         format!(
             "<p class=\"banner\" role=\"status\">{}</p>\n{}",
             escape(t.closed_banner),
-            hosts_section(lang, None, creation.hosts)
+            hosts_section(lang, assets, None, creation.hosts)
         )
     };
     let mut options = String::new();
@@ -306,7 +323,7 @@ pub fn home(
         "{head}<body class=\"home\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
          <p class=\"tagline\">{tagline}</p>\n{banner}\
          <section>\n<h2>{create_title}</h2>\n\
-         <form method=\"post\" action=\"/new\">\n\
+         <form method=\"post\" action=\"{new}\">\n\
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
          <label for=\"new-name\">{name_label}</label>\n\
          <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" \
@@ -316,14 +333,16 @@ pub fn home(
          <select id=\"keep\" name=\"keep\">{options}</select>\n\
          <button type=\"submit\">{create_button}</button>\n</form>\n</section>\n\
          <section>\n<h2>{open_title}</h2>\n\
-         <form method=\"get\" action=\"/open\">\n\
+         <form method=\"get\" action=\"{open}\">\n\
          <label for=\"open-name\">{name}</label>\n\
          <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
          pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
          <p class=\"privacy\">{privacy}</p>\n</main>\n</body>\n</html>\n",
         head = head(lang, "ardoise", assets, None),
-        switch = lang_switch(lang, "/"),
+        switch = lang_switch(lang, &format!("{}/", assets.base)),
+        new = link(assets, "/new"),
+        open = link(assets, "/open"),
         tagline = t.tagline,
         banner = banner,
         create_title = t.create_title,
@@ -363,12 +382,13 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
     };
     let mut attrs = format!(
         "data-kind=\"pad\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
-         data-export-base=\"{}\" data-qr-base=\"{}\"",
+         data-export-base=\"{}\" data-qr-base=\"{}\" data-base=\"{}\"",
         escape(shell.room),
         shell.name.is_none(),
         lang.code(),
         escape(shell.export_base),
         escape(shell.qr_base),
+        escape(&assets.base),
     );
     if let Some(name) = shell.name {
         let _ = write!(attrs, " data-name=\"{}\"", escape(name));
@@ -419,8 +439,9 @@ pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> S
     };
     format!(
         "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
-         {detail}{text}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+         {detail}{text}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
         head = head(lang, title, assets, None),
+        home = link(assets, "/"),
         code = lang.code(),
         back = t.back_home,
     )
@@ -459,6 +480,7 @@ mod tests {
             css: "/assets/app.css?v=1".into(),
             pad_js: "/assets/pad.js?v=1".into(),
             icon: "/assets/favicon.svg?v=1".into(),
+            base: String::new(),
         }
     }
 
@@ -509,6 +531,52 @@ mod tests {
         assert!(html.contains("data-readonly=\"true\""));
         assert!(!html.contains("data-name"));
         assert!(html.contains("lecture seule"));
+    }
+
+    #[test]
+    fn every_link_and_form_starts_with_the_base_path() {
+        let assets = AssetUrls {
+            base: "/pad".into(),
+            ..assets()
+        };
+        let hosts = [TrustedHost {
+            name: "P".into(),
+            url: "https://p.example/{name}".into(),
+            weight: 1,
+        }];
+        let closed = Creation {
+            open: false,
+            hosts: &hosts,
+        };
+        let pages = [
+            home(Lang::En, &assets, &[7], 7, closed),
+            creation_closed(Lang::En, &assets, Some("x"), &hosts),
+            error(Lang::En, &assets, ErrorKind::NotFound, ""),
+        ];
+        for page in &pages {
+            for attr in ["href=\"/", "action=\"/"] {
+                for (i, _) in page.match_indices(attr) {
+                    let rest = &page[i + attr.len() - 1..];
+                    assert!(
+                        rest.starts_with("/pad/") || rest.starts_with("/assets/"),
+                        "{}",
+                        &rest[..rest.len().min(40)]
+                    );
+                }
+            }
+        }
+        assert!(
+            pages[0].contains("action=\"/pad/new\"") && pages[0].contains("href=\"/pad/?lang=fr\"")
+        );
+        assert!(pages[1].contains("action=\"/pad/elsewhere\""));
+        let shell = PadShell {
+            name: Some("x"),
+            room: "x",
+            read_only_path: None,
+            export_base: "/pad/p/x/export/",
+            qr_base: "/pad/p/x",
+        };
+        assert!(pad(Lang::En, &assets, "n", &shell).contains("data-base=\"/pad\""));
     }
 
     #[test]

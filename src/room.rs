@@ -18,6 +18,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::awareness::{Awareness, ConnId};
 use crate::config::Config;
+use crate::edit::{self, EditRefused, TextEdit};
 use crate::inbound::Inbound;
 use crate::meta::{unix_now, DocMeta, Kind, NewDoc};
 use crate::name::DocName;
@@ -66,6 +67,14 @@ pub enum Command {
         reason: String,
         /// Answered with whether the document existed.
         reply: oneshot::Sender<Result<bool, RoomError>>,
+    },
+    /// Changes the pad's text on behalf of the HTTP API, like a client's update: applied in the
+    /// tick, persisted, then broadcast.
+    Edit {
+        /// The change.
+        edit: TextEdit,
+        /// Answered with the metadata once the change is persisted.
+        reply: oneshot::Sender<Result<DocMeta, EditRefused>>,
     },
     /// A validated message from a subscribed connection.
     Inbound {
@@ -139,6 +148,13 @@ impl RoomHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Delete { reason, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// Applies a text edit to the pad; answers once it is persisted (and broadcast).
+    pub async fn edit(&self, edit: TextEdit) -> Result<Result<DocMeta, EditRefused>, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Edit { edit, reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)
     }
 
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
@@ -340,6 +356,9 @@ async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: 
             Command::Delete { reply, .. } => {
                 let _ = reply.send(Err(err.clone()));
             }
+            Command::Edit { reply, .. } => {
+                let _ = reply.send(Err(EditRefused::Unavailable));
+            }
             _ => {}
         }
     }
@@ -428,13 +447,25 @@ impl Room {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
         let mut snapshots = Vec::new();
+        let mut edits = Vec::new();
         let now = Instant::now();
         for cmd in batch.drain(..) {
             if self.deleted || self.broken {
                 // The rest of the batch concerns a document that is gone: dropped answers
                 // make joins and requests retry on a fresh room, which finds nothing.
-                if let Command::Delete { reply, .. } = cmd {
-                    let _ = reply.send(Ok(false));
+                match cmd {
+                    Command::Delete { reply, .. } => {
+                        let _ = reply.send(Ok(false));
+                    }
+                    Command::Edit { reply, .. } => {
+                        let refused = if self.deleted {
+                            EditRefused::NotFound
+                        } else {
+                            EditRefused::Unavailable
+                        };
+                        let _ = reply.send(Err(refused));
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -459,6 +490,7 @@ impl Room {
                 Command::Delete { reason, reply } => {
                     let _ = reply.send(self.delete(&reason).await);
                 }
+                Command::Edit { edit, reply } => edits.push((reply, self.edit(&edit))),
                 Command::Inbound { conn, msg } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
@@ -494,8 +526,18 @@ impl Room {
         if self.deleted || self.broken {
             return;
         }
-        if !updates.is_empty() {
+        if !updates.is_empty() || !edits.is_empty() {
+            // The edits' deltas wait in the observer's buffer: `apply` persists and broadcasts
+            // them with the clients' updates.
             self.apply(updates).await;
+        }
+        for (reply, outcome) in edits {
+            let outcome = match (&self.persisted.meta, outcome) {
+                (_, Err(refused)) => Err(refused),
+                (Some(meta), Ok(())) if !self.broken => Ok(meta.clone()),
+                _ => Err(EditRefused::Unavailable),
+            };
+            let _ = reply.send(outcome);
         }
         for (conn, sv) in step1s {
             let diff = self.doc.transact().encode_state_as_update_v1(&sv);
@@ -593,6 +635,29 @@ impl Room {
                 Err(RoomError::Unavailable)
             }
         }
+    }
+
+    /// Applies an API edit to the document if it is a pad with room for it; the delta is left
+    /// to the observer, for `apply` to persist and broadcast.
+    fn edit(&mut self, edit: &TextEdit) -> Result<(), EditRefused> {
+        match &self.persisted.meta {
+            None => return Err(EditRefused::NotFound),
+            Some(meta) if meta.kind != Kind::Pad => return Err(EditRefused::WrongKind),
+            Some(_) => {}
+        }
+        let len = edit.inserted_bytes();
+        if self.persisted.doc_bytes + len > self.parts.config.max_doc_bytes {
+            return Err(EditRefused::TooBig);
+        }
+        if catch_unwind(AssertUnwindSafe(|| edit::apply(&self.doc, edit))).is_err() {
+            // yrs left the document in an unknown state: the next load starts from storage.
+            tracing::error!(doc = %self.parts.name, "applying an edit panicked; closing the room");
+            self.broken = true;
+            self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            return Err(EditRefused::Unavailable);
+        }
+        self.persisted.doc_bytes += len;
+        Ok(())
     }
 
     /// Whether an update may be applied under the document size limit: once the document is at

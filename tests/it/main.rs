@@ -5,7 +5,9 @@ mod node_suite;
 mod server;
 
 mod abuse;
+mod api;
 mod awareness;
+mod base_path;
 mod browser;
 mod durability;
 mod export;

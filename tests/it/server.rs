@@ -50,6 +50,13 @@ impl TestServer {
         Self::start_in(data, vec!["--shedding-mode".into(), "open".into()]).await
     }
 
+    /// Starts a server on an existing data directory with extra command-line arguments.
+    pub async fn start_in_with(data: Arc<TempDir>, args: &[&str]) -> Self {
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--shedding-mode".into(), "open".into()]);
+        Self::start_in(data, args).await
+    }
+
     async fn start_in(data: Arc<TempDir>, args: Vec<String>) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ardoise"))
             .arg("--listen")
@@ -100,9 +107,15 @@ impl TestServer {
         }
     }
 
-    /// The WebSocket URL of document `name`.
+    /// The WebSocket URL of document `name` (under `--base-path` if the server has one).
     pub fn ws_url(&self, name: &str) -> String {
-        format!("ws://{}/ws/{name}", self.addr)
+        let base = self
+            .args
+            .iter()
+            .position(|a| a == "--base-path")
+            .and_then(|i| self.args.get(i + 1))
+            .map_or("", |b| b.trim_end_matches('/'));
+        format!("ws://{}{base}/ws/{name}", self.addr)
     }
 
     /// Waits until the server logs a line that satisfies `pred`.

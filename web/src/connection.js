@@ -14,10 +14,11 @@ const RETRY_AFTER_MAX_S = 600
 /**
  * @param {import('yjs').Doc} ydoc
  * @param {string} room
- * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean }} opts
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean, base: string }} opts
+ *   `base` is the server's base path (`--base-path`, e.g. '/pad'; '' at the root)
  */
 export function connect (ydoc, room, opts) {
-  const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws'
+  const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + (opts.base || '') + '/ws'
   let attempts = 0
   let timer = 0
   let opened = false

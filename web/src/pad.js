@@ -112,7 +112,7 @@ function main () {
   onLang(() => lastState && renderStatus(lastState))
 
   // ---- awareness ---------------------------------------------------------------------------------
-  conn = connect(ydoc, room, { readOnly, onState: (s) => renderStatus(s) })
+  conn = connect(ydoc, room, { readOnly, base: ds.base || '', onState: (s) => renderStatus(s) })
   const awareness = conn.provider.awareness
   const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
   setUser()
