@@ -132,6 +132,7 @@ function main () {
       if (padName) storageRemove(CREATOR_KEY + padName)
       if (editableCompartment) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
       if (deleteBtn) deleteBtn.hidden = true
+      document.getElementById('expiry')?.remove()
       onLang(() => { goneBanner.querySelector('.gone-text').textContent = t(key, { reason }) })
     }
   }
