@@ -52,7 +52,8 @@ pub fn copy_all(src: &dyn Store, dest: &dyn Store) -> Result<usize, StoreError> 
             let stored = src.load(&listed.name)?;
             // Erased between the listing and the read: nothing to copy.
             let Some(meta) = stored.meta else { continue };
-            if let Ok(parsed) = DocMeta::from_bytes(&meta) {
+            let parsed = DocMeta::from_bytes(&meta).ok();
+            if let Some(parsed) = &parsed {
                 dest.put_token(parsed.read_token.as_str(), &listed.name)?;
             }
             if let Some(snapshot) = &stored.snapshot {
@@ -62,7 +63,9 @@ pub fn copy_all(src: &dyn Store, dest: &dyn Store) -> Result<usize, StoreError> 
             if !log.is_empty() {
                 dest.append(&listed.name, &log)?;
             }
-            dest.put_meta(&listed.name, &meta)?;
+            // The copy keeps the expiry index, so a restored server still erases on time.
+            let expires = parsed.as_ref().and_then(DocMeta::expires_at);
+            dest.put_meta(&listed.name, &meta, expires)?;
             copied += 1;
         }
         match page.last() {
@@ -89,6 +92,7 @@ pub enum BackupError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifetime::Lifetime;
     use crate::meta::{Kind, NewDoc};
 
     #[test]
@@ -99,13 +103,18 @@ mod tests {
         let mut metas = Vec::new();
         for i in 0..(PAGE + 3) {
             let name = format!("doc{i:04}");
-            let meta = DocMeta::new(NewDoc {
-                kind: Kind::Pad,
-                keep_days: 7,
-            });
+            let meta = DocMeta::new(
+                NewDoc {
+                    kind: Kind::Pad,
+                    lifetime: Lifetime::After(7 * 86_400),
+                    creator: None,
+                },
+                1_000,
+            );
             src.put_token(meta.read_token.as_str(), &name)
                 .expect("token");
-            src.put_meta(&name, &meta.to_bytes()).expect("meta");
+            src.put_meta(&name, &meta.to_bytes(), meta.expires_at())
+                .expect("meta");
             src.compact(&name, b"snap", 0).expect("snapshot");
             src.append(&name, &[b"u1", b"u2"]).expect("log");
             metas.push((name, meta));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::admission::{Mode, SheddingConfig, TrustedHost};
 use crate::api::ApiKeyHash;
 use crate::base_path::BasePath;
+use crate::lifetime::Lifetime;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -105,19 +106,36 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Retention periods, in days after the last edit, offered when a document is created.
+    // ---- Retention and privacy (issue 8). In the file, also as a `[retention]` table whose
+    // keys drop the `retention_` prefix (`[retention] choices = ["1d", "7d"]`).
+    /// Lifetimes offered when a document is created (erased this long after its last edit):
+    /// numbers with a unit s, m, h or d; `forever` only if listed here.
     #[arg(
         long,
-        env = "ARDOISE_KEEP_DAYS_CHOICES",
+        env = "ARDOISE_RETENTION_CHOICES",
         value_delimiter = ',',
-        default_value = "1,7,30,365"
+        default_value = "1d,7d,30d,60d,180d,365d"
     )]
-    pub keep_days_choices: Vec<u32>,
+    pub retention_choices: Vec<Lifetime>,
 
-    /// Retention, in days after the last edit, of documents created without a choice.
-    #[arg(long, env = "ARDOISE_DEFAULT_KEEP_DAYS", default_value_t = 365)]
-    pub default_keep_days: u32,
+    /// Lifetime of documents created without a choice; must be one of the choices.
+    #[arg(long, env = "ARDOISE_RETENTION_DEFAULT", default_value = "60d")]
+    pub retention_default: Lifetime,
 
+    /// Seconds between two passes of the sweeper that erases expired documents.
+    #[arg(long, env = "ARDOISE_RETENTION_SWEEP_SECS", default_value_t = 60)]
+    pub retention_sweep_secs: u64,
+
+    /// Directory where each expired pad is saved as HTML before it is erased [default: none,
+    /// nothing is kept].
+    #[arg(long, env = "ARDOISE_RETENTION_ARCHIVE_DIR")]
+    pub retention_archive_dir: Option<PathBuf>,
+
+    /// How to reach the operator, shown on the /privacy page (an e-mail address or a URL)
+    /// [default: none].
+    #[arg(long, env = "ARDOISE_CONTACT")]
+    pub contact: Option<String>,
+    // ---- end of issue 8
     /// Who decides whether new documents may be created: auto, open or closed; overrides the
     /// config file's `[shedding] mode` [default: from the file, else auto].
     #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
@@ -135,7 +153,12 @@ pub struct Config {
 
     /// Sub-path the whole application is served under behind a reverse proxy, e.g. `/pad`
     /// [default: none, served at the root].
-    #[arg(long, env = "ARDOISE_BASE_PATH", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "ARDOISE_BASE_PATH",
+        default_value = "",
+        hide_default_value = true
+    )]
     #[serde(default)]
     pub base_path: BasePath,
     // ---- end of issue 8 ---------------------------------------------------------------------------
@@ -152,6 +175,24 @@ pub struct Config {
 
 /// Config-file sections that have no command-line flag.
 const FILE_ONLY: [&str; 2] = ["shedding", "trusted_hosts"];
+
+/// Moves the keys of a `[retention]` table to the top level with a `retention_` prefix.
+fn flatten_retention(mut file: toml::Table) -> Result<toml::Table, String> {
+    let Some(section) = file.remove("retention") else {
+        return Ok(file);
+    };
+    let toml::Value::Table(section) = section else {
+        return Err("`retention` must be a table".into());
+    };
+    for (key, value) in section {
+        let flat = format!("retention_{key}");
+        if file.contains_key(&flat) {
+            return Err(format!("`{flat}` is set twice"));
+        }
+        file.insert(flat, value);
+    }
+    Ok(file)
+}
 
 /// Why the configuration could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +233,9 @@ impl Config {
         let matches = Self::command().try_get_matches_from(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         let Some(path) = cli.config.clone() else {
+            cli.validate_retention().map_err(|message| {
+                Self::command().error(clap::error::ErrorKind::ValueValidation, message)
+            })?;
             return Ok(cli.with_mode_override());
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -212,7 +256,7 @@ impl Config {
             .get_arguments()
             .map(|a| a.get_id().to_string())
             .collect();
-        for (key, value) in file {
+        for (key, value) in flatten_retention(file).map_err(invalid)? {
             if FILE_ONLY.contains(&key.as_str()) {
                 merged.insert(key, value);
                 continue;
@@ -238,8 +282,20 @@ impl Config {
         for host in &config.trusted_hosts {
             host.validate().map_err(|e| invalid(e.to_string()))?;
         }
+        config.validate_retention().map_err(invalid)?;
         config.config = Some(path);
         Ok(config.with_mode_override())
+    }
+
+    /// The default lifetime must be offered, and something must be.
+    fn validate_retention(&self) -> Result<(), String> {
+        if !self.retention_choices.contains(&self.retention_default) {
+            return Err(format!(
+                "the default lifetime `{}` is not one of the retention choices",
+                self.retention_default
+            ));
+        }
+        Ok(())
     }
 
     /// Applies `--shedding-mode` over the file's `[shedding] mode`.
@@ -250,20 +306,9 @@ impl Config {
         self
     }
 
-    /// The retention offered by default: the configured default if it is one of the choices,
-    /// else the longest choice.
-    pub fn keep_days_default(&self) -> u32 {
-        if self.keep_days_choices.is_empty()
-            || self.keep_days_choices.contains(&self.default_keep_days)
-        {
-            self.default_keep_days
-        } else {
-            self.keep_days_choices
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(self.default_keep_days)
-        }
+    /// Interval between two passes of the sweeper.
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.retention_sweep_secs.max(1))
     }
 
     /// Where the database lives inside the data directory.
@@ -350,6 +395,44 @@ mod tests {
         let path = bad.path().to_str().expect("utf-8 path").to_owned();
         let err = Config::load_from(["ardoise", "--config", &path]).expect_err("low above high");
         assert!(err.to_string().contains("rooms_low"), "{err}");
+    }
+
+    #[test]
+    fn retention_comes_from_a_table_or_flags() {
+        let c = Config::load_from(["ardoise"]).expect("defaults");
+        assert_eq!(c.retention_default, Lifetime::After(60 * 86_400));
+        assert_eq!(c.retention_choices.len(), 6);
+        assert!(!c.retention_choices.contains(&Lifetime::Forever));
+
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "contact = \"dpo@example.org\"\n[retention]\nchoices = [\"30s\", \"7d\", \"forever\"]\n\
+             default = \"7d\"\nsweep_secs = 5"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        assert_eq!(
+            c.retention_choices,
+            [
+                Lifetime::After(30),
+                Lifetime::After(7 * 86_400),
+                Lifetime::Forever
+            ]
+        );
+        assert_eq!(c.retention_default, Lifetime::After(7 * 86_400));
+        assert_eq!(c.sweep_interval(), Duration::from_secs(5));
+        assert_eq!(c.contact.as_deref(), Some("dpo@example.org"));
+        let c = Config::load_from(["ardoise", "--config", &path, "--retention-default", "30s"])
+            .expect("parses");
+        assert_eq!(c.retention_default, Lifetime::After(30), "the flag wins");
+
+        let err = Config::load_from(["ardoise", "--retention-default", "2d"])
+            .expect_err("default not offered");
+        assert!(err.to_string().contains("not one of"), "{err}");
+        let err = Config::load_from(["ardoise", "--retention-choices", "1x"]).expect_err("bad");
+        assert!(err.to_string().contains("not a lifetime"), "{err}");
     }
 
     #[test]

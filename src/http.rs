@@ -22,19 +22,21 @@ use crate::admission::{pick_weighted, AdmissionHandle};
 use crate::assets;
 use crate::base_path::{self, BasePath};
 use crate::config::Config;
+use crate::creator::CreatorSecret;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
+use crate::lifetime::choose_lifetime;
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
-use crate::pages::{self, ErrorKind, Lang, PadShell};
-use crate::{api, qr, ws};
+use crate::pages::{self, ErrorKind, Lang, PadShell, Retention};
+use crate::{api, creator_delete, privacy, qr, ws};
 
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Policy of pages without the editor: nothing but our own files.
-const CSP_STATIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub(crate) const CSP_STATIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
@@ -177,7 +179,7 @@ impl IntoResponse for AppError {
 }
 
 /// An HTML response with the headers every page carries.
-fn html(status: StatusCode, body: String, csp: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String, csp: String) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(
@@ -207,7 +209,7 @@ fn private_document(h: &mut HeaderMap) {
 }
 
 /// The interface language of a request.
-struct RequestLang(Lang);
+pub(crate) struct RequestLang(pub(crate) Lang);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
     type Rejection = std::convert::Infallible;
@@ -251,7 +253,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
         .nest(api::PREFIX, api::routes(&state.config))
-        .fallback(not_found);
+        .merge(creator_delete::routes())
+        .merge(privacy::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(privacy::default_csp));
     mount(app.with_state(state), &base)
 }
 
@@ -366,8 +371,8 @@ async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> 
     let body = pages::home(
         lang,
         assets::urls(),
-        &config.keep_days_choices,
-        config.keep_days_default(),
+        &config.retention_choices,
+        config.retention_default,
         creation,
     );
     html(StatusCode::OK, body, CSP_STATIC.into())
@@ -378,7 +383,8 @@ async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> 
 struct CreateForm {
     #[serde(default)]
     name: String,
-    keep: Option<u32>,
+    /// One of the offered lifetimes (`lifetime::choose_lifetime`); the default if absent.
+    lifetime: Option<String>,
 }
 
 async fn create(
@@ -388,37 +394,35 @@ async fn create(
 ) -> Response {
     let result = async {
         let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
-        let keep_days = match form.keep {
-            None => state.config.keep_days_default(),
-            Some(days) if state.config.keep_days_choices.contains(&days) => days,
-            Some(days) => {
-                return Err(AppError::BadRequest(format!(
-                    "{days} days is not an offered retention"
-                )))
-            }
-        };
+        let lifetime = choose_lifetime(&state.config, form.lifetime.as_deref())
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
         let raw = form.name.trim();
         let name = if raw.is_empty() {
             DocName::parse(&random_name())
         } else {
             DocName::parse(raw)
         }?;
+        let secret = CreatorSecret::generate();
         let new = NewDoc {
             kind: Kind::Pad,
-            keep_days,
+            lifetime,
+            creator: Some(secret.hash()),
         };
-        if state
-            .hub
-            .open(&name, state.may_create(new))
-            .await?
-            .is_none()
-        {
+        let Some(meta) = state.hub.open(&name, state.may_create(new)).await? else {
             return Err(AppError::CreationClosed(name));
-        }
-        Ok(
-            Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
-                .into_response(),
-        )
+        };
+        // The fragment never reaches a server or a log; the page moves the secret into the
+        // browser's storage and removes it from the address bar.
+        let fragment = if creator_delete::created_by(&meta, &secret) {
+            format!("#creator={}", secret.as_str())
+        } else {
+            String::new()
+        };
+        Ok(Redirect::to(&base_path::url(&format!(
+            "/p/{name}?lang={}{fragment}",
+            lang.code()
+        )))
+        .into_response())
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -438,19 +442,25 @@ async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) ->
     }
 }
 
-/// Opens (creating if needed) the pad `raw`.
-async fn open_pad(state: &AppState, raw: &str) -> Result<(DocName, DocMeta), AppError> {
+/// Opens (creating if needed) the pad `raw`; with the creator secret if this request created it.
+async fn open_pad(
+    state: &AppState,
+    raw: &str,
+) -> Result<(DocName, DocMeta, Option<CreatorSecret>), AppError> {
     let name = DocName::parse(raw)?;
+    let secret = CreatorSecret::generate();
     let new = NewDoc {
         kind: Kind::Pad,
-        keep_days: state.config.keep_days_default(),
+        lifetime: state.config.retention_default,
+        creator: Some(secret.hash()),
     };
     let meta = state
         .hub
         .open(&name, state.may_create(new))
         .await?
         .ok_or(AppError::CreationClosed(name.clone()))?;
-    Ok((name, meta))
+    let secret = creator_delete::created_by(&meta, &secret).then_some(secret);
+    Ok((name, meta, secret))
 }
 
 /// The document a read-only link designates.
@@ -484,7 +494,7 @@ async fn pad_page(
     Path(raw): Path<String>,
 ) -> Response {
     match open_pad(&state, &raw).await {
-        Ok((name, meta)) => {
+        Ok((name, meta, secret)) => {
             let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
             let export_base = base_path::url(&format!("/p/{name}/export/"));
             let qr_base = base_path::url(&format!("/p/{name}"));
@@ -494,6 +504,11 @@ async fn pad_page(
                 read_only_path: Some(&read_only_path),
                 export_base: &export_base,
                 qr_base: &qr_base,
+                retention: Some(Retention {
+                    lifetime: meta.lifetime,
+                    expires_at: meta.expires_at(),
+                }),
+                creator_secret: secret.as_ref().map(CreatorSecret::as_str),
             };
             pad_response(lang, &shell)
         }
@@ -517,6 +532,8 @@ async fn read_only_page(
                 read_only_path: None,
                 export_base: &export_base,
                 qr_base: &base,
+                retention: None,
+                creator_secret: None,
             };
             pad_response(lang, &shell)
         }

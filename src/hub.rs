@@ -13,10 +13,11 @@ use crate::awareness::ConnId;
 use crate::backup::{self, BackupReport};
 use crate::config::Config;
 use crate::edit::{EditRefused, TextEdit};
+use crate::lifetime::Clock;
 use crate::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
-use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::room::{self, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
 use crate::store::{Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -53,6 +54,7 @@ pub struct Hub {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     next_id: AtomicU64,
+    clock: Clock,
 }
 
 impl Hub {
@@ -65,7 +67,15 @@ impl Hub {
             shutdown,
             tasks: TaskTracker::new(),
             next_id: AtomicU64::new(1),
+            clock: Clock::system(),
         }
+    }
+
+    /// Uses `clock` for edit times and expiry instead of the system clock (tests under paused
+    /// time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The live room of `name`, started if there is none.
@@ -92,6 +102,7 @@ impl Hub {
                     unregister: Unregister::new(move || {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),
+                    clock: self.clock,
                 };
                 room::spawn(parts, &self.tasks)
             })
@@ -190,9 +201,20 @@ impl Hub {
     /// Erases document `name` (loading its room if needed, so no connection can race the
     /// erasure) and disconnects its clients with `reason`; whether it existed.
     pub async fn delete(&self, name: &DocName, reason: &str) -> Result<bool, HubError> {
+        self.delete_if(name, reason, DeleteIf::Always).await
+    }
+
+    /// Like [`Hub::delete`], but only if `only_if` holds for the document's metadata as its
+    /// room sees it at that moment; whether it was erased.
+    pub async fn delete_if(
+        &self,
+        name: &DocName,
+        reason: &str,
+        only_if: DeleteIf,
+    ) -> Result<bool, HubError> {
         self.with_room(name, |room| {
             let reason = reason.to_owned();
-            async move { room.delete(reason).await }
+            async move { room.delete(reason, only_if).await }
         })
         .await
     }

@@ -8,6 +8,8 @@ pub mod awareness;
 pub mod backup;
 pub mod base_path;
 pub mod config;
+pub mod creator;
+pub mod creator_delete;
 pub mod edit;
 pub mod escape;
 pub mod export;
@@ -15,15 +17,18 @@ pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod inbound;
+pub mod lifetime;
 pub mod meta;
 pub mod metrics;
 pub mod name;
 pub mod outbox;
 pub mod pages;
+pub mod privacy;
 pub mod protocol;
 pub mod qr;
 pub mod room;
 pub mod store;
+pub mod sweeper;
 pub mod ws;
 
 use std::future::Future;
@@ -101,6 +106,13 @@ impl Server {
                 broadcast_delay_ms: f64::NAN,
             })
         };
+        let sweeper = sweeper::Sweeper {
+            hub: hub.clone(),
+            store: self.store.clone(),
+            clock: lifetime::Clock::system(),
+            archive: self.config.retention_archive_dir.clone(),
+        }
+        .spawn(self.config.sweep_interval(), token.clone());
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
@@ -126,6 +138,10 @@ impl Server {
             })
             .await?;
         token.cancel();
+        // The sweeper stops between two erasures; each of them completes or never started.
+        if sweeper.await.is_err() {
+            tracing::error!("the retention sweeper panicked");
+        }
         hub.wait_stopped().await;
         connections.close();
         if tokio::time::timeout(CLOSE_GRACE, connections.wait())

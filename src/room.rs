@@ -18,9 +18,11 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::awareness::{Awareness, ConnId};
 use crate::config::Config;
+use crate::creator::CreatorHash;
 use crate::edit::{self, EditRefused, TextEdit};
 use crate::inbound::Inbound;
-use crate::meta::{unix_now, DocMeta, Kind, NewDoc};
+use crate::lifetime::Clock;
+use crate::meta::{DocMeta, Kind, NewDoc};
 use crate::name::DocName;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
@@ -65,7 +67,9 @@ pub enum Command {
     Delete {
         /// Shown to the disconnected clients (the WebSocket close reason, at most 123 bytes).
         reason: String,
-        /// Answered with whether the document existed.
+        /// The condition, checked against the room's current metadata.
+        only_if: DeleteIf,
+        /// Answered with whether the document existed, met the condition and was erased.
         reply: oneshot::Sender<Result<bool, RoomError>>,
     },
     /// Changes the pad's text on behalf of the HTTP API, like a client's update: applied in the
@@ -83,6 +87,31 @@ pub enum Command {
         /// The message.
         msg: Inbound,
     },
+}
+
+/// When a requested erasure happens; checked by the room against its current metadata, so
+/// nothing can change the document between the check and the erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteIf {
+    /// Always.
+    Always,
+    /// Only if the document expires at or before this time (Unix seconds): an edit that
+    /// reached the room before the sweeper's request wins.
+    ExpiredAt(u64),
+    /// Only if the stored creator hash matches (constant-time comparison).
+    Creator(CreatorHash),
+}
+
+impl DeleteIf {
+    fn holds(self, meta: &DocMeta) -> bool {
+        match self {
+            DeleteIf::Always => true,
+            DeleteIf::ExpiredAt(now) => meta.expires_at().is_some_and(|at| at <= now),
+            DeleteIf::Creator(presented) => meta
+                .creator
+                .is_some_and(|stored| stored.matches(&presented)),
+        }
+    }
 }
 
 /// Why a room cannot serve a connection.
@@ -143,10 +172,16 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomError::Closed)
     }
 
-    /// Erases the document and disconnects its clients with `reason`; whether it existed.
-    pub async fn delete(&self, reason: String) -> Result<bool, RoomError> {
+    /// Erases the document and disconnects its clients with `reason` if `only_if` holds;
+    /// whether it was erased.
+    pub async fn delete(&self, reason: String, only_if: DeleteIf) -> Result<bool, RoomError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Delete { reason, reply }).await?;
+        self.send(Command::Delete {
+            reason,
+            only_if,
+            reply,
+        })
+        .await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 
@@ -199,6 +234,8 @@ pub struct RoomParts {
     pub shutdown: CancellationToken,
     /// Removes the room from the registry.
     pub unregister: Unregister,
+    /// The time of edits and expiry.
+    pub clock: Clock,
 }
 
 /// Starts a room task; it loads the document before handling any command.
@@ -487,8 +524,12 @@ impl Room {
                     self.awareness_dirty.extend(gone);
                 }
                 Command::Snapshot { reply } => snapshots.push(reply),
-                Command::Delete { reason, reply } => {
-                    let _ = reply.send(self.delete(&reason).await);
+                Command::Delete {
+                    reason,
+                    only_if,
+                    reply,
+                } => {
+                    let _ = reply.send(self.delete(&reason, only_if).await);
                 }
                 Command::Edit { edit, reply } => edits.push((reply, self.edit(&edit))),
                 Command::Inbound { conn, msg } => {
@@ -591,13 +632,13 @@ impl Room {
 
     /// Creates the document: stores its read-only token and metadata, off the async workers.
     async fn create(&mut self, new: NewDoc) -> Result<DocMeta, StoreError> {
-        let meta = DocMeta::new(new);
+        let meta = DocMeta::new(new, self.parts.clock.now());
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let stored = meta.clone();
         blocking(move || {
             store.put_token(stored.read_token.as_str(), name.as_str())?;
-            store.put_meta(name.as_str(), &stored.to_bytes())
+            store.put_meta(name.as_str(), &stored.to_bytes(), stored.expires_at())
         })
         .await?;
         tracing::info!(doc = %self.parts.name, "document created");
@@ -605,9 +646,14 @@ impl Room {
         Ok(meta)
     }
 
-    /// Disconnects everyone with `reason` and erases the document from storage. The room
-    /// stops afterwards; a later connection to the name finds nothing.
-    async fn delete(&mut self, reason: &str) -> Result<bool, RoomError> {
+    /// If `only_if` holds: disconnects everyone with `reason` and erases the document from
+    /// storage. The room stops afterwards; a later connection to the name finds nothing.
+    async fn delete(&mut self, reason: &str, only_if: DeleteIf) -> Result<bool, RoomError> {
+        if let Some(meta) = &self.persisted.meta {
+            if !only_if.holds(meta) {
+                return Ok(false);
+            }
+        }
         let reason = close_reason(reason);
         for (_, sub) in self.subscribers.drain() {
             sub.outbox.closer().close(code::GONE, reason.clone());
@@ -714,15 +760,16 @@ impl Room {
             // A client wrote to a name nobody opened through a page: that creates a pad.
             let new = NewDoc {
                 kind: Kind::Pad,
-                keep_days: self.parts.config.keep_days_default(),
+                lifetime: self.parts.config.retention_default,
+                creator: None,
             };
             self.create(new).await?;
         }
-        let now = unix_now();
+        let now = self.parts.clock.now();
         let meta = match &mut self.persisted.meta {
             Some(meta) if meta.last_edit != now => {
                 meta.last_edit = now;
-                Some(meta.to_bytes())
+                Some((meta.to_bytes(), meta.expires_at()))
             }
             _ => None,
         };
@@ -731,8 +778,8 @@ impl Room {
         let sync = self.parts.config.sync;
         let len = delta.len();
         let seq = blocking(move || {
-            if let Some(meta) = meta {
-                store.put_meta(name.as_str(), &meta)?;
+            if let Some((meta, expires)) = meta {
+                store.put_meta(name.as_str(), &meta, expires)?;
             }
             let seq = store.append(name.as_str(), &[&delta])?;
             if sync {

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::edit::TextEdit;
 use crate::export::{ExportOptions, PadFormat};
 use crate::http::{self, AppState, ExportQuery};
+use crate::lifetime::{choose_lifetime, Lifetime};
 use crate::meta::{random_name, DocMeta, Kind, NewDoc};
 use crate::metrics::Refusal;
 use crate::name::DocName;
@@ -141,17 +142,17 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(v)| v).map_err(ApiError::from_body)
 }
 
-/// The lifetime of a new document, checked against what the operator offers. The one place
-/// the API interprets a lifetime, so switching to duration-based lifetimes changes only this.
-pub fn lifetime(config: &Config, requested: Option<u32>) -> Result<u32, ApiError> {
-    match requested {
-        None => Ok(config.keep_days_default()),
-        Some(days) if config.keep_days_choices.contains(&days) => Ok(days),
-        Some(days) => Err(ApiError::BadRequest(format!(
-            "keep_days {days} is not offered; choose one of {:?}",
-            config.keep_days_choices
-        ))),
-    }
+/// The lifetime of a new document, checked against what the operator offers (the same rule
+/// as the home form's).
+pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, ApiError> {
+    choose_lifetime(config, requested).map_err(|e| {
+        let offered: Vec<String> = config
+            .retention_choices
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        ApiError::BadRequest(format!("{e}; choose one of {}", offered.join(", ")))
+    })
 }
 
 /// The metadata of an existing document.
@@ -200,7 +201,8 @@ fn describe(state: &AppState, headers: &HeaderMap, name: &DocName, meta: &DocMet
         "kind": kind_str(meta.kind),
         "created": meta.created,
         "last_edit": meta.last_edit,
-        "keep_days": meta.keep_days,
+        "lifetime": meta.lifetime.to_string(),
+        "expires": meta.expires_at(),
     });
     if let (Some(doc), Value::Object(links)) =
         (doc.as_object_mut(), links(state, headers, name, meta))
@@ -233,7 +235,7 @@ struct CreateBody {
     name: Option<String>,
     #[serde(default = "default_kind")]
     kind: Kind,
-    keep_days: Option<u32>,
+    lifetime: Option<String>,
 }
 
 fn default_kind() -> Kind {
@@ -247,7 +249,7 @@ async fn create(
     req: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let req = body(req)?;
-    let keep_days = lifetime(&state.config, req.keep_days)?;
+    let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
     let name = match req.name.as_deref().map(str::trim) {
         None | Some("") => DocName::parse(&random_name())?,
         Some(raw) => doc_name(raw)?,
@@ -257,7 +259,8 @@ async fn create(
     }
     let new = NewDoc {
         kind: req.kind,
-        keep_days,
+        lifetime,
+        creator: None,
     };
     let Some(new) = state.may_create(new) else {
         state.metrics.refused(Refusal::CreationClosed);
@@ -313,7 +316,8 @@ async fn list(
                 "kind": kind_str(d.meta.kind),
                 "created": d.meta.created,
                 "last_edit": d.meta.last_edit,
-                "keep_days": d.meta.keep_days,
+                "lifetime": d.meta.lifetime.to_string(),
+                "expires": d.meta.expires_at(),
                 "bytes": d.bytes,
             })
         })
@@ -568,9 +572,14 @@ mod tests {
 
     #[test]
     fn lifetimes_are_the_offered_ones() {
-        let config = Config::load_from(["ardoise", "--keep-days-choices", "1,7"]).expect("parses");
-        assert_eq!(lifetime(&config, Some(7)).ok(), Some(7));
-        assert!(lifetime(&config, Some(3)).is_err());
+        let config =
+            Config::load_from(["ardoise", "--retention-choices", "1d,7d"]).expect("parses");
+        assert_eq!(
+            lifetime(&config, Some("7d")).ok(),
+            Some(Lifetime::After(7 * 86_400))
+        );
+        assert!(lifetime(&config, Some("3d")).is_err());
+        assert!(lifetime(&config, Some("soon")).is_err());
         assert!(lifetime(&config, None).is_ok());
     }
 }

@@ -232,9 +232,10 @@ pub fn document(config: &Config) -> Value {
                     "properties": {
                         "name": { "$ref": "#/components/schemas/Name" },
                         "kind": { "type": "string", "enum": ["pad", "calc"], "default": "pad" },
-                        "keep_days": { "type": "integer", "enum": config.keep_days_choices,
-                            "default": config.keep_days_default(),
-                            "description": "Days kept after the last edit: one of the offered choices" }
+                        "lifetime": { "type": "string",
+                            "enum": config.retention_choices.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+                            "default": config.retention_default.to_string(),
+                            "description": "How long the document is kept after its last edit: one of the offered choices" }
                     }
                 },
                 "Document": {
@@ -244,7 +245,8 @@ pub fn document(config: &Config) -> Value {
                         "kind": { "type": "string", "enum": ["pad", "calc"] },
                         "created": { "type": "integer" },
                         "last_edit": { "type": "integer" },
-                        "keep_days": { "type": "integer" },
+                        "lifetime": { "type": "string", "description": "How long it is kept after its last edit (`30d`, `forever`, …)" },
+                        "expires": { "type": ["integer", "null"], "description": "When it will be erased if nobody edits it (Unix seconds); null for never" },
                         "url": { "type": "string" },
                         "read_only_url": { "type": "string" }
                     }
@@ -259,7 +261,8 @@ pub fn document(config: &Config) -> Value {
                                 "kind": { "type": "string", "enum": ["pad", "calc"] },
                                 "created": { "type": "integer" },
                                 "last_edit": { "type": "integer" },
-                                "keep_days": { "type": "integer" },
+                                "lifetime": { "type": "string" },
+                                "expires": { "type": ["integer", "null"] },
                                 "bytes": { "type": "integer", "description": "Stored bytes" }
                             }
                         } },

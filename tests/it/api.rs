@@ -46,27 +46,33 @@ fn assert_error(r: &HttpResponse, status: u16, code: &str) {
 
 #[tokio::test]
 async fn every_call_works_end_to_end() {
-    let server = api_server(&["--keep-days-choices", "1,7,30", "--default-keep-days", "7"]).await;
+    let server = api_server(&[
+        "--retention-choices",
+        "1d,7d,30d",
+        "--retention-default",
+        "7d",
+    ])
+    .await;
 
     // Create: named, random, calc.
     let r = call(
         &server,
         "POST",
         "/documents",
-        r#"{"name":"minutes","keep_days":30}"#,
+        r#"{"name":"minutes","lifetime":"30d"}"#,
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let doc = json(&r);
     assert_eq!(doc["name"], "minutes");
     assert_eq!(doc["kind"], "pad");
-    assert_eq!(doc["keep_days"], 30);
+    assert_eq!(doc["lifetime"], "30d");
     assert!(doc["url"].as_str().expect("url").ends_with("/p/minutes"));
     let r = call(&server, "POST", "/documents", "{}").await;
     assert_eq!(r.status, 201, "{}", r.body);
     let random = json(&r)["name"].as_str().expect("name").to_owned();
     assert_eq!(random.len(), 16);
-    assert_eq!(json(&r)["keep_days"], 7, "the default lifetime");
+    assert_eq!(json(&r)["lifetime"], "7d", "the default lifetime");
     let r = call(
         &server,
         "POST",
@@ -130,7 +136,7 @@ async fn every_call_works_end_to_end() {
     // Metadata, last edit, read-only link (which works).
     let r = call(&server, "GET", "/documents/minutes", "").await;
     assert_eq!(r.status, 200);
-    assert_eq!(json(&r)["keep_days"], 30);
+    assert_eq!(json(&r)["lifetime"], "30d");
     let r = call(&server, "GET", "/documents/minutes/last-edited", "").await;
     assert_eq!(r.status, 200);
     assert!(json(&r)["last_edit"].as_u64().is_some_and(|t| t > 0));
@@ -238,7 +244,7 @@ async fn errors_are_json_with_the_right_status() {
         "bad_request",
     );
     assert_error(
-        &call(&server, "POST", "/documents", r#"{"keep_days":2}"#).await,
+        &call(&server, "POST", "/documents", r#"{"lifetime":"2d"}"#).await,
         400,
         "bad_request",
     );

@@ -15,5 +15,6 @@ mod export_readers;
 mod http;
 mod node_clients;
 mod pages;
+mod retention;
 mod shedding;
 mod sync;

@@ -1,7 +1,9 @@
 // The WebSocket provider with a reconnect policy that does not hammer the server: exponential
 // backoff with jitter, a long pause on 1013 (server busy / reader too slow), the Retry-After of a
 // 503 when the upgrade was refused, an immediate retry when the browser comes back online.
-// Reports one of: connecting, connected, waiting (retry scheduled), offline.
+// Reports one of: connecting, connected, waiting (retry scheduled), offline, or gone: the server
+// erased the document (close 4410: expired, or deleted by its creator) and reconnecting would only
+// recreate it from this tab's copy, so it stops for good.
 
 import { WebsocketProvider } from 'y-websocket'
 
@@ -10,6 +12,8 @@ const MAX_MS = 60_000
 const BUSY_MIN_MS = 15_000
 const BUSY_MAX_MS = 60_000
 const RETRY_AFTER_MAX_S = 600
+/** Close code of a document that no longer exists (modelled on HTTP 410). */
+export const GONE = 4410
 
 /**
  * @param {import('yjs').Doc} ydoc
@@ -24,7 +28,8 @@ export function connect (ydoc, room, opts) {
   let opened = false
   let everSynced = false
   let unsaved = false
-  const s = { state: 'connecting', retryAt: 0, busy: false }
+  let gone = false
+  const s = { state: 'connecting', retryAt: 0, busy: false, reason: '' }
 
   const provider = new WebsocketProvider(wsBase, room, ydoc, {
     disableBc: true,
@@ -38,6 +43,7 @@ export function connect (ydoc, room, opts) {
 
   const schedule = (ms, busy) => {
     clearTimeout(timer)
+    if (gone) return
     s.state = navigator.onLine === false ? 'offline' : 'waiting'
     s.retryAt = Date.now() + ms
     s.busy = busy
@@ -47,6 +53,7 @@ export function connect (ydoc, room, opts) {
 
   const retryNow = () => {
     clearTimeout(timer)
+    if (gone) return
     s.state = 'connecting'
     s.busy = false
     report()
@@ -89,10 +96,17 @@ export function connect (ydoc, room, opts) {
       report()
     }
   })
-  provider.on('closed', async ({ code }) => {
+  provider.on('closed', async ({ code, reason }) => {
     const wasOpen = opened
     opened = false
-    if (code === 1013) {
+    if (code === GONE) {
+      gone = true
+      unsaved = false
+      clearTimeout(timer)
+      s.state = 'gone'
+      s.reason = reason || ''
+      report()
+    } else if (code === 1013) {
       // the server asked us to come back later: a long randomized pause
       attempts++
       schedule(BUSY_MIN_MS + Math.random() * (BUSY_MAX_MS - BUSY_MIN_MS), true)
@@ -111,7 +125,7 @@ export function connect (ydoc, room, opts) {
   })
   // Edits made while not synced have not reached the server yet.
   ydoc.on('update', (_update, origin) => {
-    if (origin !== provider && !provider.synced && !unsaved) {
+    if (origin !== provider && !provider.synced && !unsaved && !gone) {
       unsaved = true
       report()
     }

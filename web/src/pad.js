@@ -10,7 +10,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
 import { h, clear } from './dom.js'
 import { t, initLang, setLang, onLang, bindText, lang, LANGS } from './i18n.js'
-import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX, storageGet, storageSet } from './identity.js'
+import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX, storageGet, storageSet, storageRemove } from './identity.js'
 import { DynStyle } from './dynstyle.js'
 import {
   guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink, linkAt,
@@ -23,6 +23,8 @@ import { chatPanel, CHAT_MAX } from './chat.js'
 import { icon } from './icons.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
+/** The creator secret of each pad this browser created: 'ardoise.creator.' + name. */
+const CREATOR_KEY = 'ardoise.creator.'
 const EXPORTS = ['txt', 'md', 'html', 'odt', 'docx']
 
 function main () {
@@ -34,6 +36,12 @@ function main () {
   const padName = ds.name || ''
   const room = ds.room || padName
   initLang(ds.lang)
+  // The creator secret arrives once: in the fragment after the home form (never sent to a
+  // server), or in the page that created the pad. Keep it, and take it out of the address bar.
+  const fromHash = /^#creator=([0-9a-f]{32})$/.exec(location.hash)
+  const freshSecret = fromHash ? fromHash[1] : (ds.creator || '')
+  if (padName && freshSecret) storageSet(CREATOR_KEY + padName, freshSecret)
+  if (fromHash) history.replaceState(null, '', location.pathname + location.search)
 
   const me = loadIdentity(t('anonymous'))
   const ydoc = new Y.Doc()
@@ -94,7 +102,8 @@ function main () {
     const draw = () => {
       const st = lastState
       let text
-      if (st.state === 'connected') text = t('status.connected')
+      if (st.state === 'gone') text = t('status.gone')
+      else if (st.state === 'connected') text = t('status.connected')
       else if (st.state === 'connecting') text = st.everSynced ? t('status.retrying') : t('status.connecting')
       else if (st.state === 'offline') text = t('status.offline')
       else {
@@ -107,11 +116,27 @@ function main () {
       retryBtn.hidden = !(st.state === 'waiting' || st.state === 'offline')
     }
     draw()
+    if (s.state === 'gone') showGone(s.reason)
     if (s.state === 'waiting') tick = setInterval(draw, 1000)
   }
   onLang(() => lastState && renderStatus(lastState))
 
   // ---- awareness ---------------------------------------------------------------------------------
+  // ---- an erased pad: say why, stop editing ------------------------------------------------------
+  let goneBanner = null
+  function showGone (reason) {
+    const key = reason === 'expired' ? 'gone.expired' : reason === 'deleted by its creator' ? 'gone.deleted' : 'gone.other'
+    if (!goneBanner) {
+      goneBanner = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
+      app.prepend(goneBanner)
+      if (padName) storageRemove(CREATOR_KEY + padName)
+      if (editableCompartment) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
+      if (deleteBtn) deleteBtn.hidden = true
+      document.getElementById('expiry')?.remove()
+      onLang(() => { goneBanner.querySelector('.gone-text').textContent = t(key, { reason }) })
+    }
+  }
+
   conn = connect(ydoc, room, { readOnly, base: ds.base || '', onState: (s) => renderStatus(s) })
   const awareness = conn.provider.awareness
   const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
@@ -170,9 +195,12 @@ function main () {
   ]
 
   let toolbar = null // built with the layout below
+  let deleteBtn = null // shown when this browser created the pad
   const toolButtons = []
   let toolbarQueued = false
   const langCompartment = new Compartment()
+  const editableCompartment = new Compartment()
+  const editable = (on) => [EditorState.readOnly.of(!on), EditorView.editable.of(on)]
   const langExtensions = () => [
     readOnly ? [] : placeholder(t('editor.placeholder')),
     EditorView.contentAttributes.of({ 'aria-label': t('editor') })
@@ -189,8 +217,7 @@ function main () {
         readOnly ? [] : keymap.of(yUndoManagerKeymap),
         keymap.of(defaultKeymap),
         EditorView.lineWrapping,
-        EditorState.readOnly.of(readOnly),
-        EditorView.editable.of(!readOnly),
+        editableCompartment.of(editable(!readOnly)),
         richDecorations(ytext),
         remoteCursors(ytext, awareness, { readOnly, fallbackName: () => t('anonymous') }),
         langCompartment.of(langExtensions()),
@@ -354,12 +381,18 @@ function main () {
     })
   }
 
+  // delete, offered only to the browser that created the pad
+  const creatorSecret = padName && !readOnly ? storageGet(CREATOR_KEY + padName) : null
+  deleteBtn = creatorSecret
+    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => openDelete() }), 'delete')
+    : null
+
   const header = h('header.pad-header', null,
-    h('a.brand', { href: '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
+    h('a.brand', { href: (ds.base || '') + '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
     padName ? h('h1.pad-name', { title: padName }, padName) : null,
     readOnly ? bindText(h(padName ? 'span.tag' : 'h1.tag'), 'readonly') : null,
     statusEl,
-    h('div.header-actions', null, shareBtn, exportMenu, meButton, langSelect, sideToggle))
+    h('div.header-actions', null, shareBtn, exportMenu, deleteBtn, meButton, langSelect, sideToggle))
 
   // people + author colours toggle
   const authorColorsOn = storageGet(AUTHOR_COLORS_KEY) !== '0'
@@ -438,6 +471,9 @@ function main () {
   const main = h('main.pad-main', null,
     toolbar,
     h('div.editor-scroll', { id: 'editor' }, editorHost))
+  // the server's sentence saying when the pad is erased if nobody edits it
+  const expiry = document.getElementById('expiry')
+  if (expiry) main.appendChild(expiry)
 
   clear(app)
   app.classList.add('pad-app')
@@ -500,6 +536,53 @@ function main () {
       document.body.appendChild(shareDlg)
     }
     shareDlg.showModal()
+  }
+
+  let delDlg = null
+  function openDelete () {
+    if (!delDlg) {
+      delDlg = h('dialog.dialog', { 'aria-labelledby': 'delete-title' })
+      const note = h('p.delete-note', { 'aria-live': 'polite' })
+      const confirmBtn = bindText(h('button.btn.btn-danger', {
+        type: 'button',
+        onclick: async () => {
+          confirmBtn.disabled = true
+          note.textContent = ''
+          let status = 0
+          try {
+            const res = await fetch(`${ds.base || ''}/p/${encodeURIComponent(padName)}/delete`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+              body: JSON.stringify({ secret: storageGet(CREATOR_KEY + padName) || '' }),
+              credentials: 'same-origin',
+              cache: 'no-store'
+            })
+            status = res.status
+          } catch {}
+          confirmBtn.disabled = false
+          if (status === 200) {
+            storageRemove(CREATOR_KEY + padName)
+            delDlg.close()
+            showGone('deleted by its creator')
+          } else if (status === 403 || status === 404) {
+            storageRemove(CREATOR_KEY + padName)
+            if (deleteBtn) deleteBtn.hidden = true
+            note.textContent = t('delete.forbidden')
+          } else {
+            note.textContent = t('delete.failed')
+          }
+        }
+      }), 'delete.confirm')
+      delDlg.append(
+        bindText(h('h2#delete-title'), 'delete.title'),
+        bindText(h('p'), 'delete.text'),
+        note,
+        h('div.dialog-actions', null,
+          bindText(h('button.btn', { type: 'button', onclick: () => delDlg.close() }), 'cancel'),
+          confirmBtn))
+      document.body.appendChild(delDlg)
+    }
+    delDlg.showModal()
   }
 
   let idDlg = null
