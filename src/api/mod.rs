@@ -572,8 +572,14 @@ mod tests {
 
     #[test]
     fn lifetimes_are_the_offered_ones() {
-        let config =
-            Config::load_from(["ardoise", "--retention-choices", "1d,7d"]).expect("parses");
+        let config = Config::load_from([
+            "ardoise",
+            "--retention-choices",
+            "1d,7d",
+            "--retention-default",
+            "1d",
+        ])
+        .expect("parses");
         assert_eq!(
             lifetime(&config, Some("7d")).ok(),
             Some(Lifetime::After(7 * 86_400))
