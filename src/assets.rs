@@ -34,6 +34,7 @@ pub fn urls() -> &'static AssetUrls {
         AssetUrls {
             css: url("app.css"),
             pad_js: url("pad.js"),
+            admin_js: url("admin.js"),
             icon: url("favicon.svg"),
         }
     });

@@ -9,6 +9,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::AdminToken;
 use crate::admission::{Mode, SheddingConfig, TrustedHost};
 
 const KIB: usize = 1024;
@@ -120,6 +121,37 @@ pub struct Config {
     /// config file's `[shedding] mode` [default: from the file, else auto].
     #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
     pub shedding_mode: Option<Mode>,
+
+    // --- Issue 7: operator access and rate limits ---
+    /// Bearer token of the `/admin` page and API; without one every `/admin` route answers 404
+    /// [default: none].
+    #[arg(long, env = "ARDOISE_ADMIN_TOKEN")]
+    pub admin_token: Option<AdminToken>,
+
+    /// Take the client address from the rightmost `X-Forwarded-For` entry (the one the reverse
+    /// proxy added) instead of the TCP peer; only behind a proxy that sets it [default: off].
+    #[arg(long, env = "ARDOISE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// WebSocket messages per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_MESSAGES_PER_SEC", default_value_t = 100)]
+    pub conn_messages_per_sec: u32,
+
+    /// WebSocket bytes per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_BYTES_PER_SEC", default_value_t = MIB)]
+    pub conn_bytes_per_sec: usize,
+
+    /// Page and API requests per second from one client address (an IPv6 /64), on average over
+    /// ten seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_REQUESTS_PER_SEC", default_value_t = 100)]
+    pub ip_requests_per_sec: u32,
+
+    /// WebSocket upgrades per second from one client address (an IPv6 /64), on average over ten
+    /// seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_UPGRADES_PER_SEC", default_value_t = 50)]
+    pub ip_upgrades_per_sec: u32,
 
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]

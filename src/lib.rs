@@ -1,6 +1,7 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod admin;
 pub mod admission;
 pub mod assets;
 pub mod awareness;
@@ -18,8 +19,10 @@ pub mod outbox;
 pub mod pages;
 pub mod protocol;
 pub mod qr;
+pub mod ratelimit;
 pub mod room;
 pub mod store;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
@@ -106,6 +109,10 @@ impl Server {
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
             metrics: Arc::new(metrics::Metrics::default()),
+            limits: Arc::new(ratelimit::IpLimits::new(
+                self.config.ip_requests_per_sec,
+                self.config.ip_upgrades_per_sec,
+            )),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {
@@ -114,13 +121,17 @@ impl Server {
             }
         });
         let stop = token.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            })
-            .await?;
+        // The peer address feeds the per-address rate limits (throttle.rs), nothing else.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        })
+        .await?;
         token.cancel();
         hub.wait_stopped().await;
         connections.close();

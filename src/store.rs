@@ -3,6 +3,7 @@
 //! the async workers (`spawn_blocking`).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What storage holds for one document.
@@ -75,6 +76,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Listed>, StoreError>;
     /// Bytes stored for `name` (snapshot and log).
     fn size(&self, name: &str) -> Result<u64, StoreError>;
+    /// Documents stored, from a counter kept with creations and erasures (never a scan).
+    fn count(&self) -> u64;
 }
 
 /// The sled implementation: trees `meta` and `snapshots` keyed by name, `log` keyed by
@@ -86,7 +89,14 @@ pub struct SledStore {
     snapshots: sled::Tree,
     log: sled::Tree,
     tokens: sled::Tree,
+    /// Persisted counters (`documents`), so the count needs no scan at startup.
+    counters: sled::Tree,
+    /// The number of documents, mirrored from `counters`.
+    documents: AtomicU64,
 }
+
+/// Key of the document count in the `counters` tree (a big-endian `u64`).
+const DOCUMENTS: &[u8] = b"documents";
 
 impl SledStore {
     /// Opens (or creates) the database at `path`; sled flushes in the background every
@@ -102,14 +112,53 @@ impl SledStore {
             .cache_capacity(cache_bytes as u64)
             .flush_every_ms(Some(flush_ms))
             .open()?;
+        let meta = db.open_tree("meta")?;
+        let counters = db.open_tree("counters")?;
+        let documents = match counters.get(DOCUMENTS)?.and_then(|v| counter_of(&v)) {
+            Some(n) => n,
+            None => {
+                // A database from before the counter: count once, and never again.
+                let n = meta.len() as u64;
+                counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+                n
+            }
+        };
         Ok(Self {
-            meta: db.open_tree("meta")?,
+            meta,
             snapshots: db.open_tree("snapshots")?,
             log: db.open_tree("log")?,
             tokens: db.open_tree("tokens")?,
+            counters,
+            documents: AtomicU64::new(documents),
             db,
         })
     }
+
+    /// Moves the document count by `delta` (+1 or -1), in memory and on disk. The count is
+    /// written after the metadata, not with it: a crash in between leaves it off by one, which
+    /// is why it is reported as an approximation.
+    fn count_documents(&self, delta: i64) -> Result<(), StoreError> {
+        let n = if delta >= 0 {
+            self.documents.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
+        } else {
+            let down = delta.unsigned_abs();
+            let prev = self
+                .documents
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(down))
+                })
+                .unwrap_or(0);
+            prev.saturating_sub(down)
+        };
+        // Last writer wins: concurrent creations write counts that differ by at most their
+        // number, corrected by the next write; the in-memory value is exact.
+        self.counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+fn counter_of(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
 }
 
 fn log_prefix(name: &str) -> Vec<u8> {
@@ -155,7 +204,9 @@ impl Store for SledStore {
     }
 
     fn put_meta(&self, name: &str, meta: &[u8]) -> Result<(), StoreError> {
-        self.meta.insert(name, meta)?;
+        if self.meta.insert(name, meta)?.is_none() {
+            self.count_documents(1)?;
+        }
         Ok(())
     }
 
@@ -214,7 +265,9 @@ impl Store for SledStore {
         if let Some(token) = token {
             self.tokens.remove(token)?;
         }
-        self.meta.remove(name)?;
+        if self.meta.remove(name)?.is_some() {
+            self.count_documents(-1)?;
+        }
         Ok(())
     }
 
@@ -254,6 +307,10 @@ impl Store for SledStore {
             total += kv?.1.len() as u64;
         }
         Ok(total)
+    }
+
+    fn count(&self) -> u64 {
+        self.documents.load(Ordering::Relaxed)
     }
 }
 
@@ -363,5 +420,33 @@ mod tests {
         }
         let kept = store.load("gone.too").expect("load");
         assert!(kept.meta.is_some() && kept.snapshot.is_some() && kept.log.len() == 1);
+    }
+
+    #[test]
+    fn counts_documents_without_scanning_and_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = open(dir.path());
+            assert_eq!(store.count(), 0);
+            store.put_meta("a", b"m").expect("meta");
+            store
+                .put_meta("a", b"m2")
+                .expect("meta update is no new document");
+            store.put_meta("b", b"m").expect("meta");
+            assert_eq!(store.count(), 2);
+            store.delete("a", None).expect("delete");
+            store
+                .delete("a", None)
+                .expect("deleting again changes nothing");
+            assert_eq!(store.count(), 1);
+            store.flush().expect("flush");
+        }
+        let store = open(dir.path());
+        assert_eq!(store.count(), 1, "the count is persisted");
+        // A database from before the counter is counted once when opened.
+        store.counters.remove(DOCUMENTS).expect("remove");
+        store.flush().expect("flush");
+        drop(store);
+        assert_eq!(open(dir.path()).count(), 1);
     }
 }

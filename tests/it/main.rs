@@ -5,6 +5,7 @@ mod node_suite;
 mod server;
 
 mod abuse;
+mod admin;
 mod awareness;
 mod browser;
 mod durability;

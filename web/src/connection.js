@@ -4,17 +4,21 @@
 // Reports one of: connecting, connected, waiting (retry scheduled), offline.
 
 import { WebsocketProvider } from 'y-websocket'
+import * as decoding from 'lib0/decoding'
 
 const BASE_MS = 1000
 const MAX_MS = 60_000
 const BUSY_MIN_MS = 15_000
 const BUSY_MAX_MS = 60_000
 const RETRY_AFTER_MAX_S = 600
+// The operator's notice to every open pad (an ardoise message type, see src/protocol.rs): a
+// varString, empty when the notice is withdrawn. Stock clients ignore this type.
+const MSG_NOTICE = 100
 
 /**
  * @param {import('yjs').Doc} ydoc
  * @param {string} room
- * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean }} opts
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, onNotice?: (text: string) => void, readOnly: boolean }} opts
  */
 export function connect (ydoc, room, opts) {
   const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws'
@@ -30,6 +34,10 @@ export function connect (ydoc, room, opts) {
     // every close from the server comes back to us (see 'closed' below): we pace reconnects
     shouldReconnect: () => false
   })
+
+  provider.messageHandlers[MSG_NOTICE] = (_encoder, decoder) => {
+    if (opts.onNotice) opts.onNotice(decoding.readVarString(decoder))
+  }
 
   const report = () => {
     opts.onState({ ...s, unsaved: unsaved && !opts.readOnly, everSynced })
