@@ -367,6 +367,33 @@ mod tests {
     }
 
     #[test]
+    fn admin_token_and_limits_come_from_flags_env_or_file_and_never_print() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "admin_token = \"from-the-file\"\ntrust_proxy = true\nip_requests_per_sec = 7"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        let token = c.admin_token.as_ref().expect("token");
+        assert!(token.matches("from-the-file"));
+        assert!(c.trust_proxy);
+        assert_eq!(c.ip_requests_per_sec, 7);
+        assert!(
+            !format!("{c:?}").contains("from-the-file"),
+            "Debug hides it"
+        );
+        let c = Config::load_from(["ardoise", "--config", &path, "--admin-token", "flag"])
+            .expect("parses");
+        assert!(c.admin_token.expect("token").matches("flag"));
+        let c = Config::load_from(["ardoise"]).expect("defaults");
+        assert!(c.admin_token.is_none() && !c.trust_proxy);
+        assert_eq!((c.conn_messages_per_sec, c.conn_bytes_per_sec), (100, MIB));
+        assert!(Config::load_from(["ardoise", "--admin-token", " "]).is_err());
+    }
+
+    #[test]
     fn unknown_file_keys_are_refused() {
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(f, "no_such_option = 1").expect("write");
