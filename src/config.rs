@@ -125,7 +125,7 @@ pub struct Config {
     // --- Issue 7: operator access and rate limits ---
     /// Bearer token of the `/admin` page and API; without one every `/admin` route answers 404
     /// [default: none].
-    #[arg(long, env = "ARDOISE_ADMIN_TOKEN")]
+    #[arg(long, env = "ARDOISE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<AdminToken>,
 
     /// Take the client address from the rightmost `X-Forwarded-For` entry (the one the reverse
