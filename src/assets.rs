@@ -42,6 +42,7 @@ pub fn urls() -> &'static AssetUrls {
         AssetUrls {
             css: url("app.css"),
             pad_js: url("pad.js"),
+            admin_js: url("admin.js"),
             icon: url("favicon.svg"),
             base: base.to_owned(),
         }

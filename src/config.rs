@@ -9,6 +9,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::AdminToken;
 use crate::admission::{Mode, SheddingConfig, TrustedHost};
 use crate::api::ApiKeyHash;
 use crate::base_path::BasePath;
@@ -162,6 +163,37 @@ pub struct Config {
     #[serde(default)]
     pub base_path: BasePath,
     // ---- end of issue 8 ---------------------------------------------------------------------------
+    // --- Issue 7: operator access and rate limits ---
+    /// Bearer token of the `/admin` page and API; without one every `/admin` route answers 404
+    /// [default: none].
+    #[arg(long, env = "ARDOISE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<AdminToken>,
+
+    /// Take the client address from the rightmost `X-Forwarded-For` entry (the one the reverse
+    /// proxy added) instead of the TCP peer; only behind a proxy that sets it [default: off].
+    #[arg(long, env = "ARDOISE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// WebSocket messages per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_MESSAGES_PER_SEC", default_value_t = 100)]
+    pub conn_messages_per_sec: u32,
+
+    /// WebSocket bytes per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_BYTES_PER_SEC", default_value_t = MIB)]
+    pub conn_bytes_per_sec: usize,
+
+    /// Page and API requests per second from one client address (an IPv6 /64), on average over
+    /// ten seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_REQUESTS_PER_SEC", default_value_t = 100)]
+    pub ip_requests_per_sec: u32,
+
+    /// WebSocket upgrades per second from one client address (an IPv6 /64), on average over ten
+    /// seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_UPGRADES_PER_SEC", default_value_t = 50)]
+    pub ip_upgrades_per_sec: u32,
+
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
     #[serde(default)]
@@ -433,6 +465,33 @@ mod tests {
         assert!(err.to_string().contains("not one of"), "{err}");
         let err = Config::load_from(["ardoise", "--retention-choices", "1x"]).expect_err("bad");
         assert!(err.to_string().contains("not a lifetime"), "{err}");
+    }
+
+    #[test]
+    fn admin_token_and_limits_come_from_flags_env_or_file_and_never_print() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "admin_token = \"from-the-file\"\ntrust_proxy = true\nip_requests_per_sec = 7"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        let token = c.admin_token.as_ref().expect("token");
+        assert!(token.matches("from-the-file"));
+        assert!(c.trust_proxy);
+        assert_eq!(c.ip_requests_per_sec, 7);
+        assert!(
+            !format!("{c:?}").contains("from-the-file"),
+            "Debug hides it"
+        );
+        let c = Config::load_from(["ardoise", "--config", &path, "--admin-token", "flag"])
+            .expect("parses");
+        assert!(c.admin_token.expect("token").matches("flag"));
+        let c = Config::load_from(["ardoise"]).expect("defaults");
+        assert!(c.admin_token.is_none() && !c.trust_proxy);
+        assert_eq!((c.conn_messages_per_sec, c.conn_bytes_per_sec), (100, MIB));
+        assert!(Config::load_from(["ardoise", "--admin-token", " "]).is_err());
     }
 
     #[test]

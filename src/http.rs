@@ -12,13 +12,13 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{middleware, Form, Router};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{pick_weighted, AdmissionHandle};
+use crate::admission::{self, pick_weighted, AdmissionHandle};
 use crate::assets;
 use crate::base_path::{self, BasePath};
 use crate::config::Config;
@@ -30,7 +30,8 @@ use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
 use crate::pages::{self, ErrorKind, Lang, PadShell, Retention};
-use crate::{api, creator_delete, privacy, qr, ws};
+use crate::ratelimit::IpLimits;
+use crate::{admin, api, creator_delete, privacy, qr, throttle, ws};
 
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,6 +58,8 @@ pub struct AppState {
     pub admission: AdmissionHandle,
     /// Counters and gauges for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Per-address budgets of requests and upgrades.
+    pub limits: Arc<IpLimits>,
 }
 
 impl AppState {
@@ -255,7 +258,13 @@ pub fn router(state: AppState) -> Router {
         .nest(api::PREFIX, api::routes(&state.config))
         .merge(creator_delete::routes())
         .merge(privacy::routes())
+        .merge(admin::routes())
         .fallback(not_found)
+        // Inside the CSP layer, so a 429 carries the policy too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            throttle::limit,
+        ))
         .layer(axum::middleware::map_response(privacy::default_csp));
     mount(app.with_state(state), &base)
 }
@@ -321,6 +330,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let now = Snapshot {
         connections: state.connections.len(),
         rooms: state.hub.live_rooms(),
+        stored_documents: state.hub.stored_documents(),
+        rss_bytes: rss_bytes(),
         admission: state.admission.state(),
     };
     let mut response = state.metrics.render(&now).into_response();
@@ -329,6 +340,21 @@ async fn metrics(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+/// Resident memory in bytes, 0 when unknown.
+fn rss_bytes() -> u64 {
+    let mib = admission::probe::rss_mib();
+    if mib.is_finite() {
+        (mib * 1024.0 * 1024.0) as u64
+    } else {
+        0
+    }
+}
+
+/// A page without the editor: 200, strict CSP, not cached.
+pub(crate) fn static_page(body: String) -> Response {
+    html(StatusCode::OK, body, CSP_STATIC.into())
 }
 
 /// `?name=` of the partner-host button; empty for a random name.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -55,6 +56,8 @@ pub struct Hub {
     tasks: TaskTracker,
     next_id: AtomicU64,
     clock: Clock,
+    /// The operator's message to every open pad (`None` when there is none).
+    notice: watch::Sender<Option<Arc<str>>>,
 }
 
 impl Hub {
@@ -68,6 +71,7 @@ impl Hub {
             tasks: TaskTracker::new(),
             next_id: AtomicU64::new(1),
             clock: Clock::system(),
+            notice: watch::Sender::new(None),
         }
     }
 
@@ -103,6 +107,7 @@ impl Hub {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),
                     clock: self.clock,
+                    connections: Default::default(),
                 };
                 room::spawn(parts, &self.tasks)
             })
@@ -304,6 +309,34 @@ impl Hub {
     /// Number of loaded documents.
     pub fn live_rooms(&self) -> usize {
         self.rooms.len()
+    }
+
+    /// Connections to document `name` (0 when it is not loaded).
+    pub fn live_connections(&self, name: &DocName) -> usize {
+        self.rooms.get(name).map_or(0, |room| room.connections())
+    }
+
+    /// Documents in storage (a counter, not a scan).
+    pub fn stored_documents(&self) -> u64 {
+        self.store.count()
+    }
+
+    /// Sets (`Some`) or clears (`None`) the message shown to every open pad; connections
+    /// watching [`Hub::notices`] send it on.
+    pub fn set_notice(&self, text: Option<String>) {
+        self.notice.send_replace(text.map(Arc::from));
+    }
+
+    /// The current message to every open pad.
+    pub fn notice(&self) -> Option<Arc<str>> {
+        self.notice.borrow().clone()
+    }
+
+    /// Watches the message to every open pad; the current one counts as unseen.
+    pub fn notices(&self) -> watch::Receiver<Option<Arc<str>>> {
+        let mut rx = self.notice.subscribe();
+        rx.mark_changed();
+        rx
     }
 
     /// Waits until every room has persisted and stopped (after `shutdown` was cancelled).

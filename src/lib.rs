@@ -1,6 +1,7 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod admin;
 pub mod admission;
 pub mod api;
 pub mod assets;
@@ -26,9 +27,11 @@ pub mod pages;
 pub mod privacy;
 pub mod protocol;
 pub mod qr;
+pub mod ratelimit;
 pub mod room;
 pub mod store;
 pub mod sweeper;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
@@ -122,6 +125,10 @@ impl Server {
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
             metrics: Arc::new(metrics::Metrics::default()),
+            limits: Arc::new(ratelimit::IpLimits::new(
+                self.config.ip_requests_per_sec,
+                self.config.ip_upgrades_per_sec,
+            )),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {
@@ -130,13 +137,17 @@ impl Server {
             }
         });
         let stop = token.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            })
-            .await?;
+        // The peer address feeds the per-address rate limits (throttle.rs), nothing else.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        })
+        .await?;
         token.cancel();
         // The sweeper stops between two erasures; each of them completes or never started.
         if sweeper.await.is_err() {

@@ -154,6 +154,8 @@ pub struct AssetUrls {
     pub css: String,
     /// The pad editor bundle.
     pub pad_js: String,
+    /// The admin page's script.
+    pub admin_js: String,
     /// The site icon.
     pub icon: String,
     /// The base path every link and form starts with (`--base-path`); empty at the root.
@@ -346,6 +348,186 @@ pub fn home(
         open_button = t.open_button,
         privacy = t.privacy,
         privacy_link = retention_text(lang).privacy_link,
+    )
+}
+
+/// Words of the admin page (issue 7); the script reads the ones it needs from `data-` attributes.
+struct AdminStrings {
+    title: &'static str,
+    token: &'static str,
+    sign_in: &'static str,
+    state: &'static str,
+    refresh: &'static str,
+    creation: &'static str,
+    auto: &'static str,
+    open: &'static str,
+    closed: &'static str,
+    notice: &'static str,
+    notice_hint: &'static str,
+    notice_set: &'static str,
+    notice_clear: &'static str,
+    documents: &'static str,
+    prefix: &'static str,
+    search: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    size: &'static str,
+    last_edit: &'static str,
+    connections: &'static str,
+    more: &'static str,
+    // For the script.
+    bad_token: &'static str,
+    failed: &'static str,
+    delete: &'static str,
+    delete_prompt: &'static str,
+    is_open: &'static str,
+    is_closed: &'static str,
+    none: &'static str,
+}
+
+const ADMIN_EN: AdminStrings = AdminStrings {
+    title: "Administration",
+    token: "Admin token",
+    sign_in: "Sign in",
+    state: "State",
+    refresh: "Refresh",
+    creation: "Creation of new documents",
+    auto: "Automatic",
+    open: "Force open",
+    closed: "Force closed",
+    notice: "Message to every open pad",
+    notice_hint: "Shown as a banner on every pad, including pads opened later, until cleared.",
+    notice_set: "Show",
+    notice_clear: "Clear",
+    documents: "Documents",
+    prefix: "Name starts with",
+    search: "Search",
+    name: "Name",
+    kind: "Kind",
+    size: "Size",
+    last_edit: "Last edit",
+    connections: "Connections",
+    more: "More",
+    bad_token: "This token is not valid.",
+    failed: "The request failed:",
+    delete: "Delete",
+    delete_prompt: "Delete this document for good? Message shown to the people editing it:",
+    is_open: "open",
+    is_closed: "closed",
+    none: "none",
+};
+
+const ADMIN_FR: AdminStrings = AdminStrings {
+    title: "Administration",
+    token: "Jeton d'administration",
+    sign_in: "Se connecter",
+    state: "État",
+    refresh: "Actualiser",
+    creation: "Création de nouveaux documents",
+    auto: "Automatique",
+    open: "Forcer l'ouverture",
+    closed: "Forcer la fermeture",
+    notice: "Message à tous les pads ouverts",
+    notice_hint: "Affiché en bandeau sur chaque pad, y compris ceux ouverts ensuite, jusqu'à                   effacement.",
+    notice_set: "Afficher",
+    notice_clear: "Effacer",
+    documents: "Documents",
+    prefix: "Le nom commence par",
+    search: "Chercher",
+    name: "Nom",
+    kind: "Type",
+    size: "Taille",
+    last_edit: "Dernière modification",
+    connections: "Connexions",
+    more: "Suite",
+    bad_token: "Ce jeton n'est pas valide.",
+    failed: "La requête a échoué :",
+    delete: "Supprimer",
+    delete_prompt: "Supprimer définitivement ce document ? Message montré aux personnes qui                     l'éditent :",
+    is_open: "ouverte",
+    is_closed: "fermée",
+    none: "aucun",
+};
+
+/// The admin page: a token form, then (filled by its script from the JSON API) the state, the
+/// creation override, the notice to open pads and the document search. It holds no data itself.
+pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
+    let a = match lang {
+        Lang::En => &ADMIN_EN,
+        Lang::Fr => &ADMIN_FR,
+    };
+    let data = [
+        ("bad-token", a.bad_token),
+        ("failed", a.failed),
+        ("delete", a.delete),
+        ("delete-prompt", a.delete_prompt),
+        ("is-open", a.is_open),
+        ("is-closed", a.is_closed),
+        ("none", a.none),
+        ("auto", a.auto),
+        ("open", a.open),
+        ("closed", a.closed),
+    ]
+    .iter()
+    .map(|(k, v)| format!(" data-{k}=\"{}\"", escape(v)))
+    .collect::<String>();
+    format!(
+        "{head}<body class=\"home admin\">\n<header><h1>ardoise · {title}</h1>{switch}</header>\n\
+         <main id=\"admin\" data-lang=\"{code}\" data-base=\"{base}\"{data}>\n\
+         <form id=\"login\">\n<label for=\"token\">{token}</label>\n\
+         <input id=\"token\" type=\"password\" autocomplete=\"off\" required>\n\
+         <button type=\"submit\">{sign_in}</button>\n\
+         <p id=\"login-error\" class=\"notice\" role=\"alert\" hidden></p>\n</form>\n\
+         <div id=\"panel\" hidden>\n\
+         <p id=\"error\" class=\"notice\" role=\"alert\" hidden></p>\n\
+         <section>\n<h2>{state}</h2>\n<dl id=\"stats\"></dl>\n\
+         <table id=\"signals\"><tbody></tbody></table>\n\
+         <button type=\"button\" id=\"refresh\">{refresh}</button>\n</section>\n\
+         <section>\n<h2>{creation}</h2>\n<p id=\"creation-state\" role=\"status\"></p>\n\
+         <p class=\"modes\"><button type=\"button\" data-mode=\"auto\">{auto}</button> \
+         <button type=\"button\" data-mode=\"open\">{open}</button> \
+         <button type=\"button\" data-mode=\"closed\">{closed}</button></p>\n</section>\n\
+         <section>\n<h2>{notice}</h2>\n<form id=\"notice-form\">\n\
+         <label for=\"notice\">{notice}</label>\n\
+         <textarea id=\"notice\" maxlength=\"500\" rows=\"3\" aria-describedby=\"notice-hint\"></textarea>\n\
+         <p id=\"notice-hint\" class=\"hint\">{notice_hint}</p>\n\
+         <button type=\"submit\">{notice_set}</button> \
+         <button type=\"button\" id=\"notice-clear\">{notice_clear}</button>\n</form>\n</section>\n\
+         <section>\n<h2>{documents}</h2>\n<form id=\"search\">\n\
+         <label for=\"prefix\">{prefix}</label>\n\
+         <input id=\"prefix\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{0,100}}\" autocomplete=\"off\">\n\
+         <button type=\"submit\">{search}</button>\n</form>\n\
+         <table id=\"docs\">\n<thead><tr><th>{name}</th><th>{kind}</th><th>{size}</th>\
+         <th>{last_edit}</th><th>{connections}</th><th></th></tr></thead>\n<tbody></tbody>\n</table>\n\
+         <button type=\"button\" id=\"more\" hidden>{more}</button>\n</section>\n\
+         </div>\n</main>\n<script src=\"{js}\" defer></script>\n</body>\n</html>\n",
+        head = head(lang, &format!("{} · ardoise", a.title), assets, None),
+        title = a.title,
+        switch = lang_switch(lang, &format!("{}/admin", assets.base)),
+        base = escape(&assets.base),
+        code = lang.code(),
+        token = a.token,
+        sign_in = a.sign_in,
+        state = a.state,
+        refresh = a.refresh,
+        creation = a.creation,
+        auto = a.auto,
+        open = a.open,
+        closed = a.closed,
+        notice = a.notice,
+        notice_hint = a.notice_hint,
+        notice_set = a.notice_set,
+        notice_clear = a.notice_clear,
+        documents = a.documents,
+        prefix = a.prefix,
+        search = a.search,
+        name = a.name,
+        kind = a.kind,
+        size = a.size,
+        last_edit = a.last_edit,
+        connections = a.connections,
+        more = a.more,
+        js = escape(&assets.admin_js),
     )
 }
 
@@ -701,6 +883,7 @@ mod tests {
         AssetUrls {
             css: "/assets/app.css?v=1".into(),
             pad_js: "/assets/pad.js?v=1".into(),
+            admin_js: "/assets/admin.js?v=1".into(),
             icon: "/assets/favicon.svg?v=1".into(),
             base: String::new(),
         }
@@ -892,5 +1075,16 @@ mod tests {
         let fr = privacy(Lang::Fr, &assets(), &facts);
         assert!(fr.contains("Vie privée") && fr.contains("garde pour son exploitant"));
         assert!(!fr.contains("<script>"));
+    }
+
+    #[test]
+    fn admin_page_holds_no_data_and_escapes_its_words() {
+        let page = admin(Lang::Fr, &assets());
+        assert!(page.contains("<html lang=\"fr\">"));
+        assert!(page.contains("id=\"token\" type=\"password\""));
+        assert!(page.contains("data-delete-prompt=\"Supprimer définitivement ce document ? "));
+        assert!(page.contains("l&#39;éditent") || page.contains("l&#x27;éditent"));
+        assert!(page.contains("src=\"/assets/admin.js?v=1\""));
+        assert!(!page.contains("<script>"), "no inline script");
     }
 }

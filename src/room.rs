@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -130,12 +131,18 @@ pub enum RoomError {
 pub struct RoomHandle {
     tx: mpsc::Sender<Command>,
     id: u64,
+    connections: Arc<AtomicUsize>,
 }
 
 impl RoomHandle {
     /// Identifies this room instance (a reloaded document gets a new id).
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Connections subscribed, as of the room's last tick.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Subscribes a connection; waits for the document to be loaded.
@@ -236,14 +243,21 @@ pub struct RoomParts {
     pub unregister: Unregister,
     /// The time of edits and expiry.
     pub clock: Clock,
+    /// Subscribed connections, published by the room after each tick (for the admin list).
+    pub connections: Arc<AtomicUsize>,
 }
 
 /// Starts a room task; it loads the document before handling any command.
 pub fn spawn(parts: RoomParts, tracker: &tokio_util::task::TaskTracker) -> RoomHandle {
     let (tx, rx) = mpsc::channel(parts.config.room_queue_messages.max(1));
     let id = parts.id;
+    let connections = parts.connections.clone();
     tracker.spawn(run(parts, rx));
-    RoomHandle { tx, id }
+    RoomHandle {
+        tx,
+        id,
+        connections,
+    }
 }
 
 /// Where the document stands in storage.
@@ -425,6 +439,7 @@ impl Room {
                         return;
                     }
                     self.tick(&mut batch).await;
+                    self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
                     if self.broken || self.deleted {
                         return;
                     }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use sled::Transactional;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What storage holds for one document.
@@ -84,6 +85,8 @@ pub trait Store: Send + Sync + 'static {
     /// Drops the index entry `due` if the document's current expiry is another (or it has
     /// none): an entry that no longer describes its document must not be visited forever.
     fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError>;
+    /// Documents stored, from a counter kept with creations and erasures (never a scan).
+    fn count(&self) -> u64;
 }
 
 /// A document due for erasure, from the expiry index.
@@ -109,7 +112,14 @@ pub struct SledStore {
     tokens: sled::Tree,
     expiry: sled::Tree,
     expires: sled::Tree,
+    /// Persisted counters (`documents`), so the count needs no scan at startup.
+    counters: sled::Tree,
+    /// The number of documents, mirrored from `counters`.
+    documents: AtomicU64,
 }
+
+/// Key of the document count in the `counters` tree (a big-endian `u64`).
+const DOCUMENTS: &[u8] = b"documents";
 
 impl SledStore {
     /// Opens (or creates) the database at `path`; sled flushes in the background every
@@ -125,16 +135,55 @@ impl SledStore {
             .cache_capacity(cache_bytes as u64)
             .flush_every_ms(Some(flush_ms))
             .open()?;
+        let meta = db.open_tree("meta")?;
+        let counters = db.open_tree("counters")?;
+        let documents = match counters.get(DOCUMENTS)?.and_then(|v| counter_of(&v)) {
+            Some(n) => n,
+            None => {
+                // A database from before the counter: count once, and never again.
+                let n = meta.len() as u64;
+                counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+                n
+            }
+        };
         Ok(Self {
-            meta: db.open_tree("meta")?,
+            meta,
             snapshots: db.open_tree("snapshots")?,
             log: db.open_tree("log")?,
             tokens: db.open_tree("tokens")?,
             expiry: db.open_tree("expiry")?,
             expires: db.open_tree("expires")?,
+            counters,
+            documents: AtomicU64::new(documents),
             db,
         })
     }
+
+    /// Moves the document count by `delta` (+1 or -1), in memory and on disk. The count is
+    /// written after the metadata, not with it: a crash in between leaves it off by one, which
+    /// is why it is reported as an approximation.
+    fn count_documents(&self, delta: i64) -> Result<(), StoreError> {
+        let n = if delta >= 0 {
+            self.documents.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
+        } else {
+            let down = delta.unsigned_abs();
+            let prev = self
+                .documents
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(down))
+                })
+                .unwrap_or(0);
+            prev.saturating_sub(down)
+        };
+        // Last writer wins: concurrent creations write counts that differ by at most their
+        // number, corrected by the next write; the in-memory value is exact.
+        self.counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+fn counter_of(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
 }
 
 #[cfg(test)]
@@ -218,8 +267,8 @@ impl Store for SledStore {
     }
 
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
-        (&self.meta, &self.expiry, &self.expires)
-            .transaction(|(meta_tree, expiry, by_name)| -> TxResult<()> {
+        let created = (&self.meta, &self.expiry, &self.expires)
+            .transaction(|(meta_tree, expiry, by_name)| -> TxResult<bool> {
                 let old = by_name.get(name)?.and_then(|v| time_of(&v));
                 if old != expires {
                     if let Some(old) = old {
@@ -235,10 +284,13 @@ impl Store for SledStore {
                         }
                     }
                 }
-                meta_tree.insert(name, meta)?;
-                Ok(())
+                Ok(meta_tree.insert(name, meta)?.is_none())
             })
-            .map_err(unabort)
+            .map_err(unabort)?;
+        if created {
+            self.count_documents(1)?;
+        }
+        Ok(())
     }
 
     fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError> {
@@ -296,15 +348,18 @@ impl Store for SledStore {
         if let Some(token) = token {
             self.tokens.remove(token)?;
         }
-        (&self.meta, &self.expiry, &self.expires)
-            .transaction(|(meta, expiry, by_name)| -> TxResult<()> {
+        let existed = (&self.meta, &self.expiry, &self.expires)
+            .transaction(|(meta, expiry, by_name)| -> TxResult<bool> {
                 if let Some(at) = by_name.remove(name)?.and_then(|v| time_of(&v)) {
                     expiry.remove(due_key(at, name))?;
                 }
-                meta.remove(name)?;
-                Ok(())
+                Ok(meta.remove(name)?.is_some())
             })
-            .map_err(unabort)
+            .map_err(unabort)?;
+        if existed {
+            self.count_documents(-1)?;
+        }
+        Ok(())
     }
 
     fn list(
@@ -371,6 +426,10 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(unabort)
+    }
+
+    fn count(&self) -> u64 {
+        self.documents.load(Ordering::Relaxed)
     }
 }
 
@@ -531,5 +590,33 @@ mod tests {
                 name: "a".into()
             }]
         );
+    }
+
+    #[test]
+    fn counts_documents_without_scanning_and_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = open(dir.path());
+            assert_eq!(store.count(), 0);
+            store.put_meta("a", b"m", None).expect("meta");
+            store
+                .put_meta("a", b"m2", None)
+                .expect("meta update is no new document");
+            store.put_meta("b", b"m", None).expect("meta");
+            assert_eq!(store.count(), 2);
+            store.delete("a", None).expect("delete");
+            store
+                .delete("a", None)
+                .expect("deleting again changes nothing");
+            assert_eq!(store.count(), 1);
+            store.flush().expect("flush");
+        }
+        let store = open(dir.path());
+        assert_eq!(store.count(), 1, "the count is persisted");
+        // A database from before the counter is counted once when opened.
+        store.counters.remove(DOCUMENTS).expect("remove");
+        store.flush().expect("flush");
+        drop(store);
+        assert_eq!(open(dir.path()).count(), 1);
     }
 }

@@ -1,5 +1,6 @@
 // Build the browser client into dist/ (committed; the server embeds it):
 //   dist/pad.js        the pad page, one minified IIFE bundle (CodeMirror, Yjs, y-websocket, ...)
+//   dist/admin.js      the admin page's script
 //   dist/app.css       styles of every page (home, errors, pad)
 //   dist/favicon.svg   the icon (pages link it, so browsers do not ask for /favicon.ico)
 //   dist/*.gz          gzip level 9 siblings, served as-is to clients that accept gzip
@@ -42,6 +43,16 @@ const js = await esbuild.build({
   define: { 'process.env.NODE_ENV': '"production"' }
 })
 
+// The admin page's script: no npm package, so nothing to add to the licences.
+await esbuild.build({
+  ...common,
+  entryPoints: ['src/admin.js'],
+  outfile: 'dist/admin.js',
+  format: 'iife',
+  target: ['es2022'],
+  charset: 'ascii'
+})
+
 await esbuild.build({
   ...common,
   entryPoints: ['src/app.css'],
@@ -72,7 +83,7 @@ for (const name of [...packages.keys()].sort()) {
 writeFileSync(join(dist, 'THIRD_PARTY_LICENSES.txt'), licenceParts.join('\n'))
 
 // gzip siblings (node's gzip header has no name and mtime 0: deterministic)
-for (const f of ['pad.js', 'app.css']) {
+for (const f of ['pad.js', 'admin.js', 'app.css']) {
   const buf = readFileSync(join(dist, f))
   writeFileSync(join(dist, f + '.gz'), gzipSync(buf, { level: constants.Z_BEST_COMPRESSION }))
 }

@@ -5,6 +5,7 @@ mod node_suite;
 mod server;
 
 mod abuse;
+mod admin;
 mod api;
 mod awareness;
 mod base_path;

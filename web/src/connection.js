@@ -6,6 +6,7 @@
 // recreate it from this tab's copy, so it stops for good.
 
 import { WebsocketProvider } from 'y-websocket'
+import * as decoding from 'lib0/decoding'
 
 const BASE_MS = 1000
 const MAX_MS = 60_000
@@ -14,11 +15,14 @@ const BUSY_MAX_MS = 60_000
 const RETRY_AFTER_MAX_S = 600
 /** Close code of a document that no longer exists (modelled on HTTP 410). */
 export const GONE = 4410
+// The operator's notice to every open pad (an ardoise message type, see src/protocol.rs): a
+// varString, empty when the notice is withdrawn. Stock clients ignore this type.
+const MSG_NOTICE = 100
 
 /**
  * @param {import('yjs').Doc} ydoc
  * @param {string} room
- * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean, base: string }} opts
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, onNotice?: (text: string) => void, readOnly: boolean, base: string }} opts
  *   `base` is the server's base path (`--base-path`, e.g. '/pad'; '' at the root)
  */
 export function connect (ydoc, room, opts) {
@@ -36,6 +40,10 @@ export function connect (ydoc, room, opts) {
     // every close from the server comes back to us (see 'closed' below): we pace reconnects
     shouldReconnect: () => false
   })
+
+  provider.messageHandlers[MSG_NOTICE] = (_encoder, decoder) => {
+    if (opts.onNotice) opts.onNotice(decoding.readVarString(decoder))
+  }
 
   const report = () => {
     opts.onState({ ...s, unsaved: unsaved && !opts.readOnly, everSynced })

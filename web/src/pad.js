@@ -121,6 +121,13 @@ function main () {
   }
   onLang(() => lastState && renderStatus(lastState))
 
+  // ---- the operator's notice: a banner until it is withdrawn ---------------------------------------
+  const noticeEl = h('p.notice.pad-notice', { role: 'status', hidden: true })
+  const showNotice = (text) => {
+    noticeEl.textContent = text
+    noticeEl.hidden = !text
+  }
+
   // ---- awareness ---------------------------------------------------------------------------------
   // ---- an erased pad: say why, stop editing ------------------------------------------------------
   let goneBanner = null
@@ -137,7 +144,7 @@ function main () {
     }
   }
 
-  conn = connect(ydoc, room, { readOnly, base: ds.base || '', onState: (s) => renderStatus(s) })
+  conn = connect(ydoc, room, { readOnly, base: ds.base || '', onState: (s) => renderStatus(s), onNotice: showNotice })
   const awareness = conn.provider.awareness
   const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
   setUser()
@@ -477,7 +484,7 @@ function main () {
 
   clear(app)
   app.classList.add('pad-app')
-  app.append(header, h('div.pad-body', null, main, side))
+  app.append(header, noticeEl, h('div.pad-body', null, main, side))
   setSide(window.matchMedia('(min-width: 900px)').matches)
 
   // ---- dialogs -----------------------------------------------------------------------------------
