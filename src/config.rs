@@ -135,7 +135,12 @@ pub struct Config {
 
     /// Sub-path the whole application is served under behind a reverse proxy, e.g. `/pad`
     /// [default: none, served at the root].
-    #[arg(long, env = "ARDOISE_BASE_PATH", default_value = "")]
+    #[arg(
+        long,
+        env = "ARDOISE_BASE_PATH",
+        default_value = "",
+        hide_default_value = true
+    )]
     #[serde(default)]
     pub base_path: BasePath,
     // ---- end of issue 8 ---------------------------------------------------------------------------
