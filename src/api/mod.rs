@@ -23,7 +23,7 @@ use crate::export::{ExportOptions, PadFormat};
 use crate::http::{self, AppState, ExportQuery};
 use crate::meta::{random_name, DocMeta, Kind, NewDoc};
 use crate::metrics::Refusal;
-use crate::name::{DocName, MAX_NAME_LEN};
+use crate::name::DocName;
 
 pub use error::ApiError;
 pub use key::{ApiKeyHash, BadKeyHash};
@@ -120,8 +120,10 @@ impl FromRequestParts<AppState> for Authorized {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|v| v.trim().split_once(' '))
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim());
         match presented {
             Some(key) if hash.matches(key) => Ok(Authorized),
             _ => Err(ApiError::Unauthorized),
@@ -296,9 +298,6 @@ async fn list(
     }
     // A prefix is the start of a name: same characters, same length bound.
     if !query.prefix.is_empty() {
-        if query.prefix.len() > MAX_NAME_LEN {
-            return Err(ApiError::BadRequest("prefix is too long".into()));
-        }
         doc_name(&query.prefix)?;
     }
     let after = query.after.as_deref().map(doc_name).transpose()?;
@@ -542,6 +541,29 @@ mod tests {
         documented.sort();
         routes.sort();
         assert_eq!(documented, routes);
+    }
+
+    #[test]
+    fn the_key_hash_and_base_path_come_from_flags_or_the_file() {
+        use std::io::Write;
+        let hash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "api_key_sha256 = \"{hash}\"\nbase_path = \"/pad/\"").expect("write");
+        let path = f.path().to_str().expect("utf-8 path");
+        let c = Config::load_from(["ardoise", "--config", path]).expect("parses");
+        assert!(c
+            .api_key_sha256
+            .as_ref()
+            .is_some_and(|h| h.matches("secret")));
+        assert_eq!(c.base_path.as_str(), "/pad");
+        let c = Config::load_from(["ardoise", "--api-key-sha256", hash, "--base-path", "/a/b"])
+            .expect("parses");
+        assert!(c.api_key_sha256.is_some());
+        assert_eq!(c.base_path.as_str(), "/a/b");
+        assert!(Config::load_from(["ardoise", "--api-key-sha256", "secret"]).is_err());
+        assert!(Config::load_from(["ardoise", "--base-path", "pad"]).is_err());
+        let defaults = Config::load_from(["ardoise"]).expect("parses");
+        assert!(defaults.api_key_sha256.is_none() && defaults.base_path.is_root());
     }
 
     #[test]
