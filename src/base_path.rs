@@ -1,10 +1,15 @@
 //! The sub-path the whole application is served under behind a reverse proxy (`--base-path`),
-//! e.g. `/pad`: every route, link, asset, redirect and WebSocket URL starts with it.
+//! e.g. `/pad`: every route, link, asset, redirect and WebSocket URL starts with it. The
+//! router is mounted under it by [`mount`].
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use axum::extract::Request;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::Router;
 use serde::{Deserialize, Serialize};
 
 /// A URL path prefix: empty (served at the root) or `/segment[/segment…]` without a trailing
@@ -99,6 +104,45 @@ pub fn url(path: &str) -> String {
     format!("{}{path}", current())
 }
 
+/// Serves `app` under `base`: the prefix is taken off before routing (so `/pad` and `/pad/`
+/// are both the home page), and a request outside it gets `outside(headers)` (a 404 page).
+pub fn mount(app: Router, base: &BasePath, outside: fn(&HeaderMap) -> Response) -> Router {
+    if base.is_root() {
+        return app;
+    }
+    let base = base.clone();
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::map_request(move |mut req: Request| {
+            let inside = strip(req.uri(), &base);
+            async move {
+                match inside {
+                    Some(uri) => {
+                        *req.uri_mut() = uri;
+                        Ok(req)
+                    }
+                    None => Err(outside(req.headers())),
+                }
+            }
+        }))
+}
+
+/// `uri` with `base` taken off its path; `None` when it lies outside the base path.
+fn strip(uri: &Uri, base: &BasePath) -> Option<Uri> {
+    let rest = uri
+        .path()
+        .strip_prefix(base.as_str())
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))?;
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +157,16 @@ mod tests {
         for bad in ["pad", "/p d", "/a//b", "/a/../b", "/é", "/a\"b", "/a?b"] {
             assert!(bad.parse::<BasePath>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_prefix_is_stripped_only_at_a_segment_boundary() {
+        let base: BasePath = "/pad".parse().expect("valid");
+        let strip = |u: &str| strip(&u.parse().expect("uri"), &base).map(|u| u.to_string());
+        assert_eq!(strip("/pad"), Some("/".into()));
+        assert_eq!(strip("/pad/"), Some("/".into()));
+        assert_eq!(strip("/pad/p/x?lang=fr"), Some("/p/x?lang=fr".into()));
+        assert_eq!(strip("/padding/p/x"), None);
+        assert_eq!(strip("/p/x"), None);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::{self, pick_weighted, AdmissionHandle};
 use crate::assets;
-use crate::base_path::{self, BasePath};
+use crate::base_path;
 use crate::config::Config;
 use crate::creator::CreatorSecret;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
@@ -266,52 +266,15 @@ pub fn router(state: AppState) -> Router {
             throttle::limit,
         ))
         .layer(axum::middleware::map_response(privacy::default_csp));
-    mount(app.with_state(state), &base)
+    base_path::mount(app.with_state(state), &base, outside_base_path)
 }
 
-/// Serves `app` under the base path (`--base-path`): the prefix is taken off before routing
-/// (so `/pad` and `/pad/` are both the home page), and everything outside it is a 404.
-fn mount(app: Router, base: &BasePath) -> Router {
-    if base.is_root() {
-        return app;
-    }
-    let base = base.clone();
-    Router::new()
-        .fallback_service(app)
-        .layer(axum::middleware::map_request(move |mut req: Request| {
-            let inside = strip_base(req.uri(), &base);
-            async move {
-                match inside {
-                    Some(uri) => {
-                        *req.uri_mut() = uri;
-                        Ok(req)
-                    }
-                    None => {
-                        let accept = req
-                            .headers()
-                            .get(header::ACCEPT_LANGUAGE)
-                            .and_then(|v| v.to_str().ok());
-                        Err(AppError::NotFound.page(Lang::choose(None, accept)))
-                    }
-                }
-            }
-        }))
-}
-
-/// `uri` with `base` taken off its path; `None` when it lies outside the base path.
-fn strip_base(uri: &axum::http::Uri, base: &BasePath) -> Option<axum::http::Uri> {
-    let rest = uri
-        .path()
-        .strip_prefix(base.as_str())
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'))?;
-    let path = if rest.is_empty() { "/" } else { rest };
-    let path_and_query = match uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_owned(),
-    };
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(path_and_query.parse().ok()?);
-    axum::http::Uri::from_parts(parts).ok()
+/// The 404 page for a request outside the base path.
+fn outside_base_path(headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    AppError::NotFound.page(Lang::choose(None, accept))
 }
 
 async fn healthz() -> &'static str {

@@ -79,7 +79,7 @@ pub enum Command {
         /// The change.
         edit: TextEdit,
         /// Answered with the metadata once the change is persisted.
-        reply: oneshot::Sender<Result<DocMeta, EditRefused>>,
+        reply: EditReply,
     },
     /// A validated message from a subscribed connection.
     Inbound {
@@ -114,6 +114,9 @@ impl DeleteIf {
         }
     }
 }
+
+/// Where a room answers an API edit.
+pub type EditReply = oneshot::Sender<Result<DocMeta, EditRefused>>;
 
 /// Why a room cannot serve a connection.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -546,7 +549,7 @@ impl Room {
                 } => {
                     let _ = reply.send(self.delete(&reason, only_if).await);
                 }
-                Command::Edit { edit, reply } => edits.push((reply, self.edit(&edit))),
+                Command::Edit { edit, reply } => edits.push((edit, reply)),
                 Command::Inbound { conn, msg } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
@@ -582,18 +585,11 @@ impl Room {
         if self.deleted || self.broken {
             return;
         }
-        if !updates.is_empty() || !edits.is_empty() {
-            // The edits' deltas wait in the observer's buffer: `apply` persists and broadcasts
-            // them with the clients' updates.
+        if !updates.is_empty() {
             self.apply(updates).await;
         }
-        for (reply, outcome) in edits {
-            let outcome = match (&self.persisted.meta, outcome) {
-                (_, Err(refused)) => Err(refused),
-                (Some(meta), Ok(())) if !self.broken => Ok(meta.clone()),
-                _ => Err(EditRefused::Unavailable),
-            };
-            let _ = reply.send(outcome);
+        if !edits.is_empty() {
+            self.apply_edits(edits).await;
         }
         for (conn, sv) in step1s {
             let diff = self.doc.transact().encode_state_as_update_v1(&sv);
@@ -698,8 +694,35 @@ impl Room {
         }
     }
 
+    /// Applies API edits after the clients' updates (so a reload those may cause cannot drop
+    /// them), then persists and broadcasts their deltas through `apply`; each edit is answered
+    /// once persisted.
+    async fn apply_edits(&mut self, edits: Vec<(TextEdit, EditReply)>) {
+        let mut outcomes = Vec::with_capacity(edits.len());
+        for (edit, reply) in edits {
+            let outcome = if self.broken {
+                Err(EditRefused::Unavailable)
+            } else {
+                self.edit(&edit)
+            };
+            outcomes.push((reply, outcome));
+        }
+        if !self.broken {
+            // No client update: `apply` only takes the edits' deltas from the observer.
+            self.apply(Vec::new()).await;
+        }
+        for (reply, outcome) in outcomes {
+            let outcome = match (&self.persisted.meta, outcome) {
+                (_, Err(refused)) => Err(refused),
+                (Some(meta), Ok(())) if !self.broken => Ok(meta.clone()),
+                _ => Err(EditRefused::Unavailable),
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+
     /// Applies an API edit to the document if it is a pad with room for it; the delta is left
-    /// to the observer, for `apply` to persist and broadcast.
+    /// to the observer.
     fn edit(&mut self, edit: &TextEdit) -> Result<(), EditRefused> {
         match &self.persisted.meta {
             None => return Err(EditRefused::NotFound),

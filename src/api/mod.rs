@@ -155,8 +155,19 @@ pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, Ap
     })
 }
 
+/// 404 unless document `name` exists; asked without loading it, so probing unknown names
+/// costs no room.
+async fn must_exist(state: &AppState, name: &DocName) -> Result<(), ApiError> {
+    if state.hub.exists(name).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("no such document"))
+    }
+}
+
 /// The metadata of an existing document.
 async fn meta_of(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> {
+    must_exist(state, name).await?;
     state
         .hub
         .open(name, None)
@@ -355,6 +366,7 @@ async fn remove(
     Query(query): Query<DeleteQuery>,
 ) -> Result<Response, ApiError> {
     let name = doc_name(&raw)?;
+    must_exist(&state, &name).await?;
     let reason = query
         .reason
         .filter(|r| !r.trim().is_empty())
@@ -407,6 +419,7 @@ struct TextBody {
 /// Applies an edit through the pad's room and answers with the new last-edit time.
 async fn edit(state: &AppState, raw: &str, edit: TextEdit) -> Result<Response, ApiError> {
     let name = doc_name(raw)?;
+    must_exist(state, &name).await?;
     let meta = state.hub.edit(&name, edit).await??;
     Ok(ok(
         StatusCode::OK,

@@ -73,6 +73,12 @@ async fn every_call_works_end_to_end() {
     let random = json(&r)["name"].as_str().expect("name").to_owned();
     assert_eq!(random.len(), 16);
     assert_eq!(json(&r)["lifetime"], "7d", "the default lifetime");
+    let r = call(&server, "GET", &format!("/documents/{random}/text"), "").await;
+    assert_eq!(
+        (r.status, json(&r)["text"].as_str()),
+        (200, Some("")),
+        "a new pad is empty"
+    );
     let r = call(
         &server,
         "POST",
