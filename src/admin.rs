@@ -69,12 +69,34 @@ impl AdminToken {
 /// The `/admin` routes, to merge into the server's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admin", get(page))
-        .route("/admin/api/stats", get(stats))
-        .route("/admin/api/creation", put(set_creation))
-        .route("/admin/api/documents", get(documents))
-        .route("/admin/api/documents/{name}", delete(delete_document))
-        .route("/admin/api/notice", put(set_notice).delete(clear_notice))
+        .route("/admin", get(page).fallback(wrong_method))
+        .route("/admin/api/stats", get(stats).fallback(wrong_method))
+        .route(
+            "/admin/api/creation",
+            put(set_creation).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/documents",
+            get(documents).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/documents/{name}",
+            delete(delete_document).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/notice",
+            put(set_notice).delete(clear_notice).fallback(wrong_method),
+        )
+}
+
+/// Another method on an admin path: 405, or 404 like everything else when the admin is off
+/// (so a disabled admin does not show that its paths exist).
+async fn wrong_method(State(state): State<AppState>) -> Response {
+    if state.config.admin_token.is_none() {
+        AppError::NotFound.into_response()
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
 }
 
 /// Errors of the admin API, answered as `{"error": "..."}`.

@@ -93,6 +93,11 @@ async fn admin_is_404_without_a_token_and_401_with_a_wrong_one() {
     let off = TestServer::start().await;
     assert_eq!(off.get("/admin").await.0, 404);
     assert_eq!(api(&off, "GET", "stats", "").await.status, 404);
+    assert_eq!(
+        api(&off, "POST", "stats", "").await.status,
+        404,
+        "not even a 405"
+    );
 
     let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
     let page = server
@@ -115,6 +120,7 @@ async fn admin_is_404_without_a_token_and_401_with_a_wrong_one() {
         assert_eq!(r.status, 401, "{auth:?}");
         assert!(r.header("www-authenticate").is_some());
     }
+    assert_eq!(api(&server, "POST", "stats", "").await.status, 405);
     let stats = api(&server, "GET", "stats", "").await;
     assert_eq!(stats.status, 200);
     let stats = json(&stats);
