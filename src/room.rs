@@ -660,10 +660,13 @@ impl Room {
     /// If `only_if` holds: disconnects everyone with `reason` and erases the document from
     /// storage. The room stops afterwards; a later connection to the name finds nothing.
     async fn delete(&mut self, reason: &str, only_if: DeleteIf) -> Result<bool, RoomError> {
-        if let Some(meta) = &self.persisted.meta {
-            if !only_if.holds(meta) {
-                return Ok(false);
-            }
+        // A condition about metadata does not hold for a document that has none.
+        let holds = match &self.persisted.meta {
+            Some(meta) => only_if.holds(meta),
+            None => only_if == DeleteIf::Always,
+        };
+        if !holds {
+            return Ok(false);
         }
         let reason = close_reason(reason);
         for (_, sub) in self.subscribers.drain() {
