@@ -43,6 +43,8 @@ pub fn urls() -> &'static AssetUrls {
             css: url("app.css"),
             pad_js: url("pad.js"),
             admin_js: url("admin.js"),
+            calc_js: url("calc.js"),
+            calc_wasm: url("ironcalc.wasm"),
             icon: url("favicon.svg"),
             base: base.to_owned(),
         }
@@ -60,6 +62,8 @@ fn content_type(path: &str) -> &'static str {
         Some("woff2") => "font/woff2",
         Some("map") => "application/json",
         Some("txt") => "text/plain; charset=utf-8",
+        // The calc's IronCalc engine: browsers compile it while streaming only with this type.
+        Some("wasm") => "application/wasm",
         _ => "application/octet-stream",
     }
 }

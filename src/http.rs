@@ -33,6 +33,8 @@ use crate::pages::{self, ErrorKind, Lang, PadShell, Retention};
 use crate::ratelimit::IpLimits;
 use crate::{admin, api, creator_delete, privacy, qr, throttle, ws};
 
+mod calc;
+
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -259,6 +261,7 @@ pub fn router(state: AppState) -> Router {
         .merge(creator_delete::routes())
         .merge(privacy::routes())
         .merge(admin::routes())
+        .merge(calc::routes())
         .fallback(not_found)
         // Inside the CSP layer, so a 429 carries the policy too.
         .layer(middleware::from_fn_with_state(
@@ -374,6 +377,8 @@ struct CreateForm {
     name: String,
     /// One of the offered lifetimes (`lifetime::choose_lifetime`); the default if absent.
     lifetime: Option<String>,
+    /// `pad` (default) or `calc`.
+    kind: Option<Kind>,
 }
 
 async fn create(
@@ -393,7 +398,7 @@ async fn create(
         }?;
         let secret = CreatorSecret::generate();
         let new = NewDoc {
-            kind: Kind::Pad,
+            kind: form.kind.unwrap_or(Kind::Pad),
             lifetime,
             creator: Some(secret.hash()),
         };
@@ -407,11 +412,9 @@ async fn create(
         } else {
             String::new()
         };
-        Ok(Redirect::to(&base_path::url(&format!(
-            "/p/{name}?lang={}{fragment}",
-            lang.code()
-        )))
-        .into_response())
+        // An existing document keeps its kind: the redirect goes to its editor.
+        let editor = calc::editor_path(meta.kind, &name, lang);
+        Ok(Redirect::to(&format!("{editor}{fragment}")).into_response())
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -431,15 +434,17 @@ async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) ->
     }
 }
 
-/// Opens (creating if needed) the pad `raw`; with the creator secret if this request created it.
-async fn open_pad(
+/// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open);
+/// with the creator secret if this request created it.
+async fn open_doc(
     state: &AppState,
     raw: &str,
+    kind: Kind,
 ) -> Result<(DocName, DocMeta, Option<CreatorSecret>), AppError> {
     let name = DocName::parse(raw)?;
     let secret = CreatorSecret::generate();
     let new = NewDoc {
-        kind: Kind::Pad,
+        kind,
         lifetime: state.config.retention_default,
         creator: Some(secret.hash()),
     };
@@ -482,7 +487,10 @@ async fn pad_page(
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
 ) -> Response {
-    match open_pad(&state, &raw).await {
+    match open_doc(&state, &raw, Kind::Pad).await {
+        Ok((name, meta, _)) if meta.kind != Kind::Pad => {
+            Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response()
+        }
         Ok((name, meta, secret)) => {
             let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
             let export_base = base_path::url(&format!("/p/{name}/export/"));
@@ -511,7 +519,14 @@ async fn read_only_page(
     Path(raw): Path<String>,
 ) -> Response {
     match resolve(&state, &raw).await {
-        Ok((token, _)) => {
+        Ok((token, name)) => {
+            match state.hub.open(&name, None).await {
+                Ok(Some(meta)) if meta.kind == Kind::Calc => {
+                    return calc::read_only_response(lang, token.as_str())
+                }
+                Ok(_) => {}
+                Err(e) => return AppError::from(e).page(lang),
+            }
             let base = base_path::url(&format!("/r/{}", token.as_str()));
             let room = format!("r/{}", token.as_str());
             let export_base = format!("{base}/export/");

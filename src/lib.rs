@@ -8,6 +8,7 @@ pub mod assets;
 pub mod awareness;
 pub mod backup;
 pub mod base_path;
+pub mod calc;
 pub mod config;
 pub mod creator;
 pub mod creator_delete;

@@ -72,6 +72,8 @@ struct Strings {
     name_hint: &'static str,
     keep_label: &'static str,
     create_button: &'static str,
+    create_calc_button: &'static str,
+    read_only_calc_title: &'static str,
     open_title: &'static str,
     open_button: &'static str,
     privacy: &'static str,
@@ -92,11 +94,13 @@ struct Strings {
 
 const EN: Strings = Strings {
     tagline: "Write together, in real time. No account, no tracking.",
-    create_title: "Create a pad",
+    create_title: "Create a pad or a calc",
     name_label: "Name (optional)",
     name_hint: "Leave empty for a random, unguessable name.",
     keep_label: "Keep it after the last edit for",
     create_button: "Create the pad",
+    create_calc_button: "Create a calc (spreadsheet)",
+    read_only_calc_title: "Read-only calc",
     open_title: "Open a pad",
     open_button: "Open",
     privacy: "Anyone with the link can edit. Pads are erased when their time is up.",
@@ -119,11 +123,13 @@ const EN: Strings = Strings {
 
 const FR: Strings = Strings {
     tagline: "Écrire à plusieurs, en temps réel. Sans compte, sans pistage.",
-    create_title: "Créer un pad",
+    create_title: "Créer un pad ou un calc",
     name_label: "Nom (facultatif)",
     name_hint: "Laissez vide pour un nom aléatoire, impossible à deviner.",
     keep_label: "Le conserver après la dernière modification pendant",
     create_button: "Créer le pad",
+    create_calc_button: "Créer un calc (tableur)",
+    read_only_calc_title: "Calc en lecture seule",
     open_title: "Ouvrir un pad",
     open_button: "Ouvrir",
     privacy: "Toute personne qui a le lien peut écrire. Les pads sont effacés à échéance.",
@@ -156,6 +162,10 @@ pub struct AssetUrls {
     pub pad_js: String,
     /// The admin page's script.
     pub admin_js: String,
+    /// The calc editor bundle.
+    pub calc_js: String,
+    /// IronCalc's wasm engine, loaded by the calc bundle.
+    pub calc_wasm: String,
     /// The site icon.
     pub icon: String,
     /// The base path every link and form starts with (`--base-path`); empty at the root.
@@ -320,7 +330,9 @@ pub fn home(
          <p id=\"name-hint\" class=\"hint\">{name_hint} {names_rule}</p>\n\
          <label for=\"lifetime\">{keep_label}</label>\n\
          <select id=\"lifetime\" name=\"lifetime\">{options}</select>\n\
-         <button type=\"submit\">{create_button}</button>\n</form>\n</section>\n\
+         <button type=\"submit\" name=\"kind\" value=\"pad\">{create_button}</button>\n\
+         <button type=\"submit\" name=\"kind\" value=\"calc\">{create_calc_button}</button>\n\
+         </form>\n</section>\n\
          <section>\n<h2>{open_title}</h2>\n\
          <form method=\"get\" action=\"{open}\">\n\
          <label for=\"open-name\">{name}</label>\n\
@@ -343,6 +355,7 @@ pub fn home(
         names_rule = escape(t.names_rule),
         keep_label = t.keep_label,
         create_button = t.create_button,
+        create_calc_button = t.create_calc_button,
         open_title = t.open_title,
         name = t.name_label.split(" (").next().unwrap_or(t.name_label),
         open_button = t.open_button,
@@ -600,6 +613,38 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
          <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
         head = head(lang, &title, assets, Some(nonce)),
         js = escape(&assets.pad_js),
+    )
+}
+
+/// The shell of the calc or read-only calc page; the grid is the bundled client (`calc.js`).
+pub fn calc(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -> String {
+    let title = match shell.name {
+        Some(name) => format!("{name} · ardoise"),
+        None => format!("{} · ardoise", lang.t().read_only_calc_title),
+    };
+    let mut attrs = format!(
+        "data-kind=\"calc\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
+         data-export-base=\"{}\" data-qr-base=\"{}\" data-wasm=\"{}\" data-base=\"{}\"",
+        escape(shell.room),
+        shell.name.is_none(),
+        lang.code(),
+        escape(shell.export_base),
+        escape(shell.qr_base),
+        escape(&assets.calc_wasm),
+        escape(&assets.base),
+    );
+    if let Some(name) = shell.name {
+        let _ = write!(attrs, " data-name=\"{}\"", escape(name));
+    }
+    if let Some(path) = shell.read_only_path {
+        let _ = write!(attrs, " data-readonly-path=\"{}\"", escape(path));
+    }
+    format!(
+        "{head}<body class=\"calc\">\n<div id=\"app\" {attrs}></div>\n\
+         <noscript>ardoise needs JavaScript to edit calcs.</noscript>\n\
+         <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
+        head = head(lang, &title, assets, Some(nonce)),
+        js = escape(&assets.calc_js),
     )
 }
 
@@ -884,6 +929,8 @@ mod tests {
             css: "/assets/app.css?v=1".into(),
             pad_js: "/assets/pad.js?v=1".into(),
             admin_js: "/assets/admin.js?v=1".into(),
+            calc_js: "/assets/calc.js?v=1".into(),
+            calc_wasm: "/assets/ironcalc.wasm?v=1".into(),
             icon: "/assets/favicon.svg?v=1".into(),
             base: String::new(),
         }
@@ -940,6 +987,9 @@ mod tests {
         assert!(html.contains("data-readonly=\"true\""));
         assert!(!html.contains("data-name"));
         assert!(html.contains("lecture seule"));
+        let calc = calc(Lang::En, &assets(), "n", &shell);
+        assert!(calc.contains("data-kind=\"calc\"") && calc.contains("/assets/calc.js?v=1"));
+        assert!(!calc.contains("data-name") && calc.contains("Read-only calc"));
     }
 
     #[test]
@@ -1022,6 +1072,7 @@ mod tests {
         assert!(html.contains("<option value=\"30s\">30 seconds</option>"));
         assert!(html.contains("<option value=\"forever\">until deleted</option>"));
         assert!(html.contains("action=\"/new\"") && html.contains("href=\"/privacy?lang=en\""));
+        assert!(html.contains("name=\"kind\" value=\"calc\""));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 // Build the browser client into dist/ (committed; the server embeds it):
 //   dist/pad.js        the pad page, one minified IIFE bundle (CodeMirror, Yjs, y-websocket, ...)
 //   dist/admin.js      the admin page's script
+//   dist/calc.js       the calc page, one minified IIFE bundle (Yjs, y-websocket, IronCalc glue)
+//   dist/ironcalc.wasm IronCalc's engine (@ironcalc/wasm, copied as published)
 //   dist/app.css       styles of every page (home, errors, pad)
 //   dist/favicon.svg   the icon (pages link it, so browsers do not ask for /favicon.ico)
 //   dist/*.gz          gzip level 9 siblings, served as-is to clients that accept gzip
@@ -33,15 +35,20 @@ const common = {
   write: true
 }
 
-const js = await esbuild.build({
+const bundle = (name) => esbuild.build({
   ...common,
-  entryPoints: ['src/pad.js'],
-  outfile: 'dist/pad.js',
+  entryPoints: [`src/${name}.js`],
+  outfile: `dist/${name}.js`,
   format: 'iife',
   target: ['es2022'],
   charset: 'ascii',
-  define: { 'process.env.NODE_ENV': '"production"' }
+  define: { 'process.env.NODE_ENV': '"production"' },
+  // wasm-bindgen's default `new URL('…wasm', import.meta.url)` is never used: the page passes
+  // the engine's versioned URL (data-wasm).
+  logOverride: { 'empty-import-meta': 'silent' }
 })
+const js = await bundle('pad')
+const calcJs = await bundle('calc')
 
 // The admin page's script: no npm package, so nothing to add to the licences.
 await esbuild.build({
@@ -63,15 +70,16 @@ await esbuild.build({
 
 // Static files copied as they are
 for (const f of ['favicon.svg']) writeFileSync(join(dist, f), readFileSync(join(root, 'src', f)))
+writeFileSync(join(dist, 'ironcalc.wasm'), readFileSync(join(root, 'node_modules/@ironcalc/wasm/wasm_bg.wasm')))
 
 // Licences of every npm package that ended up in the bundle, sorted by name.
 const packages = new Map()
-for (const input of Object.keys(js.metafile.inputs)) {
+for (const input of [...Object.keys(js.metafile.inputs), ...Object.keys(calcJs.metafile.inputs)]) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
   if (m) packages.set(m[1], join(root, 'node_modules', m[1]))
 }
 const licenceParts = [
-  'Third-party software bundled in pad.js (npm packages, pinned in web/package-lock.json).\n'
+  'Third-party software bundled in pad.js, calc.js and ironcalc.wasm (npm packages, pinned in web/package-lock.json).\n'
 ]
 for (const name of [...packages.keys()].sort()) {
   const dir = packages.get(name)
@@ -83,7 +91,7 @@ for (const name of [...packages.keys()].sort()) {
 writeFileSync(join(dist, 'THIRD_PARTY_LICENSES.txt'), licenceParts.join('\n'))
 
 // gzip siblings (node's gzip header has no name and mtime 0: deterministic)
-for (const f of ['pad.js', 'admin.js', 'app.css']) {
+for (const f of ['pad.js', 'admin.js', 'calc.js', 'ironcalc.wasm', 'app.css']) {
   const buf = readFileSync(join(dist, f))
   writeFileSync(join(dist, f + '.gz'), gzipSync(buf, { level: constants.Z_BEST_COMPRESSION }))
 }

@@ -10,6 +10,7 @@ mod api;
 mod awareness;
 mod base_path;
 mod browser;
+mod calc;
 mod durability;
 mod export;
 mod export_readers;

@@ -9,18 +9,16 @@ import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
 import { h, clear } from './dom.js'
-import { t, initLang, setLang, onLang, bindText, lang, LANGS } from './i18n.js'
-import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX, storageGet, storageSet, storageRemove } from './identity.js'
-import { DynStyle } from './dynstyle.js'
+import { t, initLang, onLang, bindText, lang } from './i18n.js'
+import { storageGet, storageSet, storageRemove } from './identity.js'
 import {
   guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink, linkAt,
   enter, backspace, safeHref, INLINE_KEYS
 } from './rich.js'
 import { richDecorations, refresher } from './decorations.js'
-import { remoteCursors, styleAwareness, remoteUser } from './cursors.js'
-import { connect } from './connection.js'
-import { chatPanel, CHAT_MAX } from './chat.js'
+import { remoteCursors } from './cursors.js'
 import { icon } from './icons.js'
+import { pageChrome } from './chrome.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
 /** The creator secret of each pad this browser created: 'ardoise.creator.' + name. */
@@ -34,7 +32,6 @@ function main () {
   const nonce = document.querySelector('meta[name="csp-nonce"]')?.getAttribute('content') || ''
   const readOnly = ds.readonly === 'true'
   const padName = ds.name || ''
-  const room = ds.room || padName
   initLang(ds.lang)
   // The creator secret arrives once: in the fragment after the home form (never sent to a
   // server), or in the page that created the pad. Keep it, and take it out of the address bar.
@@ -43,92 +40,56 @@ function main () {
   if (padName && freshSecret) storageSet(CREATOR_KEY + padName, freshSecret)
   if (fromHash) history.replaceState(null, '', location.pathname + location.search)
 
-  const me = loadIdentity(t('anonymous'))
   const ydoc = new Y.Doc()
   const ytext = ydoc.getText('content')
-  const authors = ydoc.getMap('authors')
-  const chat = ydoc.getArray('chat')
-  const style = new DynStyle(nonce)
-  const myKey = String(ydoc.clientID)
 
-  // ---- authors: who typed what -----------------------------------------------------------------
-  let registered = false
-  /** Put this browser's identity under our clientID, in the current transaction (before a write). */
-  const ensureAuthor = () => {
-    if (readOnly || registered) return
-    registered = true
-    authors.set(myKey, { id: me.id, name: me.name, color: me.color })
-  }
-  /** After a rename or colour change: every clientID this author ever used. */
-  const updateMyAuthorEntries = () => {
-    if (readOnly) return
-    ydoc.transact(() => {
-      authors.forEach((v, k) => {
-        if (v && v.id === me.id && (v.name !== me.name || v.color !== me.color)) {
-          authors.set(k, { id: me.id, name: me.name, color: me.color })
-        }
-      })
+  // export menu
+  const exportBase = ds.exportBase || ''
+  const colorsBox = h('input', { type: 'checkbox', id: 'export-colors', checked: true })
+  const exportLinks = EXPORTS.map((fmt) => bindText(h('a.menu-item', { download: '' }), `export.${fmt}`))
+  const updateExportLinks = () => {
+    EXPORTS.forEach((fmt, i) => {
+      exportLinks[i].href = exportBase + fmt + (colorsBox.checked ? '' : '?colors=0')
     })
   }
-  const styleAuthor = (key) => {
-    if (!/^\d+$/.test(key)) return
-    const v = authors.get(key)
-    const c = v && validColor(v.color)
-    if (c) style.set(`.a-${key}`, { '--a': c + '59', '--c': c })
-  }
-  authors.forEach((_v, k) => styleAuthor(k))
-  authors.observe((e) => e.keysChanged.forEach(styleAuthor))
-  /** The colour class of an author name (chat), from the authors map. */
-  const colorClassFor = (name) => {
-    let found = null
-    authors.forEach((v, k) => {
-      if (!found && v && v.name === name && validColor(v.color) && /^\d+$/.test(k)) found = `a-${k}`
-    })
-    return found
-  }
-
-  let conn = null
-  // ---- connection state (always visible) ---------------------------------------------------------
-  const statusText = h('span.status-text')
-  const retryBtn = bindText(h('button.btn.btn-small', { type: 'button', hidden: true, onclick: () => conn && conn.retryNow() }), 'status.retryNow')
-  const statusEl = h('div.status', { role: 'status', 'aria-live': 'polite', 'data-state': 'connecting' },
-    h('span.status-dot', { 'aria-hidden': 'true' }), statusText, retryBtn)
-
-  let lastState = null
-  let tick = 0
-  function renderStatus (s) {
-    lastState = s
-    clearInterval(tick)
-    const draw = () => {
-      const st = lastState
-      let text
-      if (st.state === 'gone') text = t('status.gone')
-      else if (st.state === 'connected') text = t('status.connected')
-      else if (st.state === 'connecting') text = st.everSynced ? t('status.retrying') : t('status.connecting')
-      else if (st.state === 'offline') text = t('status.offline')
-      else {
-        const secs = Math.max(0, Math.ceil((st.retryAt - Date.now()) / 1000))
-        text = t(st.busy ? 'status.busy' : 'status.reconnecting', { s: secs })
+  colorsBox.addEventListener('change', updateExportLinks)
+  updateExportLinks()
+  const exportMenu = exportBase
+    ? h('details.menu', null,
+      bindText(h('summary.btn', null, icon('download'), bindText(h('span.wide'), 'export')), 'export', 'aria-label'),
+      h('div.menu-body', null,
+        ...exportLinks,
+        h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors'))))
+    : null
+  if (exportMenu) {
+    // a menu: Escape or a click elsewhere closes it
+    exportMenu.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && exportMenu.open) {
+        exportMenu.open = false
+        exportMenu.querySelector('summary').focus()
       }
-      if (st.unsaved && st.state !== 'connected') text += ' — ' + t('status.unsaved')
-      statusText.textContent = text
-      statusEl.dataset.state = st.state === 'connected' ? 'connected' : (st.unsaved ? 'unsaved' : st.state)
-      retryBtn.hidden = !(st.state === 'waiting' || st.state === 'offline')
-    }
-    draw()
-    if (s.state === 'gone') showGone(s.reason)
-    if (s.state === 'waiting') tick = setInterval(draw, 1000)
-  }
-  onLang(() => lastState && renderStatus(lastState))
-
-  // ---- the operator's notice: a banner until it is withdrawn ---------------------------------------
-  const noticeEl = h('p.notice.pad-notice', { role: 'status', hidden: true })
-  const showNotice = (text) => {
-    noticeEl.textContent = text
-    noticeEl.hidden = !text
+    })
+    document.addEventListener('click', (e) => {
+      if (exportMenu.open && !(e.target instanceof Node && exportMenu.contains(e.target) && !(e.target instanceof Element && e.target.closest('a')))) {
+        exportMenu.open = false
+      }
+    })
   }
 
-  // ---- awareness ---------------------------------------------------------------------------------
+  // author colours toggle, in the people panel
+  const authorColorsOn = storageGet(AUTHOR_COLORS_KEY) !== '0'
+  const authorColorsBox = h('input', { type: 'checkbox', id: 'author-colors', checked: authorColorsOn })
+  const authorColorsLabel = h('label.check', { for: 'author-colors' }, authorColorsBox, bindText(h('span'), 'authorColors'))
+
+  // delete, offered only to the browser that created the pad
+  const creatorSecret = padName && !readOnly ? storageGet(CREATOR_KEY + padName) : null
+  const deleteBtn = creatorSecret
+    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => openDelete() }), 'delete')
+    : null
+
+  const { conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople } =
+    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu, headerExtras: deleteBtn, peopleExtras: authorColorsLabel, onGone: showGone })
+
   // ---- an erased pad: say why, stop editing ------------------------------------------------------
   let goneBanner = null
   function showGone (reason) {
@@ -137,19 +98,13 @@ function main () {
       goneBanner = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
       app.prepend(goneBanner)
       if (padName) storageRemove(CREATOR_KEY + padName)
-      if (editableCompartment) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
+      if (view) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
       if (deleteBtn) deleteBtn.hidden = true
       document.getElementById('expiry')?.remove()
       onLang(() => { goneBanner.querySelector('.gone-text').textContent = t(key, { reason }) })
     }
   }
-
-  conn = connect(ydoc, room, { readOnly, base: ds.base || '', onState: (s) => renderStatus(s), onNotice: showNotice })
-  const awareness = conn.provider.awareness
-  const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
-  setUser()
-  styleAwareness(awareness, style, () => t('anonymous'))
-  PALETTE.forEach((c, i) => style.set(`.sw-${i}`, { '--c': c }))
+  const authors = ydoc.getMap('authors')
 
   // ---- editor ------------------------------------------------------------------------------------
   let pending = null // {pos, attrs}: a format chosen with an empty selection, for the next typed text
@@ -202,7 +157,6 @@ function main () {
   ]
 
   let toolbar = null // built with the layout below
-  let deleteBtn = null // shown when this browser created the pad
   const toolButtons = []
   let toolbarQueued = false
   const langCompartment = new Compartment()
@@ -325,155 +279,12 @@ function main () {
     })
   }
 
-  // header
-  const langSelect = h('select.lang', {
-    onchange: (e) => setLang(e.target.value)
-  }, ...LANGS.map(([code, label]) => h('option', { value: code, title: label, selected: code === lang() ? true : null }, code.toUpperCase())))
-  onLang(() => {
-    langSelect.setAttribute('aria-label', t('lang'))
-    langSelect.value = lang()
-  })
-
-  const meChip = h('span.chip.yc-' + ydoc.clientID, { 'aria-hidden': 'true' })
-  const meName = h('span.me-name.wide')
-  const meButton = h('button.btn.me', { type: 'button', onclick: () => openIdentity() }, meChip, meName)
-  onLang(() => {
-    meButton.title = t('identity.button')
-    meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
-  })
-
-  const unreadBadge = h('span.badge', { hidden: true })
-  const sideToggle = h('button.btn.side-toggle', {
-    type: 'button',
-    'aria-expanded': 'false',
-    'aria-controls': 'side',
-    onclick: () => setSide(!sideOpen)
-  }, icon('chat'), bindText(h('span.wide'), 'side.toggle'), h('span.count-pill', null, ''), unreadBadge)
-  onLang(() => sideToggle.setAttribute('aria-label', t('side.toggle')))
-  const peopleCountPill = sideToggle.querySelector('.count-pill')
-
-  const shareBtn = h('button.btn.share-btn', { type: 'button', onclick: () => openShare() }, icon('share'), bindText(h('span.wide'), 'share'))
-  bindText(shareBtn, 'share', 'aria-label')
-
-  // export menu
-  const exportBase = ds.exportBase || ''
-  const colorsBox = h('input', { type: 'checkbox', id: 'export-colors', checked: true })
-  const exportLinks = EXPORTS.map((fmt) => bindText(h('a.menu-item', { download: '' }), `export.${fmt}`))
-  const updateExportLinks = () => {
-    EXPORTS.forEach((fmt, i) => {
-      exportLinks[i].href = exportBase + fmt + (colorsBox.checked ? '' : '?colors=0')
-    })
-  }
-  colorsBox.addEventListener('change', updateExportLinks)
-  updateExportLinks()
-  const exportMenu = exportBase
-    ? h('details.menu', null,
-      bindText(h('summary.btn', null, icon('download'), bindText(h('span.wide'), 'export')), 'export', 'aria-label'),
-      h('div.menu-body', null,
-        ...exportLinks,
-        h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors'))))
-    : null
-  if (exportMenu) {
-    // a menu: Escape or a click elsewhere closes it
-    exportMenu.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && exportMenu.open) {
-        exportMenu.open = false
-        exportMenu.querySelector('summary').focus()
-      }
-    })
-    document.addEventListener('click', (e) => {
-      if (exportMenu.open && !(e.target instanceof Node && exportMenu.contains(e.target) && !(e.target instanceof Element && e.target.closest('a')))) {
-        exportMenu.open = false
-      }
-    })
-  }
-
-  // delete, offered only to the browser that created the pad
-  const creatorSecret = padName && !readOnly ? storageGet(CREATOR_KEY + padName) : null
-  deleteBtn = creatorSecret
-    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => openDelete() }), 'delete')
-    : null
-
-  const header = h('header.pad-header', null,
-    h('a.brand', { href: (ds.base || '') + '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
-    padName ? h('h1.pad-name', { title: padName }, padName) : null,
-    readOnly ? bindText(h(padName ? 'span.tag' : 'h1.tag'), 'readonly') : null,
-    statusEl,
-    h('div.header-actions', null, shareBtn, exportMenu, deleteBtn, meButton, langSelect, sideToggle))
-
-  // people + author colours toggle
-  const authorColorsOn = storageGet(AUTHOR_COLORS_KEY) !== '0'
-  const authorColorsBox = h('input', { type: 'checkbox', id: 'author-colors', checked: authorColorsOn })
   const applyAuthorColors = () => {
     editorHost.classList.toggle('authors-on', authorColorsBox.checked)
     storageSet(AUTHOR_COLORS_KEY, authorColorsBox.checked ? '1' : '0')
   }
   authorColorsBox.addEventListener('change', applyAuthorColors)
   applyAuthorColors()
-
-  const peopleList = h('ul.people')
-  const peopleTitle = h('h2.side-title')
-  const renderPeople = () => {
-    clear(peopleList)
-    const rows = []
-    awareness.getStates().forEach((state, client) => {
-      const u = remoteUser(state, t('anonymous'))
-      if (!u) return
-      rows.push([client, u])
-    })
-    rows.sort((a, b) => (a[0] === ydoc.clientID ? -1 : b[0] === ydoc.clientID ? 1 : a[1].name.localeCompare(b[1].name)))
-    for (const [client, u] of rows) {
-      peopleList.appendChild(h('li', null,
-        h('span.chip.yc-' + client, { 'aria-hidden': 'true' }),
-        h('span.person-name', null, u.name),
-        client === ydoc.clientID ? h('span.you', null, `(${t('you').toLowerCase()})`) : null))
-    }
-    peopleTitle.textContent = `${t('people')} (${rows.length})`
-    peopleCountPill.textContent = String(rows.length)
-    meName.textContent = me.name
-    meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
-  }
-  awareness.on('change', renderPeople)
-  onLang(renderPeople)
-
-  // side panel: people and chat
-  let sideOpen = false
-  const chatUi = chatPanel({
-    chat,
-    readOnly,
-    me,
-    send: (text) => ydoc.transact(() => {
-      ensureAuthor()
-      chat.push([{ author: me.name, text: text.slice(0, CHAT_MAX), ts: Date.now() }])
-    }),
-    colorClassFor,
-    isVisible: () => sideOpen && !document.hidden,
-    countsUnread: () => conn.everSynced(),
-    onUnread: (n) => {
-      unreadBadge.hidden = n === 0
-      unreadBadge.textContent = String(n)
-      unreadBadge.setAttribute('aria-label', t('chat.unread', { n }))
-    }
-  })
-  const side = h('aside#side.side', { hidden: true },
-    h('div.side-head', null,
-      h('button.btn.btn-small.side-close', { type: 'button', onclick: () => setSide(false) }, '×')),
-    h('section.people-panel', null,
-      peopleTitle,
-      h('label.check', { for: 'author-colors' }, authorColorsBox, bindText(h('span'), 'authorColors')),
-      peopleList),
-    chatUi.el)
-  onLang(() => side.querySelector('.side-close').setAttribute('aria-label', t('side.close')))
-  function setSide (open) {
-    sideOpen = open
-    side.hidden = !open
-    sideToggle.setAttribute('aria-expanded', open ? 'true' : 'false')
-    document.body.classList.toggle('side-open', open)
-    if (open) chatUi.markRead()
-  }
-  document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && sideOpen) chatUi.markRead()
-  })
 
   const main = h('main.pad-main', null,
     toolbar,
@@ -484,67 +295,10 @@ function main () {
 
   clear(app)
   app.classList.add('pad-app')
-  app.append(header, noticeEl, h('div.pad-body', null, main, side))
+  app.append(header, notice, h('div.pad-body', null, main, side))
   setSide(window.matchMedia('(min-width: 900px)').matches)
 
-  // ---- dialogs -----------------------------------------------------------------------------------
-  const closeButton = (dlg) => bindText(h('button.btn', { type: 'button', onclick: () => dlg.close() }), 'close')
-
-  function linkRow (labelKey, url, qrSrc, id) {
-    const input = h('input.link-input', { type: 'text', readonly: true, value: url, id })
-    const copyBtn = bindText(h('button.btn.btn-primary', { type: 'button' }), 'copy')
-    const note = h('span.copy-note', { 'aria-live': 'polite' })
-    copyBtn.addEventListener('click', async () => {
-      let ok = false
-      try {
-        await navigator.clipboard.writeText(url)
-        ok = true
-      } catch {
-        input.focus()
-        input.select()
-        try { ok = document.execCommand('copy') } catch {}
-      }
-      note.textContent = ok ? t('copied') : t('copy.failed')
-      setTimeout(() => { note.textContent = '' }, 3000)
-    })
-    const img = h('img.qr', { alt: '', width: 220, height: 220, hidden: true })
-    onLang(() => { img.alt = t('qr.alt') })
-    const qrBtn = bindText(h('button.btn', {
-      type: 'button',
-      'aria-expanded': 'false',
-      onclick: () => {
-        if (!img.getAttribute('src')) img.src = qrSrc
-        img.hidden = !img.hidden
-        qrBtn.setAttribute('aria-expanded', img.hidden ? 'false' : 'true')
-      }
-    }), 'qr.show')
-    return h('div.link-row', null,
-      bindText(h('label', { for: id }), labelKey),
-      h('div.link-line', null, input, copyBtn, qrBtn),
-      note,
-      img)
-  }
-
-  let shareDlg = null
-  function openShare () {
-    if (!shareDlg) {
-      shareDlg = h('dialog.dialog', { 'aria-labelledby': 'share-title' })
-      const here = location.origin + location.pathname
-      const qrBase = ds.qrBase || location.pathname.replace(/\/$/, '')
-      const rows = []
-      if (!readOnly) {
-        rows.push(linkRow('share.edit', here, qrBase + '/qr.svg', 'share-edit'))
-        if (ds.readonlyPath) rows.push(linkRow('share.read', location.origin + ds.readonlyPath, ds.readonlyPath + '/qr.svg', 'share-read'))
-        rows.push(bindText(h('p.hint'), 'share.hint'))
-      } else {
-        rows.push(linkRow('share.read', here, qrBase + '/qr.svg', 'share-read'))
-      }
-      shareDlg.append(bindText(h('h2#share-title'), 'share.title'), ...rows, h('div.dialog-actions', null, closeButton(shareDlg)))
-      document.body.appendChild(shareDlg)
-    }
-    shareDlg.showModal()
-  }
-
+  // ---- deleting the pad (only the browser that created it) -----------------------------------------
   let delDlg = null
   function openDelete () {
     if (!delDlg) {
@@ -592,48 +346,6 @@ function main () {
     delDlg.showModal()
   }
 
-  let idDlg = null
-  let fillIdentity = () => {}
-  function openIdentity () {
-    if (!idDlg) {
-      idDlg = h('dialog.dialog', { 'aria-labelledby': 'id-title' })
-      const nameInput = h('input', { type: 'text', id: 'id-name', maxlength: String(NAME_MAX), required: true, autocomplete: 'nickname' })
-      const colorInput = h('input', { type: 'color', id: 'id-color' })
-      const swatches = h('div.swatches', { role: 'group' }, ...PALETTE.map((c, i) => h(`button.sw.sw-${i}`, {
-        type: 'button',
-        'aria-label': c,
-        onclick: () => { colorInput.value = c }
-      })))
-      const form = h('form', {
-        method: 'dialog',
-        onsubmit: (e) => {
-          e.preventDefault()
-          me.name = cleanName(nameInput.value, me.name)
-          me.color = validColor(colorInput.value) || me.color
-          saveIdentity(me)
-          setUser()
-          updateMyAuthorEntries()
-          renderPeople()
-          idDlg.close()
-        }
-      },
-      bindText(h('h2#id-title'), 'identity.title'),
-      bindText(h('p.hint'), 'identity.hint'),
-      h('div.field', null, bindText(h('label', { for: 'id-name' }), 'identity.name'), nameInput),
-      h('div.field', null, bindText(h('label', { for: 'id-color' }), 'identity.color'), h('div.color-line', null, colorInput, swatches)),
-      h('div.dialog-actions', null,
-        bindText(h('button.btn', { type: 'button', onclick: () => idDlg.close() }), 'cancel'),
-        bindText(h('button.btn.btn-primary', { type: 'submit' }), 'save')))
-      idDlg.appendChild(form)
-      fillIdentity = () => {
-        nameInput.value = me.name
-        colorInput.value = me.color
-      }
-      document.body.appendChild(idDlg)
-    }
-    fillIdentity()
-    idDlg.showModal()
-  }
 
   scheduleToolbar()
   renderPeople()

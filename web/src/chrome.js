@@ -1,0 +1,319 @@
+// The page around a document, shared by the pad and the calc: identity and the authors map,
+// connection state, awareness (presence colours), header (share, identity, language, side
+// toggle), people and chat side panel, share and identity dialogs. The editor itself (pad or
+// grid) is the caller's.
+
+import { h, clear } from './dom.js'
+import { t, setLang, onLang, bindText, lang, LANGS } from './i18n.js'
+import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX } from './identity.js'
+import { DynStyle } from './dynstyle.js'
+import { styleAwareness, remoteUser } from './cursors.js'
+import { connect } from './connection.js'
+import { chatPanel, CHAT_MAX } from './chat.js'
+import { icon } from './icons.js'
+
+/**
+ * @param {{ ydoc: import('yjs').Doc, ds: DOMStringMap, nonce: string, readOnly: boolean,
+ *   exportMenu?: HTMLElement | null, headerExtras?: HTMLElement | null,
+ *   peopleExtras?: HTMLElement | null, onGone?: (reason: string) => void }} opts
+ *   `onGone` runs when the server says the document was erased (close 4410).
+ */
+export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, headerExtras = null, peopleExtras = null, onGone = null }) {
+  const base = ds.base || '' // the server's --base-path ('' at the root)
+  const padName = ds.name || ''
+  const room = ds.room || padName
+  const me = loadIdentity(t('anonymous'))
+  const authors = ydoc.getMap('authors')
+  const chat = ydoc.getArray('chat')
+  const style = new DynStyle(nonce)
+  const myKey = String(ydoc.clientID)
+
+  // ---- authors: who typed what -----------------------------------------------------------------
+  let registered = false
+  /** Put this browser's identity under our clientID, in the current transaction (before a write). */
+  const ensureAuthor = () => {
+    if (readOnly || registered) return
+    registered = true
+    authors.set(myKey, { id: me.id, name: me.name, color: me.color })
+  }
+  /** After a rename or colour change: every clientID this author ever used. */
+  const updateMyAuthorEntries = () => {
+    if (readOnly) return
+    ydoc.transact(() => {
+      authors.forEach((v, k) => {
+        if (v && v.id === me.id && (v.name !== me.name || v.color !== me.color)) {
+          authors.set(k, { id: me.id, name: me.name, color: me.color })
+        }
+      })
+    })
+  }
+  const styleAuthor = (key) => {
+    if (!/^\d+$/.test(key)) return
+    const v = authors.get(key)
+    const c = v && validColor(v.color)
+    if (c) style.set(`.a-${key}`, { '--a': c + '59', '--c': c })
+  }
+  authors.forEach((_v, k) => styleAuthor(k))
+  authors.observe((e) => e.keysChanged.forEach(styleAuthor))
+  /** The colour class of an author name (chat), from the authors map. */
+  const colorClassFor = (name) => {
+    let found = null
+    authors.forEach((v, k) => {
+      if (!found && v && v.name === name && validColor(v.color) && /^\d+$/.test(k)) found = `a-${k}`
+    })
+    return found
+  }
+
+  let conn = null
+  // ---- connection state (always visible) ---------------------------------------------------------
+  const statusText = h('span.status-text')
+  const retryBtn = bindText(h('button.btn.btn-small', { type: 'button', hidden: true, onclick: () => conn && conn.retryNow() }), 'status.retryNow')
+  const statusEl = h('div.status', { role: 'status', 'aria-live': 'polite', 'data-state': 'connecting' },
+    h('span.status-dot', { 'aria-hidden': 'true' }), statusText, retryBtn)
+
+  let lastState = null
+  let tick = 0
+  function renderStatus (s) {
+    lastState = s
+    clearInterval(tick)
+    const draw = () => {
+      const st = lastState
+      let text
+      if (st.state === 'gone') text = t('status.gone')
+      else if (st.state === 'connected') text = t('status.connected')
+      else if (st.state === 'connecting') text = st.everSynced ? t('status.retrying') : t('status.connecting')
+      else if (st.state === 'offline') text = t('status.offline')
+      else {
+        const secs = Math.max(0, Math.ceil((st.retryAt - Date.now()) / 1000))
+        text = t(st.busy ? 'status.busy' : 'status.reconnecting', { s: secs })
+      }
+      if (st.unsaved && st.state !== 'connected') text += ' — ' + t('status.unsaved')
+      statusText.textContent = text
+      statusEl.dataset.state = st.state === 'connected' ? 'connected' : (st.unsaved ? 'unsaved' : st.state)
+      retryBtn.hidden = !(st.state === 'waiting' || st.state === 'offline')
+    }
+    draw()
+    if (s.state === 'gone' && onGone) onGone(s.reason)
+    if (s.state === 'waiting') tick = setInterval(draw, 1000)
+  }
+  onLang(() => lastState && renderStatus(lastState))
+
+  // ---- the operator's notice: a banner until it is withdrawn ---------------------------------------
+  const notice = h('p.notice.pad-notice', { role: 'status', hidden: true })
+  const showNotice = (text) => {
+    notice.textContent = text
+    notice.hidden = !text
+  }
+
+  // ---- awareness ---------------------------------------------------------------------------------
+  conn = connect(ydoc, room, { readOnly, base, onState: (s) => renderStatus(s), onNotice: showNotice })
+  const awareness = conn.provider.awareness
+  const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
+  setUser()
+  styleAwareness(awareness, style, () => t('anonymous'))
+  PALETTE.forEach((c, i) => style.set(`.sw-${i}`, { '--c': c }))
+
+  // header
+  const langSelect = h('select.lang', {
+    onchange: (e) => setLang(e.target.value)
+  }, ...LANGS.map(([code, label]) => h('option', { value: code, title: label, selected: code === lang() ? true : null }, code.toUpperCase())))
+  onLang(() => {
+    langSelect.setAttribute('aria-label', t('lang'))
+    langSelect.value = lang()
+  })
+
+  const meChip = h('span.chip.yc-' + ydoc.clientID, { 'aria-hidden': 'true' })
+  const meName = h('span.me-name.wide')
+  const meButton = h('button.btn.me', { type: 'button', onclick: () => openIdentity() }, meChip, meName)
+  onLang(() => {
+    meButton.title = t('identity.button')
+    meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
+  })
+
+  const unreadBadge = h('span.badge', { hidden: true })
+  const sideToggle = h('button.btn.side-toggle', {
+    type: 'button',
+    'aria-expanded': 'false',
+    'aria-controls': 'side',
+    onclick: () => setSide(!sideOpen)
+  }, icon('chat'), bindText(h('span.wide'), 'side.toggle'), h('span.count-pill', null, ''), unreadBadge)
+  onLang(() => sideToggle.setAttribute('aria-label', t('side.toggle')))
+  const peopleCountPill = sideToggle.querySelector('.count-pill')
+
+  const shareBtn = h('button.btn.share-btn', { type: 'button', onclick: () => openShare() }, icon('share'), bindText(h('span.wide'), 'share'))
+  bindText(shareBtn, 'share', 'aria-label')
+
+  const header = h('header.pad-header', null,
+    h('a.brand', { href: base + '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
+    padName ? h('h1.pad-name', { title: padName }, padName) : null,
+    readOnly ? bindText(h(padName ? 'span.tag' : 'h1.tag'), 'readonly') : null,
+    statusEl,
+    h('div.header-actions', null, shareBtn, exportMenu, headerExtras, meButton, langSelect, sideToggle))
+
+  const peopleList = h('ul.people')
+  const peopleTitle = h('h2.side-title')
+  const renderPeople = () => {
+    clear(peopleList)
+    const rows = []
+    awareness.getStates().forEach((state, client) => {
+      const u = remoteUser(state, t('anonymous'))
+      if (!u) return
+      rows.push([client, u])
+    })
+    rows.sort((a, b) => (a[0] === ydoc.clientID ? -1 : b[0] === ydoc.clientID ? 1 : a[1].name.localeCompare(b[1].name)))
+    for (const [client, u] of rows) {
+      peopleList.appendChild(h('li', null,
+        h('span.chip.yc-' + client, { 'aria-hidden': 'true' }),
+        h('span.person-name', null, u.name),
+        client === ydoc.clientID ? h('span.you', null, `(${t('you').toLowerCase()})`) : null))
+    }
+    peopleTitle.textContent = `${t('people')} (${rows.length})`
+    peopleCountPill.textContent = String(rows.length)
+    meName.textContent = me.name
+    meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
+  }
+  awareness.on('change', renderPeople)
+  onLang(renderPeople)
+
+  // side panel: people and chat
+  let sideOpen = false
+  const chatUi = chatPanel({
+    chat,
+    readOnly,
+    me,
+    send: (text) => ydoc.transact(() => {
+      ensureAuthor()
+      chat.push([{ author: me.name, text: text.slice(0, CHAT_MAX), ts: Date.now() }])
+    }),
+    colorClassFor,
+    isVisible: () => sideOpen && !document.hidden,
+    countsUnread: () => conn.everSynced(),
+    onUnread: (n) => {
+      unreadBadge.hidden = n === 0
+      unreadBadge.textContent = String(n)
+      unreadBadge.setAttribute('aria-label', t('chat.unread', { n }))
+    }
+  })
+  const side = h('aside#side.side', { hidden: true },
+    h('div.side-head', null,
+      h('button.btn.btn-small.side-close', { type: 'button', onclick: () => setSide(false) }, '×')),
+    h('section.people-panel', null,
+      peopleTitle,
+      peopleExtras,
+      peopleList),
+    chatUi.el)
+  onLang(() => side.querySelector('.side-close').setAttribute('aria-label', t('side.close')))
+  function setSide (open) {
+    sideOpen = open
+    side.hidden = !open
+    sideToggle.setAttribute('aria-expanded', open ? 'true' : 'false')
+    document.body.classList.toggle('side-open', open)
+    if (open) chatUi.markRead()
+  }
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && sideOpen) chatUi.markRead()
+  })
+
+  // ---- dialogs -----------------------------------------------------------------------------------
+  const closeButton = (dlg) => bindText(h('button.btn', { type: 'button', onclick: () => dlg.close() }), 'close')
+
+  function linkRow (labelKey, url, qrSrc, id) {
+    const input = h('input.link-input', { type: 'text', readonly: true, value: url, id })
+    const copyBtn = bindText(h('button.btn.btn-primary', { type: 'button' }), 'copy')
+    const note = h('span.copy-note', { 'aria-live': 'polite' })
+    copyBtn.addEventListener('click', async () => {
+      let ok = false
+      try {
+        await navigator.clipboard.writeText(url)
+        ok = true
+      } catch {
+        input.focus()
+        input.select()
+        try { ok = document.execCommand('copy') } catch {}
+      }
+      note.textContent = ok ? t('copied') : t('copy.failed')
+      setTimeout(() => { note.textContent = '' }, 3000)
+    })
+    const img = h('img.qr', { alt: '', width: 220, height: 220, hidden: true })
+    onLang(() => { img.alt = t('qr.alt') })
+    const qrBtn = bindText(h('button.btn', {
+      type: 'button',
+      'aria-expanded': 'false',
+      onclick: () => {
+        if (!img.getAttribute('src')) img.src = qrSrc
+        img.hidden = !img.hidden
+        qrBtn.setAttribute('aria-expanded', img.hidden ? 'false' : 'true')
+      }
+    }), 'qr.show')
+    return h('div.link-row', null,
+      bindText(h('label', { for: id }), labelKey),
+      h('div.link-line', null, input, copyBtn, qrBtn),
+      note,
+      img)
+  }
+
+  let shareDlg = null
+  function openShare () {
+    if (!shareDlg) {
+      shareDlg = h('dialog.dialog', { 'aria-labelledby': 'share-title' })
+      const here = location.origin + location.pathname
+      const qrBase = ds.qrBase || location.pathname.replace(/\/$/, '')
+      const rows = []
+      if (!readOnly) {
+        rows.push(linkRow('share.edit', here, qrBase + '/qr.svg', 'share-edit'))
+        if (ds.readonlyPath) rows.push(linkRow('share.read', location.origin + ds.readonlyPath, ds.readonlyPath + '/qr.svg', 'share-read'))
+        rows.push(bindText(h('p.hint'), 'share.hint'))
+      } else {
+        rows.push(linkRow('share.read', here, qrBase + '/qr.svg', 'share-read'))
+      }
+      shareDlg.append(bindText(h('h2#share-title'), ds.kind === 'calc' ? 'share.title.calc' : 'share.title'), ...rows, h('div.dialog-actions', null, closeButton(shareDlg)))
+      document.body.appendChild(shareDlg)
+    }
+    shareDlg.showModal()
+  }
+
+  let idDlg = null
+  let fillIdentity = () => {}
+  function openIdentity () {
+    if (!idDlg) {
+      idDlg = h('dialog.dialog', { 'aria-labelledby': 'id-title' })
+      const nameInput = h('input', { type: 'text', id: 'id-name', maxlength: String(NAME_MAX), required: true, autocomplete: 'nickname' })
+      const colorInput = h('input', { type: 'color', id: 'id-color' })
+      const swatches = h('div.swatches', { role: 'group' }, ...PALETTE.map((c, i) => h(`button.sw.sw-${i}`, {
+        type: 'button',
+        'aria-label': c,
+        onclick: () => { colorInput.value = c }
+      })))
+      const form = h('form', {
+        method: 'dialog',
+        onsubmit: (e) => {
+          e.preventDefault()
+          me.name = cleanName(nameInput.value, me.name)
+          me.color = validColor(colorInput.value) || me.color
+          saveIdentity(me)
+          setUser()
+          updateMyAuthorEntries()
+          renderPeople()
+          idDlg.close()
+        }
+      },
+      bindText(h('h2#id-title'), 'identity.title'),
+      bindText(h('p.hint'), 'identity.hint'),
+      h('div.field', null, bindText(h('label', { for: 'id-name' }), 'identity.name'), nameInput),
+      h('div.field', null, bindText(h('label', { for: 'id-color' }), 'identity.color'), h('div.color-line', null, colorInput, swatches)),
+      h('div.dialog-actions', null,
+        bindText(h('button.btn', { type: 'button', onclick: () => idDlg.close() }), 'cancel'),
+        bindText(h('button.btn.btn-primary', { type: 'submit' }), 'save')))
+      idDlg.appendChild(form)
+      fillIdentity = () => {
+        nameInput.value = me.name
+        colorInput.value = me.color
+      }
+      document.body.appendChild(idDlg)
+    }
+    fillIdentity()
+    idDlg.showModal()
+  }
+
+  return { me, style, conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople }
+}
