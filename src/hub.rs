@@ -15,6 +15,7 @@ use crate::meta::{DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::roomstats::RoomStats;
 use crate::store::Store;
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -40,6 +41,7 @@ pub struct Hub {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     next_id: AtomicU64,
+    stats: Arc<RoomStats>,
 }
 
 impl Hub {
@@ -52,7 +54,13 @@ impl Hub {
             shutdown,
             tasks: TaskTracker::new(),
             next_id: AtomicU64::new(1),
+            stats: Arc::default(),
         }
+    }
+
+    /// What the rooms count (updates, bytes, broadcast delay).
+    pub fn room_stats(&self) -> &Arc<RoomStats> {
+        &self.stats
     }
 
     /// The live room of `name`, started if there is none.
@@ -76,6 +84,7 @@ impl Hub {
                     store: self.store.clone(),
                     config: self.config.clone(),
                     shutdown: self.shutdown.clone(),
+                    stats: self.stats.clone(),
                     unregister: Unregister::new(move || {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),

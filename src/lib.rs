@@ -19,6 +19,7 @@ pub mod pages;
 pub mod protocol;
 pub mod qr;
 pub mod room;
+pub mod roomstats;
 pub mod store;
 pub mod ws;
 
@@ -93,10 +94,13 @@ impl Server {
             Arc::new(move || admission::Inputs {
                 rooms: hub.live_rooms(),
                 connections: connections.len(),
-                // Not measured yet: an unknown value never closes creation.
-                broadcast_delay_ms: f64::NAN,
+                // The worst delay since the previous sample: one late broadcast is a late
+                // keystroke on every screen of its document.
+                broadcast_delay_ms: hub.room_stats().take_window_max_ms(),
             })
         };
+        let mut metrics = metrics::Metrics::default();
+        metrics.register_rooms(hub.room_stats());
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
@@ -105,7 +109,7 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(metrics),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {

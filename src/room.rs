@@ -2,6 +2,10 @@
 //! connections send, persists each batch through the [`Store`], then encodes the result once and
 //! fans the same `Bytes` out to every subscriber. Nothing else touches the document, so no lock
 //! or transaction is ever held across an `.await`.
+//!
+//! Broadcasts are throttled to one per `--broadcast-tick-ms`: the first change after a quiet
+//! tick goes out at once, later ones wait for the end of the tick and leave as one merged
+//! update (and one awareness frame), one log entry, one encoding shared by every subscriber.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,6 +27,7 @@ use crate::meta::{unix_now, DocMeta, Kind, NewDoc};
 use crate::name::DocName;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
+use crate::roomstats::RoomStats;
 use crate::store::{Store, StoreError, Stored};
 
 /// Most commands handled in one tick: their updates become one transaction, one log entry and
@@ -66,6 +71,8 @@ pub enum Command {
         conn: ConnId,
         /// The message.
         msg: Inbound,
+        /// When the connection read it: the start of its broadcast delay.
+        received: Instant,
     },
 }
 
@@ -169,6 +176,8 @@ pub struct RoomParts {
     pub shutdown: CancellationToken,
     /// Removes the room from the registry.
     pub unregister: Unregister,
+    /// Counters shared by all rooms.
+    pub stats: Arc<RoomStats>,
 }
 
 /// Starts a room task; it loads the document before handling any command.
@@ -206,6 +215,13 @@ struct Room {
     persisted: Persisted,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
+    /// Arrival of the oldest update applied to the document but not yet persisted and
+    /// broadcast; `None` when nothing is pending.
+    pending_since: Option<Instant>,
+    /// When pending changes last went out: the throttle's reference.
+    last_flush: tokio::time::Instant,
+    /// When the pending changes go out, if they are waiting for the end of a tick.
+    flush_at: Option<tokio::time::Instant>,
     /// Set when storage failed or the document could not be rebuilt: the room must stop
     /// without writing, and the next connection loads the document afresh.
     broken: bool,
@@ -243,6 +259,9 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         subscribers: HashMap::new(),
         persisted,
         awareness_dirty: Vec::new(),
+        pending_since: None,
+        last_flush: tokio::time::Instant::now(),
+        flush_at: None,
         broken: false,
     };
     room.serve(&mut rx).await;
@@ -338,30 +357,41 @@ impl Room {
                     None => std::future::pending().await,
                 }
             };
+            let flush_due = async {
+                match self.flush_at {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
+                _ = flush_due => self.flush().await,
                 n = rx.recv_many(&mut batch, MAX_BATCH) => {
                     if n == 0 {
                         return;
                     }
                     self.tick(&mut batch).await;
-                    if self.broken {
-                        return;
-                    }
                 }
                 _ = sweep.tick() => {
                     let expired = self.awareness.expire(Instant::now(), config.awareness_timeout());
                     self.awareness_dirty.extend(expired);
-                    self.flush_awareness();
                 }
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
+                    self.flush().await;
                     self.compact().await;
                     if rx.is_empty() {
                         return;
                     }
                 }
+            }
+            if self.broken {
+                return;
+            }
+            self.schedule_flush().await;
+            if self.broken {
+                return;
             }
             empty_since = match (self.subscribers.is_empty(), empty_since) {
                 (true, None) => Some(tokio::time::Instant::now()),
@@ -378,6 +408,9 @@ impl Room {
             sub.outbox
                 .closer()
                 .close(code::GOING_AWAY, "server shutting down");
+        }
+        if !self.broken {
+            self.flush().await;
         }
         if !self.broken {
             self.compact().await;
@@ -399,10 +432,11 @@ impl Room {
         tracing::info!(doc = %self.parts.name, "room unloaded");
     }
 
-    /// Handles one batch of commands: joins and leaves, then all updates in one transaction,
-    /// persisted before they are broadcast, then sync answers and awareness.
+    /// Handles one batch of commands: joins and leaves, then all updates in one transaction
+    /// (persisted and broadcast by the next [`Room::flush`]), then sync answers.
     async fn tick(&mut self, batch: &mut Vec<Command>) {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
+        let mut oldest: Option<Instant> = None;
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
         let mut snapshots = Vec::new();
         let now = Instant::now();
@@ -425,7 +459,11 @@ impl Room {
                     self.awareness_dirty.extend(gone);
                 }
                 Command::Snapshot { reply } => snapshots.push(reply),
-                Command::Inbound { conn, msg } => {
+                Command::Inbound {
+                    conn,
+                    msg,
+                    received,
+                } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
                     };
@@ -436,6 +474,9 @@ impl Room {
                         Inbound::Update(update, len) => {
                             if self.admits(&update, len) {
                                 self.persisted.doc_bytes += len;
+                                self.parts.stats.updates_in.inc();
+                                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                                oldest = Some(oldest.map_or(received, |o| o.min(received)));
                                 updates.push((conn, *update));
                             } else {
                                 self.drop_subscriber(
@@ -459,6 +500,16 @@ impl Room {
         }
         if !updates.is_empty() {
             self.apply(updates).await;
+            if let Some(oldest) = oldest {
+                self.pending_since = Some(self.pending_since.map_or(oldest, |p| p.min(oldest)));
+            }
+        }
+        if !step1s.is_empty() || !snapshots.is_empty() {
+            // What a client or reader is sent must already be persisted.
+            self.flush_updates().await;
+            if self.broken {
+                return;
+            }
         }
         for (conn, sv) in step1s {
             let diff = self.doc.transact().encode_state_as_update_v1(&sv);
@@ -474,7 +525,31 @@ impl Room {
                 let _ = reply.send(snapshot.clone());
             }
         }
-        self.flush_awareness();
+    }
+
+    /// After a tick: sends pending changes now if the last flush is a tick old, else makes
+    /// sure a flush is due at the end of the tick.
+    async fn schedule_flush(&mut self) {
+        let pending = !self.awareness_dirty.is_empty() || !lock(&self.deltas).is_empty();
+        if !pending || self.flush_at.is_some() {
+            return;
+        }
+        let next = self.last_flush + self.parts.config.broadcast_tick();
+        if next <= tokio::time::Instant::now() {
+            self.flush().await;
+        } else {
+            self.flush_at = Some(next);
+        }
+    }
+
+    /// Persists and broadcasts the pending document changes, then the awareness changes.
+    async fn flush(&mut self) {
+        self.flush_at = None;
+        self.last_flush = tokio::time::Instant::now();
+        self.flush_updates().await;
+        if !self.broken {
+            self.flush_awareness();
+        }
     }
 
     fn join(&mut self, conn: ConnId, sub: Subscriber, ack: oneshot::Sender<Result<(), RoomError>>) {
@@ -533,7 +608,8 @@ impl Room {
             || update.state_vector_lower().is_empty()
     }
 
-    /// Applies updates in one transaction, persists the resulting delta, then broadcasts it.
+    /// Applies updates in one transaction; the observer keeps the resulting delta for the next
+    /// flush.
     async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = self.doc.transact_mut();
@@ -556,16 +632,41 @@ impl Room {
             tracing::debug!(doc = %self.parts.name, conn, error = %e, "update refused");
             self.drop_subscriber(conn, code::POLICY_VIOLATION, "invalid update");
         }
+    }
+
+    /// Persists the document changes applied since the last flush as one log entry, then
+    /// broadcasts them as one frame.
+    async fn flush_updates(&mut self) {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
+        let since = self.pending_since.take();
+        let deltas = merge(deltas);
+        if deltas.is_empty() {
+            return;
+        }
+        let mut frames = Vec::with_capacity(deltas.len());
         for delta in deltas {
-            // Encoded before the delta moves to the storage thread, so it is never copied.
-            let frame = protocol::sync_update(&delta);
+            // Encoded before the delta moves to storage, so it is never copied.
+            frames.push(protocol::sync_update(&delta));
             if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 self.broken = true;
                 return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
             }
+        }
+        if let Some(since) = since {
+            self.parts.stats.persist_lag.observe(
+                Instant::now()
+                    .saturating_duration_since(since)
+                    .as_secs_f64(),
+            );
+        }
+        for frame in frames {
             self.broadcast(frame);
+        }
+        if let Some(since) = since {
+            self.parts
+                .stats
+                .broadcast(Instant::now().saturating_duration_since(since));
         }
         if self.persisted.log_entries >= self.parts.config.compact_after_updates
             || self.persisted.log_bytes >= self.parts.config.compact_after_bytes
@@ -574,7 +675,7 @@ impl Room {
         }
     }
 
-    /// Appends one delta to the log (and the metadata when it changed), off the async workers.
+    /// Appends one delta to the log (and the metadata when it changed).
     async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
         if self.persisted.meta.is_none() {
             // A client wrote to a name nobody opened through a page: that creates a pad.
@@ -596,7 +697,7 @@ impl Room {
         let name = self.parts.name.clone();
         let sync = self.parts.config.sync;
         let len = delta.len();
-        let seq = blocking(move || {
+        let write = move || {
             if let Some(meta) = meta {
                 store.put_meta(name.as_str(), &meta)?;
             }
@@ -605,8 +706,15 @@ impl Room {
                 store.flush()?;
             }
             Ok(seq)
-        })
-        .await?;
+        };
+        // Without `--sync` an append only copies into sled's in-memory log (its flusher thread
+        // writes to disk): a few µs, cheaper than the hand-off to a blocking thread and back
+        // (BENCHMARKS.md, "persist inline"). With `--sync` it waits for the disk.
+        let seq = if sync {
+            blocking(write).await?
+        } else {
+            write()?
+        };
         self.persisted.last_seq = seq;
         self.persisted.log_entries += 1;
         self.persisted.log_bytes += len;
@@ -642,6 +750,7 @@ impl Room {
     /// client is disconnected so it resyncs what the server may have lost.
     async fn reload(&mut self) {
         lock(&self.deltas).clear();
+        self.pending_since = None;
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
@@ -681,6 +790,10 @@ impl Room {
     }
 
     fn broadcast(&mut self, frame: Bytes) {
+        self.parts
+            .stats
+            .bytes_out
+            .inc_by((frame.len() * self.subscribers.len()) as u64);
         let slow: Vec<ConnId> = self
             .subscribers
             .iter()
@@ -717,6 +830,21 @@ impl Room {
         }
         let gone = self.awareness.remove_owner(conn);
         self.awareness_dirty.extend(gone);
+    }
+}
+
+/// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs
+/// cannot merge them (it produced them all, so that is not expected) they stay apart.
+fn merge(deltas: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if deltas.len() < 2 {
+        return deltas;
+    }
+    match yrs::merge_updates_v1(&deltas) {
+        Ok(merged) => vec![merged],
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot merge deltas; sending them apart");
+            deltas
+        }
     }
 }
 
