@@ -47,8 +47,8 @@ else
 fi
 # 10,000 sockets on each side (scenario 4), plus the server's files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt 25000 ]]; then
-    echo "run.sh: ulimit -n is $(ulimit -n); scenario 4 needs about 21,000" >&2
+if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt 11000 ]]; then
+    echo "run.sh: ulimit -n is $(ulimit -n); scenario 4 needs about 10,100 per process" >&2
 fi
 
 cd "$root"
@@ -151,11 +151,11 @@ start_server() {
 # Runs `loadtest $mode ...` against a fresh server $1 into $out/$2.json; records the command,
 # the load average and the CPU steal around it.
 measure() {
-    local server=$1 base=$out/$2 mode=$3
+    local server=$1 name=$2 base=$out/$2 mode=$3
     shift 3
     start_server "$server" "$base.server"
     local cmd=("$loadtest" "$mode" --url "$url" --pid "$server_pid" --label "$server" --json "$@")
-    echo "== $2: ${cmd[*]}" >&2
+    echo "== $name: ${cmd[*]}" >&2
     echo "${cmd[*]}" >"$base.cmd"
     local steal0 steal1
     steal0=$(awk '/^cpu /{print $9}' /proc/stat)
@@ -163,7 +163,7 @@ measure() {
     if "${pin_load[@]}" "${cmd[@]}" >"$base.json" 2>"$base.log"; then
         tail -n 2 "$base.log" >&2 || true
     else
-        echo "run.sh: loadtest failed for $2; see $base.log" >&2
+        echo "run.sh: loadtest failed for $name; see $base.log" >&2
         tail -n 5 "$base.log" >&2 || true
     fi
     steal1=$(awk '/^cpu /{print $9}' /proc/stat)

@@ -34,6 +34,9 @@ use crate::store::{Store, StoreError, Stored};
 /// one broadcast frame.
 const MAX_BATCH: usize = 256;
 
+/// Largest delta appended to storage on the room's own task (see `Room::persist`).
+const INLINE_APPEND_MAX: usize = 16 * 1024;
+
 /// What connections ask of a room.
 #[derive(Debug)]
 pub enum Command {
@@ -222,6 +225,10 @@ struct Room {
     last_flush: tokio::time::Instant,
     /// When the pending changes go out, if they are waiting for the end of a tick.
     flush_at: Option<tokio::time::Instant>,
+    /// The sync step 2 answering an empty state vector (a new client), encoded once per
+    /// document state: joins come in waves (a class opening a pad), and encoding the whole
+    /// document is the most expensive thing a room does for them. Cleared on every change.
+    full_state: Option<Bytes>,
     /// Set when storage failed or the document could not be rebuilt: the room must stop
     /// without writing, and the next connection loads the document afresh.
     broken: bool,
@@ -262,6 +269,7 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         pending_since: None,
         last_flush: tokio::time::Instant::now(),
         flush_at: None,
+        full_state: None,
         broken: false,
     };
     room.serve(&mut rx).await;
@@ -512,8 +520,12 @@ impl Room {
             }
         }
         for (conn, sv) in step1s {
-            let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-            self.unicast(conn, protocol::sync_step2(&diff));
+            let frame = if sv.is_empty() {
+                self.full_state_frame()
+            } else {
+                protocol::sync_step2(&self.doc.transact().encode_state_as_update_v1(&sv))
+            };
+            self.unicast(conn, frame);
         }
         if !snapshots.is_empty() {
             let snapshot = self.persisted.meta.is_some().then(|| {
@@ -525,6 +537,21 @@ impl Room {
                 let _ = reply.send(snapshot.clone());
             }
         }
+    }
+
+    /// The whole document as a sync step 2 frame, from the cache when the document did not
+    /// change since it was encoded.
+    fn full_state_frame(&mut self) -> Bytes {
+        if let Some(frame) = &self.full_state {
+            return frame.clone();
+        }
+        let update = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let frame = protocol::sync_step2(&update);
+        self.full_state = Some(frame.clone());
+        frame
     }
 
     /// After a tick: sends pending changes now if the last flush is a tick old, else makes
@@ -611,6 +638,7 @@ impl Room {
     /// Applies updates in one transaction; the observer keeps the resulting delta for the next
     /// flush.
     async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
+        self.full_state = None;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = self.doc.transact_mut();
             let mut refused = Vec::new();
@@ -707,10 +735,11 @@ impl Room {
             }
             Ok(seq)
         };
-        // Without `--sync` an append only copies into sled's in-memory log (its flusher thread
-        // writes to disk): a few µs, cheaper than the hand-off to a blocking thread and back
-        // (BENCHMARKS.md, "persist inline"). With `--sync` it waits for the disk.
-        let seq = if sync {
+        // Without `--sync` a small append only copies into sled's in-memory log (its own
+        // threads write to disk): cheaper than the hand-off to a blocking thread and back. With
+        // `--sync` it waits for the disk, and sled writes a large value to a file of its own:
+        // both go to the blocking pool.
+        let seq = if sync || len > INLINE_APPEND_MAX {
             blocking(write).await?
         } else {
             write()?
@@ -750,6 +779,7 @@ impl Room {
     /// client is disconnected so it resyncs what the server may have lost.
     async fn reload(&mut self) {
         lock(&self.deltas).clear();
+        self.full_state = None;
         self.pending_since = None;
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
