@@ -137,6 +137,13 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_CONTACT")]
     pub contact: Option<String>,
     // ---- end of issue 8
+    // Issue 6: the room's broadcast throttle.
+    /// Milliseconds over which a document's changes are gathered into one broadcast: the first
+    /// change after a quiet period goes out at once, later ones at the end of the tick; 0 sends
+    /// every batch at once.
+    #[arg(long, env = "ARDOISE_BROADCAST_TICK_MS", default_value_t = 5)]
+    pub broadcast_tick_ms: u64,
+
     /// Who decides whether new documents may be created: auto, open or closed; overrides the
     /// config file's `[shedding] mode` [default: from the file, else auto].
     #[arg(long, env = "ARDOISE_SHEDDING_MODE")]
@@ -356,6 +363,12 @@ impl Config {
     /// Silence after which a connection is closed.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// A room's broadcast throttle; capped at one second, beyond which typing would look
+    /// frozen.
+    pub fn broadcast_tick(&self) -> Duration {
+        Duration::from_millis(self.broadcast_tick_ms.min(1000))
     }
 
     /// Time a room stays loaded without connections.

@@ -19,6 +19,7 @@ use crate::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::roomstats::RoomStats;
 use crate::store::{Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -58,6 +59,7 @@ pub struct Hub {
     clock: Clock,
     /// The operator's message to every open pad (`None` when there is none).
     notice: watch::Sender<Option<Arc<str>>>,
+    stats: Arc<RoomStats>,
 }
 
 impl Hub {
@@ -72,6 +74,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             clock: Clock::system(),
             notice: watch::Sender::new(None),
+            stats: Arc::default(),
         }
     }
 
@@ -80,6 +83,11 @@ impl Hub {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// What the rooms count (updates, bytes, broadcast delay).
+    pub fn room_stats(&self) -> &Arc<RoomStats> {
+        &self.stats
     }
 
     /// The live room of `name`, started if there is none.
@@ -103,6 +111,7 @@ impl Hub {
                     store: self.store.clone(),
                     config: self.config.clone(),
                     shutdown: self.shutdown.clone(),
+                    stats: self.stats.clone(),
                     unregister: Unregister::new(move || {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),

@@ -30,6 +30,7 @@ pub mod protocol;
 pub mod qr;
 pub mod ratelimit;
 pub mod room;
+pub mod roomstats;
 pub mod store;
 pub mod sweeper;
 pub mod throttle;
@@ -106,8 +107,9 @@ impl Server {
             Arc::new(move || admission::Inputs {
                 rooms: hub.live_rooms(),
                 connections: connections.len(),
-                // Not measured yet: an unknown value never closes creation.
-                broadcast_delay_ms: f64::NAN,
+                // The worst delay since the previous sample: one late broadcast is a late
+                // keystroke on every screen of its document.
+                broadcast_delay_ms: hub.room_stats().take_window_max_ms(),
             })
         };
         let sweeper = sweeper::Sweeper {
@@ -117,6 +119,8 @@ impl Server {
             archive: self.config.retention_archive_dir.clone(),
         }
         .spawn(self.config.sweep_interval(), token.clone());
+        let mut metrics = metrics::Metrics::default();
+        metrics.register_rooms(hub.room_stats());
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
@@ -125,7 +129,7 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(metrics),
             limits: Arc::new(ratelimit::IpLimits::new(
                 self.config.ip_requests_per_sec,
                 self.config.ip_upgrades_per_sec,

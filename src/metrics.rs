@@ -7,11 +7,12 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
 use std::sync::LazyLock;
 
 use crate::admission::{AdmissionState, Signal};
+use crate::roomstats::RoomStats;
 
 /// Why a request was refused, as counted in `ardoise_refusals_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,6 +151,46 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Registers the rooms' counters and histograms (`ardoise_room_*`), shared with their
+    /// owner, so a scrape reads the live values.
+    pub fn register_rooms(&mut self, stats: &RoomStats) {
+        let room = self.registry.sub_registry_with_prefix("room");
+        room.register(
+            "updates_in",
+            "Document updates accepted from connections",
+            stats.updates_in.clone(),
+        );
+        room.register_with_unit(
+            "updates_in",
+            "Bytes of document updates accepted from connections",
+            Unit::Bytes,
+            stats.update_bytes_in.clone(),
+        );
+        room.register(
+            "broadcasts",
+            "Update broadcasts, one frame each after coalescing",
+            stats.broadcasts.clone(),
+        );
+        room.register_with_unit(
+            "sent",
+            "Bytes queued to connections (frame size times recipients)",
+            Unit::Bytes,
+            stats.bytes_out.clone(),
+        );
+        room.register_with_unit(
+            "broadcast_delay",
+            "Arrival of a broadcast's oldest update at its room to the broadcast being queued",
+            Unit::Seconds,
+            stats.broadcast_delay.clone(),
+        );
+        room.register_with_unit(
+            "persist_lag",
+            "Arrival of a log entry's oldest update at its room to its append to storage",
+            Unit::Seconds,
+            stats.persist_lag.clone(),
+        );
+    }
+
     /// Counts one refusal.
     pub fn refused(&self, why: Refusal) {
         self.refusals

@@ -2,6 +2,10 @@
 //! connections send, persists each batch through the [`Store`], then encodes the result once and
 //! fans the same `Bytes` out to every subscriber. Nothing else touches the document, so no lock
 //! or transaction is ever held across an `.await`.
+//!
+//! Broadcasts are throttled to one per `--broadcast-tick-ms`: the first change after a quiet
+//! tick goes out at once, later ones wait for the end of the tick and leave as one merged
+//! update (and one awareness frame), one log entry, one encoding shared by every subscriber.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,6 +31,7 @@ use crate::meta::{DocMeta, Kind, NewDoc};
 use crate::name::DocName;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
+use crate::roomstats::RoomStats;
 use crate::store::{Store, StoreError, Stored};
 
 /// Most commands handled in one tick: their updates become one transaction, one log entry and
@@ -87,6 +92,8 @@ pub enum Command {
         conn: ConnId,
         /// The message.
         msg: Inbound,
+        /// When the connection read it: the start of its broadcast delay.
+        received: Instant,
     },
 }
 
@@ -248,6 +255,8 @@ pub struct RoomParts {
     pub clock: Clock,
     /// Subscribed connections, published by the room after each tick (for the admin list).
     pub connections: Arc<AtomicUsize>,
+    /// Counters shared by all rooms.
+    pub stats: Arc<RoomStats>,
 }
 
 /// Starts a room task; it loads the document before handling any command.
@@ -290,6 +299,17 @@ struct Room {
     persisted: Persisted,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
+    /// Arrival of the oldest update applied to the document but not yet persisted and
+    /// broadcast; `None` when nothing is pending.
+    pending_since: Option<Instant>,
+    /// When pending changes last went out: the throttle's reference.
+    last_flush: tokio::time::Instant,
+    /// When the pending changes go out, if they are waiting for the end of a tick.
+    flush_at: Option<tokio::time::Instant>,
+    /// The sync step 2 answering an empty state vector (a new client), encoded once per
+    /// document state: joins come in waves (a class opening a pad), and encoding the whole
+    /// document is the most expensive thing a room does for them. Cleared on every change.
+    full_state: Option<Bytes>,
     /// Set when storage failed or the document could not be rebuilt: the room must stop
     /// without writing, and the next connection loads the document afresh.
     broken: bool,
@@ -329,6 +349,10 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         subscribers: HashMap::new(),
         persisted,
         awareness_dirty: Vec::new(),
+        pending_since: None,
+        last_flush: tokio::time::Instant::now(),
+        flush_at: None,
+        full_state: None,
         broken: false,
         deleted: false,
     };
@@ -434,31 +458,42 @@ impl Room {
                     None => std::future::pending().await,
                 }
             };
+            let flush_due = async {
+                match self.flush_at {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
+                _ = flush_due => self.flush().await,
                 n = rx.recv_many(&mut batch, MAX_BATCH) => {
                     if n == 0 {
                         return;
                     }
                     self.tick(&mut batch).await;
                     self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
-                    if self.broken || self.deleted {
-                        return;
-                    }
                 }
                 _ = sweep.tick() => {
                     let expired = self.awareness.expire(Instant::now(), config.awareness_timeout());
                     self.awareness_dirty.extend(expired);
-                    self.flush_awareness();
                 }
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
+                    self.flush().await;
                     self.compact().await;
                     if rx.is_empty() {
                         return;
                     }
                 }
+            }
+            if self.broken || self.deleted {
+                return;
+            }
+            self.schedule_flush().await;
+            if self.broken {
+                return;
             }
             empty_since = match (self.subscribers.is_empty(), empty_since) {
                 (true, None) => Some(tokio::time::Instant::now()),
@@ -475,6 +510,9 @@ impl Room {
             sub.outbox
                 .closer()
                 .close(code::GOING_AWAY, "server shutting down");
+        }
+        if !self.broken && !self.deleted {
+            self.flush().await;
         }
         if !self.broken && !self.deleted {
             self.compact().await;
@@ -496,10 +534,11 @@ impl Room {
         tracing::info!(doc = %self.parts.name, "room unloaded");
     }
 
-    /// Handles one batch of commands: joins and leaves, then all updates in one transaction,
-    /// persisted before they are broadcast, then sync answers and awareness.
+    /// Handles one batch of commands: joins and leaves, then all updates in one transaction
+    /// (persisted and broadcast by the next [`Room::flush`]), then sync answers.
     async fn tick(&mut self, batch: &mut Vec<Command>) {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
+        let mut oldest: Option<Instant> = None;
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
         let mut snapshots = Vec::new();
         let mut edits = Vec::new();
@@ -550,7 +589,11 @@ impl Room {
                     let _ = reply.send(self.delete(&reason, only_if).await);
                 }
                 Command::Edit { edit, reply } => edits.push((edit, reply)),
-                Command::Inbound { conn, msg } => {
+                Command::Inbound {
+                    conn,
+                    msg,
+                    received,
+                } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
                     };
@@ -561,6 +604,9 @@ impl Room {
                         Inbound::Update(update, len) => {
                             if self.admits(&update, len) {
                                 self.persisted.doc_bytes += len;
+                                self.parts.stats.updates_in.inc();
+                                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                                oldest = Some(oldest.map_or(received, |o| o.min(received)));
                                 updates.push((conn, *update));
                             } else {
                                 self.drop_subscriber(
@@ -587,13 +633,27 @@ impl Room {
         }
         if !updates.is_empty() {
             self.apply(updates).await;
+            if let Some(oldest) = oldest {
+                self.pending_since = Some(self.pending_since.map_or(oldest, |p| p.min(oldest)));
+            }
+        }
+        if !step1s.is_empty() || !snapshots.is_empty() {
+            // What a client or reader is sent must already be persisted.
+            self.flush_updates().await;
+            if self.broken {
+                return;
+            }
         }
         if !edits.is_empty() {
             self.apply_edits(edits).await;
         }
         for (conn, sv) in step1s {
-            let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-            self.unicast(conn, protocol::sync_step2(&diff));
+            let frame = if sv.is_empty() {
+                self.full_state_frame()
+            } else {
+                protocol::sync_step2(&self.doc.transact().encode_state_as_update_v1(&sv))
+            };
+            self.unicast(conn, frame);
         }
         if !snapshots.is_empty() {
             let snapshot = self.persisted.meta.is_some().then(|| {
@@ -605,7 +665,46 @@ impl Room {
                 let _ = reply.send(snapshot.clone());
             }
         }
-        self.flush_awareness();
+    }
+
+    /// The whole document as a sync step 2 frame, from the cache when the document did not
+    /// change since it was encoded.
+    fn full_state_frame(&mut self) -> Bytes {
+        if let Some(frame) = &self.full_state {
+            return frame.clone();
+        }
+        let update = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let frame = protocol::sync_step2(&update);
+        self.full_state = Some(frame.clone());
+        frame
+    }
+
+    /// After a tick: sends pending changes now if the last flush is a tick old, else makes
+    /// sure a flush is due at the end of the tick.
+    async fn schedule_flush(&mut self) {
+        let pending = !self.awareness_dirty.is_empty() || !lock(&self.deltas).is_empty();
+        if !pending || self.flush_at.is_some() {
+            return;
+        }
+        let next = self.last_flush + self.parts.config.broadcast_tick();
+        if next <= tokio::time::Instant::now() {
+            self.flush().await;
+        } else {
+            self.flush_at = Some(next);
+        }
+    }
+
+    /// Persists and broadcasts the pending document changes, then the awareness changes.
+    async fn flush(&mut self) {
+        self.flush_at = None;
+        self.last_flush = tokio::time::Instant::now();
+        self.flush_updates().await;
+        if !self.broken {
+            self.flush_awareness();
+        }
     }
 
     fn join(&mut self, conn: ConnId, sub: Subscriber, ack: oneshot::Sender<Result<(), RoomError>>) {
@@ -711,8 +810,10 @@ impl Room {
             outcomes.push((reply, outcome));
         }
         if !self.broken {
-            // No client update: `apply` only takes the edits' deltas from the observer.
-            self.apply(Vec::new()).await;
+            // The edits changed the document: the cached full state is stale, and an edit is
+            // answered as done only once its delta is persisted (and broadcast).
+            self.full_state = None;
+            self.flush_updates().await;
         }
         for (reply, outcome) in outcomes {
             let outcome = match (&self.persisted.meta, outcome) {
@@ -754,8 +855,10 @@ impl Room {
             || update.state_vector_lower().is_empty()
     }
 
-    /// Applies updates in one transaction, persists the resulting delta, then broadcasts it.
+    /// Applies updates in one transaction; the observer keeps the resulting delta for the next
+    /// flush.
     async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
+        self.full_state = None;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = self.doc.transact_mut();
             let mut refused = Vec::new();
@@ -777,16 +880,41 @@ impl Room {
             tracing::debug!(doc = %self.parts.name, conn, error = %e, "update refused");
             self.drop_subscriber(conn, code::POLICY_VIOLATION, "invalid update");
         }
+    }
+
+    /// Persists the document changes applied since the last flush as one log entry, then
+    /// broadcasts them as one frame.
+    async fn flush_updates(&mut self) {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
+        let since = self.pending_since.take();
+        let deltas = merge(deltas);
+        if deltas.is_empty() {
+            return;
+        }
+        let mut frames = Vec::with_capacity(deltas.len());
         for delta in deltas {
-            // Encoded before the delta moves to the storage thread, so it is never copied.
-            let frame = protocol::sync_update(&delta);
+            // Encoded before the delta moves to storage, so it is never copied.
+            frames.push(protocol::sync_update(&delta));
             if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 self.broken = true;
                 return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
             }
+        }
+        if let Some(since) = since {
+            self.parts.stats.persist_lag.observe(
+                Instant::now()
+                    .saturating_duration_since(since)
+                    .as_secs_f64(),
+            );
+        }
+        for frame in frames {
             self.broadcast(frame);
+        }
+        if let Some(since) = since {
+            self.parts
+                .stats
+                .broadcast(Instant::now().saturating_duration_since(since));
         }
         if self.persisted.log_entries >= self.parts.config.compact_after_updates
             || self.persisted.log_bytes >= self.parts.config.compact_after_bytes
@@ -795,7 +923,7 @@ impl Room {
         }
     }
 
-    /// Appends one delta to the log (and the metadata when it changed), off the async workers.
+    /// Appends one delta to the log (and the metadata when it changed).
     async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
         if self.persisted.meta.is_none() {
             // A client wrote to a name nobody opened through a page: that creates a pad.
@@ -818,7 +946,7 @@ impl Room {
         let name = self.parts.name.clone();
         let sync = self.parts.config.sync;
         let len = delta.len();
-        let seq = blocking(move || {
+        let write = move || {
             if let Some((meta, expires)) = meta {
                 store.put_meta(name.as_str(), &meta, expires)?;
             }
@@ -827,8 +955,12 @@ impl Room {
                 store.flush()?;
             }
             Ok(seq)
-        })
-        .await?;
+        };
+        // DESIGN.md §4: sled calls never run on the async workers. An inline append measured
+        // ~10× cheaper (BENCHMARKS.md, criterion), but the metadata write is a transaction over
+        // three trees that can wait on other rooms' transactions; with the tick's coalescing,
+        // one hand-off per tick per room is what this costs.
+        let seq = blocking(write).await?;
         self.persisted.last_seq = seq;
         self.persisted.log_entries += 1;
         self.persisted.log_bytes += len;
@@ -864,6 +996,8 @@ impl Room {
     /// client is disconnected so it resyncs what the server may have lost.
     async fn reload(&mut self) {
         lock(&self.deltas).clear();
+        self.full_state = None;
+        self.pending_since = None;
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
@@ -903,6 +1037,10 @@ impl Room {
     }
 
     fn broadcast(&mut self, frame: Bytes) {
+        self.parts
+            .stats
+            .bytes_out
+            .inc_by((frame.len() * self.subscribers.len()) as u64);
         let slow: Vec<ConnId> = self
             .subscribers
             .iter()
@@ -949,6 +1087,21 @@ fn close_reason(reason: &str) -> String {
         end -= 1;
     }
     reason[..end].to_owned()
+}
+
+/// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs
+/// cannot merge them (it produced them all, so that is not expected) they stay apart.
+fn merge(deltas: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if deltas.len() < 2 {
+        return deltas;
+    }
+    match yrs::merge_updates_v1(&deltas) {
+        Ok(merged) => vec![merged],
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot merge deltas; sending them apart");
+            deltas
+        }
+    }
 }
 
 /// Runs a storage call on the blocking pool.

@@ -307,12 +307,14 @@ mod tests {
         room.send(Command::Inbound {
             conn: 7,
             msg: Inbound::Update(Box::new(update), bytes.len()),
+            received: std::time::Instant::now(),
         })
         .await
         .expect("send");
         room.send(Command::Inbound {
             conn: 7,
             msg: Inbound::Step1(StateVector::default()),
+            received: std::time::Instant::now(),
         })
         .await
         .expect("send");

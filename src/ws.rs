@@ -142,7 +142,13 @@ async fn read(
         };
         match inbound::parse(&bytes, config.max_awareness_bytes) {
             Ok(Some(msg)) => {
-                if room.send(Command::Inbound { conn, msg }).await.is_err() {
+                let received = std::time::Instant::now();
+                let cmd = Command::Inbound {
+                    conn,
+                    msg,
+                    received,
+                };
+                if room.send(cmd).await.is_err() {
                     return closer.close(code::INTERNAL_ERROR, "document closed, reconnect");
                 }
             }
@@ -162,6 +168,26 @@ fn frame_len(frame: &Message) -> usize {
         Message::Text(t) => t.len(),
         Message::Close(_) => 0,
     }
+}
+
+/// Most frames written before one flush: the rest wait for the next round.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
+/// flushes once: one system call for a burst of broadcasts instead of one per frame.
+async fn send_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    rx: &mut OutboxReceiver,
+    first: Message,
+) -> Result<(), axum::Error> {
+    sink.feed(first).await?;
+    for _ in 1..WRITE_BATCH {
+        match rx.try_recv() {
+            Some(frame) => sink.feed(Message::Binary(frame)).await?,
+            None => break,
+        }
+    }
+    sink.flush().await
 }
 
 /// Close code for a WebSocket-level read error.
@@ -196,7 +222,7 @@ async fn write(
             biased;
             // A reader that never reads must not pin this task: closing abandons the send.
             _ = closer.closed() => break,
-            sent = sink.send(message) => sent,
+            sent = send_batch(&mut sink, &mut rx, message) => sent,
         };
         if sent.is_err() {
             closer.close(code::NORMAL, "");

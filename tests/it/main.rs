@@ -15,6 +15,7 @@ mod durability;
 mod export;
 mod export_readers;
 mod http;
+mod loadtest;
 mod node_clients;
 mod pages;
 mod retention;
