@@ -1,33 +1,36 @@
 #!/usr/bin/env bash
-# Measures ardoise and the reference Node server (@y/websocket-server, pinned in
-# loadtest/reference/package-lock.json) side by side, in one run, with the load shapes of
-# PEERS.md: each server pinned to core 0, the load generator to core 1, a fresh server per
-# scenario, traffic on 127.0.0.1 only. Prints a Markdown table; the JSON reports, logs and a
-# description of the machine stay in the output directory.
+# The five scenarios of BENCHMARKS.md, against ardoise (release build) and the reference Node
+# server (@y/websocket-server, pinned in loadtest/reference/package-lock.json) in the same run:
+# each server pinned to core 0 (taskset -c 0), the load generator to core 1, a fresh server per
+# measurement, traffic on 127.0.0.1 only. Prints Markdown tables; the JSON reports, server logs
+# and a description of the machine stay in the output directory.
 #
-#   loadtest/run.sh [--scenarios "a b c d e"] [--servers "ardoise reference"]
-#                   [--duration-secs N] [--out DIR] [--no-build] [-- extra loadtest flags]
+#   loadtest/run.sh [--scenarios "1 2 3 4 5"] [--servers "ardoise reference"] [--out DIR]
+#                   [--no-build]
 #
-# For each scenario, every server is measured before the next scenario starts, so that a change
-# in the machine's background load affects both sides alike.
+#   1 classroom   30 pads × (10 authors + 20 lurkers), an author types 4 chars every 400 ms, 30 s
+#   2 big pad     ramp on one pad, +20 authors +60 lurkers every 1.5 s, until p99 > 250 ms
+#   3 fan-out     1 pad × (20 writers + 180 readers); the edit rate rises until p99 > 100 ms
+#   4 idle        10,000 connections over 1,000 pads: memory per connection
+#   5 storm       500 new pads at 50/s over scenario 1; ardoise twice: with [shedding] marks
+#                 the storm trips, and with --shedding-mode open
+#
+# Within a scenario every server is measured before the next scenario starts, so that a change
+# in the machine's background load affects both sides alike. Each scenario takes ≤ 90 s a server.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scenarios="a b c d e"
+scenarios="1 2 3 4 5"
 servers="ardoise reference"
-duration=""
 out=""
 build=1
-extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --scenarios) scenarios=$2; shift 2 ;;
         --servers) servers=$2; shift 2 ;;
-        --duration-secs) duration=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-build) build=0; shift ;;
-        --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -42,10 +45,14 @@ else
     pin_server=()
     pin_load=()
 fi
-# Thousands of sockets on both sides.
+# 10,000 sockets on each side (scenario 4), plus the server's files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt 11000 ]]; then
+    echo "run.sh: ulimit -n is $(ulimit -n); scenario 4 needs about 10,100 per process" >&2
+fi
 
 cd "$root"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
 if [[ $build -eq 1 ]]; then
     cargo build --release -p ardoise -p loadtest
 fi
@@ -54,30 +61,37 @@ if [[ " $servers " == *" reference "* && ! -d loadtest/reference/node_modules ]]
 fi
 # Run copies, so that a rebuild during the run cannot swap the binaries between scenarios.
 mkdir -p "$out/bin"
-cp "$root/target/release/ardoise" "$root/target/release/loadtest" "$out/bin/"
+cp "$target_dir/release/ardoise" "$target_dir/release/loadtest" "$out/bin/"
 loadtest=$out/bin/loadtest
 ardoise=$out/bin/ardoise
 
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     if rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
-        git -C "$root" diff --quiet HEAD -- src Cargo.toml || rev="$rev + uncommitted changes"
+        git -C "$root" diff --quiet HEAD -- src loadtest Cargo.toml || rev="$rev + uncommitted changes"
         echo "tree: $rev"
-    else
-        echo "tree: not a git checkout ($root)"
     fi
-    # With --no-build the binaries may be older than the tree.
-    echo "ardoise binary: built $(date -u -r "$root/target/release/ardoise" +%Y-%m-%dT%H:%M:%SZ)"
-    echo "loadtest binary: built $(date -u -r "$root/target/release/loadtest" +%Y-%m-%dT%H:%M:%SZ)"
     echo "kernel: $(uname -srm)"
     echo "nproc: $(nproc)"
-    lscpu | sed -n '1,20p'
+    echo "cpu: $(lscpu | sed -n 's/^Model name: *//p')"
     free -h | sed -n '1,2p'
+    echo "ulimit -n: $(ulimit -n)"
     echo "rustc: $(rustc --version)"
     echo "node: $(node --version 2>/dev/null || echo none)"
     echo "reference: @y/websocket-server $(node -p "require('./loadtest/reference/node_modules/@y/websocket-server/package.json').version" 2>/dev/null || echo '?'), yjs $(node -p "require('./loadtest/reference/node_modules/yjs/package.json').version" 2>/dev/null || echo '?')"
-    echo "scenarios: $scenarios; servers: $servers; duration: ${duration:-preset}; extra: ${extra[*]:-none}"
+    echo "scenarios: $scenarios; servers: $servers"
 } > "$out/machine.txt"
+
+# The [shedding] marks of the storm: 30 classroom pads are live, the storm's pads push the
+# count past rooms_high; broadcast delay is the other signal that may trip.
+cat > "$out/shedding.toml" <<'TOML'
+[shedding]
+rooms_high = 150
+rooms_low = 100
+broadcast_delay_high_ms = 100
+broadcast_delay_low_ms = 30
+hold_secs = 5
+TOML
 
 server_pid=""
 server_dir=""
@@ -99,14 +113,19 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Starts server $1 with its logs under $2; sets server_pid and port.
+# Starts server $1 (ardoise, ardoise-shed or reference) with its logs under $2; sets server_pid
+# and url.
 start_server() {
     local name=$1 log=$2
     server_dir=$(mktemp -d)
     case "$name" in
         ardoise)
-            "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 \
-                --data "$server_dir/data" >"$log.out" 2>"$log.err" &
+            "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 --data "$server_dir/data" \
+                --shedding-mode open >"$log.out" 2>"$log.err" &
+            ;;
+        ardoise-shed)
+            "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 --data "$server_dir/data" \
+                --config "$out/shedding.toml" --shedding-mode auto >"$log.out" 2>"$log.err" &
             ;;
         reference)
             HOST=127.0.0.1 PORT=0 "${pin_server[@]}" node "$root/loadtest/reference/server.mjs" \
@@ -115,10 +134,13 @@ start_server() {
         *) echo "run.sh: unknown server $name" >&2; exit 2 ;;
     esac
     server_pid=$!
-    port=""
+    local port=""
     for _ in $(seq 300); do
         port=$(sed -n '1s|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$log.out")
-        [[ -n $port ]] && return 0
+        if [[ -n $port ]]; then
+            url="ws://127.0.0.1:$port/ws/{doc}"
+            return 0
+        fi
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -126,29 +148,86 @@ start_server() {
     exit 1
 }
 
-reports=()
+# Runs `loadtest $mode ...` against a fresh server $1 into $out/$2.json; records the command,
+# the load average and the CPU steal around it.
+measure() {
+    local server=$1 name=$2 base=$out/$2 mode=$3
+    shift 3
+    start_server "$server" "$base.server"
+    local cmd=("$loadtest" "$mode" --url "$url" --pid "$server_pid" --label "$server" --json "$@")
+    echo "== $name: ${cmd[*]}" >&2
+    echo "${cmd[*]}" >"$base.cmd"
+    local steal0 steal1
+    steal0=$(awk '/^cpu /{print $9}' /proc/stat)
+    echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$base.noise"
+    if "${pin_load[@]}" "${cmd[@]}" >"$base.json" 2>"$base.log"; then
+        tail -n 2 "$base.log" >&2 || true
+    else
+        echo "run.sh: loadtest failed for $name; see $base.log" >&2
+        tail -n 5 "$base.log" >&2 || true
+    fi
+    steal1=$(awk '/^cpu /{print $9}' /proc/stat)
+    echo "loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$base.noise"
+    echo "steal: $(( (steal1 - steal0) ))0 ms of CPU (all cores)" >>"$base.noise"
+    stop_server
+}
+
+classroom=(--pads 30 --authors 10 --lurkers 20 --type-every 400ms --chars 4)
 for scenario in $scenarios; do
-    for server in $servers; do
-        base=$out/$server-$scenario
-        start_server "$server" "$base.server"
-        args=(--url "ws://127.0.0.1:$port/ws" --scenario "$scenario" --server-pid "$server_pid"
-              --label "$server" --json)
-        [[ -n $duration ]] && args+=(--duration-secs "$duration")
-        echo "== $server, scenario $scenario (pid $server_pid, port $port)" >&2
-        if "${pin_load[@]}" "$loadtest" "${args[@]}" "${extra[@]}" >"$base.json" 2>"$base.log"; then
-            reports+=("$base.json")
-            tail -n 1 "$base.log" >&2 || true
-        else
-            echo "run.sh: loadtest failed for $server $scenario; see $base.log" >&2
-            tail -n 5 "$base.log" >&2 || true
-        fi
-        stop_server
-    done
+    case "$scenario" in
+        1)
+            for s in $servers; do
+                measure "$s" "1-classroom-$s" run "${classroom[@]}" --duration 30
+            done
+            ;;
+        2)
+            for s in $servers; do
+                measure "$s" "2-bigpad-$s" ramp --authors-per-step 20 --lurkers-per-step 60 \
+                    --step-secs 1.5 --max-secs 90 --max-authors 1500 --slo 250
+            done
+            ;;
+        3)
+            for s in $servers; do
+                for rate in 2 5 10 20 40 80; do
+                    measure "$s" "3-fanout-$s-$rate" run --pads 1 --authors 20 --lurkers 180 \
+                        --type-every "$(awk "BEGIN{print 1000/$rate}")ms" --chars 4 --duration 10
+                    p99=$(jq -r '.latency.p99_ms // 1e9' "$out/3-fanout-$s-$rate.json" 2>/dev/null || echo 1e9)
+                    if awk "BEGIN{exit !($p99 > 100)}"; then
+                        echo "   p99 $p99 ms > 100 ms at $rate edits/s per writer: stop" >&2
+                        break
+                    fi
+                done
+            done
+            ;;
+        4)
+            for s in $servers; do
+                measure "$s" "4-idle-$s" connect --conns 10000 --pads 1000 --hold 5 \
+                    --connect-rate 2000
+            done
+            ;;
+        5)
+            for s in $servers; do
+                if [[ $s == ardoise ]]; then
+                    measure ardoise-shed "5-storm-ardoise-shed" create-storm "${classroom[@]}" \
+                        --duration 20 --rate 50 --count 500
+                    grep -E "creation of new documents|creation" "$out/5-storm-ardoise-shed.server.err" \
+                        | grep -v "document created" >"$out/5-storm-ardoise-shed.admission.log" || true
+                fi
+                measure "$s" "5-storm-$s" create-storm "${classroom[@]}" \
+                    --duration 20 --rate 50 --count 500
+            done
+            ;;
+        *) echo "run.sh: unknown scenario $scenario" >&2; exit 2 ;;
+    esac
 done
 
 echo
-cat "$out/machine.txt" | sed -n '1,5p'
+sed -n '1,6p' "$out/machine.txt"
 echo
-"$loadtest" table "${reports[@]}" | tee "$out/table.md"
+shopt -s nullglob
+runs=("$out"/[1345]-*.json)
+ramps=("$out"/2-*.json)
+[[ ${#runs[@]} -gt 0 ]] && "$loadtest" table "${runs[@]}" | tee "$out/table.md"
+[[ ${#ramps[@]} -gt 0 ]] && "$loadtest" table "${ramps[@]}" | tee "$out/ramp.md"
 echo
 echo "reports: $out"

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 
+use crate::base_path;
 use crate::pages::AssetUrls;
 
 #[derive(RustEmbed)]
@@ -27,16 +28,25 @@ fn hash_of(path: &str) -> Option<String> {
     })
 }
 
-/// Versioned URLs of the page assets, computed once.
+/// Versioned URLs of the page assets under the base path, computed once (after
+/// [`base_path::init`], which the router runs before serving anything).
 pub fn urls() -> &'static AssetUrls {
     static URLS: LazyLock<AssetUrls> = LazyLock::new(|| {
-        let url = |file: &str| format!("/assets/{file}?v={}", hash_of(file).unwrap_or_default());
+        let base = base_path::current();
+        let url = |file: &str| {
+            format!(
+                "{base}/assets/{file}?v={}",
+                hash_of(file).unwrap_or_default()
+            )
+        };
         AssetUrls {
             css: url("app.css"),
             pad_js: url("pad.js"),
+            admin_js: url("admin.js"),
             calc_js: url("calc.js"),
             calc_wasm: url("ironcalc.wasm"),
             icon: url("favicon.svg"),
+            base: base.to_owned(),
         }
     });
     &URLS

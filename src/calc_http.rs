@@ -14,7 +14,6 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as JsonValue};
-use sha2::{Digest, Sha256};
 
 use crate::calc_io::engine::{Computed, Value};
 use crate::calc_io::{self, bridge, Book, CalcFormat, CalcIoError, Grid};
@@ -203,7 +202,7 @@ pub async fn export(
         tracing::error!(doc = %name, %format, error = %e, "calc export failed");
         AppError::ExportFailed
     })?;
-    Ok(http::download(
+    Ok(http::download_file(
         bytes,
         format.content_type(),
         &format!("{stem}.{}", format.extension()),
@@ -225,7 +224,8 @@ async fn open_calc(state: &AppState, name: &DocName, create: bool) -> Result<boo
     }
     let new = NewDoc {
         kind: Kind::Calc,
-        keep_days: state.config.keep_days_default(),
+        lifetime: state.config.retention_default,
+        creator: None,
     };
     match state.hub.open(name, state.may_create(new)).await? {
         Some(meta) if meta.kind == Kind::Calc => Ok(true),
@@ -424,26 +424,13 @@ async fn import_form_new(
 // ---------------------------------------------------------------------------------------------
 // The EtherCalc-compatible API
 
-/// Whether the request may use the EtherCalc API: always when no key is configured, else when
-/// it carries `Authorization: Bearer KEY` whose SHA-256 is `api_key_sha256`.
+/// Whether the request may use the EtherCalc API: always when no API key is configured (as
+/// EtherCalc's is open), else with the `/api/v1` key (`Authorization: Bearer KEY`).
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(expected) = state.config.api_key_sha256.as_deref() else {
-        return true;
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(key) = presented else {
-        return false;
-    };
-    let digest: String = Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    // Both are hashes: comparing them reveals nothing about the key.
-    digest.eq_ignore_ascii_case(expected.trim())
+    match &state.config.api_key_sha256 {
+        None => true,
+        Some(hash) => crate::api::bearer(headers).is_some_and(|key| hash.matches(key)),
+    }
 }
 
 fn guard(state: &AppState, headers: &HeaderMap) -> Result<(), CalcError> {

@@ -9,7 +9,11 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::AdminToken;
 use crate::admission::{Mode, SheddingConfig, TrustedHost};
+use crate::api::ApiKeyHash;
+use crate::base_path::BasePath;
+use crate::lifetime::Lifetime;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -103,18 +107,42 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Retention periods, in days after the last edit, offered when a document is created.
+    // ---- Retention and privacy (issue 8). In the file, also as a `[retention]` table whose
+    // keys drop the `retention_` prefix (`[retention] choices = ["1d", "7d"]`).
+    /// Lifetimes offered when a document is created (erased this long after its last edit):
+    /// numbers with a unit s, m, h or d; `forever` only if listed here.
     #[arg(
         long,
-        env = "ARDOISE_KEEP_DAYS_CHOICES",
+        env = "ARDOISE_RETENTION_CHOICES",
         value_delimiter = ',',
-        default_value = "1,7,30,365"
+        default_value = "1d,7d,30d,60d,180d,365d"
     )]
-    pub keep_days_choices: Vec<u32>,
+    pub retention_choices: Vec<Lifetime>,
 
-    /// Retention, in days after the last edit, of documents created without a choice.
-    #[arg(long, env = "ARDOISE_DEFAULT_KEEP_DAYS", default_value_t = 365)]
-    pub default_keep_days: u32,
+    /// Lifetime of documents created without a choice; must be one of the choices.
+    #[arg(long, env = "ARDOISE_RETENTION_DEFAULT", default_value = "60d")]
+    pub retention_default: Lifetime,
+
+    /// Seconds between two passes of the sweeper that erases expired documents.
+    #[arg(long, env = "ARDOISE_RETENTION_SWEEP_SECS", default_value_t = 60)]
+    pub retention_sweep_secs: u64,
+
+    /// Directory where each expired pad is saved as HTML before it is erased [default: none,
+    /// nothing is kept].
+    #[arg(long, env = "ARDOISE_RETENTION_ARCHIVE_DIR")]
+    pub retention_archive_dir: Option<PathBuf>,
+
+    /// How to reach the operator, shown on the /privacy page (an e-mail address or a URL)
+    /// [default: none].
+    #[arg(long, env = "ARDOISE_CONTACT")]
+    pub contact: Option<String>,
+    // ---- end of issue 8
+    // Issue 6: the room's broadcast throttle.
+    /// Milliseconds over which a document's changes are gathered into one broadcast: the first
+    /// change after a quiet period goes out at once, later ones at the end of the tick; 0 sends
+    /// every batch at once.
+    #[arg(long, env = "ARDOISE_BROADCAST_TICK_MS", default_value_t = 5)]
+    pub broadcast_tick_ms: u64,
 
     /// Who decides whether new documents may be created: auto, open or closed; overrides the
     /// config file's `[shedding] mode` [default: from the file, else auto].
@@ -126,10 +154,57 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_MAX_IMPORT_BYTES", default_value_t = 16 * MIB)]
     pub max_import_bytes: usize,
 
-    /// SHA-256 (64 hex digits) of the key the EtherCalc-compatible API then requires as
-    /// `Authorization: Bearer KEY` [default: none, the API is open as EtherCalc's is].
+    // ---- Issue 8 (API and running it for real) ------------------------------------------------
+    /// SHA-256 (64 hex digits) of the HTTP API key; the API (`/api/v1`) answers 404 without
+    /// it. Compute with `printf %s "$KEY" | sha256sum` [default: none, API off].
     #[arg(long, env = "ARDOISE_API_KEY_SHA256")]
-    pub api_key_sha256: Option<String>,
+    pub api_key_sha256: Option<ApiKeyHash>,
+
+    /// Largest request body the HTTP API accepts, in bytes (larger ones get 413).
+    #[arg(long, env = "ARDOISE_API_MAX_BODY_BYTES", default_value_t = MIB)]
+    pub api_max_body_bytes: usize,
+
+    /// Sub-path the whole application is served under behind a reverse proxy, e.g. `/pad`
+    /// [default: none, served at the root].
+    #[arg(
+        long,
+        env = "ARDOISE_BASE_PATH",
+        default_value = "",
+        hide_default_value = true
+    )]
+    #[serde(default)]
+    pub base_path: BasePath,
+    // ---- end of issue 8 ---------------------------------------------------------------------------
+    // --- Issue 7: operator access and rate limits ---
+    /// Bearer token of the `/admin` page and API; without one every `/admin` route answers 404
+    /// [default: none].
+    #[arg(long, env = "ARDOISE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<AdminToken>,
+
+    /// Take the client address from the rightmost `X-Forwarded-For` entry (the one the reverse
+    /// proxy added) instead of the TCP peer; only behind a proxy that sets it [default: off].
+    #[arg(long, env = "ARDOISE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// WebSocket messages per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_MESSAGES_PER_SEC", default_value_t = 100)]
+    pub conn_messages_per_sec: u32,
+
+    /// WebSocket bytes per second one connection may send, on average over ten seconds;
+    /// beyond, it is closed (1013). 0 disables the limit.
+    #[arg(long, env = "ARDOISE_CONN_BYTES_PER_SEC", default_value_t = MIB)]
+    pub conn_bytes_per_sec: usize,
+
+    /// Page and API requests per second from one client address (an IPv6 /64), on average over
+    /// ten seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_REQUESTS_PER_SEC", default_value_t = 100)]
+    pub ip_requests_per_sec: u32,
+
+    /// WebSocket upgrades per second from one client address (an IPv6 /64), on average over ten
+    /// seconds; beyond, 429 with Retry-After. 0 disables the limit.
+    #[arg(long, env = "ARDOISE_IP_UPGRADES_PER_SEC", default_value_t = 50)]
+    pub ip_upgrades_per_sec: u32,
 
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
@@ -144,6 +219,24 @@ pub struct Config {
 
 /// Config-file sections that have no command-line flag.
 const FILE_ONLY: [&str; 2] = ["shedding", "trusted_hosts"];
+
+/// Moves the keys of a `[retention]` table to the top level with a `retention_` prefix.
+fn flatten_retention(mut file: toml::Table) -> Result<toml::Table, String> {
+    let Some(section) = file.remove("retention") else {
+        return Ok(file);
+    };
+    let toml::Value::Table(section) = section else {
+        return Err("`retention` must be a table".into());
+    };
+    for (key, value) in section {
+        let flat = format!("retention_{key}");
+        if file.contains_key(&flat) {
+            return Err(format!("`{flat}` is set twice"));
+        }
+        file.insert(flat, value);
+    }
+    Ok(file)
+}
 
 /// Why the configuration could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +277,9 @@ impl Config {
         let matches = Self::command().try_get_matches_from(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         let Some(path) = cli.config.clone() else {
+            cli.validate_retention().map_err(|message| {
+                Self::command().error(clap::error::ErrorKind::ValueValidation, message)
+            })?;
             return Ok(cli.with_mode_override());
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -204,7 +300,7 @@ impl Config {
             .get_arguments()
             .map(|a| a.get_id().to_string())
             .collect();
-        for (key, value) in file {
+        for (key, value) in flatten_retention(file).map_err(invalid)? {
             if FILE_ONLY.contains(&key.as_str()) {
                 merged.insert(key, value);
                 continue;
@@ -230,8 +326,20 @@ impl Config {
         for host in &config.trusted_hosts {
             host.validate().map_err(|e| invalid(e.to_string()))?;
         }
+        config.validate_retention().map_err(invalid)?;
         config.config = Some(path);
         Ok(config.with_mode_override())
+    }
+
+    /// The default lifetime must be offered, and something must be.
+    fn validate_retention(&self) -> Result<(), String> {
+        if !self.retention_choices.contains(&self.retention_default) {
+            return Err(format!(
+                "the default lifetime `{}` is not one of the retention choices",
+                self.retention_default
+            ));
+        }
+        Ok(())
     }
 
     /// Applies `--shedding-mode` over the file's `[shedding] mode`.
@@ -242,20 +350,9 @@ impl Config {
         self
     }
 
-    /// The retention offered by default: the configured default if it is one of the choices,
-    /// else the longest choice.
-    pub fn keep_days_default(&self) -> u32 {
-        if self.keep_days_choices.is_empty()
-            || self.keep_days_choices.contains(&self.default_keep_days)
-        {
-            self.default_keep_days
-        } else {
-            self.keep_days_choices
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(self.default_keep_days)
-        }
+    /// Interval between two passes of the sweeper.
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.retention_sweep_secs.max(1))
     }
 
     /// Where the database lives inside the data directory.
@@ -271,6 +368,12 @@ impl Config {
     /// Silence after which a connection is closed.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// A room's broadcast throttle; capped at one second, beyond which typing would look
+    /// frozen.
+    pub fn broadcast_tick(&self) -> Duration {
+        Duration::from_millis(self.broadcast_tick_ms.min(1000))
     }
 
     /// Time a room stays loaded without connections.
@@ -342,6 +445,71 @@ mod tests {
         let path = bad.path().to_str().expect("utf-8 path").to_owned();
         let err = Config::load_from(["ardoise", "--config", &path]).expect_err("low above high");
         assert!(err.to_string().contains("rooms_low"), "{err}");
+    }
+
+    #[test]
+    fn retention_comes_from_a_table_or_flags() {
+        let c = Config::load_from(["ardoise"]).expect("defaults");
+        assert_eq!(c.retention_default, Lifetime::After(60 * 86_400));
+        assert_eq!(c.retention_choices.len(), 6);
+        assert!(!c.retention_choices.contains(&Lifetime::Forever));
+
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "contact = \"dpo@example.org\"\n[retention]\nchoices = [\"30s\", \"7d\", \"forever\"]\n\
+             default = \"7d\"\nsweep_secs = 5"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        assert_eq!(
+            c.retention_choices,
+            [
+                Lifetime::After(30),
+                Lifetime::After(7 * 86_400),
+                Lifetime::Forever
+            ]
+        );
+        assert_eq!(c.retention_default, Lifetime::After(7 * 86_400));
+        assert_eq!(c.sweep_interval(), Duration::from_secs(5));
+        assert_eq!(c.contact.as_deref(), Some("dpo@example.org"));
+        let c = Config::load_from(["ardoise", "--config", &path, "--retention-default", "30s"])
+            .expect("parses");
+        assert_eq!(c.retention_default, Lifetime::After(30), "the flag wins");
+
+        let err = Config::load_from(["ardoise", "--retention-default", "2d"])
+            .expect_err("default not offered");
+        assert!(err.to_string().contains("not one of"), "{err}");
+        let err = Config::load_from(["ardoise", "--retention-choices", "1x"]).expect_err("bad");
+        assert!(err.to_string().contains("not a lifetime"), "{err}");
+    }
+
+    #[test]
+    fn admin_token_and_limits_come_from_flags_env_or_file_and_never_print() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            f,
+            "admin_token = \"from-the-file\"\ntrust_proxy = true\nip_requests_per_sec = 7"
+        )
+        .expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("parses");
+        let token = c.admin_token.as_ref().expect("token");
+        assert!(token.matches("from-the-file"));
+        assert!(c.trust_proxy);
+        assert_eq!(c.ip_requests_per_sec, 7);
+        assert!(
+            !format!("{c:?}").contains("from-the-file"),
+            "Debug hides it"
+        );
+        let c = Config::load_from(["ardoise", "--config", &path, "--admin-token", "flag"])
+            .expect("parses");
+        assert!(c.admin_token.expect("token").matches("flag"));
+        let c = Config::load_from(["ardoise"]).expect("defaults");
+        assert!(c.admin_token.is_none() && !c.trust_proxy);
+        assert_eq!((c.conn_messages_per_sec, c.conn_bytes_per_sec), (100, MIB));
+        assert!(Config::load_from(["ardoise", "--admin-token", " "]).is_err());
     }
 
     #[test]

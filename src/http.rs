@@ -12,22 +12,26 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{middleware, Form, Router};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{pick_weighted, AdmissionHandle};
+use crate::admission::{self, pick_weighted, AdmissionHandle};
 use crate::assets;
+use crate::base_path;
 use crate::config::Config;
+use crate::creator::CreatorSecret;
 use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
+use crate::lifetime::choose_lifetime;
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
-use crate::pages::{self, ErrorKind, Lang, PadShell};
-use crate::{qr, ws};
+use crate::pages::{self, ErrorKind, Lang, PadShell, Retention};
+use crate::ratelimit::IpLimits;
+use crate::{admin, api, creator_delete, privacy, qr, throttle, ws};
 
 mod calc;
 
@@ -35,7 +39,7 @@ mod calc;
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Policy of pages without the editor: nothing but our own files.
-const CSP_STATIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub(crate) const CSP_STATIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
@@ -56,6 +60,8 @@ pub struct AppState {
     pub admission: AdmissionHandle,
     /// Counters and gauges for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Per-address budgets of requests and upgrades.
+    pub limits: Arc<IpLimits>,
 }
 
 impl AppState {
@@ -178,7 +184,7 @@ impl IntoResponse for AppError {
 }
 
 /// An HTML response with the headers every page carries.
-fn html(status: StatusCode, body: String, csp: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String, csp: String) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(
@@ -228,7 +234,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let base = state.config.base_path.clone();
+    base_path::init(&base);
+    let app = Router::new()
         .route("/", get(home))
         .route("/new", post(create))
         .route("/open", get(open))
@@ -249,10 +257,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
+        .nest(api::PREFIX, api::routes(&state.config))
+        .merge(creator_delete::routes())
+        .merge(privacy::routes())
+        .merge(admin::routes())
         .merge(calc::routes())
         .merge(crate::calc_http::routes())
         .fallback(not_found)
-        .with_state(state)
+        // Inside the CSP layer, so a 429 carries the policy too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            throttle::limit,
+        ))
+        .layer(axum::middleware::map_response(privacy::default_csp));
+    base_path::mount(app.with_state(state), &base, outside_base_path)
+}
+
+/// The 404 page for a request outside the base path.
+fn outside_base_path(headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    AppError::NotFound.page(Lang::choose(None, accept))
 }
 
 async fn healthz() -> &'static str {
@@ -271,6 +297,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let now = Snapshot {
         connections: state.connections.len(),
         rooms: state.hub.live_rooms(),
+        stored_documents: state.hub.stored_documents(),
+        rss_bytes: rss_bytes(),
         admission: state.admission.state(),
     };
     let mut response = state.metrics.render(&now).into_response();
@@ -279,6 +307,21 @@ async fn metrics(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+/// Resident memory in bytes, 0 when unknown.
+fn rss_bytes() -> u64 {
+    let mib = admission::probe::rss_mib();
+    if mib.is_finite() {
+        (mib * 1024.0 * 1024.0) as u64
+    } else {
+        0
+    }
+}
+
+/// A page without the editor: 200, strict CSP, not cached.
+pub(crate) fn static_page(body: String) -> Response {
+    html(StatusCode::OK, body, CSP_STATIC.into())
 }
 
 /// `?name=` of the partner-host button; empty for a random name.
@@ -321,8 +364,8 @@ async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> 
     let body = pages::home(
         lang,
         assets::urls(),
-        &config.keep_days_choices,
-        config.keep_days_default(),
+        &config.retention_choices,
+        config.retention_default,
         creation,
     );
     html(StatusCode::OK, body, CSP_STATIC.into())
@@ -333,7 +376,8 @@ async fn home(State(state): State<AppState>, RequestLang(lang): RequestLang) -> 
 struct CreateForm {
     #[serde(default)]
     name: String,
-    keep: Option<u32>,
+    /// One of the offered lifetimes (`lifetime::choose_lifetime`); the default if absent.
+    lifetime: Option<String>,
     /// `pad` (default) or `calc`.
     kind: Option<Kind>,
 }
@@ -345,32 +389,33 @@ async fn create(
 ) -> Response {
     let result = async {
         let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
-        let keep_days = match form.keep {
-            None => state.config.keep_days_default(),
-            Some(days) if state.config.keep_days_choices.contains(&days) => days,
-            Some(days) => {
-                return Err(AppError::BadRequest(format!(
-                    "{days} days is not an offered retention"
-                )))
-            }
-        };
+        let lifetime = choose_lifetime(&state.config, form.lifetime.as_deref())
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
         let raw = form.name.trim();
         let name = if raw.is_empty() {
             DocName::parse(&random_name())
         } else {
             DocName::parse(raw)
         }?;
+        let secret = CreatorSecret::generate();
         let new = NewDoc {
             kind: form.kind.unwrap_or(Kind::Pad),
-            keep_days,
+            lifetime,
+            creator: Some(secret.hash()),
+        };
+        let Some(meta) = state.hub.open(&name, state.may_create(new)).await? else {
+            return Err(AppError::CreationClosed(name));
+        };
+        // The fragment never reaches a server or a log; the page moves the secret into the
+        // browser's storage and removes it from the address bar.
+        let fragment = if creator_delete::created_by(&meta, &secret) {
+            format!("#creator={}", secret.as_str())
+        } else {
+            String::new()
         };
         // An existing document keeps its kind: the redirect goes to its editor.
-        match state.hub.open(&name, state.may_create(new)).await? {
-            None => Err(AppError::CreationClosed(name)),
-            Some(meta) => {
-                Ok(Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response())
-            }
-        }
+        let editor = calc::editor_path(meta.kind, &name, lang);
+        Ok(Redirect::to(&format!("{editor}{fragment}")).into_response())
     }
     .await;
     result.unwrap_or_else(|e| state.fail(lang, e))
@@ -384,24 +429,33 @@ struct OpenQuery {
 
 async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) -> Response {
     match DocName::parse(query.name.trim()) {
-        Ok(name) => Redirect::to(&format!("/p/{name}?lang={}", lang.code())).into_response(),
+        Ok(name) => Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
+            .into_response(),
         Err(e) => AppError::from(e).page(lang),
     }
 }
 
-/// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open).
-async fn open_doc(state: &AppState, raw: &str, kind: Kind) -> Result<(DocName, DocMeta), AppError> {
+/// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open);
+/// with the creator secret if this request created it.
+async fn open_doc(
+    state: &AppState,
+    raw: &str,
+    kind: Kind,
+) -> Result<(DocName, DocMeta, Option<CreatorSecret>), AppError> {
     let name = DocName::parse(raw)?;
+    let secret = CreatorSecret::generate();
     let new = NewDoc {
         kind,
-        keep_days: state.config.keep_days_default(),
+        lifetime: state.config.retention_default,
+        creator: Some(secret.hash()),
     };
     let meta = state
         .hub
         .open(&name, state.may_create(new))
         .await?
         .ok_or(AppError::CreationClosed(name.clone()))?;
-    Ok((name, meta))
+    let secret = creator_delete::created_by(&meta, &secret).then_some(secret);
+    Ok((name, meta, secret))
 }
 
 /// The document a read-only link designates.
@@ -435,19 +489,24 @@ async fn pad_page(
     Path(raw): Path<String>,
 ) -> Response {
     match open_doc(&state, &raw, Kind::Pad).await {
-        Ok((name, meta)) if meta.kind != Kind::Pad => {
+        Ok((name, meta, _)) if meta.kind != Kind::Pad => {
             Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response()
         }
-        Ok((name, meta)) => {
-            let read_only_path = format!("/r/{}", meta.read_token.as_str());
-            let export_base = format!("/p/{name}/export/");
-            let qr_base = format!("/p/{name}");
+        Ok((name, meta, secret)) => {
+            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
+            let export_base = base_path::url(&format!("/p/{name}/export/"));
+            let qr_base = base_path::url(&format!("/p/{name}"));
             let shell = PadShell {
                 name: Some(name.as_str()),
                 room: name.as_str(),
                 read_only_path: Some(&read_only_path),
                 export_base: &export_base,
                 qr_base: &qr_base,
+                retention: Some(Retention {
+                    lifetime: meta.lifetime,
+                    expires_at: meta.expires_at(),
+                }),
+                creator_secret: secret.as_ref().map(CreatorSecret::as_str),
             };
             pad_response(lang, &shell)
         }
@@ -469,7 +528,7 @@ async fn read_only_page(
                 Ok(_) => {}
                 Err(e) => return AppError::from(e).page(lang),
             }
-            let base = format!("/r/{}", token.as_str());
+            let base = base_path::url(&format!("/r/{}", token.as_str()));
             let room = format!("r/{}", token.as_str());
             let export_base = format!("{base}/export/");
             let shell = PadShell {
@@ -478,6 +537,8 @@ async fn read_only_page(
                 read_only_path: None,
                 export_base: &export_base,
                 qr_base: &base,
+                retention: None,
+                creator_secret: None,
             };
             pad_response(lang, &shell)
         }
@@ -485,8 +546,19 @@ async fn read_only_page(
     }
 }
 
-/// The base URL links are built on: the configured public URL, else the Host asked for.
-fn public_base(config: &Config, headers: &HeaderMap) -> String {
+/// The base URL links are built on: the configured public URL, else the Host asked for;
+/// followed by the base path (unless the public URL already ends with it).
+pub(crate) fn public_base(config: &Config, headers: &HeaderMap) -> String {
+    let origin = public_origin(config, headers);
+    let base = config.base_path.as_str();
+    if origin.ends_with(base) {
+        origin
+    } else {
+        format!("{origin}{base}")
+    }
+}
+
+fn public_origin(config: &Config, headers: &HeaderMap) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -607,14 +679,14 @@ fn upgrade_to(
 /// Export switches: `?colors=0` drops the authors' shading, `?authors=0` the authors list;
 /// `?sheet=` picks a calc's sheet for CSV.
 #[derive(Debug, Deserialize)]
-struct ExportQuery {
+pub(crate) struct ExportQuery {
     colors: Option<String>,
     authors: Option<String>,
     sheet: Option<String>,
 }
 
 impl ExportQuery {
-    fn options(&self) -> ExportOptions {
+    pub(crate) fn options(&self) -> ExportOptions {
         let on = |v: &Option<String>| !matches!(v.as_deref(), Some("0" | "false" | "off"));
         ExportOptions {
             colors: on(&self.colors),
@@ -670,21 +742,27 @@ async fn export(
     query: &ExportQuery,
 ) -> Result<Response, AppError> {
     let format: PadFormat = format.parse()?;
+    let bytes = render_export(state, name, format, query.options()).await?;
+    Ok(download(bytes, format, stem))
+}
+
+/// Renders document `name` in `format` on the blocking pool, at most `EXPORTS_AT_ONCE` at a
+/// time and bounded in time: the one export path of pages and the API.
+pub(crate) async fn render_export(
+    state: &AppState,
+    name: &DocName,
+    format: PadFormat,
+    options: ExportOptions,
+) -> Result<Vec<u8>, AppError> {
     let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
-    let options = query.options();
-    let bytes = bounded(state, name, "export", move || {
+    bounded(state, name, "export", move || {
         export_pad(&snapshot, format, &options)
     })
     .await?
     .map_err(|e| {
         tracing::error!(doc = %name, %format, error = %e, "export failed");
         AppError::ExportFailed
-    })?;
-    Ok(download(
-        bytes,
-        format.content_type(),
-        &format!("{stem}.{}", format.extension()),
-    ))
+    })
 }
 
 /// Runs `job` on the blocking pool within the export bounds — at most as many at once as the
@@ -718,8 +796,22 @@ where
     }
 }
 
-/// A file download named `file_name` (made of name characters and an extension only).
-pub(crate) fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+/// A pad export as a download named `stem.{ext}`.
+pub(crate) fn download(bytes: Vec<u8>, format: PadFormat, stem: &str) -> Response {
+    download_file(
+        bytes,
+        format.content_type(),
+        &format!("{stem}.{}", format.extension()),
+    )
+}
+
+/// A file download named `file_name` (made of name characters and an extension only), with
+/// the headers every download carries.
+pub(crate) fn download_file(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    file_name: &str,
+) -> Response {
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -6,15 +6,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::awareness::ConnId;
+use crate::backup::{self, BackupReport};
 use crate::config::Config;
-use crate::meta::{DocMeta, NewDoc, ReadToken};
+use crate::edit::{EditRefused, TextEdit};
+use crate::lifetime::Clock;
+use crate::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
 use crate::name::DocName;
 use crate::outbox::Outbox;
-use crate::room::{self, Applied, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::room::{self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::roomstats::RoomStats;
 use crate::store::{Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -51,6 +56,10 @@ pub struct Hub {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     next_id: AtomicU64,
+    clock: Clock,
+    /// The operator's message to every open pad (`None` when there is none).
+    notice: watch::Sender<Option<Arc<str>>>,
+    stats: Arc<RoomStats>,
 }
 
 impl Hub {
@@ -63,7 +72,22 @@ impl Hub {
             shutdown,
             tasks: TaskTracker::new(),
             next_id: AtomicU64::new(1),
+            clock: Clock::system(),
+            notice: watch::Sender::new(None),
+            stats: Arc::default(),
         }
+    }
+
+    /// Uses `clock` for edit times and expiry instead of the system clock (tests under paused
+    /// time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// What the rooms count (updates, bytes, broadcast delay).
+    pub fn room_stats(&self) -> &Arc<RoomStats> {
+        &self.stats
     }
 
     /// The live room of `name`, started if there is none.
@@ -87,9 +111,12 @@ impl Hub {
                     store: self.store.clone(),
                     config: self.config.clone(),
                     shutdown: self.shutdown.clone(),
+                    stats: self.stats.clone(),
                     unregister: Unregister::new(move || {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),
+                    clock: self.clock,
+                    connections: Default::default(),
                 };
                 room::spawn(parts, &self.tasks)
             })
@@ -162,6 +189,20 @@ impl Hub {
         .await
     }
 
+    /// Applies a text edit to pad `name` through its room, so live editors see it at once;
+    /// answers with the metadata once the edit is persisted.
+    pub async fn edit(
+        &self,
+        name: &DocName,
+        edit: TextEdit,
+    ) -> Result<Result<DocMeta, EditRefused>, HubError> {
+        self.with_room(name, |room| {
+            let edit = edit.clone();
+            async move { room.edit(edit).await }
+        })
+        .await
+    }
+
     /// Whether document `name` exists (has been created), without loading it: asked of its
     /// room when it is live, else of storage, so probing unknown names costs no room.
     pub async fn exists(&self, name: &DocName) -> Result<bool, HubError> {
@@ -186,9 +227,20 @@ impl Hub {
     /// Erases document `name` (loading its room if needed, so no connection can race the
     /// erasure) and disconnects its clients with `reason`; whether it existed.
     pub async fn delete(&self, name: &DocName, reason: &str) -> Result<bool, HubError> {
+        self.delete_if(name, reason, DeleteIf::Always).await
+    }
+
+    /// Like [`Hub::delete`], but only if `only_if` holds for the document's metadata as its
+    /// room sees it at that moment; whether it was erased.
+    pub async fn delete_if(
+        &self,
+        name: &DocName,
+        reason: &str,
+        only_if: DeleteIf,
+    ) -> Result<bool, HubError> {
         self.with_room(name, |room| {
             let reason = reason.to_owned();
-            async move { room.delete(reason).await }
+            async move { room.delete(reason, only_if).await }
         })
         .await
     }
@@ -230,6 +282,27 @@ impl Hub {
         Ok(docs)
     }
 
+    /// Writes a consistent copy of every stored document into a fresh database under
+    /// `DATA/backups/`, on the blocking pool; live rooms keep working meanwhile.
+    pub async fn backup(&self) -> Result<BackupReport, HubError> {
+        let store = self.store.clone();
+        let dir = self.config.data.join("backups").join(format!(
+            "backup-{}-{}",
+            unix_now(),
+            &random_hex()[..8]
+        ));
+        let cache = self.config.cache_bytes;
+        let report = tokio::task::spawn_blocking(move || backup::backup_to(&*store, &dir, cache))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "backup failed");
+                HubError::Unavailable
+            })?;
+        tracing::info!(documents = report.documents, path = %report.path.display(), "backup written");
+        Ok(report)
+    }
+
     /// Whether storage answers reads.
     pub async fn storage_ready(&self) -> bool {
         let store = self.store.clone();
@@ -257,6 +330,34 @@ impl Hub {
     /// Number of loaded documents.
     pub fn live_rooms(&self) -> usize {
         self.rooms.len()
+    }
+
+    /// Connections to document `name` (0 when it is not loaded).
+    pub fn live_connections(&self, name: &DocName) -> usize {
+        self.rooms.get(name).map_or(0, |room| room.connections())
+    }
+
+    /// Documents in storage (a counter, not a scan).
+    pub fn stored_documents(&self) -> u64 {
+        self.store.count()
+    }
+
+    /// Sets (`Some`) or clears (`None`) the message shown to every open pad; connections
+    /// watching [`Hub::notices`] send it on.
+    pub fn set_notice(&self, text: Option<String>) {
+        self.notice.send_replace(text.map(Arc::from));
+    }
+
+    /// The current message to every open pad.
+    pub fn notice(&self) -> Option<Arc<str>> {
+        self.notice.borrow().clone()
+    }
+
+    /// Watches the message to every open pad; the current one counts as unseen.
+    pub fn notices(&self) -> watch::Receiver<Option<Arc<str>>> {
+        let mut rx = self.notice.subscribe();
+        rx.mark_changed();
+        rx
     }
 
     /// Waits until every room has persisted and stopped (after `shutdown` was cancelled).

@@ -1,28 +1,41 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod admin;
 pub mod admission;
+pub mod api;
 pub mod assets;
 pub mod awareness;
+pub mod backup;
+pub mod base_path;
 pub mod calc;
 pub mod calc_http;
 pub mod calc_io;
 pub mod config;
+pub mod creator;
+pub mod creator_delete;
+pub mod edit;
 pub mod escape;
 pub mod export;
 pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod inbound;
+pub mod lifetime;
 pub mod meta;
 pub mod metrics;
 pub mod name;
 pub mod outbox;
 pub mod pages;
+pub mod privacy;
 pub mod protocol;
 pub mod qr;
+pub mod ratelimit;
 pub mod room;
+pub mod roomstats;
 pub mod store;
+pub mod sweeper;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
@@ -96,10 +109,20 @@ impl Server {
             Arc::new(move || admission::Inputs {
                 rooms: hub.live_rooms(),
                 connections: connections.len(),
-                // Not measured yet: an unknown value never closes creation.
-                broadcast_delay_ms: f64::NAN,
+                // The worst delay since the previous sample: one late broadcast is a late
+                // keystroke on every screen of its document.
+                broadcast_delay_ms: hub.room_stats().take_window_max_ms(),
             })
         };
+        let sweeper = sweeper::Sweeper {
+            hub: hub.clone(),
+            store: self.store.clone(),
+            clock: lifetime::Clock::system(),
+            archive: self.config.retention_archive_dir.clone(),
+        }
+        .spawn(self.config.sweep_interval(), token.clone());
+        let mut metrics = metrics::Metrics::default();
+        metrics.register_rooms(hub.room_stats());
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
@@ -108,7 +131,11 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(metrics),
+            limits: Arc::new(ratelimit::IpLimits::new(
+                self.config.ip_requests_per_sec,
+                self.config.ip_upgrades_per_sec,
+            )),
         });
         // Nagle's algorithm would hold small updates back for a delayed ACK.
         let listener = listener.tap_io(|tcp| {
@@ -117,14 +144,22 @@ impl Server {
             }
         });
         let stop = token.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            })
-            .await?;
+        // The peer address feeds the per-address rate limits (throttle.rs), nothing else.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        })
+        .await?;
         token.cancel();
+        // The sweeper stops between two erasures; each of them completes or never started.
+        if sweeper.await.is_err() {
+            tracing::error!("the retention sweeper panicked");
+        }
         hub.wait_stopped().await;
         connections.close();
         if tokio::time::timeout(CLOSE_GRACE, connections.wait())

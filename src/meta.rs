@@ -5,6 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::creator::CreatorHash;
+use crate::lifetime::Lifetime;
+
 /// What a document is; fixed at creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -17,6 +20,7 @@ pub enum Kind {
 
 /// The metadata of one document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredMeta")]
 pub struct DocMeta {
     /// What the document is.
     pub kind: Kind,
@@ -24,10 +28,48 @@ pub struct DocMeta {
     pub created: u64,
     /// Time of the last persisted edit, seconds since the Unix epoch.
     pub last_edit: u64,
-    /// Days the document is kept after its last edit, chosen at creation.
-    pub keep_days: u32,
+    /// How long the document is kept after its last edit, chosen at creation.
+    pub lifetime: Lifetime,
     /// Secret of the read-only link (`/r/{token}`); unrelated to the name.
     pub read_token: ReadToken,
+    /// Hash of the creator secret, if the document was created by a browser that got one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<CreatorHash>,
+}
+
+/// Metadata as stored by any version: documents written before lifetimes were durations carry
+/// `keep_days` instead of `lifetime`.
+#[derive(Deserialize)]
+struct StoredMeta {
+    kind: Kind,
+    created: u64,
+    last_edit: u64,
+    #[serde(default)]
+    lifetime: Option<Lifetime>,
+    #[serde(default)]
+    keep_days: Option<u32>,
+    read_token: ReadToken,
+    #[serde(default)]
+    creator: Option<CreatorHash>,
+}
+
+impl TryFrom<StoredMeta> for DocMeta {
+    type Error = &'static str;
+    fn try_from(m: StoredMeta) -> Result<Self, &'static str> {
+        let lifetime = match (m.lifetime, m.keep_days) {
+            (Some(lifetime), _) => lifetime,
+            (None, Some(days)) => Lifetime::After(u64::from(days.max(1)) * 86_400),
+            (None, None) => return Err("metadata without a lifetime"),
+        };
+        Ok(Self {
+            kind: m.kind,
+            created: m.created,
+            last_edit: m.last_edit,
+            lifetime,
+            read_token: m.read_token,
+            creator: m.creator,
+        })
+    }
 }
 
 /// How a new document is created.
@@ -35,21 +77,28 @@ pub struct DocMeta {
 pub struct NewDoc {
     /// What the document is.
     pub kind: Kind,
-    /// Days it is kept after its last edit.
-    pub keep_days: u32,
+    /// How long it is kept after its last edit (see `lifetime::choose_lifetime`).
+    pub lifetime: Lifetime,
+    /// Hash of the secret handed to the creating browser, if any.
+    pub creator: Option<CreatorHash>,
 }
 
 impl DocMeta {
-    /// Metadata of a document created now, with a fresh read-only token.
-    pub fn new(new: NewDoc) -> Self {
-        let now = unix_now();
+    /// Metadata of a document created at `now` (Unix seconds), with a fresh read-only token.
+    pub fn new(new: NewDoc, now: u64) -> Self {
         Self {
             kind: new.kind,
             created: now,
             last_edit: now,
-            keep_days: new.keep_days,
+            lifetime: new.lifetime,
             read_token: ReadToken::generate(),
+            creator: new.creator,
         }
+    }
+
+    /// When the document expires if nobody edits it (Unix seconds); `None` for never.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.lifetime.expires_at(self.last_edit)
     }
 
     /// Encodes for storage.
@@ -151,18 +200,38 @@ mod tests {
 
     const PAD: NewDoc = NewDoc {
         kind: Kind::Pad,
-        keep_days: 30,
+        lifetime: Lifetime::After(30 * 86_400),
+        creator: None,
     };
 
     #[test]
     fn round_trips() {
-        let m = DocMeta::new(PAD);
+        let m = DocMeta::new(PAD, unix_now());
         assert_eq!(DocMeta::from_bytes(&m.to_bytes()).ok(), Some(m));
-        let calc = DocMeta::new(NewDoc {
-            kind: Kind::Calc,
-            ..PAD
-        });
-        assert!(String::from_utf8_lossy(&calc.to_bytes()).contains("\"calc\""));
+        let secret = crate::creator::CreatorSecret::generate();
+        let calc = DocMeta::new(
+            NewDoc {
+                kind: Kind::Calc,
+                creator: Some(secret.hash()),
+                ..PAD
+            },
+            5,
+        );
+        let text = String::from_utf8_lossy(&calc.to_bytes()).into_owned();
+        assert!(text.contains("\"calc\"") && text.contains("\"lifetime\":\"30d\""));
+        assert!(!text.contains(secret.as_str()));
+        assert_eq!(DocMeta::from_bytes(text.as_bytes()).ok(), Some(calc));
+    }
+
+    #[test]
+    fn metadata_stored_with_keep_days_still_loads() {
+        let old = br#"{"kind":"pad","created":10,"last_edit":20,"keep_days":7,"read_token":"0123456789abcdef0123456789abcdef"}"#;
+        let meta = DocMeta::from_bytes(old).expect("old metadata loads");
+        assert_eq!(meta.lifetime, Lifetime::After(7 * 86_400));
+        assert_eq!(meta.expires_at(), Some(20 + 7 * 86_400));
+        assert_eq!(meta.creator, None);
+        let none = br#"{"kind":"pad","created":10,"last_edit":20,"read_token":"0123456789abcdef0123456789abcdef"}"#;
+        assert!(DocMeta::from_bytes(none).is_err());
     }
 
     #[test]

@@ -7,24 +7,48 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
+use std::sync::LazyLock;
 
 use crate::admission::{AdmissionState, Signal};
+use crate::roomstats::RoomStats;
 
 /// Why a request was refused, as counted in `ardoise_refusals_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
     /// A new document while creation is closed.
     CreationClosed,
+    /// A page or API request over its address's rate (429).
+    RequestRate,
+    /// A WebSocket upgrade over its address's rate (429).
+    UpgradeRate,
 }
 
 impl Refusal {
+    /// Every reason, so each is exported from the start.
+    const ALL: [Refusal; 3] = [
+        Refusal::CreationClosed,
+        Refusal::RequestRate,
+        Refusal::UpgradeRate,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             Refusal::CreationClosed => "creation_closed",
+            Refusal::RequestRate => "request_rate",
+            Refusal::UpgradeRate => "upgrade_rate",
         }
     }
+}
+
+/// WebSocket connections closed for sending over their rate. Process-wide, because the
+/// connection tasks that count it are given no handle to [`Metrics`].
+static CONNECTIONS_CUT: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Counts one connection closed for exceeding its message or byte rate.
+pub fn count_connection_cut() {
+    CONNECTIONS_CUT.inc();
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -42,6 +66,8 @@ pub struct Metrics {
     registry: Registry,
     connections: Gauge,
     rooms: Gauge,
+    stored_documents: Gauge,
+    rss_bytes: Gauge,
     creation_open: Gauge,
     signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
     refusals: Family<ReasonLabel, Counter>,
@@ -54,6 +80,10 @@ pub struct Snapshot {
     pub connections: usize,
     /// Loaded documents.
     pub rooms: usize,
+    /// Documents in storage.
+    pub stored_documents: u64,
+    /// Resident memory of the process, in bytes (0 if unknown).
+    pub rss_bytes: u64,
     /// The admission controller's state.
     pub admission: AdmissionState,
 }
@@ -64,6 +94,8 @@ impl Default for Metrics {
         let connections = Gauge::default();
         let rooms = Gauge::default();
         let creation_open = Gauge::default();
+        let stored_documents = Gauge::default();
+        let rss_bytes = Gauge::default();
         let signals = Family::<SignalLabel, Gauge<f64, AtomicU64>>::default();
         let refusals = Family::<ReasonLabel, Counter>::default();
         registry.register(
@@ -72,6 +104,17 @@ impl Default for Metrics {
             connections.clone(),
         );
         registry.register("rooms", "Documents loaded in memory", rooms.clone());
+        registry.register(
+            "stored_documents",
+            "Documents in storage (a persisted counter; a crash mid-creation or mid-erasure \
+             can leave it off by one)",
+            stored_documents.clone(),
+        );
+        registry.register(
+            "resident_memory_bytes",
+            "Resident memory (RSS) of the process",
+            rss_bytes.clone(),
+        );
         registry.register(
             "creation_open",
             "1 while new documents may be created, 0 while creation is shed",
@@ -83,14 +126,23 @@ impl Default for Metrics {
             signals.clone(),
         );
         registry.register("refusals", "Requests refused, by reason", refusals.clone());
+        registry.register(
+            "rate_limited_connections",
+            "WebSocket connections closed (1013) for sending over their message or byte rate",
+            CONNECTIONS_CUT.clone(),
+        );
         // Every reason appears from the start, so rates work before the first refusal.
-        drop(refusals.get_or_create(&ReasonLabel {
-            reason: Refusal::CreationClosed.label(),
-        }));
+        for why in Refusal::ALL {
+            drop(refusals.get_or_create(&ReasonLabel {
+                reason: why.label(),
+            }));
+        }
         Self {
             registry,
             connections,
             rooms,
+            stored_documents,
+            rss_bytes,
             creation_open,
             signals,
             refusals,
@@ -99,6 +151,46 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Registers the rooms' counters and histograms (`ardoise_room_*`), shared with their
+    /// owner, so a scrape reads the live values.
+    pub fn register_rooms(&mut self, stats: &RoomStats) {
+        let room = self.registry.sub_registry_with_prefix("room");
+        room.register(
+            "updates_in",
+            "Document updates accepted from connections",
+            stats.updates_in.clone(),
+        );
+        room.register_with_unit(
+            "updates_in",
+            "Bytes of document updates accepted from connections",
+            Unit::Bytes,
+            stats.update_bytes_in.clone(),
+        );
+        room.register(
+            "broadcasts",
+            "Update broadcasts, one frame each after coalescing",
+            stats.broadcasts.clone(),
+        );
+        room.register_with_unit(
+            "sent",
+            "Bytes queued to connections (frame size times recipients)",
+            Unit::Bytes,
+            stats.bytes_out.clone(),
+        );
+        room.register_with_unit(
+            "broadcast_delay",
+            "Arrival of a broadcast's oldest update at its room to the broadcast being queued",
+            Unit::Seconds,
+            stats.broadcast_delay.clone(),
+        );
+        room.register_with_unit(
+            "persist_lag",
+            "Arrival of a log entry's oldest update at its room to its append to storage",
+            Unit::Seconds,
+            stats.persist_lag.clone(),
+        );
+    }
+
     /// Counts one refusal.
     pub fn refused(&self, why: Refusal) {
         self.refusals
@@ -113,6 +205,10 @@ impl Metrics {
         self.connections
             .set(i64::try_from(now.connections).unwrap_or(i64::MAX));
         self.rooms.set(i64::try_from(now.rooms).unwrap_or(i64::MAX));
+        self.stored_documents
+            .set(i64::try_from(now.stored_documents).unwrap_or(i64::MAX));
+        self.rss_bytes
+            .set(i64::try_from(now.rss_bytes).unwrap_or(i64::MAX));
         self.creation_open.set(i64::from(now.admission.open));
         for signal in Signal::ALL {
             self.signals

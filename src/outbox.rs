@@ -151,6 +151,13 @@ impl OutboxReceiver {
         self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }
+
+    /// Takes the next frame if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let frame = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        Some(frame)
+    }
 }
 
 #[cfg(test)]

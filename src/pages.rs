@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::admission::TrustedHost;
 use crate::escape::html as escape;
+use crate::lifetime::{self, Lifetime, Unit};
 
 /// The interface language, chosen from `?lang=` or `Accept-Language`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +76,6 @@ struct Strings {
     read_only_calc_title: &'static str,
     open_title: &'static str,
     open_button: &'static str,
-    day: &'static str,
-    days: &'static str,
     privacy: &'static str,
     back_home: &'static str,
     bad_request: &'static str,
@@ -104,8 +103,6 @@ const EN: Strings = Strings {
     read_only_calc_title: "Read-only calc",
     open_title: "Open a pad",
     open_button: "Open",
-    day: "day",
-    days: "days",
     privacy: "Anyone with the link can edit. Pads are erased when their time is up.",
     back_home: "Back to the home page",
     bad_request: "Bad request",
@@ -135,8 +132,6 @@ const FR: Strings = Strings {
     read_only_calc_title: "Calc en lecture seule",
     open_title: "Ouvrir un pad",
     open_button: "Ouvrir",
-    day: "jour",
-    days: "jours",
     privacy: "Toute personne qui a le lien peut écrire. Les pads sont effacés à échéance.",
     back_home: "Retour à l'accueil",
     bad_request: "Requête invalide",
@@ -165,12 +160,16 @@ pub struct AssetUrls {
     pub css: String,
     /// The pad editor bundle.
     pub pad_js: String,
+    /// The admin page's script.
+    pub admin_js: String,
     /// The calc editor bundle.
     pub calc_js: String,
     /// IronCalc's wasm engine, loaded by the calc bundle.
     pub calc_wasm: String,
     /// The site icon.
     pub icon: String,
+    /// The base path every link and form starts with (`--base-path`); empty at the root.
+    pub base: String,
 }
 
 fn head(lang: Lang, title: &str, assets: &AssetUrls, nonce: Option<&str>) -> String {
@@ -208,17 +207,19 @@ fn lang_switch(lang: Lang, path: &str) -> String {
     )
 }
 
-fn days_label(lang: Lang, days: u32) -> String {
-    let t = lang.t();
-    match days {
-        1 => format!("1 {}", t.day),
-        d => format!("{d} {}", t.days),
-    }
+/// `path` (starting with `/`) under the base path, escaped for an attribute.
+fn link(assets: &AssetUrls, path: &str) -> String {
+    escape(&format!("{}{path}", assets.base))
 }
 
 /// The partner hosts offered while creation is closed, as a list and a button that picks one
 /// (server-side, by weight) for `name`.
-fn hosts_section(lang: Lang, name: Option<&str>, hosts: &[TrustedHost]) -> String {
+fn hosts_section(
+    lang: Lang,
+    assets: &AssetUrls,
+    name: Option<&str>,
+    hosts: &[TrustedHost],
+) -> String {
     if hosts.is_empty() {
         return String::new();
     }
@@ -235,7 +236,11 @@ fn hosts_section(lang: Lang, name: Option<&str>, hosts: &[TrustedHost]) -> Strin
             escape(&host.name)
         );
     }
-    out.push_str("</ul>\n<form method=\"get\" action=\"/elsewhere\">\n");
+    let _ = writeln!(
+        out,
+        "</ul>\n<form method=\"get\" action=\"{}\">",
+        link(assets, "/elsewhere")
+    );
     if let Some(name) = name {
         let _ = writeln!(
             out,
@@ -261,11 +266,12 @@ pub fn creation_closed(
     let t = lang.t();
     format!(
         "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
-         <p>{text}</p>\n{hosts}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+         <p>{text}</p>\n{hosts}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
         head = head(lang, t.closed_title, assets, None),
         title = t.closed_title,
         text = escape(t.closed_text),
-        hosts = hosts_section(lang, name, hosts),
+        hosts = hosts_section(lang, assets, name, hosts),
+        home = link(assets, "/"),
         code = lang.code(),
         back = t.back_home,
     )
@@ -285,8 +291,8 @@ pub struct Creation<'a> {
 pub fn home(
     lang: Lang,
     assets: &AssetUrls,
-    keep_choices: &[u32],
-    keep_default: u32,
+    lifetimes: &[Lifetime],
+    lifetime_default: Lifetime,
     creation: Creation<'_>,
 ) -> String {
     let t = lang.t();
@@ -296,46 +302,50 @@ pub fn home(
         format!(
             "<p class=\"banner\" role=\"status\">{}</p>\n{}",
             escape(t.closed_banner),
-            hosts_section(lang, None, creation.hosts)
+            hosts_section(lang, assets, None, creation.hosts)
         )
     };
     let mut options = String::new();
-    for &days in keep_choices {
-        let selected = if days == keep_default {
+    for &lifetime in lifetimes {
+        let selected = if lifetime == lifetime_default {
             " selected"
         } else {
             ""
         };
         let _ = write!(
             options,
-            "<option value=\"{days}\"{selected}>{}</option>",
-            days_label(lang, days)
+            "<option value=\"{lifetime}\"{selected}>{}</option>",
+            lifetime_label(lang, lifetime)
         );
     }
     format!(
         "{head}<body class=\"home\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
          <p class=\"tagline\">{tagline}</p>\n{banner}\
          <section>\n<h2>{create_title}</h2>\n\
-         <form method=\"post\" action=\"/new\">\n\
+         <form method=\"post\" action=\"{new}\">\n\
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
          <label for=\"new-name\">{name_label}</label>\n\
          <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" \
          autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
          <p id=\"name-hint\" class=\"hint\">{name_hint} {names_rule}</p>\n\
-         <label for=\"keep\">{keep_label}</label>\n\
-         <select id=\"keep\" name=\"keep\">{options}</select>\n\
+         <label for=\"lifetime\">{keep_label}</label>\n\
+         <select id=\"lifetime\" name=\"lifetime\">{options}</select>\n\
          <button type=\"submit\" name=\"kind\" value=\"pad\">{create_button}</button>\n\
          <button type=\"submit\" name=\"kind\" value=\"calc\">{create_calc_button}</button>\n\
          </form>\n</section>\n\
          <section>\n<h2>{open_title}</h2>\n\
-         <form method=\"get\" action=\"/open\">\n\
+         <form method=\"get\" action=\"{open}\">\n\
          <label for=\"open-name\">{name}</label>\n\
          <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
          pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
-         {import}<p class=\"privacy\">{privacy}</p>\n</main>\n</body>\n</html>\n",
+         {import}<p class=\"privacy\">{privacy} <a href=\"{privacy_href}?lang={code}\">{privacy_link}</a></p>\n\
+         </main>\n</body>\n</html>\n",
         head = head(lang, "ardoise", assets, None),
-        switch = lang_switch(lang, "/"),
+        switch = lang_switch(lang, &format!("{}/", assets.base)),
+        new = link(assets, "/new"),
+        open = link(assets, "/open"),
+        privacy_href = link(assets, "/privacy"),
         tagline = t.tagline,
         banner = banner,
         create_title = t.create_title,
@@ -351,6 +361,187 @@ pub fn home(
         open_button = t.open_button,
         import = calc_import_section(lang),
         privacy = t.privacy,
+        privacy_link = retention_text(lang).privacy_link,
+    )
+}
+
+/// Words of the admin page (issue 7); the script reads the ones it needs from `data-` attributes.
+struct AdminStrings {
+    title: &'static str,
+    token: &'static str,
+    sign_in: &'static str,
+    state: &'static str,
+    refresh: &'static str,
+    creation: &'static str,
+    auto: &'static str,
+    open: &'static str,
+    closed: &'static str,
+    notice: &'static str,
+    notice_hint: &'static str,
+    notice_set: &'static str,
+    notice_clear: &'static str,
+    documents: &'static str,
+    prefix: &'static str,
+    search: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    size: &'static str,
+    last_edit: &'static str,
+    connections: &'static str,
+    more: &'static str,
+    // For the script.
+    bad_token: &'static str,
+    failed: &'static str,
+    delete: &'static str,
+    delete_prompt: &'static str,
+    is_open: &'static str,
+    is_closed: &'static str,
+    none: &'static str,
+}
+
+const ADMIN_EN: AdminStrings = AdminStrings {
+    title: "Administration",
+    token: "Admin token",
+    sign_in: "Sign in",
+    state: "State",
+    refresh: "Refresh",
+    creation: "Creation of new documents",
+    auto: "Automatic",
+    open: "Force open",
+    closed: "Force closed",
+    notice: "Message to every open pad",
+    notice_hint: "Shown as a banner on every pad, including pads opened later, until cleared.",
+    notice_set: "Show",
+    notice_clear: "Clear",
+    documents: "Documents",
+    prefix: "Name starts with",
+    search: "Search",
+    name: "Name",
+    kind: "Kind",
+    size: "Size",
+    last_edit: "Last edit",
+    connections: "Connections",
+    more: "More",
+    bad_token: "This token is not valid.",
+    failed: "The request failed:",
+    delete: "Delete",
+    delete_prompt: "Delete this document for good? Message shown to the people editing it:",
+    is_open: "open",
+    is_closed: "closed",
+    none: "none",
+};
+
+const ADMIN_FR: AdminStrings = AdminStrings {
+    title: "Administration",
+    token: "Jeton d'administration",
+    sign_in: "Se connecter",
+    state: "État",
+    refresh: "Actualiser",
+    creation: "Création de nouveaux documents",
+    auto: "Automatique",
+    open: "Forcer l'ouverture",
+    closed: "Forcer la fermeture",
+    notice: "Message à tous les pads ouverts",
+    notice_hint: "Affiché en bandeau sur chaque pad, y compris ceux ouverts ensuite, jusqu'à                   effacement.",
+    notice_set: "Afficher",
+    notice_clear: "Effacer",
+    documents: "Documents",
+    prefix: "Le nom commence par",
+    search: "Chercher",
+    name: "Nom",
+    kind: "Type",
+    size: "Taille",
+    last_edit: "Dernière modification",
+    connections: "Connexions",
+    more: "Suite",
+    bad_token: "Ce jeton n'est pas valide.",
+    failed: "La requête a échoué :",
+    delete: "Supprimer",
+    delete_prompt: "Supprimer définitivement ce document ? Message montré aux personnes qui                     l'éditent :",
+    is_open: "ouverte",
+    is_closed: "fermée",
+    none: "aucun",
+};
+
+/// The admin page: a token form, then (filled by its script from the JSON API) the state, the
+/// creation override, the notice to open pads and the document search. It holds no data itself.
+pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
+    let a = match lang {
+        Lang::En => &ADMIN_EN,
+        Lang::Fr => &ADMIN_FR,
+    };
+    let data = [
+        ("bad-token", a.bad_token),
+        ("failed", a.failed),
+        ("delete", a.delete),
+        ("delete-prompt", a.delete_prompt),
+        ("is-open", a.is_open),
+        ("is-closed", a.is_closed),
+        ("none", a.none),
+        ("auto", a.auto),
+        ("open", a.open),
+        ("closed", a.closed),
+    ]
+    .iter()
+    .map(|(k, v)| format!(" data-{k}=\"{}\"", escape(v)))
+    .collect::<String>();
+    format!(
+        "{head}<body class=\"home admin\">\n<header><h1>ardoise · {title}</h1>{switch}</header>\n\
+         <main id=\"admin\" data-lang=\"{code}\" data-base=\"{base}\"{data}>\n\
+         <form id=\"login\">\n<label for=\"token\">{token}</label>\n\
+         <input id=\"token\" type=\"password\" autocomplete=\"off\" required>\n\
+         <button type=\"submit\">{sign_in}</button>\n\
+         <p id=\"login-error\" class=\"notice\" role=\"alert\" hidden></p>\n</form>\n\
+         <div id=\"panel\" hidden>\n\
+         <p id=\"error\" class=\"notice\" role=\"alert\" hidden></p>\n\
+         <section>\n<h2>{state}</h2>\n<dl id=\"stats\"></dl>\n\
+         <table id=\"signals\"><tbody></tbody></table>\n\
+         <button type=\"button\" id=\"refresh\">{refresh}</button>\n</section>\n\
+         <section>\n<h2>{creation}</h2>\n<p id=\"creation-state\" role=\"status\"></p>\n\
+         <p class=\"modes\"><button type=\"button\" data-mode=\"auto\">{auto}</button> \
+         <button type=\"button\" data-mode=\"open\">{open}</button> \
+         <button type=\"button\" data-mode=\"closed\">{closed}</button></p>\n</section>\n\
+         <section>\n<h2>{notice}</h2>\n<form id=\"notice-form\">\n\
+         <label for=\"notice\">{notice}</label>\n\
+         <textarea id=\"notice\" maxlength=\"500\" rows=\"3\" aria-describedby=\"notice-hint\"></textarea>\n\
+         <p id=\"notice-hint\" class=\"hint\">{notice_hint}</p>\n\
+         <button type=\"submit\">{notice_set}</button> \
+         <button type=\"button\" id=\"notice-clear\">{notice_clear}</button>\n</form>\n</section>\n\
+         <section>\n<h2>{documents}</h2>\n<form id=\"search\">\n\
+         <label for=\"prefix\">{prefix}</label>\n\
+         <input id=\"prefix\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{0,100}}\" autocomplete=\"off\">\n\
+         <button type=\"submit\">{search}</button>\n</form>\n\
+         <table id=\"docs\">\n<thead><tr><th>{name}</th><th>{kind}</th><th>{size}</th>\
+         <th>{last_edit}</th><th>{connections}</th><th></th></tr></thead>\n<tbody></tbody>\n</table>\n\
+         <button type=\"button\" id=\"more\" hidden>{more}</button>\n</section>\n\
+         </div>\n</main>\n<script src=\"{js}\" defer></script>\n</body>\n</html>\n",
+        head = head(lang, &format!("{} · ardoise", a.title), assets, None),
+        title = a.title,
+        switch = lang_switch(lang, &format!("{}/admin", assets.base)),
+        base = escape(&assets.base),
+        code = lang.code(),
+        token = a.token,
+        sign_in = a.sign_in,
+        state = a.state,
+        refresh = a.refresh,
+        creation = a.creation,
+        auto = a.auto,
+        open = a.open,
+        closed = a.closed,
+        notice = a.notice,
+        notice_hint = a.notice_hint,
+        notice_set = a.notice_set,
+        notice_clear = a.notice_clear,
+        documents = a.documents,
+        prefix = a.prefix,
+        search = a.search,
+        name = a.name,
+        kind = a.kind,
+        size = a.size,
+        last_edit = a.last_edit,
+        connections = a.connections,
+        more = a.more,
+        js = escape(&assets.admin_js),
     )
 }
 
@@ -397,6 +588,20 @@ pub struct PadShell<'a> {
     pub export_base: &'a str,
     /// Path of the QR code image(s) prefix: `{prefix}/qr.svg`.
     pub qr_base: &'a str,
+    /// When the document will be erased if nobody edits it; shown on the page.
+    pub retention: Option<Retention>,
+    /// The creator secret, on the one page that created the document: the browser keeps it to
+    /// offer "Delete". Never on a page anyone else can load.
+    pub creator_secret: Option<&'a str>,
+}
+
+/// A document's lifetime and when it ends if nobody edits it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Chosen at creation.
+    pub lifetime: Lifetime,
+    /// Unix seconds; `None` for never.
+    pub expires_at: Option<u64>,
 }
 
 /// The shell of the pad or read-only page; `nonce` authorises the editor's own styles.
@@ -407,12 +612,13 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
     };
     let mut attrs = format!(
         "data-kind=\"pad\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
-         data-export-base=\"{}\" data-qr-base=\"{}\"",
+         data-export-base=\"{}\" data-qr-base=\"{}\" data-base=\"{}\"",
         escape(shell.room),
         shell.name.is_none(),
         lang.code(),
         escape(shell.export_base),
         escape(shell.qr_base),
+        escape(&assets.base),
     );
     if let Some(name) = shell.name {
         let _ = write!(attrs, " data-name=\"{}\"", escape(name));
@@ -420,8 +626,20 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
     if let Some(path) = shell.read_only_path {
         let _ = write!(attrs, " data-readonly-path=\"{}\"", escape(path));
     }
+    if let Some(secret) = shell.creator_secret {
+        let _ = write!(attrs, " data-creator=\"{}\"", escape(secret));
+    }
+    let retention = shell
+        .retention
+        .map(|r| {
+            format!(
+                "<p id=\"expiry\" class=\"expiry\">{}</p>\n",
+                escape(&expiry_note(lang, r))
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "{head}<body class=\"pad\">\n<div id=\"app\" {attrs}></div>\n\
+        "{head}<body class=\"pad\">\n<div id=\"app\" {attrs}></div>\n{retention}\
          <noscript>ardoise needs JavaScript to edit pads.</noscript>\n\
          <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
         head = head(lang, &title, assets, Some(nonce)),
@@ -437,13 +655,14 @@ pub fn calc(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -
     };
     let mut attrs = format!(
         "data-kind=\"calc\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
-         data-export-base=\"{}\" data-qr-base=\"{}\" data-wasm=\"{}\"",
+         data-export-base=\"{}\" data-qr-base=\"{}\" data-wasm=\"{}\" data-base=\"{}\"",
         escape(shell.room),
         shell.name.is_none(),
         lang.code(),
         escape(shell.export_base),
         escape(shell.qr_base),
         escape(&assets.calc_wasm),
+        escape(&assets.base),
     );
     if let Some(name) = shell.name {
         let _ = write!(attrs, " data-name=\"{}\"", escape(name));
@@ -494,10 +713,217 @@ pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> S
     };
     format!(
         "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
-         {detail}{text}<p><a href=\"/?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+         {detail}{text}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
         head = head(lang, title, assets, None),
+        home = link(assets, "/"),
         code = lang.code(),
         back = t.back_home,
+    )
+}
+
+// ---- Retention and privacy (issue 8) ----------------------------------------------------------
+
+/// Strings of the retention notes and the privacy page.
+struct RetentionText {
+    units: [(&'static str, &'static str); 4],
+    forever: &'static str,
+    privacy_link: &'static str,
+    months: [&'static str; 12],
+    expires: &'static str,
+    kept_forever: &'static str,
+    privacy_title: &'static str,
+    keep_title: &'static str,
+    keep_text: &'static str,
+    keep_choices: &'static str,
+    keep_forever: &'static str,
+    keep_erased: &'static str,
+    keep_archive: &'static str,
+    stored_title: &'static str,
+    stored_text: &'static str,
+    stored_meta: &'static str,
+    browser_title: &'static str,
+    browser_text: &'static str,
+    logs_title: &'static str,
+    logs_text: &'static str,
+    third_title: &'static str,
+    third_text: &'static str,
+    contact_title: &'static str,
+    no_contact: &'static str,
+}
+
+const RETENTION_EN: RetentionText = RetentionText {
+    units: [("second", "seconds"), ("minute", "minutes"), ("hour", "hours"), ("day", "days")],
+    forever: "until deleted",
+    privacy_link: "What is stored, and for how long.",
+    months: [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ],
+    expires: "If nobody edits it, this pad will be erased on {date} at {time} UTC ({lifetime} after the last edit).",
+    kept_forever: "This pad is kept until someone deletes it.",
+    privacy_title: "Privacy",
+    keep_title: "How long documents are kept",
+    keep_text: "Each document is erased a set time after its last edit; whoever creates it picks that time. Without a choice: {default}.",
+    keep_choices: "Offered:",
+    keep_forever: "A document created “until deleted” is kept until someone deletes it.",
+    keep_erased: "Erasure is complete: text, history, chat, read-only link and metadata.",
+    keep_archive: "This server saves a copy of each expired pad (as a web page) for its operator before erasing it.",
+    stored_title: "What is stored",
+    stored_text: "The content of each document: its text and formatting, its chat, and the names and colours its authors chose. No account, no IP address, no cookie.",
+    stored_meta: "About each document: its kind, when it was created and last edited, its lifetime, the secret of its read-only link, and a hash of its creator's secret.",
+    browser_title: "In your browser",
+    browser_text: "The page keeps in your browser's local storage, never in a cookie: the name and colour you chose, your language, whether authors' colours are shown, and for each document you created, the secret that lets you delete it. Only that delete request ever sends the secret back.",
+    logs_title: "Logs",
+    logs_text: "The server logs events such as “document created”, “document deleted”, with the document's name. It never logs IP addresses or what documents contain.",
+    third_title: "No third parties",
+    third_text: "Pages load nothing from other sites, and their security policy forbids it.",
+    contact_title: "Contact",
+    no_contact: "The operator of this server has not published a contact.",
+};
+
+const RETENTION_FR: RetentionText = RetentionText {
+    units: [("seconde", "secondes"), ("minute", "minutes"), ("heure", "heures"), ("jour", "jours")],
+    forever: "jusqu'à suppression",
+    privacy_link: "Ce qui est conservé, et combien de temps.",
+    months: [
+        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre",
+    ],
+    expires: "Sans modification, ce pad sera effacé le {date} à {time} UTC ({lifetime} après la dernière modification).",
+    kept_forever: "Ce pad est conservé jusqu'à ce que quelqu'un le supprime.",
+    privacy_title: "Vie privée",
+    keep_title: "Durée de conservation",
+    keep_text: "Chaque document est effacé un certain temps après sa dernière modification ; la personne qui le crée choisit ce temps. Sans choix : {default}.",
+    keep_choices: "Durées proposées :",
+    keep_forever: "Un document créé « jusqu'à suppression » est conservé jusqu'à ce que quelqu'un le supprime.",
+    keep_erased: "L'effacement est complet : texte, historique, discussion, lien de lecture et métadonnées.",
+    keep_archive: "Ce serveur garde pour son exploitant une copie (page web) de chaque pad expiré avant de l'effacer.",
+    stored_title: "Ce qui est conservé",
+    stored_text: "Le contenu de chaque document : son texte et sa mise en forme, sa discussion, et les noms et couleurs choisis par ses auteurs. Pas de compte, pas d'adresse IP, pas de cookie.",
+    stored_meta: "Pour chaque document : sa nature, ses dates de création et de dernière modification, sa durée de conservation, le secret de son lien de lecture et une empreinte du secret de sa créatrice ou de son créateur.",
+    browser_title: "Dans votre navigateur",
+    browser_text: "La page garde dans le stockage local de votre navigateur, jamais dans un cookie : le nom et la couleur choisis, votre langue, l'affichage des couleurs des auteurs et, pour chaque document que vous avez créé, le secret qui permet de le supprimer. Seule la demande de suppression renvoie ce secret.",
+    logs_title: "Journaux",
+    logs_text: "Le serveur journalise des événements comme « document créé », « document supprimé », avec le nom du document. Il ne journalise jamais d'adresse IP ni le contenu des documents.",
+    third_title: "Aucun tiers",
+    third_text: "Les pages ne chargent rien depuis d'autres sites, et leur politique de sécurité l'interdit.",
+    contact_title: "Contact",
+    no_contact: "L'exploitant de ce serveur n'a pas publié de contact.",
+};
+
+fn retention_text(lang: Lang) -> &'static RetentionText {
+    match lang {
+        Lang::En => &RETENTION_EN,
+        Lang::Fr => &RETENTION_FR,
+    }
+}
+
+/// A lifetime in words: "1 day", "30 secondes", "until deleted".
+pub fn lifetime_label(lang: Lang, lifetime: Lifetime) -> String {
+    let t = retention_text(lang);
+    match lifetime.amount() {
+        None => t.forever.to_owned(),
+        Some((n, unit)) => {
+            let (one, many) = t.units[match unit {
+                Unit::Second => 0,
+                Unit::Minute => 1,
+                Unit::Hour => 2,
+                Unit::Day => 3,
+            }];
+            format!("{n} {}", if n == 1 { one } else { many })
+        }
+    }
+}
+
+/// When a pad will be erased if nobody edits it, as a sentence (plain text).
+pub fn expiry_note(lang: Lang, retention: Retention) -> String {
+    let t = retention_text(lang);
+    let Some(at) = retention.expires_at else {
+        return t.kept_forever.to_owned();
+    };
+    let (year, month, day, hour, minute) = lifetime::utc(at);
+    let month = t.months[(month as usize).saturating_sub(1) % 12];
+    t.expires
+        .replace("{date}", &format!("{day} {month} {year}"))
+        .replace("{time}", &format!("{hour:02}:{minute:02}"))
+        .replace("{lifetime}", &lifetime_label(lang, retention.lifetime))
+}
+
+/// What the privacy page says, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivacyFacts<'a> {
+    /// Lifetimes offered at creation.
+    pub choices: &'a [Lifetime],
+    /// The lifetime of a document created without a choice.
+    pub default: Lifetime,
+    /// Whether expired pads are archived before erasure.
+    pub archives: bool,
+    /// How to reach the operator.
+    pub contact: Option<&'a str>,
+}
+
+/// The privacy page: retention, what is stored, where, logs, contact.
+pub fn privacy(lang: Lang, assets: &AssetUrls, facts: &PrivacyFacts<'_>) -> String {
+    let t = retention_text(lang);
+    let mut body = String::new();
+    let section = |out: &mut String, title: &str, paragraphs: &[String]| {
+        let _ = write!(out, "<section>\n<h2>{}</h2>\n", escape(title));
+        for p in paragraphs {
+            let _ = writeln!(out, "<p>{p}</p>");
+        }
+        out.push_str("</section>\n");
+    };
+    let choices: Vec<String> = facts
+        .choices
+        .iter()
+        .map(|l| escape(&lifetime_label(lang, *l)))
+        .collect();
+    let mut keep = vec![
+        escape(
+            &t.keep_text
+                .replace("{default}", &lifetime_label(lang, facts.default)),
+        ),
+        format!("{} {}.", escape(t.keep_choices), choices.join(", ")),
+    ];
+    if facts.choices.contains(&Lifetime::Forever) {
+        keep.push(escape(t.keep_forever));
+    }
+    keep.push(escape(t.keep_erased));
+    if facts.archives {
+        keep.push(escape(t.keep_archive));
+    }
+    section(&mut body, t.keep_title, &keep);
+    section(
+        &mut body,
+        t.stored_title,
+        &[escape(t.stored_text), escape(t.stored_meta)],
+    );
+    section(&mut body, t.browser_title, &[escape(t.browser_text)]);
+    section(&mut body, t.logs_title, &[escape(t.logs_text)]);
+    section(&mut body, t.third_title, &[escape(t.third_text)]);
+    let contact = match facts.contact.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) if c.contains('@') && !c.contains(':') => {
+            format!("<a href=\"mailto:{0}\">{0}</a>", escape(c))
+        }
+        Some(c) if c.starts_with("https://") || c.starts_with("http://") => {
+            format!(
+                "<a href=\"{0}\" rel=\"noopener noreferrer\">{0}</a>",
+                escape(c)
+            )
+        }
+        Some(c) => escape(c),
+        None => escape(t.no_contact),
+    };
+    section(&mut body, t.contact_title, &[contact]);
+    format!(
+        "{head}<body class=\"privacy-page\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
+         <h2>{title}</h2>\n{body}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
+        head = head(lang, t.privacy_title, assets, None),
+        switch = lang_switch(lang, &format!("{}/privacy", assets.base)),
+        home = link(assets, "/"),
+        title = escape(t.privacy_title),
+        code = lang.code(),
+        back = lang.t().back_home,
     )
 }
 
@@ -519,8 +945,8 @@ mod tests {
         let home = home(
             Lang::Fr,
             &assets(),
-            &[7],
-            7,
+            &[Lifetime::After(7 * 86_400)],
+            Lifetime::After(7 * 86_400),
             Creation {
                 open: false,
                 hosts: &hosts,
@@ -533,9 +959,11 @@ mod tests {
         AssetUrls {
             css: "/assets/app.css?v=1".into(),
             pad_js: "/assets/pad.js?v=1".into(),
+            admin_js: "/assets/admin.js?v=1".into(),
             calc_js: "/assets/calc.js?v=1".into(),
             calc_wasm: "/assets/ironcalc.wasm?v=1".into(),
             icon: "/assets/favicon.svg?v=1".into(),
+            base: String::new(),
         }
     }
 
@@ -559,6 +987,8 @@ mod tests {
             read_only_path: Some("/r/x"),
             export_base: "/p/x/export/",
             qr_base: "/p/x",
+            retention: None,
+            creator_secret: None,
         };
         let html = pad(Lang::En, &assets(), "n\"once", &shell);
         assert!(!html.contains("<b>"));
@@ -581,6 +1011,8 @@ mod tests {
             read_only_path: None,
             export_base: "/r/0123/export/",
             qr_base: "/r/0123",
+            retention: None,
+            creator_secret: None,
         };
         let html = pad(Lang::Fr, &assets(), "n", &shell);
         assert!(html.contains("data-readonly=\"true\""));
@@ -592,16 +1024,149 @@ mod tests {
     }
 
     #[test]
+    fn every_link_and_form_starts_with_the_base_path() {
+        let assets = AssetUrls {
+            base: "/pad".into(),
+            ..assets()
+        };
+        let hosts = [TrustedHost {
+            name: "P".into(),
+            url: "https://p.example/{name}".into(),
+            weight: 1,
+        }];
+        let closed = Creation {
+            open: false,
+            hosts: &hosts,
+        };
+        let pages = [
+            home(
+                Lang::En,
+                &assets,
+                &[Lifetime::After(86_400)],
+                Lifetime::After(86_400),
+                closed,
+            ),
+            creation_closed(Lang::En, &assets, Some("x"), &hosts),
+            error(Lang::En, &assets, ErrorKind::NotFound, ""),
+        ];
+        for page in &pages {
+            for attr in ["href=\"/", "action=\"/"] {
+                for (i, _) in page.match_indices(attr) {
+                    let rest = &page[i + attr.len() - 1..];
+                    assert!(
+                        rest.starts_with("/pad/") || rest.starts_with("/assets/"),
+                        "{}",
+                        &rest[..rest.len().min(40)]
+                    );
+                }
+            }
+        }
+        assert!(
+            pages[0].contains("action=\"/pad/new\"") && pages[0].contains("href=\"/pad/?lang=fr\"")
+        );
+        assert!(pages[1].contains("action=\"/pad/elsewhere\""));
+        let shell = PadShell {
+            name: Some("x"),
+            room: "x",
+            read_only_path: None,
+            export_base: "/pad/p/x/export/",
+            qr_base: "/pad/p/x",
+            retention: None,
+            creator_secret: None,
+        };
+        assert!(pad(Lang::En, &assets, "n", &shell).contains("data-base=\"/pad\""));
+    }
+
+    #[test]
     fn home_offers_the_configured_retention() {
         let open = Creation {
             open: true,
             hosts: &[],
         };
-        let html = home(Lang::En, &assets(), &[1, 7, 30], 7, open);
+        let day = 86_400;
+        let choices = [
+            Lifetime::After(day),
+            Lifetime::After(7 * day),
+            Lifetime::After(30),
+            Lifetime::Forever,
+        ];
+        let html = home(
+            Lang::En,
+            &assets(),
+            &choices,
+            Lifetime::After(7 * day),
+            open,
+        );
         assert!(!html.contains("banner"));
-        assert!(html.contains("<option value=\"7\" selected>7 days</option>"));
-        assert!(html.contains("<option value=\"1\">1 day</option>"));
-        assert!(html.contains("action=\"/new\""));
+        assert!(html.contains("<option value=\"7d\" selected>7 days</option>"));
+        assert!(html.contains("<option value=\"1d\">1 day</option>"));
+        assert!(html.contains("<option value=\"30s\">30 seconds</option>"));
+        assert!(html.contains("<option value=\"forever\">until deleted</option>"));
+        assert!(html.contains("action=\"/new\"") && html.contains("href=\"/privacy?lang=en\""));
         assert!(html.contains("name=\"kind\" value=\"calc\""));
+    }
+
+    #[test]
+    fn the_pad_page_says_when_it_is_erased() {
+        let retention = Retention {
+            lifetime: Lifetime::After(60 * 86_400),
+            // 2024-02-29 13:37 UTC
+            expires_at: Some(1_709_213_820),
+        };
+        assert_eq!(
+            expiry_note(Lang::Fr, retention),
+            "Sans modification, ce pad sera effacé le 29 février 2024 à 13:37 UTC \
+             (60 jours après la dernière modification)."
+        );
+        assert!(expiry_note(Lang::En, retention).contains("on 29 February 2024 at 13:37 UTC"));
+        let forever = Retention {
+            lifetime: Lifetime::Forever,
+            expires_at: None,
+        };
+        assert!(expiry_note(Lang::En, forever).contains("until someone deletes it"));
+        let shell = PadShell {
+            name: Some("x"),
+            room: "x",
+            read_only_path: None,
+            export_base: "/p/x/export/",
+            qr_base: "/p/x",
+            retention: Some(retention),
+            creator_secret: Some("s3cret"),
+        };
+        let html = pad(Lang::En, &assets(), "n", &shell);
+        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it"));
+        assert!(html.contains("data-creator=\"s3cret\""));
+    }
+
+    #[test]
+    fn the_privacy_page_follows_the_configuration() {
+        let choices = [Lifetime::After(86_400), Lifetime::Forever];
+        let mut facts = PrivacyFacts {
+            choices: &choices,
+            default: Lifetime::After(86_400),
+            archives: false,
+            contact: Some("dpo@example.org"),
+        };
+        let en = privacy(Lang::En, &assets(), &facts);
+        assert!(en.contains("Without a choice: 1 day."));
+        assert!(en.contains("Offered: 1 day, until deleted."));
+        assert!(en.contains("mailto:dpo@example.org"));
+        assert!(!en.contains("saves a copy"));
+        facts.archives = true;
+        facts.contact = Some("<script>");
+        let fr = privacy(Lang::Fr, &assets(), &facts);
+        assert!(fr.contains("Vie privée") && fr.contains("garde pour son exploitant"));
+        assert!(!fr.contains("<script>"));
+    }
+
+    #[test]
+    fn admin_page_holds_no_data_and_escapes_its_words() {
+        let page = admin(Lang::Fr, &assets());
+        assert!(page.contains("<html lang=\"fr\">"));
+        assert!(page.contains("id=\"token\" type=\"password\""));
+        assert!(page.contains("data-delete-prompt=\"Supprimer définitivement ce document ? "));
+        assert!(page.contains("l&#39;éditent") || page.contains("l&#x27;éditent"));
+        assert!(page.contains("src=\"/assets/admin.js?v=1\""));
+        assert!(!page.contains("<script>"), "no inline script");
     }
 }

@@ -9,6 +9,10 @@ pub const MSG_SYNC: u64 = 0;
 pub const MSG_AWARENESS: u64 = 1;
 /// Message type of awareness queries.
 pub const MSG_QUERY_AWARENESS: u64 = 3;
+/// Message type of the operator's notice to open pads: an ardoise extension, sent by the server
+/// only. Its payload is a lib0 `varString` (empty = no notice any more). Stock clients ignore
+/// message types they do not know (y-websocket logs and drops them), so they keep working.
+pub const MSG_NOTICE: u64 = 100;
 
 const SYNC_STEP1: u64 = 0;
 const SYNC_STEP2: u64 = 1;
@@ -180,6 +184,25 @@ pub fn awareness(update: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// Encodes the operator's notice (`""` withdraws it).
+pub fn notice(text: &str) -> Bytes {
+    let mut out = BytesMut::with_capacity(text.len() + 6);
+    put_var_uint(&mut out, MSG_NOTICE);
+    put_var_bytes(&mut out, text.as_bytes());
+    out.freeze()
+}
+
+/// The text of a notice frame, or `None` if `frame` is not a well-formed notice.
+pub fn notice_text(frame: &[u8]) -> Option<&str> {
+    let mut r = Reader::new(frame);
+    if r.var_uint().ok()? != MSG_NOTICE {
+        return None;
+    }
+    let text = r.var_bytes().ok()?;
+    r.finish().ok()?;
+    std::str::from_utf8(text).ok()
+}
+
 /// Encodes a query-awareness message.
 pub fn query_awareness() -> Bytes {
     Bytes::from_static(&[MSG_QUERY_AWARENESS as u8])
@@ -189,6 +212,15 @@ pub fn query_awareness() -> Bytes {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn notices_round_trip_and_decode_as_an_unknown_type() {
+        let frame = notice("Maintenance à 22 h");
+        assert_eq!(notice_text(&frame), Some("Maintenance à 22 h"));
+        assert_eq!(notice_text(&notice("")), Some(""));
+        assert_eq!(decode(&frame), Ok(Message::Unknown(MSG_NOTICE)));
+        assert_eq!(notice_text(&sync_step1(b"sv")), None);
+    }
 
     #[test]
     fn round_trips_every_message() {

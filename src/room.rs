@@ -2,9 +2,14 @@
 //! connections send, persists each batch through the [`Store`], then encodes the result once and
 //! fans the same `Bytes` out to every subscriber. Nothing else touches the document, so no lock
 //! or transaction is ever held across an `.await`.
+//!
+//! Broadcasts are throttled to one per `--broadcast-tick-ms`: the first change after a quiet
+//! tick goes out at once, later ones wait for the end of the tick and leave as one merged
+//! update (and one awareness frame), one log entry, one encoding shared by every subscriber.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,11 +23,15 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::awareness::{Awareness, ConnId};
 use crate::config::Config;
+use crate::creator::CreatorHash;
+use crate::edit::{self, EditRefused, TextEdit};
 use crate::inbound::Inbound;
-use crate::meta::{unix_now, DocMeta, Kind, NewDoc};
+use crate::lifetime::Clock;
+use crate::meta::{DocMeta, Kind, NewDoc};
 use crate::name::DocName;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
+use crate::roomstats::RoomStats;
 use crate::store::{Store, StoreError, Stored};
 
 /// Most commands handled in one tick: their updates become one transaction, one log entry and
@@ -64,7 +73,9 @@ pub enum Command {
     Delete {
         /// Shown to the disconnected clients (the WebSocket close reason, at most 123 bytes).
         reason: String,
-        /// Answered with whether the document existed.
+        /// The condition, checked against the room's current metadata.
+        only_if: DeleteIf,
+        /// Answered with whether the document existed, met the condition and was erased.
         reply: oneshot::Sender<Result<bool, RoomError>>,
     },
     /// An update made by the server on the document's behalf (an HTTP import or API edit),
@@ -78,12 +89,22 @@ pub enum Command {
         /// Answered once the update is persisted and broadcast.
         reply: oneshot::Sender<Result<Applied, RoomError>>,
     },
+    /// Changes the pad's text on behalf of the HTTP API, like a client's update: applied in the
+    /// tick, persisted, then broadcast.
+    Edit {
+        /// The change.
+        edit: TextEdit,
+        /// Answered with the metadata once the change is persisted.
+        reply: EditReply,
+    },
     /// A validated message from a subscribed connection.
     Inbound {
         /// The sender.
         conn: ConnId,
         /// The message.
         msg: Inbound,
+        /// When the connection read it: the start of its broadcast delay.
+        received: Instant,
     },
 }
 
@@ -101,6 +122,34 @@ pub enum Applied {
 /// The connection id [`Command::Apply`] updates are filed under: connections count from 1.
 const SERVER_CONN: ConnId = 0;
 
+/// When a requested erasure happens; checked by the room against its current metadata, so
+/// nothing can change the document between the check and the erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteIf {
+    /// Always.
+    Always,
+    /// Only if the document expires at or before this time (Unix seconds): an edit that
+    /// reached the room before the sweeper's request wins.
+    ExpiredAt(u64),
+    /// Only if the stored creator hash matches (constant-time comparison).
+    Creator(CreatorHash),
+}
+
+impl DeleteIf {
+    fn holds(self, meta: &DocMeta) -> bool {
+        match self {
+            DeleteIf::Always => true,
+            DeleteIf::ExpiredAt(now) => meta.expires_at().is_some_and(|at| at <= now),
+            DeleteIf::Creator(presented) => meta
+                .creator
+                .is_some_and(|stored| stored.matches(&presented)),
+        }
+    }
+}
+
+/// Where a room answers an API edit.
+pub type EditReply = oneshot::Sender<Result<DocMeta, EditRefused>>;
+
 /// Why a room cannot serve a connection.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RoomError {
@@ -117,12 +166,18 @@ pub enum RoomError {
 pub struct RoomHandle {
     tx: mpsc::Sender<Command>,
     id: u64,
+    connections: Arc<AtomicUsize>,
 }
 
 impl RoomHandle {
     /// Identifies this room instance (a reloaded document gets a new id).
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Connections subscribed, as of the room's last tick.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Subscribes a connection; waits for the document to be loaded.
@@ -159,10 +214,16 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomError::Closed)
     }
 
-    /// Erases the document and disconnects its clients with `reason`; whether it existed.
-    pub async fn delete(&self, reason: String) -> Result<bool, RoomError> {
+    /// Erases the document and disconnects its clients with `reason` if `only_if` holds;
+    /// whether it was erased.
+    pub async fn delete(&self, reason: String, only_if: DeleteIf) -> Result<bool, RoomError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Delete { reason, reply }).await?;
+        self.send(Command::Delete {
+            reason,
+            only_if,
+            reply,
+        })
+        .await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 
@@ -171,6 +232,13 @@ impl RoomHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Apply { update, len, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
+    }
+
+    /// Applies a text edit to the pad; answers once it is persisted (and broadcast).
+    pub async fn edit(&self, edit: TextEdit) -> Result<Result<DocMeta, EditRefused>, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Edit { edit, reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)
     }
 
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
@@ -215,14 +283,25 @@ pub struct RoomParts {
     pub shutdown: CancellationToken,
     /// Removes the room from the registry.
     pub unregister: Unregister,
+    /// The time of edits and expiry.
+    pub clock: Clock,
+    /// Subscribed connections, published by the room after each tick (for the admin list).
+    pub connections: Arc<AtomicUsize>,
+    /// Counters shared by all rooms.
+    pub stats: Arc<RoomStats>,
 }
 
 /// Starts a room task; it loads the document before handling any command.
 pub fn spawn(parts: RoomParts, tracker: &tokio_util::task::TaskTracker) -> RoomHandle {
     let (tx, rx) = mpsc::channel(parts.config.room_queue_messages.max(1));
     let id = parts.id;
+    let connections = parts.connections.clone();
     tracker.spawn(run(parts, rx));
-    RoomHandle { tx, id }
+    RoomHandle {
+        tx,
+        id,
+        connections,
+    }
 }
 
 /// Where the document stands in storage.
@@ -252,6 +331,17 @@ struct Room {
     persisted: Persisted,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
+    /// Arrival of the oldest update applied to the document but not yet persisted and
+    /// broadcast; `None` when nothing is pending.
+    pending_since: Option<Instant>,
+    /// When pending changes last went out: the throttle's reference.
+    last_flush: tokio::time::Instant,
+    /// When the pending changes go out, if they are waiting for the end of a tick.
+    flush_at: Option<tokio::time::Instant>,
+    /// The sync step 2 answering an empty state vector (a new client), encoded once per
+    /// document state: joins come in waves (a class opening a pad), and encoding the whole
+    /// document is the most expensive thing a room does for them. Cleared on every change.
+    full_state: Option<Bytes>,
     /// Set when storage failed or the document could not be rebuilt: the room must stop
     /// without writing, and the next connection loads the document afresh.
     broken: bool,
@@ -291,6 +381,10 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         subscribers: HashMap::new(),
         persisted,
         awareness_dirty: Vec::new(),
+        pending_since: None,
+        last_flush: tokio::time::Instant::now(),
+        flush_at: None,
+        full_state: None,
         broken: false,
         deleted: false,
     };
@@ -372,6 +466,9 @@ async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: 
             Command::Delete { reply, .. } => {
                 let _ = reply.send(Err(err.clone()));
             }
+            Command::Edit { reply, .. } => {
+                let _ = reply.send(Err(EditRefused::Unavailable));
+            }
             _ => {}
         }
     }
@@ -393,30 +490,42 @@ impl Room {
                     None => std::future::pending().await,
                 }
             };
+            let flush_due = async {
+                match self.flush_at {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
+                _ = flush_due => self.flush().await,
                 n = rx.recv_many(&mut batch, MAX_BATCH) => {
                     if n == 0 {
                         return;
                     }
                     self.tick(&mut batch).await;
-                    if self.broken || self.deleted {
-                        return;
-                    }
+                    self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
                 }
                 _ = sweep.tick() => {
                     let expired = self.awareness.expire(Instant::now(), config.awareness_timeout());
                     self.awareness_dirty.extend(expired);
-                    self.flush_awareness();
                 }
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
+                    self.flush().await;
                     self.compact().await;
                     if rx.is_empty() {
                         return;
                     }
                 }
+            }
+            if self.broken || self.deleted {
+                return;
+            }
+            self.schedule_flush().await;
+            if self.broken {
+                return;
             }
             empty_since = match (self.subscribers.is_empty(), empty_since) {
                 (true, None) => Some(tokio::time::Instant::now()),
@@ -433,6 +542,9 @@ impl Room {
             sub.outbox
                 .closer()
                 .close(code::GOING_AWAY, "server shutting down");
+        }
+        if !self.broken && !self.deleted {
+            self.flush().await;
         }
         if !self.broken && !self.deleted {
             self.compact().await;
@@ -454,20 +566,33 @@ impl Room {
         tracing::info!(doc = %self.parts.name, "room unloaded");
     }
 
-    /// Handles one batch of commands: joins and leaves, then all updates in one transaction,
-    /// persisted before they are broadcast, then sync answers and awareness.
+    /// Handles one batch of commands: joins and leaves, then all updates in one transaction
+    /// (persisted and broadcast by the next [`Room::flush`]), then sync answers.
     async fn tick(&mut self, batch: &mut Vec<Command>) {
         let mut updates: Vec<(ConnId, Update)> = Vec::new();
+        let mut oldest: Option<Instant> = None;
         let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
         let mut snapshots = Vec::new();
         let mut applied = Vec::new();
+        let mut edits = Vec::new();
         let now = Instant::now();
         for cmd in batch.drain(..) {
             if self.deleted || self.broken {
                 // The rest of the batch concerns a document that is gone: dropped answers
                 // make joins and requests retry on a fresh room, which finds nothing.
-                if let Command::Delete { reply, .. } = cmd {
-                    let _ = reply.send(Ok(false));
+                match cmd {
+                    Command::Delete { reply, .. } => {
+                        let _ = reply.send(Ok(false));
+                    }
+                    Command::Edit { reply, .. } => {
+                        let refused = if self.deleted {
+                            EditRefused::NotFound
+                        } else {
+                            EditRefused::Unavailable
+                        };
+                        let _ = reply.send(Err(refused));
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -489,8 +614,12 @@ impl Room {
                     self.awareness_dirty.extend(gone);
                 }
                 Command::Snapshot { reply } => snapshots.push(reply),
-                Command::Delete { reason, reply } => {
-                    let _ = reply.send(self.delete(&reason).await);
+                Command::Delete {
+                    reason,
+                    only_if,
+                    reply,
+                } => {
+                    let _ = reply.send(self.delete(&reason, only_if).await);
                 }
                 Command::Apply { update, len, reply } => {
                     if self.persisted.meta.is_none() {
@@ -503,7 +632,12 @@ impl Room {
                         let _ = reply.send(Ok(Applied::TooBig));
                     }
                 }
-                Command::Inbound { conn, msg } => {
+                Command::Edit { edit, reply } => edits.push((edit, reply)),
+                Command::Inbound {
+                    conn,
+                    msg,
+                    received,
+                } => {
                     let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
                         continue;
                     };
@@ -514,6 +648,9 @@ impl Room {
                         Inbound::Update(update, len) => {
                             if self.admits(&update, len) {
                                 self.persisted.doc_bytes += len;
+                                self.parts.stats.updates_in.inc();
+                                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                                oldest = Some(oldest.map_or(received, |o| o.min(received)));
                                 updates.push((conn, *update));
                             } else {
                                 self.drop_subscriber(
@@ -540,6 +677,23 @@ impl Room {
         }
         if !updates.is_empty() {
             self.apply(updates).await;
+            if let Some(oldest) = oldest {
+                self.pending_since = Some(self.pending_since.map_or(oldest, |p| p.min(oldest)));
+            }
+        }
+        if !step1s.is_empty() || !snapshots.is_empty() {
+            // What a client or reader is sent must already be persisted.
+            self.flush_updates().await;
+            if self.broken {
+                return;
+            }
+        }
+        if !edits.is_empty() {
+            self.apply_edits(edits).await;
+        }
+        if !applied.is_empty() && !self.broken {
+            // Answered as done only once persisted: the throttle may still hold the delta.
+            self.flush_updates().await;
         }
         for reply in applied {
             let outcome = if self.broken {
@@ -550,8 +704,12 @@ impl Room {
             let _ = reply.send(outcome);
         }
         for (conn, sv) in step1s {
-            let diff = self.doc.transact().encode_state_as_update_v1(&sv);
-            self.unicast(conn, protocol::sync_step2(&diff));
+            let frame = if sv.is_empty() {
+                self.full_state_frame()
+            } else {
+                protocol::sync_step2(&self.doc.transact().encode_state_as_update_v1(&sv))
+            };
+            self.unicast(conn, frame);
         }
         if !snapshots.is_empty() {
             let snapshot = self.persisted.meta.is_some().then(|| {
@@ -563,7 +721,46 @@ impl Room {
                 let _ = reply.send(snapshot.clone());
             }
         }
-        self.flush_awareness();
+    }
+
+    /// The whole document as a sync step 2 frame, from the cache when the document did not
+    /// change since it was encoded.
+    fn full_state_frame(&mut self) -> Bytes {
+        if let Some(frame) = &self.full_state {
+            return frame.clone();
+        }
+        let update = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let frame = protocol::sync_step2(&update);
+        self.full_state = Some(frame.clone());
+        frame
+    }
+
+    /// After a tick: sends pending changes now if the last flush is a tick old, else makes
+    /// sure a flush is due at the end of the tick.
+    async fn schedule_flush(&mut self) {
+        let pending = !self.awareness_dirty.is_empty() || !lock(&self.deltas).is_empty();
+        if !pending || self.flush_at.is_some() {
+            return;
+        }
+        let next = self.last_flush + self.parts.config.broadcast_tick();
+        if next <= tokio::time::Instant::now() {
+            self.flush().await;
+        } else {
+            self.flush_at = Some(next);
+        }
+    }
+
+    /// Persists and broadcasts the pending document changes, then the awareness changes.
+    async fn flush(&mut self) {
+        self.flush_at = None;
+        self.last_flush = tokio::time::Instant::now();
+        self.flush_updates().await;
+        if !self.broken {
+            self.flush_awareness();
+        }
     }
 
     fn join(&mut self, conn: ConnId, sub: Subscriber, ack: oneshot::Sender<Result<(), RoomError>>) {
@@ -601,13 +798,13 @@ impl Room {
 
     /// Creates the document: stores its read-only token and metadata, off the async workers.
     async fn create(&mut self, new: NewDoc) -> Result<DocMeta, StoreError> {
-        let meta = DocMeta::new(new);
+        let meta = DocMeta::new(new, self.parts.clock.now());
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let stored = meta.clone();
         blocking(move || {
             store.put_token(stored.read_token.as_str(), name.as_str())?;
-            store.put_meta(name.as_str(), &stored.to_bytes())
+            store.put_meta(name.as_str(), &stored.to_bytes(), stored.expires_at())
         })
         .await?;
         tracing::info!(doc = %self.parts.name, "document created");
@@ -615,9 +812,17 @@ impl Room {
         Ok(meta)
     }
 
-    /// Disconnects everyone with `reason` and erases the document from storage. The room
-    /// stops afterwards; a later connection to the name finds nothing.
-    async fn delete(&mut self, reason: &str) -> Result<bool, RoomError> {
+    /// If `only_if` holds: disconnects everyone with `reason` and erases the document from
+    /// storage. The room stops afterwards; a later connection to the name finds nothing.
+    async fn delete(&mut self, reason: &str, only_if: DeleteIf) -> Result<bool, RoomError> {
+        // A condition about metadata does not hold for a document that has none.
+        let holds = match &self.persisted.meta {
+            Some(meta) => only_if.holds(meta),
+            None => only_if == DeleteIf::Always,
+        };
+        if !holds {
+            return Ok(false);
+        }
         let reason = close_reason(reason);
         for (_, sub) in self.subscribers.drain() {
             sub.outbox.closer().close(code::GONE, reason.clone());
@@ -647,6 +852,58 @@ impl Room {
         }
     }
 
+    /// Applies API edits after the clients' updates (so a reload those may cause cannot drop
+    /// them), then persists and broadcasts their deltas through `apply`; each edit is answered
+    /// once persisted.
+    async fn apply_edits(&mut self, edits: Vec<(TextEdit, EditReply)>) {
+        let mut outcomes = Vec::with_capacity(edits.len());
+        for (edit, reply) in edits {
+            let outcome = if self.broken {
+                Err(EditRefused::Unavailable)
+            } else {
+                self.edit(&edit)
+            };
+            outcomes.push((reply, outcome));
+        }
+        if !self.broken {
+            // The edits changed the document: the cached full state is stale, and an edit is
+            // answered as done only once its delta is persisted (and broadcast).
+            self.full_state = None;
+            self.flush_updates().await;
+        }
+        for (reply, outcome) in outcomes {
+            let outcome = match (&self.persisted.meta, outcome) {
+                (_, Err(refused)) => Err(refused),
+                (Some(meta), Ok(())) if !self.broken => Ok(meta.clone()),
+                _ => Err(EditRefused::Unavailable),
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// Applies an API edit to the document if it is a pad with room for it; the delta is left
+    /// to the observer.
+    fn edit(&mut self, edit: &TextEdit) -> Result<(), EditRefused> {
+        match &self.persisted.meta {
+            None => return Err(EditRefused::NotFound),
+            Some(meta) if meta.kind != Kind::Pad => return Err(EditRefused::WrongKind),
+            Some(_) => {}
+        }
+        let len = edit.inserted_bytes();
+        if self.persisted.doc_bytes + len > self.parts.config.max_doc_bytes {
+            return Err(EditRefused::TooBig);
+        }
+        if catch_unwind(AssertUnwindSafe(|| edit::apply(&self.doc, edit))).is_err() {
+            // yrs left the document in an unknown state: the next load starts from storage.
+            tracing::error!(doc = %self.parts.name, "applying an edit panicked; closing the room");
+            self.broken = true;
+            self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            return Err(EditRefused::Unavailable);
+        }
+        self.persisted.doc_bytes += len;
+        Ok(())
+    }
+
     /// Whether an update may be applied under the document size limit: once the document is at
     /// the limit only deletions (which add no content) are accepted.
     fn admits(&self, update: &Update, len: usize) -> bool {
@@ -654,8 +911,10 @@ impl Room {
             || update.state_vector_lower().is_empty()
     }
 
-    /// Applies updates in one transaction, persists the resulting delta, then broadcasts it.
+    /// Applies updates in one transaction; the observer keeps the resulting delta for the next
+    /// flush.
     async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
+        self.full_state = None;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = self.doc.transact_mut();
             let mut refused = Vec::new();
@@ -677,16 +936,41 @@ impl Room {
             tracing::debug!(doc = %self.parts.name, conn, error = %e, "update refused");
             self.drop_subscriber(conn, code::POLICY_VIOLATION, "invalid update");
         }
+    }
+
+    /// Persists the document changes applied since the last flush as one log entry, then
+    /// broadcasts them as one frame.
+    async fn flush_updates(&mut self) {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
+        let since = self.pending_since.take();
+        let deltas = merge(deltas);
+        if deltas.is_empty() {
+            return;
+        }
+        let mut frames = Vec::with_capacity(deltas.len());
         for delta in deltas {
-            // Encoded before the delta moves to the storage thread, so it is never copied.
-            let frame = protocol::sync_update(&delta);
+            // Encoded before the delta moves to storage, so it is never copied.
+            frames.push(protocol::sync_update(&delta));
             if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 self.broken = true;
                 return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
             }
+        }
+        if let Some(since) = since {
+            self.parts.stats.persist_lag.observe(
+                Instant::now()
+                    .saturating_duration_since(since)
+                    .as_secs_f64(),
+            );
+        }
+        for frame in frames {
             self.broadcast(frame);
+        }
+        if let Some(since) = since {
+            self.parts
+                .stats
+                .broadcast(Instant::now().saturating_duration_since(since));
         }
         if self.persisted.log_entries >= self.parts.config.compact_after_updates
             || self.persisted.log_bytes >= self.parts.config.compact_after_bytes
@@ -695,21 +979,22 @@ impl Room {
         }
     }
 
-    /// Appends one delta to the log (and the metadata when it changed), off the async workers.
+    /// Appends one delta to the log (and the metadata when it changed).
     async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
         if self.persisted.meta.is_none() {
             // A client wrote to a name nobody opened through a page: that creates a pad.
             let new = NewDoc {
                 kind: Kind::Pad,
-                keep_days: self.parts.config.keep_days_default(),
+                lifetime: self.parts.config.retention_default,
+                creator: None,
             };
             self.create(new).await?;
         }
-        let now = unix_now();
+        let now = self.parts.clock.now();
         let meta = match &mut self.persisted.meta {
             Some(meta) if meta.last_edit != now => {
                 meta.last_edit = now;
-                Some(meta.to_bytes())
+                Some((meta.to_bytes(), meta.expires_at()))
             }
             _ => None,
         };
@@ -717,17 +1002,21 @@ impl Room {
         let name = self.parts.name.clone();
         let sync = self.parts.config.sync;
         let len = delta.len();
-        let seq = blocking(move || {
-            if let Some(meta) = meta {
-                store.put_meta(name.as_str(), &meta)?;
+        let write = move || {
+            if let Some((meta, expires)) = meta {
+                store.put_meta(name.as_str(), &meta, expires)?;
             }
             let seq = store.append(name.as_str(), &[&delta])?;
             if sync {
                 store.flush()?;
             }
             Ok(seq)
-        })
-        .await?;
+        };
+        // DESIGN.md §4: sled calls never run on the async workers. An inline append measured
+        // ~10× cheaper (BENCHMARKS.md, criterion), but the metadata write is a transaction over
+        // three trees that can wait on other rooms' transactions; with the tick's coalescing,
+        // one hand-off per tick per room is what this costs.
+        let seq = blocking(write).await?;
         self.persisted.last_seq = seq;
         self.persisted.log_entries += 1;
         self.persisted.log_bytes += len;
@@ -763,6 +1052,8 @@ impl Room {
     /// client is disconnected so it resyncs what the server may have lost.
     async fn reload(&mut self) {
         lock(&self.deltas).clear();
+        self.full_state = None;
+        self.pending_since = None;
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
@@ -802,6 +1093,10 @@ impl Room {
     }
 
     fn broadcast(&mut self, frame: Bytes) {
+        self.parts
+            .stats
+            .bytes_out
+            .inc_by((frame.len() * self.subscribers.len()) as u64);
         let slow: Vec<ConnId> = self
             .subscribers
             .iter()
@@ -848,6 +1143,21 @@ fn close_reason(reason: &str) -> String {
         end -= 1;
     }
     reason[..end].to_owned()
+}
+
+/// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs
+/// cannot merge them (it produced them all, so that is not expected) they stay apart.
+fn merge(deltas: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if deltas.len() < 2 {
+        return deltas;
+    }
+    match yrs::merge_updates_v1(&deltas) {
+        Ok(merged) => vec![merged],
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot merge deltas; sending them apart");
+            deltas
+        }
+    }
 }
 
 /// Runs a storage call on the blocking pool.

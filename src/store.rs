@@ -3,6 +3,9 @@
 //! the async workers (`spawn_blocking`).
 
 use std::path::Path;
+
+use sled::Transactional;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What storage holds for one document.
@@ -49,8 +52,9 @@ pub trait Store: Send + Sync + 'static {
     fn load(&self, name: &str) -> Result<Stored, StoreError>;
     /// The metadata of `name`, if the document exists.
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Replaces the metadata of `name`.
-    fn put_meta(&self, name: &str, meta: &[u8]) -> Result<(), StoreError>;
+    /// Replaces the metadata of `name` and, in the same transaction, its entry in the expiry
+    /// index: `expires` is when it is due for erasure (Unix seconds), `None` for never.
+    fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError>;
     /// Appends updates to the log of `name`; returns the sequence number of the last one.
     fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError>;
     /// Stores `snapshot` as the state of `name` and drops log entries up to `through`.
@@ -75,18 +79,47 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Listed>, StoreError>;
     /// Bytes stored for `name` (snapshot and log).
     fn size(&self, name: &str) -> Result<u64, StoreError>;
+    /// Up to `limit` documents due for erasure at or before `now`, earliest first, after
+    /// `after`. Reads only the expiry index's due range: costs what is due, not what is stored.
+    fn expired(&self, now: u64, after: Option<&Due>, limit: usize) -> Result<Vec<Due>, StoreError>;
+    /// Drops the index entry `due` if the document's current expiry is another (or it has
+    /// none): an entry that no longer describes its document must not be visited forever.
+    fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError>;
+    /// Documents stored, from a counter kept with creations and erasures (never a scan).
+    fn count(&self) -> u64;
+}
+
+/// A document due for erasure, from the expiry index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// When it expires, Unix seconds.
+    pub at: u64,
+    /// The document's name.
+    pub name: String,
 }
 
 /// The sled implementation: trees `meta` and `snapshots` keyed by name, `log` keyed by
 /// `name 0x00 seq` (big-endian `u64`), so one document's log is a contiguous, ordered range,
-/// and `tokens` from read-only token to name.
+/// `tokens` from read-only token to name, and the expiry index: `expiry` keyed by big-endian
+/// expiry time then name (so what is due is one leading range), with `expires` from name to
+/// that time (so an entry can be moved or removed without knowing it). `meta`, `expiry` and
+/// `expires` change together in one transaction, so the index always matches the metadata.
 pub struct SledStore {
     db: sled::Db,
     meta: sled::Tree,
     snapshots: sled::Tree,
     log: sled::Tree,
     tokens: sled::Tree,
+    expiry: sled::Tree,
+    expires: sled::Tree,
+    /// Persisted counters (`documents`), so the count needs no scan at startup.
+    counters: sled::Tree,
+    /// The number of documents, mirrored from `counters`.
+    documents: AtomicU64,
 }
+
+/// Key of the document count in the `counters` tree (a big-endian `u64`).
+const DOCUMENTS: &[u8] = b"documents";
 
 impl SledStore {
     /// Opens (or creates) the database at `path`; sled flushes in the background every
@@ -102,13 +135,62 @@ impl SledStore {
             .cache_capacity(cache_bytes as u64)
             .flush_every_ms(Some(flush_ms))
             .open()?;
+        let meta = db.open_tree("meta")?;
+        let counters = db.open_tree("counters")?;
+        let documents = match counters.get(DOCUMENTS)?.and_then(|v| counter_of(&v)) {
+            Some(n) => n,
+            None => {
+                // A database from before the counter: count once, and never again.
+                let n = meta.len() as u64;
+                counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+                n
+            }
+        };
         Ok(Self {
-            meta: db.open_tree("meta")?,
+            meta,
             snapshots: db.open_tree("snapshots")?,
             log: db.open_tree("log")?,
             tokens: db.open_tree("tokens")?,
+            expiry: db.open_tree("expiry")?,
+            expires: db.open_tree("expires")?,
+            counters,
+            documents: AtomicU64::new(documents),
             db,
         })
+    }
+
+    /// Moves the document count by `delta` (+1 or -1), in memory and on disk. The count is
+    /// written after the metadata, not with it: a crash in between leaves it off by one, which
+    /// is why it is reported as an approximation.
+    fn count_documents(&self, delta: i64) -> Result<(), StoreError> {
+        let n = if delta >= 0 {
+            self.documents.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
+        } else {
+            let down = delta.unsigned_abs();
+            let prev = self
+                .documents
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(down))
+                })
+                .unwrap_or(0);
+            prev.saturating_sub(down)
+        };
+        // Last writer wins: concurrent creations write counts that differ by at most their
+        // number, corrected by the next write; the in-memory value is exact.
+        self.counters.insert(DOCUMENTS, &n.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+fn counter_of(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
+#[cfg(test)]
+impl SledStore {
+    /// The database itself, for tests that check what is stored.
+    pub(crate) fn db_for_tests(&self) -> &sled::Db {
+        &self.db
     }
 }
 
@@ -123,6 +205,36 @@ fn log_key(name: &str, seq: u64) -> Vec<u8> {
     let mut key = log_prefix(name);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+fn due_key(at: u64, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + name.len());
+    key.extend_from_slice(&at.to_be_bytes());
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+fn due_of(key: &[u8]) -> Result<Due, StoreError> {
+    let corrupt = || StoreError::CorruptKey { tree: "expiry" };
+    let (at, name) = key.split_at_checked(8).ok_or_else(corrupt)?;
+    Ok(Due {
+        at: u64::from_be_bytes(at.try_into().map_err(|_| corrupt())?),
+        name: String::from_utf8(name.to_vec()).map_err(|_| corrupt())?,
+    })
+}
+
+fn time_of(value: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(value).ok().map(u64::from_be_bytes)
+}
+
+type TxResult<T> = Result<T, sled::transaction::ConflictableTransactionError<()>>;
+
+fn unabort(e: sled::transaction::TransactionError<()>) -> StoreError {
+    match e {
+        sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
+        // Nothing aborts these transactions on purpose.
+        sled::transaction::TransactionError::Abort(()) => StoreError::Panicked,
+    }
 }
 
 fn seq_of(key: &[u8], prefix_len: usize) -> Result<u64, StoreError> {
@@ -154,8 +266,30 @@ impl Store for SledStore {
         Ok(self.meta.get(name)?.map(|v| v.to_vec()))
     }
 
-    fn put_meta(&self, name: &str, meta: &[u8]) -> Result<(), StoreError> {
-        self.meta.insert(name, meta)?;
+    fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
+        let created = (&self.meta, &self.expiry, &self.expires)
+            .transaction(|(meta_tree, expiry, by_name)| -> TxResult<bool> {
+                let old = by_name.get(name)?.and_then(|v| time_of(&v));
+                if old != expires {
+                    if let Some(old) = old {
+                        expiry.remove(due_key(old, name))?;
+                    }
+                    match expires {
+                        Some(at) => {
+                            expiry.insert(due_key(at, name), &[][..])?;
+                            by_name.insert(name, &at.to_be_bytes()[..])?;
+                        }
+                        None => {
+                            by_name.remove(name)?;
+                        }
+                    }
+                }
+                Ok(meta_tree.insert(name, meta)?.is_none())
+            })
+            .map_err(unabort)?;
+        if created {
+            self.count_documents(1)?;
+        }
         Ok(())
     }
 
@@ -214,7 +348,17 @@ impl Store for SledStore {
         if let Some(token) = token {
             self.tokens.remove(token)?;
         }
-        self.meta.remove(name)?;
+        let existed = (&self.meta, &self.expiry, &self.expires)
+            .transaction(|(meta, expiry, by_name)| -> TxResult<bool> {
+                if let Some(at) = by_name.remove(name)?.and_then(|v| time_of(&v)) {
+                    expiry.remove(due_key(at, name))?;
+                }
+                Ok(meta.remove(name)?.is_some())
+            })
+            .map_err(unabort)?;
+        if existed {
+            self.count_documents(-1)?;
+        }
         Ok(())
     }
 
@@ -255,6 +399,55 @@ impl Store for SledStore {
         }
         Ok(total)
     }
+
+    fn expired(&self, now: u64, after: Option<&Due>, limit: usize) -> Result<Vec<Due>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(due) => Bound::Excluded(due_key(due.at, &due.name)),
+            None => Bound::Unbounded,
+        };
+        // Every key of time `now` sorts before the first key of time `now + 1`.
+        let end = Bound::Excluded(now.saturating_add(1).to_be_bytes().to_vec());
+        self.expiry
+            .range::<Vec<u8>, _>((start, end))
+            .keys()
+            .take(limit)
+            .map(|k| due_of(&k?))
+            .collect()
+    }
+
+    fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError> {
+        (&self.expiry, &self.expires)
+            .transaction(|(expiry, by_name)| -> TxResult<()> {
+                let current = by_name.get(due.name.as_str())?.and_then(|v| time_of(&v));
+                if current != Some(due.at) {
+                    expiry.remove(due_key(due.at, &due.name))?;
+                }
+                Ok(())
+            })
+            .map_err(unabort)
+    }
+
+    fn count(&self) -> u64 {
+        self.documents.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens a store in tests. sled's IO threads may hold the directory's file lock for a moment
+/// after the previous handle is dropped, and sled offers nothing to wait on: retry that one
+/// error, briefly. (A production restart is a new process.)
+#[cfg(test)]
+pub(crate) fn open_retrying(dir: &Path) -> SledStore {
+    for _ in 0..50 {
+        match SledStore::open(dir, 1 << 20, Duration::from_millis(100)) {
+            Ok(store) => return store,
+            Err(e) if e.to_string().contains("lock") => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open the store: {e}"),
+        }
+    }
+    panic!("the store's file lock was not released")
 }
 
 #[cfg(test)]
@@ -262,18 +455,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> SledStore {
-        // sled's IO threads may hold the directory's file lock for a moment after the previous
-        // handle is dropped, and sled offers nothing to wait on: retry that one error, briefly.
-        for _ in 0..50 {
-            match SledStore::open(dir, 1 << 20, Duration::from_millis(100)) {
-                Ok(store) => return store,
-                Err(e) if e.to_string().contains("lock") => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => panic!("cannot open the store: {e}"),
-            }
-        }
-        panic!("the store's file lock was not released")
+        open_retrying(dir)
     }
 
     #[test]
@@ -281,7 +463,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         {
             let store = open(dir.path());
-            store.put_meta("a", b"m").expect("meta");
+            store.put_meta("a", b"m", None).expect("meta");
             let first = store.append("a", &[b"u1", b"u2"]).expect("append");
             store.append("a.b", &[b"other"]).expect("append");
             store.append("a", &[b"u3"]).expect("append");
@@ -310,7 +492,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());
         for name in ["a", "ab", "abc", "b", "ba"] {
-            store.put_meta(name, name.as_bytes()).expect("meta");
+            store.put_meta(name, name.as_bytes(), None).expect("meta");
         }
         let names = |l: Vec<Listed>| l.into_iter().map(|d| d.name).collect::<Vec<_>>();
         assert_eq!(names(store.list("", None, 2).expect("list")), ["a", "ab"]);
@@ -338,7 +520,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());
         for name in ["gone", "gone.too"] {
-            store.put_meta(name, b"m").expect("meta");
+            store.put_meta(name, b"m", Some(100)).expect("meta");
             let seq = store.append(name, &[b"u1", b"u2"]).expect("append");
             store.compact(name, b"snap", seq - 1).expect("compact");
             store.put_token(&format!("t-{name}"), name).expect("token");
@@ -355,7 +537,7 @@ mod tests {
                 let key = String::from_utf8_lossy(&k);
                 let value = String::from_utf8_lossy(&v);
                 assert!(
-                    !(key.starts_with("gone\0") || key == "gone" || key == "t-gone"),
+                    !(key.starts_with("gone\0") || key.ends_with("gone") || key == "t-gone"),
                     "key {key:?} survived"
                 );
                 assert_ne!(value, "gone", "a value still names the document");
@@ -363,5 +545,84 @@ mod tests {
         }
         let kept = store.load("gone.too").expect("load");
         assert!(kept.meta.is_some() && kept.snapshot.is_some() && kept.log.len() == 1);
+    }
+
+    #[test]
+    fn the_expiry_index_follows_the_metadata() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.put_meta("a", b"m", Some(10)).expect("meta");
+        store.put_meta("b", b"m", Some(20)).expect("meta");
+        store.put_meta("c", b"m", None).expect("meta");
+        store.put_meta("d", b"m", Some(10)).expect("meta");
+        let names = |due: Vec<Due>| due.into_iter().map(|d| d.name).collect::<Vec<_>>();
+        assert!(store.expired(9, None, 10).expect("due").is_empty());
+        assert_eq!(names(store.expired(10, None, 10).expect("due")), ["a", "d"]);
+        assert_eq!(
+            names(store.expired(u64::MAX, None, 10).expect("due")),
+            ["a", "d", "b"]
+        );
+        let first = store.expired(10, None, 1).expect("due");
+        assert_eq!(
+            names(store.expired(10, first.first(), 10).expect("due")),
+            ["d"]
+        );
+        // An edit moves the entry; "forever" removes it; deletion removes it.
+        store.put_meta("a", b"m2", Some(30)).expect("meta");
+        store.put_meta("d", b"m2", None).expect("meta");
+        assert!(store
+            .expired(20, None, 10)
+            .expect("due")
+            .iter()
+            .all(|d| d.name == "b"));
+        store.delete("b", None).expect("delete");
+        assert_eq!(
+            names(store.expired(u64::MAX, None, 10).expect("due")),
+            ["a"]
+        );
+        assert_eq!(store.expires.len() + store.expiry.len(), 2);
+        // A stale entry (from a crash of an older version, say) is dropped, a current one kept.
+        store
+            .expiry
+            .insert(due_key(5, "a"), &[][..])
+            .expect("insert");
+        for due in store.expired(u64::MAX, None, 10).expect("due") {
+            store.drop_stale_due(&due).expect("drop");
+        }
+        assert_eq!(
+            store.expired(u64::MAX, None, 10).expect("due"),
+            [Due {
+                at: 30,
+                name: "a".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn counts_documents_without_scanning_and_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = open(dir.path());
+            assert_eq!(store.count(), 0);
+            store.put_meta("a", b"m", None).expect("meta");
+            store
+                .put_meta("a", b"m2", None)
+                .expect("meta update is no new document");
+            store.put_meta("b", b"m", None).expect("meta");
+            assert_eq!(store.count(), 2);
+            store.delete("a", None).expect("delete");
+            store
+                .delete("a", None)
+                .expect("deleting again changes nothing");
+            assert_eq!(store.count(), 1);
+            store.flush().expect("flush");
+        }
+        let store = open(dir.path());
+        assert_eq!(store.count(), 1, "the count is persisted");
+        // A database from before the counter is counted once when opened.
+        store.counters.remove(DOCUMENTS).expect("remove");
+        store.flush().expect("flush");
+        drop(store);
+        assert_eq!(open(dir.path()).count(), 1);
     }
 }

@@ -8,14 +8,19 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::awareness::ConnId;
 use crate::config::Config;
 use crate::hub::{Hub, HubError};
 use crate::inbound;
+use crate::metrics;
 use crate::name::DocName;
-use crate::outbox::{self, code, Closer, OutboxReceiver};
+use crate::outbox::{self, code, Closer, Outbox, OutboxReceiver};
+use crate::protocol;
+use crate::ratelimit::ConnLimit;
 use crate::room::{Command, RoomHandle};
 
 /// How long the writer tries to deliver a close frame before dropping the socket.
@@ -41,9 +46,13 @@ pub async fn serve(
     let writer = tokio::spawn(write(sink, outrx, closer.clone(), config.ping_interval()));
     match hub.join(&name, conn, &outbox, read_only).await {
         Ok(room) => {
-            drop(outbox);
             tracing::debug!(doc = %name, conn, "connection joined");
-            read(stream, &room, conn, &closer, &config, &shutdown).await;
+            let notices = Notices {
+                rx: hub.notices(),
+                outbox,
+                shown: false,
+            };
+            read(stream, &room, conn, &closer, &config, &shutdown, notices).await;
             let _ = room.send(Command::Leave { conn }).await;
         }
         Err(HubError::ShuttingDown) => closer.close(code::GOING_AWAY, "server shutting down"),
@@ -57,8 +66,32 @@ pub async fn serve(
     tracing::debug!(doc = %name, conn, reason = ?closer.reason(), "connection closed");
 }
 
-/// Reads frames until the client leaves, breaks a rule, falls silent, or the connection is
-/// closed from elsewhere; every exit sets the close reason.
+/// The operator's notice as this connection last sent it, and where to send the next.
+struct Notices {
+    rx: watch::Receiver<Option<Arc<str>>>,
+    outbox: Outbox,
+    /// Whether a notice is on the client's screen (so clearing it needs a frame).
+    shown: bool,
+}
+
+impl Notices {
+    /// Queues the current notice (or its withdrawal) for the client.
+    fn forward(&mut self, closer: &Closer) {
+        let text = self.rx.borrow_and_update().clone();
+        if text.is_none() && !self.shown {
+            return;
+        }
+        self.shown = text.is_some();
+        let frame = protocol::notice(text.as_deref().unwrap_or(""));
+        if self.outbox.push(frame).is_err() {
+            closer.close(code::TRY_AGAIN_LATER, "server busy, reconnect");
+        }
+    }
+}
+
+/// Reads frames until the client leaves, breaks a rule or its rate limit, falls silent, or the
+/// connection is closed from elsewhere; every exit sets the close reason. Forwards the
+/// operator's notices meanwhile.
 async fn read(
     mut stream: SplitStream<WebSocket>,
     room: &RoomHandle,
@@ -66,12 +99,27 @@ async fn read(
     closer: &Closer,
     config: &Config,
     shutdown: &CancellationToken,
+    mut notices: Notices,
 ) {
+    let mut limit = ConnLimit::new(
+        config.conn_messages_per_sec,
+        config.conn_bytes_per_sec,
+        Instant::now(),
+    );
+    let mut notices_live = true;
     loop {
         let next = tokio::select! {
             biased;
             _ = closer.closed() => return,
             _ = shutdown.cancelled() => return closer.close(code::GOING_AWAY, "server shutting down"),
+            changed = notices.rx.changed(), if notices_live => {
+                match changed {
+                    Ok(()) => notices.forward(closer),
+                    // The hub is gone: the server is stopping.
+                    Err(_) => notices_live = false,
+                }
+                continue;
+            }
             next = tokio::time::timeout(config.idle_timeout(), stream.next()) => next,
         };
         let frame = match next {
@@ -80,6 +128,10 @@ async fn read(
             Ok(Some(Err(e))) => return closer.close(error_code(&e), "websocket protocol error"),
             Ok(Some(Ok(frame))) => frame,
         };
+        if let Err(e) = limit.admit(frame_len(&frame), Instant::now()) {
+            metrics::count_connection_cut();
+            return closer.close(code::TRY_AGAIN_LATER, e.to_string());
+        }
         let bytes = match frame {
             Message::Binary(bytes) => bytes,
             Message::Text(_) => {
@@ -90,7 +142,13 @@ async fn read(
         };
         match inbound::parse(&bytes, config.max_awareness_bytes) {
             Ok(Some(msg)) => {
-                if room.send(Command::Inbound { conn, msg }).await.is_err() {
+                let received = std::time::Instant::now();
+                let cmd = Command::Inbound {
+                    conn,
+                    msg,
+                    received,
+                };
+                if room.send(cmd).await.is_err() {
                     return closer.close(code::INTERNAL_ERROR, "document closed, reconnect");
                 }
             }
@@ -101,6 +159,35 @@ async fn read(
             }
         }
     }
+}
+
+/// Bytes of a received message, as counted against the connection's budget.
+fn frame_len(frame: &Message) -> usize {
+    match frame {
+        Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+        Message::Text(t) => t.len(),
+        Message::Close(_) => 0,
+    }
+}
+
+/// Most frames written before one flush: the rest wait for the next round.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
+/// flushes once: one system call for a burst of broadcasts instead of one per frame.
+async fn send_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    rx: &mut OutboxReceiver,
+    first: Message,
+) -> Result<(), axum::Error> {
+    sink.feed(first).await?;
+    for _ in 1..WRITE_BATCH {
+        match rx.try_recv() {
+            Some(frame) => sink.feed(Message::Binary(frame)).await?,
+            None => break,
+        }
+    }
+    sink.flush().await
 }
 
 /// Close code for a WebSocket-level read error.
@@ -135,7 +222,7 @@ async fn write(
             biased;
             // A reader that never reads must not pin this task: closing abandons the send.
             _ = closer.closed() => break,
-            sent = sink.send(message) => sent,
+            sent = send_batch(&mut sink, &mut rx, message) => sent,
         };
         if sent.is_err() {
             closer.close(code::NORMAL, "");

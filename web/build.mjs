@@ -1,5 +1,6 @@
 // Build the browser client into dist/ (committed; the server embeds it):
 //   dist/pad.js        the pad page, one minified IIFE bundle (CodeMirror, Yjs, y-websocket, ...)
+//   dist/admin.js      the admin page's script
 //   dist/calc.js       the calc page, one minified IIFE bundle (Yjs, y-websocket, IronCalc glue)
 //   dist/ironcalc.wasm IronCalc's engine (@ironcalc/wasm, copied as published)
 //   dist/app.css       styles of every page (home, errors, pad)
@@ -49,6 +50,16 @@ const bundle = (name) => esbuild.build({
 const js = await bundle('pad')
 const calcJs = await bundle('calc')
 
+// The admin page's script: no npm package, so nothing to add to the licences.
+await esbuild.build({
+  ...common,
+  entryPoints: ['src/admin.js'],
+  outfile: 'dist/admin.js',
+  format: 'iife',
+  target: ['es2022'],
+  charset: 'ascii'
+})
+
 await esbuild.build({
   ...common,
   entryPoints: ['src/app.css'],
@@ -80,7 +91,7 @@ for (const name of [...packages.keys()].sort()) {
 writeFileSync(join(dist, 'THIRD_PARTY_LICENSES.txt'), licenceParts.join('\n'))
 
 // gzip siblings (node's gzip header has no name and mtime 0: deterministic)
-for (const f of ['pad.js', 'calc.js', 'ironcalc.wasm', 'app.css']) {
+for (const f of ['pad.js', 'admin.js', 'calc.js', 'ironcalc.wasm', 'app.css']) {
   const buf = readFileSync(join(dist, f))
   writeFileSync(join(dist, f + '.gz'), gzipSync(buf, { level: constants.Z_BEST_COMPRESSION }))
 }

@@ -3,15 +3,21 @@
 //! It connects, syncs (sends step 1, answers the server's step 1 with step 2, waits for the
 //! server's step 2), sends one awareness state, then applies every update it receives and, if it
 //! is a writer, edits `Y.Text "content"` at a fixed rate until the run stops.
+//!
+//! A counting client (`count_only`) decodes nothing after the handshake and does not even apply
+//! the server's state: it only counts the frames it receives. A counting writer edits its own
+//! replica, which is valid Yjs traffic. This lets one core drive thousands of clients; latency
+//! and convergence are then measured by the decoding clients alone.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ardoise::protocol::{self, Message};
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
@@ -24,7 +30,6 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
-use crate::stats::micros;
 use crate::track::{advanced, SendLog, Writers};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -50,7 +55,7 @@ pub enum Phase {
 }
 
 /// Live totals over all clients, for progress and for ending the drain early.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Counters {
     /// Clients synced.
     pub synced: AtomicUsize,
@@ -58,8 +63,48 @@ pub struct Counters {
     pub failed: AtomicUsize,
     /// Edits sent.
     pub edits: AtomicU64,
-    /// (edit, receiving client) pairs integrated.
+    /// (edit, receiving client) pairs integrated by decoding clients.
     pub delivered: AtomicU64,
+    /// Frames received after sync by counting clients.
+    pub frames: AtomicU64,
+    /// Propagation latency of every delivery, in µs.
+    pub latency: Mutex<Histogram<u64>>,
+    /// The same since the last [`Counters::take_window`], for `ramp`.
+    pub window: Mutex<Histogram<u64>>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            synced: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            edits: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            latency: Mutex::new(crate::stats::histogram()),
+            window: Mutex::new(crate::stats::histogram()),
+        }
+    }
+}
+
+impl Counters {
+    /// The latencies recorded since the previous call.
+    pub fn take_window(&self) -> Histogram<u64> {
+        let mut window = lock(&self.window);
+        let taken = window.clone();
+        window.reset();
+        taken
+    }
+
+    /// A copy of every latency recorded so far.
+    pub fn latencies(&self) -> Histogram<u64> {
+        lock(&self.latency).clone()
+    }
+}
+
+/// A panic while a histogram was locked cannot leave it unusable: recording is a few adds.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why a client did not get synced, or lost its connection.
@@ -102,6 +147,10 @@ pub struct Spec {
     pub counters: Arc<Counters>,
     /// The run's phase.
     pub phase: watch::Receiver<Phase>,
+    /// Count frames instead of decoding them (see the module doc).
+    pub count_only: bool,
+    /// Characters inserted by each edit.
+    pub chars: usize,
 }
 
 /// What one client saw.
@@ -109,8 +158,6 @@ pub struct Spec {
 pub struct Outcome {
     /// Connect → synced, or why that failed.
     pub sync: Result<Duration, Failure>,
-    /// Latency of each edit this client integrated, in microseconds.
-    pub latencies_us: Vec<u32>,
     /// The text of the replica at the end, if the client synced.
     pub text: Option<String>,
     /// Why the connection ended before the run did, if it did.
@@ -128,8 +175,12 @@ pub async fn run(spec: Spec) -> Outcome {
         room_synced,
         counters,
         mut phase,
+        count_only,
+        chars,
     } = spec;
     let mut replica = Replica::new(doc, writers, counters.clone());
+    replica.count_only = count_only;
+    replica.chars = chars.max(1);
     let started = Instant::now();
     let connected = tokio::time::timeout(SYNC_TIMEOUT, replica.connect(&url))
         .await
@@ -140,7 +191,6 @@ pub async fn run(spec: Spec) -> Outcome {
             counters.failed.fetch_add(1, Ordering::Relaxed);
             return Outcome {
                 sync: Err(failure),
-                latencies_us: Vec::new(),
                 text: None,
                 lost: None,
             };
@@ -198,8 +248,7 @@ pub async fn run(spec: Spec) -> Outcome {
     }
     Outcome {
         sync: Ok(sync),
-        text: Some(replica.text()),
-        latencies_us: replica.latencies_us,
+        text: (!count_only).then(|| replica.text()),
         lost,
     }
 }
@@ -255,7 +304,11 @@ struct Replica {
     text: TextRef,
     writers: Arc<Writers>,
     counters: Arc<Counters>,
-    latencies_us: Vec<u32>,
+    /// Whether frames are counted instead of decoded, once synced.
+    count_only: bool,
+    synced: bool,
+    /// Characters inserted by each edit.
+    chars: usize,
 }
 
 impl Replica {
@@ -267,7 +320,9 @@ impl Replica {
             text,
             writers,
             counters,
-            latencies_us: Vec::new(),
+            count_only: false,
+            synced: false,
+            chars: 4,
         }
     }
 
@@ -291,7 +346,10 @@ impl Replica {
         send(&mut ws, protocol::sync_step1(&sv)).await?;
         loop {
             match self.receive(ws.next().await)? {
-                Action::Synced => break,
+                Action::Synced => {
+                    self.synced = true;
+                    break;
+                }
                 Action::Send(frame) => send(&mut ws, frame).await?,
                 Action::Idle => {}
             }
@@ -317,12 +375,17 @@ impl Replica {
             Some(Err(e)) => return Err(error(e)),
             None => return Err(error("connection lost")),
         };
+        if self.count_only && self.synced {
+            self.counters.frames.fetch_add(1, Ordering::Relaxed);
+            return Ok(Action::Idle);
+        }
         match protocol::decode(&frame).map_err(error)? {
             Message::SyncStep1(sv) => {
                 let sv = StateVector::decode_v1(&sv).map_err(error)?;
                 let diff = self.doc.transact().encode_state_as_update_v1(&sv);
                 Ok(Action::Send(protocol::sync_step2(&diff)))
             }
+            Message::SyncStep2(_) if self.count_only => Ok(Action::Synced),
             Message::SyncStep2(update) => {
                 self.integrate(&update)?;
                 Ok(Action::Synced)
@@ -351,12 +414,20 @@ impl Replica {
         }
         let now = Instant::now();
         let mut delivered = 0;
+        let mut latencies = Vec::new();
         for (client, old, new) in moved {
             if let Some(log) = self.writers.get(&client) {
                 delivered += log.integrated(old, new, |sent| {
-                    self.latencies_us
-                        .push(micros(now.saturating_duration_since(sent)));
+                    latencies.push(now.saturating_duration_since(sent));
                 });
+            }
+        }
+        if !latencies.is_empty() {
+            for h in [&self.counters.latency, &self.counters.window] {
+                let mut h = lock(h);
+                for &d in &latencies {
+                    crate::stats::record(&mut h, d);
+                }
             }
         }
         self.counters
@@ -365,8 +436,8 @@ impl Replica {
         Ok(())
     }
 
-    /// Makes one edit and returns the frame that carries it: 1–4 ASCII characters inserted at a
-    /// random position, and in one edit out of ten 1–3 characters deleted first.
+    /// Makes one edit and returns the frame that carries it: `chars` ASCII characters inserted
+    /// at a random position, and in one edit out of ten 1–3 characters deleted first.
     fn edit(&mut self, rng: &mut fastrand::Rng, log: &SendLog) -> Bytes {
         let (update, end) = {
             let mut txn = self.doc.transact_mut();
@@ -376,7 +447,7 @@ impl Replica {
                 self.text.remove_range(&mut txn, rng.u32(0..=len - n), n);
             }
             let len = self.text.len(&txn);
-            let chunk: String = (0..rng.usize(1..=4)).map(|_| rng.alphanumeric()).collect();
+            let chunk: String = (0..self.chars).map(|_| rng.alphanumeric()).collect();
             self.text.insert(&mut txn, rng.u32(0..=len), &chunk);
             let update = txn.encode_update_v1();
             (update, txn.state_vector().get(&self.client))

@@ -48,6 +48,9 @@ pub struct Report {
     pub delivered_per_sec: f64,
     /// Writer send → edit integrated at a receiving client.
     pub latency: Option<Summary>,
+    /// Frames counted (not decoded) by counting readers.
+    #[serde(default)]
+    pub frames_counted: u64,
     /// Documents whose replicas were compared (those with writers).
     pub docs_checked: usize,
     /// Names of documents whose live replicas or fresh client disagreed (at most 10).

@@ -14,7 +14,7 @@ use crate::client::{self, Counters, Failure, Outcome, Phase, Spec, SYNC_TIMEOUT}
 use crate::proc::{Memory, Process};
 use crate::report::{Noise, Report, ServerReport, StormReport, MIB};
 use crate::scenario::Plan;
-use crate::stats::{micros, summarize};
+use crate::stats::{histogram, record, summarize};
 use crate::target::Target;
 
 /// Pause after the last client synced before the server's memory is read.
@@ -81,6 +81,7 @@ pub async fn execute(opts: Options) -> Result<Report> {
         };
         let url = target.doc_url(&room.name);
         for (doc, log) in members {
+            let count_only = plan.count_readers && log.is_none();
             specs.push((
                 d,
                 Spec {
@@ -92,6 +93,8 @@ pub async fn execute(opts: Options) -> Result<Report> {
                     room_synced: room.synced.clone(),
                     counters: counters.clone(),
                     phase: phase_rx.clone(),
+                    count_only,
+                    chars: plan.chars,
                 },
             ));
         }
@@ -132,12 +135,19 @@ pub async fn execute(opts: Options) -> Result<Report> {
     phase_tx.send_replace(Phase::Drain);
     let run_secs = run_start.elapsed().as_secs_f64();
 
+    // Each edit is expected at every other decoding client of its document: with counting
+    // readers, only the writers decode.
     let expected = || -> u64 {
         rooms
             .iter()
             .map(|r| {
-                let receivers = r.synced.load(Ordering::Relaxed).saturating_sub(1);
-                (r.writers.edits_sent() * receivers) as u64
+                let synced = r.synced.load(Ordering::Relaxed);
+                let decoding = if plan.count_readers {
+                    synced.min(plan.writers)
+                } else {
+                    synced
+                };
+                (r.writers.edits_sent() * decoding.saturating_sub(1)) as u64
             })
             .sum()
     };
@@ -221,14 +231,13 @@ pub async fn execute(opts: Options) -> Result<Report> {
             failure_samples.push(f.to_string());
         }
     };
-    let mut sync_us = Vec::new();
-    let mut latencies_us = Vec::new();
+    let mut sync = histogram();
     let (mut synced, mut failed, mut lost) = (0, 0, 0);
     for (_, o) in outcomes {
         match &o.sync {
             Ok(d) => {
                 synced += 1;
-                sync_us.push(micros(*d));
+                record(&mut sync, *d);
             }
             Err(f) => {
                 failed += 1;
@@ -239,7 +248,6 @@ pub async fn execute(opts: Options) -> Result<Report> {
             lost += 1;
             note(f);
         }
-        latencies_us.extend(o.latencies_us);
     }
     for f in fresh.values().filter_map(|r| r.as_ref().err()) {
         note(f);
@@ -278,7 +286,7 @@ pub async fn execute(opts: Options) -> Result<Report> {
         connect_failures: failed,
         lost,
         failure_samples,
-        sync: summarize(sync_us),
+        sync: summarize(&sync),
         run_secs,
         drain_secs,
         edits_sent: counters.edits.load(Ordering::Relaxed),
@@ -286,7 +294,8 @@ pub async fn execute(opts: Options) -> Result<Report> {
         delivered,
         missing: expected.saturating_sub(delivered),
         delivered_per_sec: delivered as f64 / run_secs,
-        latency: summarize(latencies_us),
+        latency: summarize(&counters.latencies()),
+        frames_counted: counters.frames.load(Ordering::Relaxed),
         docs_checked,
         diverged_count: diverged.len(),
         converged: diverged.is_empty(),
@@ -362,6 +371,8 @@ fn spawn_storm(
                 // The storm's clients are counted apart from the documents' clients.
                 counters: Arc::default(),
                 phase: phase.clone(),
+                count_only: false,
+                chars: 1,
             })));
         }
         tasks
@@ -377,7 +388,7 @@ fn storm_report(outcomes: &[Outcome], note: &mut impl FnMut(&Failure)) -> StormR
         lost: 0,
         sync: None,
     };
-    let mut sync_us = Vec::new();
+    let mut sync = histogram();
     for o in outcomes {
         if let Some(f) = &o.lost {
             report.lost += 1;
@@ -386,7 +397,7 @@ fn storm_report(outcomes: &[Outcome], note: &mut impl FnMut(&Failure)) -> StormR
         match &o.sync {
             Ok(d) => {
                 report.created += 1;
-                sync_us.push(micros(*d));
+                record(&mut sync, *d);
             }
             Err(f @ Failure::Refused(_)) => {
                 report.refused += 1;
@@ -398,7 +409,7 @@ fn storm_report(outcomes: &[Outcome], note: &mut impl FnMut(&Failure)) -> StormR
             }
         }
     }
-    report.sync = summarize(sync_us);
+    report.sync = summarize(&sync);
     report
 }
 
@@ -409,7 +420,7 @@ fn pacer(rate: f64) -> tokio::time::Interval {
 }
 
 /// The three load averages of this machine, or "?" if unreadable.
-fn loadavg() -> String {
+pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))

@@ -56,6 +56,10 @@ pub struct Plan {
     pub connect_rate: f64,
     /// Longest wait for outstanding deliveries after the last edit, in seconds.
     pub drain_secs: f64,
+    /// Characters inserted by each edit.
+    pub chars: usize,
+    /// Readers count frames without decoding them (latency is then measured by the writers).
+    pub count_readers: bool,
 }
 
 impl Scenario {
@@ -72,6 +76,8 @@ impl Scenario {
             storm_rate: 50.0,
             connect_rate: 500.0,
             drain_secs: 3.0,
+            chars: 4,
+            count_readers: false,
         };
         let a = Plan {
             docs: 20,
@@ -159,6 +165,10 @@ impl Plan {
         ensure!(
             self.duration_secs.is_finite() && self.duration_secs > 0.0 && self.duration_secs <= max,
             "--duration-secs must be within (0, {max}]"
+        );
+        ensure!(
+            (1..=1000).contains(&self.chars),
+            "--chars must be within 1..=1000"
         );
         ensure!(
             self.drain_secs.is_finite() && (0.0..=60.0).contains(&self.drain_secs),

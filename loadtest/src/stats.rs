@@ -1,12 +1,18 @@
-//! Latency samples and their percentiles.
+//! Latency histograms (HDR: constant relative error, constant memory) and their percentiles.
 
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+/// Longest latency a histogram holds, in microseconds (longer samples are clamped to it).
+const MAX_US: u64 = 3_600_000_000;
 
 /// Percentiles of a set of latencies, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of samples.
-    pub count: usize,
+    pub count: u64,
     /// Median.
     pub p50_ms: f64,
     /// 95th percentile.
@@ -19,32 +25,40 @@ pub struct Summary {
     pub max_ms: f64,
 }
 
-/// Nearest-rank percentile `q` (0–100) of samples sorted in ascending order.
-pub fn percentile(sorted: &[u32], q: f64) -> Option<u32> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+/// An empty histogram of microseconds, 1 µs to 1 h, three significant digits.
+pub fn histogram() -> Histogram<u64> {
+    // The bounds are constants that hdrhistogram accepts.
+    Histogram::new_with_bounds(1, MAX_US, 3).unwrap_or_else(|_| unreachable!("valid bounds"))
 }
 
-/// Summarises samples given in microseconds; `None` when there are none.
-pub fn summarize(mut samples_us: Vec<u32>) -> Option<Summary> {
-    samples_us.sort_unstable();
-    let ms = |q: f64| percentile(&samples_us, q).map_or(0.0, |us| f64::from(us) / 1000.0);
-    (!samples_us.is_empty()).then(|| Summary {
-        count: samples_us.len(),
-        p50_ms: ms(50.0),
-        p95_ms: ms(95.0),
-        p99_ms: ms(99.0),
-        p999_ms: ms(99.9),
-        max_ms: ms(100.0),
+/// Records `d` in a histogram of microseconds, clamped to its range.
+pub fn record(h: &mut Histogram<u64>, d: Duration) {
+    let us = u64::try_from(d.as_micros())
+        .unwrap_or(MAX_US)
+        .clamp(1, MAX_US);
+    h.saturating_record(us);
+}
+
+/// Summarises a histogram of microseconds; `None` when it is empty.
+pub fn summarize(h: &Histogram<u64>) -> Option<Summary> {
+    let ms = |us: u64| us as f64 / 1000.0;
+    (!h.is_empty()).then(|| Summary {
+        count: h.len(),
+        p50_ms: ms(h.value_at_quantile(0.50)),
+        p95_ms: ms(h.value_at_quantile(0.95)),
+        p99_ms: ms(h.value_at_quantile(0.99)),
+        p999_ms: ms(h.value_at_quantile(0.999)),
+        max_ms: ms(h.max()),
     })
 }
 
-/// A duration in whole microseconds, saturating (for samples stored as `u32`).
-pub fn micros(d: std::time::Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+/// The 99th percentile of a histogram of microseconds, in milliseconds (0 when empty).
+pub fn p99_ms(h: &Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(0.99) as f64 / 1000.0
+    }
 }
 
 #[cfg(test)]
@@ -52,30 +66,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
-        let samples: Vec<u32> = (1..=100).collect();
-        assert_eq!(percentile(&samples, 50.0), Some(50));
-        assert_eq!(percentile(&samples, 99.0), Some(99));
-        assert_eq!(percentile(&samples, 99.9), Some(100));
-        assert_eq!(percentile(&samples, 100.0), Some(100));
-        assert_eq!(percentile(&samples, 0.0), Some(1));
-        assert_eq!(percentile(&[7], 50.0), Some(7));
-        assert_eq!(percentile(&[], 50.0), None);
+    fn percentiles_within_a_thousandth() {
+        let mut h = histogram();
+        for ms in 1..=100u64 {
+            record(&mut h, Duration::from_millis(ms));
+        }
+        let s = summarize(&h).expect("samples");
+        assert_eq!(s.count, 100);
+        assert!((s.p50_ms - 50.0).abs() <= 0.05, "{s:?}");
+        assert!((s.p99_ms - 99.0).abs() <= 0.1, "{s:?}");
+        assert!((s.max_ms - 100.0).abs() <= 0.1, "{s:?}");
+        assert_eq!(summarize(&histogram()), None);
+        assert_eq!(p99_ms(&histogram()), 0.0);
     }
 
     #[test]
-    fn summary_sorts_and_converts_to_ms() {
-        let s = summarize(vec![3000, 1000, 2000, 4000]).expect("samples");
-        assert_eq!(s.count, 4);
-        assert_eq!(s.p50_ms, 2.0);
-        assert_eq!(s.p99_ms, 4.0);
-        assert_eq!(s.max_ms, 4.0);
-        assert_eq!(summarize(Vec::new()), None);
-    }
-
-    #[test]
-    fn micros_saturate() {
-        assert_eq!(micros(std::time::Duration::from_millis(3)), 3000);
-        assert_eq!(micros(std::time::Duration::from_secs(1 << 40)), u32::MAX);
+    fn out_of_range_samples_are_clamped() {
+        let mut h = histogram();
+        record(&mut h, Duration::from_secs(1 << 40));
+        record(&mut h, Duration::ZERO);
+        assert_eq!(h.len(), 2);
     }
 }

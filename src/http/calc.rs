@@ -10,10 +10,11 @@ use axum::routing::get;
 use axum::Router;
 
 use super::{open_doc, public_base, svg_response, AppError, AppState, RequestLang};
-use crate::assets;
+use crate::creator::CreatorSecret;
 use crate::meta::{random_hex, Kind};
 use crate::name::DocName;
-use crate::pages::{self, Lang, PadShell};
+use crate::pages::{self, Lang, PadShell, Retention};
+use crate::{assets, base_path};
 
 /// The calc routes, merged into `http::router`.
 pub(super) fn routes() -> Router<AppState> {
@@ -28,7 +29,7 @@ pub(super) fn editor_path(kind: Kind, name: &DocName, lang: Lang) -> String {
         Kind::Pad => "p",
         Kind::Calc => "c",
     };
-    format!("/{prefix}/{name}?lang={}", lang.code())
+    base_path::url(&format!("/{prefix}/{name}?lang={}", lang.code()))
 }
 
 /// The calc shell: like the pad's, plus `'wasm-unsafe-eval'` so the browser may compile the
@@ -49,7 +50,7 @@ pub(super) fn calc_response(lang: Lang, shell: &PadShell<'_>) -> Response {
 
 /// The read-only calc page of link `token`.
 pub(super) fn read_only_response(lang: Lang, token: &str) -> Response {
-    let base = format!("/r/{token}");
+    let base = base_path::url(&format!("/r/{token}"));
     let room = format!("r/{token}");
     let export_base = format!("{base}/export/");
     let shell = PadShell {
@@ -58,6 +59,8 @@ pub(super) fn read_only_response(lang: Lang, token: &str) -> Response {
         read_only_path: None,
         export_base: &export_base,
         qr_base: &base,
+        retention: None,
+        creator_secret: None,
     };
     calc_response(lang, &shell)
 }
@@ -68,19 +71,24 @@ async fn calc_page(
     Path(raw): Path<String>,
 ) -> Response {
     match open_doc(&state, &raw, Kind::Calc).await {
-        Ok((name, meta)) if meta.kind != Kind::Calc => {
+        Ok((name, meta, _)) if meta.kind != Kind::Calc => {
             Redirect::to(&editor_path(meta.kind, &name, lang)).into_response()
         }
-        Ok((name, meta)) => {
-            let read_only_path = format!("/r/{}", meta.read_token.as_str());
-            let export_base = format!("/c/{name}/export/");
-            let qr_base = format!("/c/{name}");
+        Ok((name, meta, secret)) => {
+            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
+            let export_base = base_path::url(&format!("/c/{name}/export/"));
+            let qr_base = base_path::url(&format!("/c/{name}"));
             let shell = PadShell {
                 name: Some(name.as_str()),
                 room: name.as_str(),
                 read_only_path: Some(&read_only_path),
                 export_base: &export_base,
                 qr_base: &qr_base,
+                retention: Some(Retention {
+                    lifetime: meta.lifetime,
+                    expires_at: meta.expires_at(),
+                }),
+                creator_secret: secret.as_ref().map(CreatorSecret::as_str),
             };
             calc_response(lang, &shell)
         }

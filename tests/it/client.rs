@@ -217,6 +217,9 @@ impl Client {
                         .insert(e.client, (e.clock, e.state.map(|s| s.to_string())));
                 }
             }
+            // Like the y-websocket provider: a type it does not know (the operator's notice,
+            // kept raw in `received`) is skipped.
+            Message::Unknown(_) => {}
             other => panic!("unexpected message from server: {other:?}"),
         }
         true

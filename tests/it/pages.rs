@@ -12,8 +12,13 @@ fn data_attr(page: &str, attr: &str) -> Option<String> {
 
 #[tokio::test]
 async fn home_offers_creation_and_is_locked_down() {
-    let server =
-        TestServer::start_with(&["--keep-days-choices", "7,30", "--default-keep-days", "30"]).await;
+    let server = TestServer::start_with(&[
+        "--retention-choices",
+        "7d,30d",
+        "--retention-default",
+        "30d",
+    ])
+    .await;
     let r = server
         .request("GET", "/", &[("Accept-Language", "fr-FR,fr;q=0.9")], "")
         .await;
@@ -24,7 +29,7 @@ async fn home_offers_creation_and_is_locked_down() {
     );
     assert!(r
         .body
-        .contains("<option value=\"30\" selected>30 jours</option>"));
+        .contains("<option value=\"30d\" selected>30 jours</option>"));
     let csp = r.header("content-security-policy").expect("CSP");
     assert!(csp.contains("default-src 'self'"), "{csp}");
     assert!(server.get("/?lang=en").await.1.contains("Create a pad"));
@@ -35,13 +40,15 @@ async fn creating_a_pad_redirects_to_it_with_its_retention() {
     let server = TestServer::start().await;
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
     let r = server
-        .request("POST", "/new", &form, "name=maths-5b&keep=7")
+        .request("POST", "/new", &form, "name=maths-5b&lifetime=7d")
         .await;
     assert_eq!(r.status, 303);
     assert!(r
         .header("location")
         .is_some_and(|l| l.starts_with("/p/maths-5b")));
-    let r = server.request("POST", "/new", &form, "name=&keep=30").await;
+    let r = server
+        .request("POST", "/new", &form, "name=&lifetime=30d")
+        .await;
     assert_eq!(r.status, 303);
     let location = r.header("location").expect("location");
     let random = location
@@ -51,16 +58,16 @@ async fn creating_a_pad_redirects_to_it_with_its_retention() {
         .expect("name");
     assert!(random.len() >= 10, "random name {random}");
     let r = server
-        .request("POST", "/new", &form, "name=x&keep=12345")
+        .request("POST", "/new", &form, "name=x&lifetime=8d")
         .await;
     assert_eq!(r.status, 400);
     assert!(
-        r.body.contains("12345 days is not an offered retention"),
+        r.body.contains("`8d` is not one of the offered lifetimes"),
         "{}",
         r.body
     );
     let r = server
-        .request("POST", "/new", &form, "name=bad%20name&keep=7")
+        .request("POST", "/new", &form, "name=bad%20name&lifetime=7d")
         .await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("1 to 100 characters"), "{}", r.body);

@@ -50,14 +50,44 @@ impl TestServer {
         Self::start_in(data, vec!["--shedding-mode".into(), "open".into()]).await
     }
 
+    /// Starts a server on an existing data directory with extra command-line arguments.
+    pub async fn start_in_with(data: Arc<TempDir>, args: &[&str]) -> Self {
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--shedding-mode".into(), "open".into()]);
+        Self::start_in(data, args).await
+    }
+
     async fn start_in(data: Arc<TempDir>, args: Vec<String>) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ardoise"))
+        Self::start_logged(data, args, "127.0.0.1:0", Some("info,ardoise=debug")).await
+    }
+
+    /// Starts a server listening on `listen` with `ARDOISE_LOG` set to `log` (unset: the
+    /// binary's default level), shedding forced open.
+    pub async fn start_listening(listen: &str, log: Option<&str>, args: &[&str]) -> Self {
+        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--shedding-mode".into(), "open".into()]);
+        Self::start_logged(data, args, listen, log).await
+    }
+
+    async fn start_logged(
+        data: Arc<TempDir>,
+        args: Vec<String>,
+        listen: &str,
+        log: Option<&str>,
+    ) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ardoise"));
+        command
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data")
             .arg(data.path())
-            .args(&args)
-            .env("ARDOISE_LOG", "info,ardoise=debug")
+            .args(&args);
+        match log {
+            Some(filter) => command.env("ARDOISE_LOG", filter),
+            None => command.env_remove("ARDOISE_LOG"),
+        };
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -100,9 +130,15 @@ impl TestServer {
         }
     }
 
-    /// The WebSocket URL of document `name`.
+    /// The WebSocket URL of document `name` (under `--base-path` if the server has one).
     pub fn ws_url(&self, name: &str) -> String {
-        format!("ws://{}/ws/{name}", self.addr)
+        let base = self
+            .args
+            .iter()
+            .position(|a| a == "--base-path")
+            .and_then(|i| self.args.get(i + 1))
+            .map_or("", |b| b.trim_end_matches('/'));
+        format!("ws://{}{base}/ws/{name}", self.addr)
     }
 
     /// Waits until the server logs a line that satisfies `pred`.
@@ -133,6 +169,11 @@ impl TestServer {
         })
         .await;
         assert!(found.is_ok(), "server did not log {what}");
+    }
+
+    /// Every log line so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("log lock").clone()
     }
 
     /// Number of log lines so far that satisfy `pred`.

@@ -70,8 +70,16 @@ function main () {
   initLang(ds.lang)
 
   const ydoc = new Y.Doc()
-  const { conn, awareness, header, side, setSide, ensureAuthor, renderPeople } =
-    pageChrome({ ydoc, ds, nonce, readOnly })
+  // An erased calc (close 4410): say why; the connection stays closed.
+  let gone = null
+  const onGone = (reason) => {
+    if (gone) return
+    gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
+    app.prepend(gone)
+    onLang(() => { gone.querySelector('.gone-text').textContent = t('gone.other', { reason }) })
+  }
+  const { conn, awareness, header, notice: operatorNotice, side, setSide, ensureAuthor, renderPeople } =
+    pageChrome({ ydoc, ds, nonce, readOnly, onGone })
 
   let locale = lang()
   let current = 0
@@ -454,7 +462,7 @@ function main () {
   onLang(() => grid.focusEl.setAttribute('aria-label', t('calc.grid')))
   clear(app)
   app.classList.add('pad-app', 'calc-app')
-  app.append(header, h('div.pad-body', null, main, side))
+  app.append(header, operatorNotice, h('div.pad-body', null, main, side))
   setSide(window.matchMedia('(min-width: 1200px)').matches)
   refresh()
   renderPeople()

@@ -14,9 +14,12 @@ import { icon } from './icons.js'
 
 /**
  * @param {{ ydoc: import('yjs').Doc, ds: DOMStringMap, nonce: string, readOnly: boolean,
- *   exportMenu?: HTMLElement | null, peopleExtras?: HTMLElement | null }} opts
+ *   exportMenu?: HTMLElement | null, headerExtras?: HTMLElement | null,
+ *   peopleExtras?: HTMLElement | null, onGone?: (reason: string) => void }} opts
+ *   `onGone` runs when the server says the document was erased (close 4410).
  */
-export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, peopleExtras = null }) {
+export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, headerExtras = null, peopleExtras = null, onGone = null }) {
+  const base = ds.base || '' // the server's --base-path ('' at the root)
   const padName = ds.name || ''
   const room = ds.room || padName
   const me = loadIdentity(t('anonymous'))
@@ -76,7 +79,8 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, peop
     const draw = () => {
       const st = lastState
       let text
-      if (st.state === 'connected') text = t('status.connected')
+      if (st.state === 'gone') text = t('status.gone')
+      else if (st.state === 'connected') text = t('status.connected')
       else if (st.state === 'connecting') text = st.everSynced ? t('status.retrying') : t('status.connecting')
       else if (st.state === 'offline') text = t('status.offline')
       else {
@@ -89,12 +93,20 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, peop
       retryBtn.hidden = !(st.state === 'waiting' || st.state === 'offline')
     }
     draw()
+    if (s.state === 'gone' && onGone) onGone(s.reason)
     if (s.state === 'waiting') tick = setInterval(draw, 1000)
   }
   onLang(() => lastState && renderStatus(lastState))
 
+  // ---- the operator's notice: a banner until it is withdrawn ---------------------------------------
+  const notice = h('p.notice.pad-notice', { role: 'status', hidden: true })
+  const showNotice = (text) => {
+    notice.textContent = text
+    notice.hidden = !text
+  }
+
   // ---- awareness ---------------------------------------------------------------------------------
-  conn = connect(ydoc, room, { readOnly, onState: (s) => renderStatus(s) })
+  conn = connect(ydoc, room, { readOnly, base, onState: (s) => renderStatus(s), onNotice: showNotice })
   const awareness = conn.provider.awareness
   const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
   setUser()
@@ -132,11 +144,11 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, peop
   bindText(shareBtn, 'share', 'aria-label')
 
   const header = h('header.pad-header', null,
-    h('a.brand', { href: '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
+    h('a.brand', { href: base + '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
     padName ? h('h1.pad-name', { title: padName }, padName) : null,
     readOnly ? bindText(h(padName ? 'span.tag' : 'h1.tag'), 'readonly') : null,
     statusEl,
-    h('div.header-actions', null, shareBtn, exportMenu, meButton, langSelect, sideToggle))
+    h('div.header-actions', null, shareBtn, exportMenu, headerExtras, meButton, langSelect, sideToggle))
 
   const peopleList = h('ul.people')
   const peopleTitle = h('h2.side-title')
@@ -303,5 +315,5 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, peop
     idDlg.showModal()
   }
 
-  return { me, style, conn, awareness, header, side, setSide, ensureAuthor, renderPeople }
+  return { me, style, conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople }
 }

@@ -1,29 +1,39 @@
 // The WebSocket provider with a reconnect policy that does not hammer the server: exponential
 // backoff with jitter, a long pause on 1013 (server busy / reader too slow), the Retry-After of a
 // 503 when the upgrade was refused, an immediate retry when the browser comes back online.
-// Reports one of: connecting, connected, waiting (retry scheduled), offline.
+// Reports one of: connecting, connected, waiting (retry scheduled), offline, or gone: the server
+// erased the document (close 4410: expired, or deleted by its creator) and reconnecting would only
+// recreate it from this tab's copy, so it stops for good.
 
 import { WebsocketProvider } from 'y-websocket'
+import * as decoding from 'lib0/decoding'
 
 const BASE_MS = 1000
 const MAX_MS = 60_000
 const BUSY_MIN_MS = 15_000
 const BUSY_MAX_MS = 60_000
 const RETRY_AFTER_MAX_S = 600
+/** Close code of a document that no longer exists (modelled on HTTP 410). */
+export const GONE = 4410
+// The operator's notice to every open pad (an ardoise message type, see src/protocol.rs): a
+// varString, empty when the notice is withdrawn. Stock clients ignore this type.
+const MSG_NOTICE = 100
 
 /**
  * @param {import('yjs').Doc} ydoc
  * @param {string} room
- * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, readOnly: boolean }} opts
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, onNotice?: (text: string) => void, readOnly: boolean, base: string }} opts
+ *   `base` is the server's base path (`--base-path`, e.g. '/pad'; '' at the root)
  */
 export function connect (ydoc, room, opts) {
-  const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws'
+  const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + (opts.base || '') + '/ws'
   let attempts = 0
   let timer = 0
   let opened = false
   let everSynced = false
   let unsaved = false
-  const s = { state: 'connecting', retryAt: 0, busy: false }
+  let gone = false
+  const s = { state: 'connecting', retryAt: 0, busy: false, reason: '' }
 
   const provider = new WebsocketProvider(wsBase, room, ydoc, {
     disableBc: true,
@@ -31,12 +41,17 @@ export function connect (ydoc, room, opts) {
     shouldReconnect: () => false
   })
 
+  provider.messageHandlers[MSG_NOTICE] = (_encoder, decoder) => {
+    if (opts.onNotice) opts.onNotice(decoding.readVarString(decoder))
+  }
+
   const report = () => {
     opts.onState({ ...s, unsaved: unsaved && !opts.readOnly, everSynced })
   }
 
   const schedule = (ms, busy) => {
     clearTimeout(timer)
+    if (gone) return
     s.state = navigator.onLine === false ? 'offline' : 'waiting'
     s.retryAt = Date.now() + ms
     s.busy = busy
@@ -46,6 +61,7 @@ export function connect (ydoc, room, opts) {
 
   const retryNow = () => {
     clearTimeout(timer)
+    if (gone) return
     s.state = 'connecting'
     s.busy = false
     report()
@@ -88,10 +104,17 @@ export function connect (ydoc, room, opts) {
       report()
     }
   })
-  provider.on('closed', async ({ code }) => {
+  provider.on('closed', async ({ code, reason }) => {
     const wasOpen = opened
     opened = false
-    if (code === 1013) {
+    if (code === GONE) {
+      gone = true
+      unsaved = false
+      clearTimeout(timer)
+      s.state = 'gone'
+      s.reason = reason || ''
+      report()
+    } else if (code === 1013) {
       // the server asked us to come back later: a long randomized pause
       attempts++
       schedule(BUSY_MIN_MS + Math.random() * (BUSY_MAX_MS - BUSY_MIN_MS), true)
@@ -110,7 +133,7 @@ export function connect (ydoc, room, opts) {
   })
   // Edits made while not synced have not reached the server yet.
   ydoc.on('update', (_update, origin) => {
-    if (origin !== provider && !provider.synced && !unsaved) {
+    if (origin !== provider && !provider.synced && !unsaved && !gone) {
       unsaved = true
       report()
     }

@@ -75,6 +75,18 @@ const STRINGS = {
     editor: 'Texte du pad',
     'editor.placeholder': 'Écrivez ici…',
     anonymous: 'Anonyme',
+    'leave.unsaved': 'Des modifications ne sont pas encore enregistrées sur le serveur.',
+    'status.gone': 'Pad effacé',
+    'gone.expired': 'Ce pad a été effacé : sa durée de conservation est écoulée.',
+    'gone.deleted': 'Ce pad a été supprimé par la personne qui l’a créé.',
+    'gone.other': 'Ce document a été effacé : {reason}',
+    'gone.home': 'Retour à l’accueil',
+    delete: 'Supprimer',
+    'delete.title': 'Supprimer ce pad ?',
+    'delete.text': 'Le pad, son historique et sa discussion seront effacés pour tout le monde, tout de suite. C’est définitif.',
+    'delete.confirm': 'Supprimer définitivement',
+    'delete.forbidden': 'Ce navigateur ne peut plus supprimer ce pad.',
+    'delete.failed': 'La suppression a échoué, réessayez plus tard.',
     'share.title.calc': 'Partager ce calc',
     'calc.grid': 'Feuille de calcul',
     'calc.sheet': 'Feuille',
@@ -97,8 +109,7 @@ const STRINGS = {
     'calc.deleteCols': 'Supprimer les colonnes',
     'calc.moreRows': 'Ajouter 1000 lignes',
     'calc.engineFailed': 'Le moteur de calcul n’a pas pu démarrer : les formules ne sont pas calculées.',
-    'calc.loading': 'Chargement du moteur de calcul…',
-    'leave.unsaved': 'Des modifications ne sont pas encore enregistrées sur le serveur.'
+    'calc.loading': 'Chargement du moteur de calcul…'
   },
   en: {
     home: 'Home',
@@ -171,6 +182,18 @@ const STRINGS = {
     editor: 'Pad text',
     'editor.placeholder': 'Write here…',
     anonymous: 'Anonymous',
+    'leave.unsaved': 'Some changes have not reached the server yet.',
+    'status.gone': 'Pad erased',
+    'gone.expired': 'This pad was erased: nobody edited it during its lifetime.',
+    'gone.deleted': 'This pad was deleted by the person who created it.',
+    'gone.other': 'This document was erased: {reason}',
+    'gone.home': 'Back to the home page',
+    delete: 'Delete',
+    'delete.title': 'Delete this pad?',
+    'delete.text': 'The pad, its history and its chat will be erased for everyone, right now. This cannot be undone.',
+    'delete.confirm': 'Delete for good',
+    'delete.forbidden': 'This browser can no longer delete this pad.',
+    'delete.failed': 'The deletion failed, try again later.',
     'share.title.calc': 'Share this calc',
     'calc.grid': 'Spreadsheet',
     'calc.sheet': 'Sheet',
@@ -193,8 +216,7 @@ const STRINGS = {
     'calc.deleteCols': 'Delete the columns',
     'calc.moreRows': 'Add 1000 rows',
     'calc.engineFailed': 'The calculation engine could not start: formulas are not computed.',
-    'calc.loading': 'Loading the calculation engine…',
-    'leave.unsaved': 'Some changes have not reached the server yet.'
+    'calc.loading': 'Loading the calculation engine…'
   }
 }
 

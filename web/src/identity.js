@@ -20,6 +20,13 @@ export function storageSet (key, value) {
   }
 }
 
+export function storageRemove (key) {
+  try {
+    window.localStorage.removeItem(key)
+  } catch {}
+  memory.delete(key)
+}
+
 /** Colours that read well as a light background shade and as a caret. */
 export const PALETTE = [
   '#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4',

@@ -1,0 +1,73 @@
+//! The load generator end to end: a short `loadtest run` against the real server, with every
+//! pad checked for convergence. No timing is asserted: the machine may be busy.
+
+use ::loadtest::run::{execute, Options};
+use ::loadtest::scenario::Scenario;
+use ::loadtest::target::Target;
+
+use crate::server::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_run_delivers_every_edit_and_every_pad_converges() {
+    let server = TestServer::start().await;
+    let url = format!("ws://{}/ws/{{doc}}", server.addr);
+    let mut plan = Scenario::Custom.preset();
+    plan.docs = 3;
+    plan.writers = 2;
+    plan.readers = 3;
+    plan.rate = 5.0;
+    plan.duration_secs = 2.0;
+    // Generous: on a loaded machine deliveries may lag; the drain ends as soon as all arrived.
+    plan.drain_secs = 30.0;
+    plan.validate().expect("plan within bounds");
+    let report = execute(Options {
+        target: Target::parse(&url).expect("loopback URL"),
+        plan,
+        server: None,
+        label: "ardoise".into(),
+        progress: false,
+    })
+    .await
+    .expect("the run completes");
+    assert_eq!(report.synced, 15, "{}", report.human());
+    assert_eq!(
+        (report.connect_failures, report.lost),
+        (0, 0),
+        "{}",
+        report.human()
+    );
+    assert!(report.edits_sent > 0, "{}", report.human());
+    assert_eq!(report.delivered, report.expected, "{}", report.human());
+    assert_eq!(
+        report.expected,
+        report.edits_sent * 4,
+        "each edit reaches the 4 other clients"
+    );
+    assert_eq!(report.docs_checked, 3);
+    assert!(report.converged, "{}", report.human());
+
+    // The rooms counted what went through them.
+    let (status, metrics) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
+    };
+    // Each client's sync step 2 counts as an update too: 15 clients and 3 fresh ones.
+    assert_eq!(
+        value("ardoise_room_updates_in_total"),
+        (report.edits_sent + 18) as f64
+    );
+    assert!(value("ardoise_room_updates_in_bytes_total") > 0.0);
+    let broadcasts = value("ardoise_room_broadcasts_total");
+    assert!(broadcasts >= 1.0 && broadcasts <= report.edits_sent as f64);
+    assert_eq!(
+        value("ardoise_room_broadcast_delay_seconds_count"),
+        broadcasts
+    );
+    assert!(value("ardoise_room_sent_bytes_total") > 0.0);
+    assert!(value("ardoise_room_persist_lag_seconds_count") >= 1.0);
+    server.stop().await;
+}
