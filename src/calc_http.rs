@@ -391,7 +391,11 @@ async fn import_form(
         Ok::<_, CalcError>(name)
     };
     match result.await {
-        Ok(name) => Redirect::to(&format!("/c/{name}?lang={}", lang.code())).into_response(),
+        Ok(name) => Redirect::to(&crate::base_path::url(&format!(
+            "/c/{name}?lang={}",
+            lang.code()
+        )))
+        .into_response(),
         Err(e) => e.page(&state, lang),
     }
 }
@@ -416,7 +420,11 @@ async fn import_form_new(
         Ok::<_, CalcError>(name)
     };
     match result.await {
-        Ok(name) => Redirect::to(&format!("/c/{name}?lang={}", lang.code())).into_response(),
+        Ok(name) => Redirect::to(&crate::base_path::url(&format!(
+            "/c/{name}?lang={}",
+            lang.code()
+        )))
+        .into_response(),
         Err(e) => e.page(&state, lang),
     }
 }
@@ -678,8 +686,9 @@ async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Byt
             replace(&state, &name, body, format, true).await?;
             name
         };
-        let mut r = (StatusCode::CREATED, format!("/_/{name}\n")).into_response();
-        if let Ok(v) = HeaderValue::from_str(&format!("/_/{name}")) {
+        let location = crate::base_path::url(&format!("/_/{name}"));
+        let mut r = (StatusCode::CREATED, format!("{location}\n")).into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
             r.headers_mut().insert(header::LOCATION, v);
         }
         Ok::<_, CalcError>(r)

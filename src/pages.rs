@@ -359,7 +359,7 @@ pub fn home(
         open_title = t.open_title,
         name = t.name_label.split(" (").next().unwrap_or(t.name_label),
         open_button = t.open_button,
-        import = calc_import_section(lang),
+        import = calc_import_section(lang, assets),
         privacy = t.privacy,
         privacy_link = retention_text(lang).privacy_link,
     )
@@ -546,7 +546,7 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
 }
 
 /// The home page's form that makes a calc from a CSV, ODS or XLSX file (`POST /import`).
-pub fn calc_import_section(lang: Lang) -> String {
+pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
     let (title, name, file, button) = match lang {
         Lang::Fr => (
             "Importer un tableur",
@@ -563,7 +563,7 @@ pub fn calc_import_section(lang: Lang) -> String {
     };
     format!(
         "<section>\n<h2>{title}</h2>\n\
-         <form method=\"post\" action=\"/import?lang={code}\" enctype=\"multipart/form-data\">\n\
+         <form method=\"post\" action=\"{action}?lang={code}\" enctype=\"multipart/form-data\">\n\
          <label for=\"import-name\">{name}</label>\n\
          <input id=\"import-name\" name=\"name\" maxlength=\"100\" \
          pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
@@ -571,6 +571,7 @@ pub fn calc_import_section(lang: Lang) -> String {
          <input id=\"import-file\" name=\"file\" type=\"file\" required \
          accept=\".csv,.ods,.xlsx,text/csv\">\n\
          <button type=\"submit\">{button}</button>\n</form>\n</section>\n",
+        action = link(assets, "/import"),
         code = lang.code(),
     )
 }
