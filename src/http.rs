@@ -488,14 +488,24 @@ async fn pad_page(
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
 ) -> Response {
-    match open_doc(&state, &raw, Kind::Pad).await {
-        Ok((name, meta, _)) if meta.kind != Kind::Pad => {
+    editor_page(&state, lang, &raw, Kind::Pad).await
+}
+
+/// The editor of document `raw` (created as a `kind` if it does not exist and creation is
+/// open), or a redirect to the editor of the kind it was created as.
+pub(crate) async fn editor_page(state: &AppState, lang: Lang, raw: &str, kind: Kind) -> Response {
+    match open_doc(state, raw, kind).await {
+        Ok((name, meta, _)) if meta.kind != kind => {
             Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response()
         }
         Ok((name, meta, secret)) => {
+            let prefix = match kind {
+                Kind::Pad => "p",
+                Kind::Calc => "c",
+            };
             let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
-            let export_base = base_path::url(&format!("/p/{name}/export/"));
-            let qr_base = base_path::url(&format!("/p/{name}"));
+            let export_base = base_path::url(&format!("/{prefix}/{name}/export/"));
+            let qr_base = base_path::url(&format!("/{prefix}/{name}"));
             let shell = PadShell {
                 name: Some(name.as_str()),
                 room: name.as_str(),
@@ -508,7 +518,10 @@ async fn pad_page(
                 }),
                 creator_secret: secret.as_ref().map(CreatorSecret::as_str),
             };
-            pad_response(lang, &shell)
+            match kind {
+                Kind::Pad => pad_response(lang, &shell),
+                Kind::Calc => calc::calc_response(lang, &shell),
+            }
         }
         Err(e) => state.fail(lang, e),
     }

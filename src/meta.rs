@@ -170,7 +170,7 @@ pub fn random_name() -> String {
 }
 
 /// `N` bytes from the operating system's secure random source.
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // Without an entropy source there is no safe secret to hand out: failing loudly beats
     // issuing a guessable link or nonce.

@@ -118,11 +118,16 @@ impl<'a> Layout<'a> {
 /// Unique, valid sheet names: users may give two tabs the same name or characters IronCalc
 /// refuses; the displayed (and evaluated) name is fixed up, the stored one left alone.
 pub fn display_names(workbook: &Workbook) -> Vec<String> {
+    unique_sheet_names(workbook.sheets.iter().map(|s| s.name.as_str()))
+}
+
+/// `names` made valid for IronCalc (no `[]:*?/\\`, at most 31 characters, never empty) and
+/// unique case-insensitively, in order.
+pub fn unique_sheet_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut taken: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for (i, sheet) in workbook.sheets.iter().enumerate() {
-        let cleaned: String = sheet
-            .name
+    for (i, raw) in names.into_iter().enumerate() {
+        let cleaned: String = raw
             .chars()
             .filter(|c| !matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') && !c.is_control())
             .take(31)

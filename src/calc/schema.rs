@@ -187,10 +187,7 @@ fn read_sheet<T: ReadTxn>(txn: &T, sid: &str, map: &MapRef) -> Sheet {
 /// A new random id: 8 characters of base62 (about 47 bits, ample within one sheet).
 pub fn new_id() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut bytes = [0u8; 8];
-    // Same stance as `meta::random_hex`: without an entropy source nothing is safe to hand out.
-    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
-    bytes
+    crate::meta::random_bytes::<8>()
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect()

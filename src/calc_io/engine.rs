@@ -44,31 +44,7 @@ fn at(row: u32, col: u32) -> Result<(i32, i32), CalcIoError> {
 
 /// Names IronCalc accepts, unique (case-insensitively), in tab order.
 pub fn sheet_names(book: &Book) -> Vec<String> {
-    let mut taken: Vec<String> = Vec::new();
-    let mut out = Vec::with_capacity(book.sheets.len());
-    for (i, sheet) in book.sheets.iter().enumerate() {
-        let cleaned: String = sheet
-            .name
-            .chars()
-            .filter(|c| !matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') && !c.is_control())
-            .take(31)
-            .collect();
-        let cleaned = cleaned.trim().trim_matches('\'').trim().to_owned();
-        let base = if cleaned.is_empty() {
-            format!("Sheet{}", i + 1)
-        } else {
-            cleaned
-        };
-        let mut name = base.clone();
-        let mut k = 2;
-        while taken.contains(&name.to_lowercase()) {
-            name = format!("{base} ({k})");
-            k += 1;
-        }
-        taken.push(name.to_lowercase());
-        out.push(name);
-    }
-    out
+    crate::calc::formula::unique_sheet_names(book.sheets.iter().map(|s| s.name.as_str()))
 }
 
 impl Computed {

@@ -5,15 +5,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{open_doc, public_base, svg_response, AppError, AppState, RequestLang};
-use crate::creator::CreatorSecret;
+use super::{public_base, svg_response, AppError, AppState, RequestLang};
 use crate::meta::{random_hex, Kind};
 use crate::name::DocName;
-use crate::pages::{self, Lang, PadShell, Retention};
+use crate::pages::{self, Lang, PadShell};
 use crate::{assets, base_path};
 
 /// The calc routes, merged into `http::router`.
@@ -70,30 +69,7 @@ async fn calc_page(
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
 ) -> Response {
-    match open_doc(&state, &raw, Kind::Calc).await {
-        Ok((name, meta, _)) if meta.kind != Kind::Calc => {
-            Redirect::to(&editor_path(meta.kind, &name, lang)).into_response()
-        }
-        Ok((name, meta, secret)) => {
-            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
-            let export_base = base_path::url(&format!("/c/{name}/export/"));
-            let qr_base = base_path::url(&format!("/c/{name}"));
-            let shell = PadShell {
-                name: Some(name.as_str()),
-                room: name.as_str(),
-                read_only_path: Some(&read_only_path),
-                export_base: &export_base,
-                qr_base: &qr_base,
-                retention: Some(Retention {
-                    lifetime: meta.lifetime,
-                    expires_at: meta.expires_at(),
-                }),
-                creator_secret: secret.as_ref().map(CreatorSecret::as_str),
-            };
-            calc_response(lang, &shell)
-        }
-        Err(e) => state.fail(lang, e),
-    }
+    super::editor_page(&state, lang, &raw, Kind::Calc).await
 }
 
 async fn calc_qr(
