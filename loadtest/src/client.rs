@@ -63,6 +63,9 @@ pub struct Counters {
     pub failed: AtomicUsize,
     /// Edits sent.
     pub edits: AtomicU64,
+    /// Writers that synced and may still send edits: the end-of-run accounting waits for
+    /// this to fall to zero so that no edit is sent after it reads the counts.
+    pub editing: AtomicUsize,
     /// (edit, receiving client) pairs integrated by decoding clients.
     pub delivered: AtomicU64,
     /// Frames received after sync by counting clients.
@@ -79,6 +82,7 @@ impl Default for Counters {
             synced: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             edits: AtomicU64::new(0),
+            editing: AtomicUsize::new(0),
             delivered: AtomicU64::new(0),
             frames: AtomicU64::new(0),
             latency: Mutex::new(crate::stats::histogram()),
@@ -202,6 +206,8 @@ pub async fn run(spec: Spec) -> Outcome {
 
     let mut ticker: Option<Interval> = None;
     let mut edited = false;
+    // Set while this client counts in `counters.editing`.
+    let mut editing = false;
     let mut rng = fastrand::Rng::new();
     let mut lost = None;
     loop {
@@ -209,7 +215,15 @@ pub async fn run(spec: Spec) -> Outcome {
         match now {
             Phase::Run if !edited && log.is_some() && rate > 0.0 => {
                 edited = true;
+                editing = true;
+                counters.editing.fetch_add(1, Ordering::SeqCst);
                 ticker = Some(writer_ticker(rate, &mut rng));
+            }
+            Phase::Drain | Phase::Stop if editing => {
+                ticker = None;
+                editing = false;
+                counters.editing.fetch_sub(1, Ordering::SeqCst);
+                continue;
             }
             Phase::Drain => ticker = None,
             Phase::Stop => break,
@@ -217,9 +231,13 @@ pub async fn run(spec: Spec) -> Outcome {
         }
         let step = tokio::select! {
             next = ws.next() => replica.receive(next),
+            // The phase is read again here, after `editing` was raised, so that an edit is
+            // either counted in `editing` or never sent once the run has left `Run`.
             () = tick(&mut ticker) => match &log {
-                Some(log) => Ok(Action::Send(replica.edit(&mut rng, log))),
-                None => Ok(Action::Idle),
+                Some(log) if *phase.borrow() == Phase::Run => {
+                    Ok(Action::Send(replica.edit(&mut rng, log)))
+                }
+                _ => Ok(Action::Idle),
             },
             changed = phase.changed() => match changed {
                 Ok(()) => Ok(Action::Idle),
@@ -235,6 +253,9 @@ pub async fn run(spec: Spec) -> Outcome {
             lost = Some(failure);
             break;
         }
+    }
+    if editing {
+        counters.editing.fetch_sub(1, Ordering::SeqCst);
     }
     if lost.is_some() {
         // Keep the replica for the report, but wait for the end of the run like the others.

@@ -134,6 +134,12 @@ pub async fn execute(opts: Options) -> Result<Report> {
     tokio::time::sleep(plan.duration()).await;
     phase_tx.send_replace(Phase::Drain);
     let run_secs = run_start.elapsed().as_secs_f64();
+    // No writer sends once it has seen `Drain`; wait for all of them so that the counts read
+    // below are final.
+    let quiet_deadline = Instant::now() + plan.drain();
+    while counters.editing.load(Ordering::SeqCst) > 0 && Instant::now() < quiet_deadline {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
 
     // Each edit is expected at every other decoding client of its document: with counting
     // readers, only the writers decode.
@@ -164,6 +170,7 @@ pub async fn execute(opts: Options) -> Result<Report> {
     let mem_end = memory(server)?;
     let expected = expected();
     let delivered = counters.delivered.load(Ordering::Relaxed);
+    let edits_sent = counters.edits.load(Ordering::Relaxed);
 
     // The storm ends on its own; its clients stay connected until the stop.
     let storm_clients = match storm {
@@ -289,7 +296,7 @@ pub async fn execute(opts: Options) -> Result<Report> {
         sync: summarize(&sync),
         run_secs,
         drain_secs,
-        edits_sent: counters.edits.load(Ordering::Relaxed),
+        edits_sent,
         expected,
         delivered,
         missing: expected.saturating_sub(delivered),
