@@ -24,6 +24,7 @@ pub mod inbound;
 pub mod lifetime;
 pub mod meta;
 pub mod metrics;
+pub mod migrate;
 pub mod name;
 pub mod outbox;
 pub mod pages;
@@ -121,6 +122,7 @@ impl Server {
             archive: self.config.retention_archive_dir.clone(),
         }
         .spawn(self.config.sweep_interval(), token.clone());
+        let migration = migrate::spawn(self.store.clone(), token.clone());
         let mut metrics = metrics::Metrics::default();
         metrics.register_rooms(hub.room_stats());
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
@@ -159,6 +161,9 @@ impl Server {
         // The sweeper stops between two erasures; each of them completes or never started.
         if sweeper.await.is_err() {
             tracing::error!("the retention sweeper panicked");
+        }
+        if migration.await.is_err() {
+            tracing::error!("the migration task panicked");
         }
         hub.wait_stopped().await;
         connections.close();

@@ -87,6 +87,14 @@ pub trait Store: Send + Sync + 'static {
     fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError>;
     /// Documents stored, from a counter kept with creations and erasures (never a scan).
     fn count(&self) -> u64;
+    /// Adds the expiry index entry of a document stored without one, if its metadata is
+    /// still `meta` and it still has none; returns whether it did. For a one-time migration:
+    /// a room that rewrote the metadata meanwhile has indexed it itself.
+    fn index_if_missing(&self, name: &str, meta: &[u8], expires: u64) -> Result<bool, StoreError>;
+    /// Whether the one-time step `step` has completed on this database.
+    fn done(&self, step: &str) -> Result<bool, StoreError>;
+    /// Records that the one-time step `step` has completed.
+    fn mark_done(&self, step: &str) -> Result<(), StoreError>;
 }
 
 /// A document due for erasure, from the expiry index.
@@ -205,6 +213,11 @@ fn log_key(name: &str, seq: u64) -> Vec<u8> {
     let mut key = log_prefix(name);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// Key of a completed one-time step in the `counters` tree.
+fn done_key(step: &str) -> Vec<u8> {
+    format!("done:{step}").into_bytes()
 }
 
 fn due_key(at: u64, name: &str) -> Vec<u8> {
@@ -426,6 +439,29 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(unabort)
+    }
+
+    fn index_if_missing(&self, name: &str, meta: &[u8], expires: u64) -> Result<bool, StoreError> {
+        (&self.meta, &self.expiry, &self.expires)
+            .transaction(|(meta_tree, expiry, by_name)| -> TxResult<bool> {
+                let unchanged = meta_tree.get(name)?.is_some_and(|m| &*m == meta);
+                if !unchanged || by_name.get(name)?.is_some() {
+                    return Ok(false);
+                }
+                expiry.insert(due_key(expires, name), &[][..])?;
+                by_name.insert(name, &expires.to_be_bytes()[..])?;
+                Ok(true)
+            })
+            .map_err(unabort)
+    }
+
+    fn done(&self, step: &str) -> Result<bool, StoreError> {
+        Ok(self.counters.contains_key(done_key(step))?)
+    }
+
+    fn mark_done(&self, step: &str) -> Result<(), StoreError> {
+        self.counters.insert(done_key(step), &[1u8][..])?;
+        Ok(())
     }
 
     fn count(&self) -> u64 {

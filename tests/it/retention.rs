@@ -280,3 +280,56 @@ async fn the_privacy_page_follows_the_configuration() {
     assert!(home.contains("<option value=\"forever\">until deleted</option>"));
     assert!(home.contains("href=\"/privacy?lang=en\""));
 }
+
+#[tokio::test]
+async fn documents_stored_before_the_expiry_index_expire_too() {
+    use ardoise::lifetime::Lifetime;
+    use ardoise::meta::{DocMeta, Kind, ReadToken};
+    use ardoise::store::{SledStore, Store};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    // A database as an older version left it: a pad edited long ago with a one-day lifetime,
+    // and no entry in the expiry index (which the sweeper reads, and nothing else).
+    let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+    {
+        let store = SledStore::open(&data.path().join("db"), 1 << 20, Duration::from_millis(100))
+            .expect("store");
+        let meta = DocMeta {
+            kind: Kind::Pad,
+            created: 1_000,
+            last_edit: 1_000,
+            lifetime: Lifetime::After(86_400),
+            read_token: ReadToken::generate(),
+            creator: None,
+        };
+        store
+            .put_meta("legacy", &meta.to_bytes(), None)
+            .expect("meta");
+        store.flush().expect("flush");
+    }
+    let server = TestServer::start_in_with(data, &["--retention-sweep-secs", "1"]).await;
+    server
+        .wait_log("the migration", |l| {
+            l.contains("older documents now have an expiry") && l.contains("indexed=1")
+        })
+        .await;
+    server
+        .wait_log("the sweep", |l| {
+            l.contains("retention sweep") && l.contains("erased=1")
+        })
+        .await;
+    assert_eq!(server.get("/p/legacy/export/txt").await.0, 404);
+
+    // The next start finds the step done and does not scan again.
+    let server = server.restart().await;
+    server
+        .wait_log("the migration check", |l| {
+            l.contains("no migration pending")
+        })
+        .await;
+    assert_eq!(
+        server.count_logs(|l| l.contains("older documents now have an expiry")),
+        0
+    );
+}
