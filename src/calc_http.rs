@@ -559,7 +559,7 @@ async fn api_cell(
     let result = async {
         guard(&state, &headers)?;
         let name = api_name(&raw)?;
-        let (row, col) = parse_a1(&coord)
+        let (row, col) = calc_io::openformula::parse_a1(&coord)
             .ok_or_else(|| AppError::BadRequest("not a cell coordinate such as B2".into()))?;
         let book = load(&state, &name).await?;
         let index = sheet_index(&book, query.sheet.as_deref());
@@ -578,20 +578,6 @@ fn json_response(status: StatusCode, value: JsonValue) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-/// `A1`, `$b$12` → 0-based (row, column).
-fn parse_a1(coord: &str) -> Option<(u32, u32)> {
-    let s: String = coord.chars().filter(|&c| c != '$').collect();
-    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
-    if letters == 0 || letters > 3 {
-        return None;
-    }
-    let col = s[..letters].bytes().fold(0u32, |n, b| {
-        n * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1)
-    });
-    let row: u32 = s[letters..].parse().ok()?;
-    (row >= 1).then(|| (row - 1, col - 1))
 }
 
 /// One cell in EtherCalc's (SocialCalc's) shape: `datatype` `v` (number), `t` (text), `f`
@@ -726,8 +712,76 @@ struct AppendQuery {
     sheet: Option<String>,
 }
 
-/// `POST /_/{name}` with a CSV body: appends its rows after the last non-empty row (or inserts
-/// them at `?row=N`); 202 with where they landed.
+/// EtherCalc's command body: one command or several.
+#[derive(Debug, Deserialize)]
+struct CommandBody {
+    command: OneOrMany,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The SocialCalc commands of a `POST /_/{name}` body, if it is a command call: JSON
+/// `{"command": …}` or a plain-text body (EtherCalc's two forms).
+fn command_lines(headers: &HeaderMap, body: &[u8]) -> Option<Result<Vec<String>, CalcError>> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if declared.starts_with("application/json") {
+        let parsed = serde_json::from_slice::<CommandBody>(body).map_err(|_| {
+            CalcError::BadFile(
+                "expected JSON {\"command\": \"…\"} or {\"command\": [\"…\"]}".into(),
+            )
+        });
+        return Some(parsed.map(|b| match b.command {
+            OneOrMany::One(c) => vec![c],
+            OneOrMany::Many(c) => c,
+        }));
+    }
+    if declared.starts_with("text/plain") || declared.starts_with("text/x-socialcalc") {
+        return Some(
+            std::str::from_utf8(body)
+                .map(|t| vec![t.to_owned()])
+                .map_err(|_| CalcError::BadFile("commands must be UTF-8 text".into())),
+        );
+    }
+    None
+}
+
+/// `POST /_/{name}` with SocialCalc commands: runs them through the document's room; 202 with
+/// the commands, as EtherCalc answers.
+async fn api_commands(
+    state: &AppState,
+    name: &DocName,
+    sheet: Option<String>,
+    lines: Vec<String>,
+) -> Result<Response, CalcError> {
+    let commands = calc_io::commands::parse(&lines)?;
+    if !is_calc(state, name).await? {
+        return Err(CalcError::NotACalc);
+    }
+    let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
+    let update = http::bounded(state, name, "calc commands", move || {
+        let book = bridge::read(&snapshot)?;
+        let index = sheet_index(&book, sheet.as_deref());
+        calc_io::commands::apply(&snapshot, &commands, index)
+    })
+    .await??;
+    apply(state, name, update).await?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        json!({ "command": lines }),
+    ))
+}
+
+/// `POST /_/{name}`: SocialCalc commands (JSON or plain text), or a CSV body whose rows are
+/// appended after the last non-empty row (or inserted at `?row=N`); 202 with where they landed.
 async fn api_append(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -738,10 +792,14 @@ async fn api_append(
     let result = async {
         guard(&state, &headers)?;
         let name = api_name(&raw)?;
+        check_size(&state, body.len())?;
+        if let Some(lines) = command_lines(&headers, &body) {
+            return api_commands(&state, &name, query.sheet.clone(), lines?).await;
+        }
         if body_format(&headers, &body)? != CalcFormat::Csv {
             return Err(CalcError::UnsupportedType);
         }
-        check_size(&state, body.len())?;
+
         if !is_calc(&state, &name).await? {
             return Err(CalcError::NotACalc);
         }
@@ -766,19 +824,4 @@ async fn api_append(
         ))
     };
     result.await.unwrap_or_else(|e| e.text(&state))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_a1;
-
-    #[test]
-    fn coordinates() {
-        assert_eq!(parse_a1("A1"), Some((0, 0)));
-        assert_eq!(parse_a1("$b$12"), Some((11, 1)));
-        assert_eq!(parse_a1("AA3"), Some((2, 26)));
-        for bad in ["", "A", "1", "A0", "ABCD1", "A1B"] {
-            assert_eq!(parse_a1(bad), None, "{bad}");
-        }
-    }
 }

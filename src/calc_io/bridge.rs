@@ -22,7 +22,7 @@ fn engine(e: impl std::fmt::Display) -> CalcIoError {
 }
 
 /// A document rebuilt from its snapshot (a v1 update), with a fresh client id.
-fn load(snapshot: Option<&[u8]>) -> Result<Doc, CalcIoError> {
+pub(super) fn load(snapshot: Option<&[u8]>) -> Result<Doc, CalcIoError> {
     let doc = Doc::new();
     if let Some(bytes) = snapshot {
         let update = Update::decode_v1(bytes).map_err(engine)?;

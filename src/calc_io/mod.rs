@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod bridge;
+pub mod commands;
 pub mod csv;
 pub mod engine;
 pub mod html;

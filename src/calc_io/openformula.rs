@@ -8,6 +8,25 @@ pub fn a1(row: u32, col: u32) -> String {
     format!("{}{}", col_name(col), u64::from(row) + 1)
 }
 
+/// `A1`, `$b$12` → 0-based (row, column); at most three column letters.
+pub fn parse_a1(coord: &str) -> Option<(u32, u32)> {
+    let s: String = coord.chars().filter(|&c| c != '$').collect();
+    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let digits = &s[letters..];
+    if letters == 0
+        || letters > 3
+        || digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let col = s[..letters].bytes().fold(0u32, |n, b| {
+        n * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1)
+    });
+    let row: u32 = digits.parse().ok()?;
+    (row >= 1).then(|| (row - 1, col - 1))
+}
+
 /// Column letters of a 0-based column.
 pub fn col_name(col: u32) -> String {
     let mut n = u64::from(col) + 1;
@@ -386,6 +405,16 @@ fn of_ref_to_a1(inner: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coordinates() {
+        assert_eq!(parse_a1("A1"), Some((0, 0)));
+        assert_eq!(parse_a1("$b$12"), Some((11, 1)));
+        assert_eq!(parse_a1("AA3"), Some((2, 26)));
+        for bad in ["", "A", "1", "A0", "ABCD1", "A1B", "A+1", "A-1"] {
+            assert_eq!(parse_a1(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn names() {

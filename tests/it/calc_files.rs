@@ -294,3 +294,71 @@ async fn appended_rows_reach_a_connected_client() {
         "name,qty\r\nkiwi,1\r\napple,3\r\npear,5\r\nplum,7\r\n\"fig, dried\",=1+1\r\n"
     );
 }
+
+#[tokio::test]
+async fn socialcalc_commands_reach_a_connected_client() {
+    let server = TestServer::start().await;
+    assert_eq!(put(&server, "cmd", "text/csv", b"a,1\nb,2\n").await, 201);
+    let mut client = Client::connect(&server, "cmd").await;
+
+    // The JSON form, with several commands, as EtherCalc's API documents it.
+    let posted = server
+        .request(
+            "POST",
+            "/_/cmd",
+            &[("Content-Type", "application/json")],
+            r#"{"command": ["insertrow A1", "set A1 text t Fruit\\cqty", "set B4 formula SUM(B2:B3)"]}"#,
+        )
+        .await;
+    assert_eq!(posted.status, 202, "{}", posted.body);
+    client
+        .until("the commands' edits", |c| {
+            seen(c).sheets[0].entry(0, 0) == Some(&Entry::Text("Fruit:qty".into()))
+        })
+        .await;
+    assert_eq!(
+        seen(&client).sheets[0].entry(3, 1),
+        Some(&Entry::Formula("=SUM(B2:B3)".into()))
+    );
+
+    // The plain-text form; the formula's range took in the row inserted inside it.
+    let posted = server
+        .request(
+            "POST",
+            "/_/cmd",
+            &[("Content-Type", "text/plain")],
+            "insertrow A3\nset A3 text t c\nset B3 value n 4\n",
+        )
+        .await;
+    assert_eq!(posted.status, 202, "{}", posted.body);
+    client
+        .until("the inserted row", |c| {
+            seen(c).sheets[0].entry(2, 0) == Some(&Entry::Text("c".into()))
+        })
+        .await;
+    let (_, csv) = server.get("/_/cmd/csv").await;
+    assert_eq!(csv, "Fruit:qty,\r\na,1\r\nc,4\r\nb,2\r\n,7\r\n");
+
+    // A batch with one command it does not support changes nothing and says which.
+    let refused = server
+        .request(
+            "POST",
+            "/_/cmd",
+            &[("Content-Type", "text/plain")],
+            "set A1 value n 99\nset A1 bgcolor red",
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("set A1 bgcolor red"), "{}", refused.body);
+    let (_, csv) = server.get("/_/cmd/csv").await;
+    assert!(csv.starts_with("Fruit:qty,"), "{csv}");
+    let bad_json = server
+        .request(
+            "POST",
+            "/_/cmd",
+            &[("Content-Type", "application/json")],
+            r#"{"commands": "set A1 value n 1"}"#,
+        )
+        .await;
+    assert_eq!(bad_json.status, 400);
+}
