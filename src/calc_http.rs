@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as JsonValue};
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/import", post(import_form_new))
         .route("/{file}", get(dot_csv))
         .route("/_", post(api_create))
-        .route("/_/{name}", put(api_replace).post(api_append))
+        .route("/_/{name}", get(api_save).put(api_replace).post(api_append))
         .route("/_/{name}/{view}", get(api_view))
         .route("/_/{name}/cells/{coord}", get(api_cell))
         // Bodies are bounded by the import limit in each handler; this only lifts axum's
@@ -58,7 +58,7 @@ pub enum CalcError {
     #[error("the calc would be larger than the server's document size limit")]
     DocTooLarge,
     /// The body's type is not one the call accepts.
-    #[error("unsupported Content-Type; send text/csv, ODS or XLSX")]
+    #[error("unsupported Content-Type; send text/csv, ODS, XLSX or text/x-socialcalc")]
     UnsupportedType,
     /// The API key is missing or wrong.
     #[error("missing or wrong API key (Authorization: Bearer KEY)")]
@@ -471,31 +471,54 @@ fn api_name(raw: &str) -> Result<DocName, CalcError> {
     Ok(DocName::parse(raw).map_err(AppError::from)?)
 }
 
-/// A CSV answer (EtherCalc's `Content-Type`).
-fn csv_response(bytes: Vec<u8>) -> Response {
+/// A CSV or SocialCalc answer (EtherCalc's `Content-Type`s), never cached.
+fn file_response(bytes: Vec<u8>, format: CalcFormat) -> Response {
     let mut r = bytes.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// The first sheet's CSV (or `?sheet=`), computed values.
-async fn csv_of(
+/// The first sheet (or `?sheet=`) as CSV (computed values) or a SocialCalc save.
+async fn sheet_file(
     state: &AppState,
     name: &DocName,
     sheet: Option<&str>,
+    format: CalcFormat,
 ) -> Result<Response, CalcError> {
     let book = load(state, name).await?;
     let index = sheet_index(&book, sheet);
     let bytes = http::bounded(state, name, "calc export", move || {
-        calc_io::export(&book, CalcFormat::Csv, index)
+        calc_io::export(&book, format, index)
     })
     .await??;
-    Ok(csv_response(bytes))
+    Ok(file_response(bytes, format))
+}
+
+/// `GET /_/{name}`: the first sheet (or `?sheet=`) in SocialCalc's save format, as EtherCalc
+/// serves a room.
+async fn api_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(query): Query<SheetQuery>,
+) -> Response {
+    let result = async {
+        guard(&state, &headers)?;
+        let name = api_name(&raw)?;
+        sheet_file(
+            &state,
+            &name,
+            query.sheet.as_deref(),
+            CalcFormat::SocialCalc,
+        )
+        .await
+    };
+    result.await.unwrap_or_else(|e| e.text(&state))
 }
 
 /// `GET /{name}.csv` (EtherCalc's short form); anything else on one segment is a 404.
@@ -511,7 +534,13 @@ async fn dot_csv(
     };
     let result = async {
         guard(&state, &headers)?;
-        csv_of(&state, &api_name(raw)?, query.sheet.as_deref()).await
+        sheet_file(
+            &state,
+            &api_name(raw)?,
+            query.sheet.as_deref(),
+            CalcFormat::Csv,
+        )
+        .await
     };
     result.await.unwrap_or_else(|e| e.text(&state))
 }
@@ -527,7 +556,7 @@ async fn api_view(
         guard(&state, &headers)?;
         let name = api_name(&raw)?;
         match view.as_str() {
-            "csv" => csv_of(&state, &name, query.sheet.as_deref()).await,
+            "csv" => sheet_file(&state, &name, query.sheet.as_deref(), CalcFormat::Csv).await,
             "csv.json" | "cells" => {
                 let book = load(&state, &name).await?;
                 let index = sheet_index(&book, query.sheet.as_deref());
@@ -649,7 +678,8 @@ struct CreateJson {
     snapshot: String,
 }
 
-/// `POST /_`: creates a calc (from a CSV, ODS or XLSX body, or JSON `{room}`); 201 + Location.
+/// `POST /_`: creates a calc (from a CSV, ODS, XLSX or SocialCalc body, or JSON `{room}` with
+/// an optional SocialCalc `snapshot`); 201 + Location.
 async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         guard(&state, &headers)?;
@@ -660,11 +690,14 @@ async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         let name = if json {
             let request: CreateJson = serde_json::from_slice(&body)
                 .map_err(|_| AppError::BadRequest("expected {\"room\": NAME}".into()))?;
-            if !request.snapshot.is_empty() {
-                return Err(CalcError::UnsupportedType);
-            }
             let name = api_name(request.room.as_deref().unwrap_or(&random_name()))?;
-            open_calc(&state, &name, true).await?;
+            if request.snapshot.is_empty() {
+                open_calc(&state, &name, true).await?;
+            } else {
+                // EtherCalc's snapshot is a SocialCalc save.
+                let snapshot = Bytes::from(request.snapshot.into_bytes());
+                replace(&state, &name, snapshot, CalcFormat::SocialCalc, true).await?;
+            }
             name
         } else {
             let format = body_format(&headers, &body)?;
@@ -682,7 +715,8 @@ async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     result.await.unwrap_or_else(|e| e.text(&state))
 }
 
-/// `PUT /_/{name}`: replaces the calc with the CSV, ODS or XLSX body (creating it if needed);
+/// `PUT /_/{name}`: replaces the calc with the CSV, ODS, XLSX or SocialCalc body (creating it
+/// if needed);
 /// 201 when created, else 200.
 async fn api_replace(
     State(state): State<AppState>,

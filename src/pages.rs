@@ -545,19 +545,20 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
     )
 }
 
-/// The home page's form that makes a calc from a CSV, ODS or XLSX file (`POST /import`).
+/// The home page's form that makes a calc from a CSV, ODS, XLSX or SocialCalc file
+/// (`POST /import`).
 pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
     let (title, name, file, button) = match lang {
         Lang::Fr => (
             "Importer un tableur",
             "Nom (facultatif)",
-            "Fichier CSV, ODS ou XLSX",
+            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
             "Importer",
         ),
         Lang::En => (
             "Import a spreadsheet",
             "Name (optional)",
-            "CSV, ODS or XLSX file",
+            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
             "Import",
         ),
     };
@@ -569,7 +570,7 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
          pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <label for=\"import-file\">{file}</label>\n\
          <input id=\"import-file\" name=\"file\" type=\"file\" required \
-         accept=\".csv,.ods,.xlsx,text/csv\">\n\
+         accept=\".csv,.ods,.xlsx,.sc,text/csv,text/x-socialcalc\">\n\
          <button type=\"submit\">{button}</button>\n</form>\n</section>\n",
         action = link(assets, "/import"),
         code = lang.code(),

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod html;
 pub mod ods;
 pub mod openformula;
+pub mod socialcalc;
 pub mod xlsx;
 mod zipread;
 
@@ -179,6 +180,9 @@ pub enum CalcFormat {
     Xlsx,
     /// One standalone HTML page with a table per sheet, computed values.
     Html,
+    /// SocialCalc's save format (EtherCalc's own), one sheet: read on import, served at
+    /// EtherCalc's `GET /_/{name}`; not in the export menus.
+    SocialCalc,
 }
 
 impl CalcFormat {
@@ -197,6 +201,7 @@ impl CalcFormat {
             CalcFormat::Ods => "ods",
             CalcFormat::Xlsx => "xlsx",
             CalcFormat::Html => "html",
+            CalcFormat::SocialCalc => "sc",
         }
     }
 
@@ -207,6 +212,7 @@ impl CalcFormat {
             CalcFormat::Ods => "application/vnd.oasis.opendocument.spreadsheet",
             CalcFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             CalcFormat::Html => "text/html; charset=utf-8",
+            CalcFormat::SocialCalc => "text/x-socialcalc; charset=utf-8",
         }
     }
 
@@ -215,6 +221,7 @@ impl CalcFormat {
         let mime = value.split(';').next().unwrap_or("").trim();
         match mime.to_ascii_lowercase().as_str() {
             "text/csv" | "text/plain" | "application/csv" => Some(CalcFormat::Csv),
+            socialcalc::CONTENT_TYPE => Some(CalcFormat::SocialCalc),
             "application/vnd.oasis.opendocument.spreadsheet" => Some(CalcFormat::Ods),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
                 Some(CalcFormat::Xlsx)
@@ -224,8 +231,12 @@ impl CalcFormat {
     }
 
     /// The format of an uploaded file, from its first bytes and then its name: a ZIP package is
-    /// ODS when it says so in its `mimetype`, else XLSX; anything else is read as CSV.
+    /// ODS when it says so in its `mimetype`, else XLSX; a SocialCalc save says so in its first
+    /// line; anything else is read as CSV.
     pub fn sniff(bytes: &[u8], file_name: &str) -> Self {
+        if socialcalc::looks_like(bytes) {
+            return CalcFormat::SocialCalc;
+        }
         if bytes.starts_with(b"PK\x03\x04") {
             let ods = bytes
                 .get(30..120)
@@ -265,7 +276,8 @@ impl FromStr for CalcFormat {
     }
 }
 
-/// Renders `book` in `format`; `sheet` picks the sheet of a CSV (0-based, clamped to the first).
+/// Renders `book` in `format`; `sheet` picks the sheet of a CSV or SocialCalc file (0-based,
+/// clamped to the first).
 pub fn export(book: &Book, format: CalcFormat, sheet: usize) -> Result<Vec<u8>, CalcIoError> {
     let computed = engine::Computed::new(book)?;
     match format {
@@ -273,17 +285,21 @@ pub fn export(book: &Book, format: CalcFormat, sheet: usize) -> Result<Vec<u8>, 
         CalcFormat::Html => Ok(html::write(book, &computed).into_bytes()),
         CalcFormat::Ods => ods::write(book, &computed),
         CalcFormat::Xlsx => xlsx::write(&computed),
+        CalcFormat::SocialCalc => Ok(socialcalc::write(book, &computed, sheet).into_bytes()),
     }
 }
 
 /// Reads a file in `format` (HTML is not read: it is an export only).
 pub fn import(bytes: &[u8], format: CalcFormat) -> Result<Book, CalcIoError> {
     let book = match format {
+        // A save sent as text/plain is still a save: no CSV starts with this header.
+        CalcFormat::Csv if socialcalc::looks_like(bytes) => socialcalc::read(bytes, "Sheet1")?,
         CalcFormat::Csv => Book {
             sheets: vec![csv::read(bytes, "Sheet1")?],
         },
         CalcFormat::Ods => ods::read(bytes)?,
         CalcFormat::Xlsx => xlsx::read(bytes)?,
+        CalcFormat::SocialCalc => socialcalc::read(bytes, "Sheet1")?,
         CalcFormat::Html => {
             return Err(CalcIoError::Invalid(
                 "HTML cannot be imported; use csv, ods or xlsx".into(),

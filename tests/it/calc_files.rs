@@ -349,7 +349,11 @@ async fn socialcalc_commands_reach_a_connected_client() {
         )
         .await;
     assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("set A1 bgcolor red"), "{}", refused.body);
+    assert!(
+        refused.body.contains("set A1 bgcolor red"),
+        "{}",
+        refused.body
+    );
     let (_, csv) = server.get("/_/cmd/csv").await;
     assert!(csv.starts_with("Fruit:qty,"), "{csv}");
     let bad_json = server
@@ -361,4 +365,80 @@ async fn socialcalc_commands_reach_a_connected_client() {
         )
         .await;
     assert_eq!(bad_json.status, 400);
+}
+
+/// A room as EtherCalc serves it at `GET /_/{name}` (SocialCalc's save format, trimmed).
+const ETHERCALC_SAVE: &str = "socialcalc:version:1.0\nMIME-Version: 1.0\n\
+    Content-Type: multipart/mixed; boundary=SocialCalcSpreadsheetControlSave\n\
+    --SocialCalcSpreadsheetControlSave\nContent-type: text/plain; charset=UTF-8\n\n\
+    # SocialCalc Spreadsheet Control Save\nversion:1.0\npart:sheet\npart:edit\npart:audit\n\
+    --SocialCalcSpreadsheetControlSave\nContent-type: text/plain; charset=UTF-8\n\n\
+    version:1.5\ncell:A1:t:Élève\\c nom:f:1\ncell:B1:t:Note\ncell:A2:t:Zoé\ncell:B2:v:15.5\n\
+    cell:A3:t:Léo\ncell:B3:v:12\ncell:B4:vtf:n:13.75:AVERAGE(B2\\cB3)\nsheet:c:2:r:4\n\
+    font:1:normal bold * *\n--SocialCalcSpreadsheetControlSave\n\
+    Content-type: text/plain; charset=UTF-8\n\nversion:1.0\necell:A1\n\
+    --SocialCalcSpreadsheetControlSave--\n";
+
+#[tokio::test]
+async fn socialcalc_saves_move_a_framacalc_room_over_and_back() {
+    let server = TestServer::start().await;
+    // PUT of EtherCalc's own save creates the calc, formulas kept.
+    assert_eq!(
+        put(
+            &server,
+            "classe",
+            "text/x-socialcalc",
+            ETHERCALC_SAVE.as_bytes()
+        )
+        .await,
+        201
+    );
+    let (_, csv) = server.get("/_/classe/csv").await;
+    assert_eq!(csv, "Élève: nom,Note\r\nZoé,15.5\r\nLéo,12\r\n,13.75\r\n");
+    let client = Client::connect(&server, "classe").await;
+    let book = seen(&client);
+    assert_eq!(
+        book.sheets[0].entry(3, 1),
+        Some(&Entry::Formula("=AVERAGE(B2:B3)".into()))
+    );
+    assert!(book.sheets[0].cells[&(0, 0)].style.bold);
+
+    // GET /_/{name} answers in the same format, with the computed value beside the formula.
+    let saved = server.request("GET", "/_/classe", &[], "").await;
+    assert_eq!(saved.status, 200);
+    assert!(saved
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/x-socialcalc")));
+    assert!(
+        saved.body.contains("cell:B4:vtf:n:13.75:AVERAGE(B2\\cB3)"),
+        "{}",
+        saved.body
+    );
+
+    // EtherCalc's create call with a snapshot, and an octet-stream PUT (sniffed), both read it.
+    let created = server
+        .request(
+            "POST",
+            "/_",
+            &[("Content-Type", "application/json")],
+            &serde_json::json!({"room": "copie", "snapshot": saved.body}).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(server.get("/_/copie/csv").await.1, csv);
+    assert_eq!(
+        put(
+            &server,
+            "sniffed",
+            "application/octet-stream",
+            ETHERCALC_SAVE.as_bytes()
+        )
+        .await,
+        201
+    );
+    assert_eq!(server.get("/_/sniffed/csv").await.1, csv);
+    assert_eq!(
+        server.request("GET", "/_/nowhere", &[], "").await.status,
+        404
+    );
 }
