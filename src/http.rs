@@ -695,7 +695,7 @@ fn upgrade_to(
 pub(crate) struct ExportQuery {
     colors: Option<String>,
     authors: Option<String>,
-    sheet: Option<String>,
+    pub(crate) sheet: Option<String>,
 }
 
 impl ExportQuery {

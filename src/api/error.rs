@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The export format is unknown; the message lists the known ones.
     #[error(transparent)]
     UnknownFormat(#[from] UnknownFormat),
+    /// The calc export format is unknown; the message lists the known ones.
+    #[error(transparent)]
+    UnknownCalcFormat(#[from] crate::calc_io::UnknownCalcFormat),
     /// A document with this name already exists.
     #[error("a document with this name already exists")]
     Exists,
@@ -63,7 +66,9 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::UnknownFormat(_) => (StatusCode::NOT_FOUND, "unknown_format"),
+            ApiError::UnknownFormat(_) | ApiError::UnknownCalcFormat(_) => {
+                (StatusCode::NOT_FOUND, "unknown_format")
+            }
             ApiError::Exists => (StatusCode::CONFLICT, "exists"),
             ApiError::WrongKind => (StatusCode::CONFLICT, "wrong_kind"),
             ApiError::DocumentTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "document_too_large"),

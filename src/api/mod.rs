@@ -470,6 +470,12 @@ async fn export(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let name = doc_name(&raw)?;
+    if crate::calc_http::is_calc(&state, &name).await? {
+        // Checked here so that an unknown format is answered as for a pad, naming the calc's.
+        format.parse::<crate::calc_io::CalcFormat>()?;
+        let sheet = query.sheet.as_deref();
+        return Ok(crate::calc_http::export(&state, &name, name.as_str(), &format, sheet).await?);
+    }
     let format: PadFormat = format.parse()?;
     let bytes = render(&state, &name, format, query.options()).await?;
     Ok(http::download(bytes, format, name.as_str()))

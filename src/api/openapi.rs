@@ -167,16 +167,19 @@ pub fn document(config: &Config) -> Value {
             },
             "/documents/{name}/export/{format}": {
                 "get": {
-                    "summary": "Download a pad in a format",
+                    "summary": "Download a pad or a calc in a format",
                     "parameters": [
                         name_param(),
-                        param("format", "txt, md, html, odt or docx"),
+                        param("format", "a pad: txt, md, html, odt or docx; a calc: csv, ods, xlsx or html"),
+                        query("sheet", "a calc's CSV: the sheet, 1-based number or name (the first by default)", json!({ "type": "string" })),
                         query("colors", "0 drops the authors' colours", json!({ "type": "string" })),
                         query("authors", "0 drops the authors list", json!({ "type": "string" })),
                     ],
                     "responses": {
                         "200": { "description": "The file", "content": {
                             "text/plain": {}, "text/markdown": {}, "text/html": {},
+                            "text/csv": {}, "application/vnd.oasis.opendocument.spreadsheet": {},
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
                             "application/vnd.oasis.opendocument.text": {},
                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
                         } },

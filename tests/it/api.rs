@@ -233,6 +233,21 @@ async fn errors_are_json_with_the_right_status() {
         409,
         "wrong_kind",
     );
+    // A calc exports in the calc formats.
+    let r = call(&server, "GET", "/documents/grid/export/xlsx", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.bytes.starts_with(b"PK"), "an XLSX package");
+    assert_eq!(
+        call(&server, "GET", "/documents/grid/export/csv", "")
+            .await
+            .status,
+        200
+    );
+    assert_error(
+        &call(&server, "GET", "/documents/grid/export/docx", "").await,
+        404,
+        "unknown_format",
+    );
     assert_error(
         &call(&server, "POST", "/documents/grid/append", r#"{"text":"x"}"#).await,
         409,
