@@ -273,9 +273,14 @@ async fn apply(state: &AppState, name: &DocName, update: Vec<u8>) -> Result<(), 
 fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
     let max = state.config.max_import_bytes;
     if len > max {
+        // A limit under 1 KiB (tests, tiny deployments) would read "0 KiB".
+        let limit = if max < 1024 {
+            format!("{max} bytes")
+        } else {
+            format!("{} KiB", max / 1024)
+        };
         return Err(CalcError::TooLarge(format!(
-            "the file is larger than the import limit of {} KiB",
-            max / 1024
+            "the file is larger than the import limit of {limit}"
         )));
     }
     Ok(())

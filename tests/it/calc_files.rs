@@ -352,7 +352,7 @@ async fn the_calc_page_replaces_from_a_file_and_reads_why_a_file_is_refused() {
     assert!(
         answer["message"]
             .as_str()
-            .is_some_and(|m| m.contains("import limit of 0 KiB")),
+            .is_some_and(|m| m.contains("import limit of 64 bytes")),
         "{answer}"
     );
     let (content_type, body) = upload("broken.xlsx", "PK\u{3}\u{4}not a zip");
