@@ -411,10 +411,12 @@ function main () {
   function evaluateNow () {
     evalQueued = false
     if (engine !== 'ready') return
-    if (evaluation) evaluation.free()
     try {
-      evaluation = new Evaluation(ydoc, locale, t('calc.sheet'))
+      // Kept between changes: it re-evaluates what changed, or rebuilds when it must.
+      if (!evaluation) evaluation = new Evaluation(ydoc)
+      evaluation.refresh(locale, t('calc.sheet'))
     } catch (err) {
+      if (evaluation) evaluation.free()
       evaluation = null
       console.error('evaluation failed', err)
     }
