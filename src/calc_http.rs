@@ -115,6 +115,32 @@ impl CalcError {
         }
     }
 
+    /// The error as `fetch` from the calc page reads it: `{error, message}` with the status
+    /// (503s with `Retry-After`); the message is the one the error page would show.
+    fn json(self) -> Response {
+        let status = self.status();
+        let code = match &self {
+            CalcError::App(AppError::CreationClosed(_)) => "creation_closed",
+            CalcError::App(AppError::NotFound) => "not_found",
+            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => "bad_request",
+            CalcError::App(_) => "unavailable",
+            CalcError::NotACalc => "not_a_calc",
+            CalcError::BadFile(_) => "bad_file",
+            CalcError::TooLarge(_) | CalcError::DocTooLarge => "too_large",
+            CalcError::UnsupportedType => "unsupported_type",
+            CalcError::Unauthorized => "unauthorized",
+        };
+        let mut r = json_response(
+            status,
+            json!({ "error": code, "message": self.to_string() }),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        r
+    }
+
     /// The error as the API answers it: plain text (503s with `Retry-After`).
     fn text(self, state: &AppState) -> Response {
         if let CalcError::App(AppError::CreationClosed(name)) = self {
@@ -247,9 +273,14 @@ async fn apply(state: &AppState, name: &DocName, update: Vec<u8>) -> Result<(), 
 fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
     let max = state.config.max_import_bytes;
     if len > max {
+        // A limit under 1 KiB (tests, tiny deployments) would read "0 KiB".
+        let limit = if max < 1024 {
+            format!("{max} bytes")
+        } else {
+            format!("{} KiB", max / 1024)
+        };
         return Err(CalcError::TooLarge(format!(
-            "the file is larger than the import limit of {} KiB",
-            max / 1024
+            "the file is larger than the import limit of {limit}"
         )));
     }
     Ok(())
@@ -376,13 +407,19 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
     Ok(upload)
 }
 
-/// `POST /c/{name}/import`: replaces the calc with the uploaded file, then shows it.
+/// `POST /c/{name}/import`: replaces the calc with the uploaded file, then shows it; a client
+/// asking for JSON (the calc page's `fetch`) gets `{"replaced": true}` or `{error, message}`.
 async fn import_form(
     State(state): State<AppState>,
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
     request: Request,
 ) -> Response {
+    let wants_json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     let result = async {
         let name = DocName::parse(&raw).map_err(AppError::from)?;
         let upload = read_upload(&state, request).await?;
@@ -390,13 +427,15 @@ async fn import_form(
         replace(&state, &name, upload.bytes, format, true).await?;
         Ok::<_, CalcError>(name)
     };
-    match result.await {
-        Ok(name) => Redirect::to(&crate::base_path::url(&format!(
+    match (result.await, wants_json) {
+        (Ok(_), true) => json_response(StatusCode::OK, json!({ "replaced": true })),
+        (Err(e), true) => e.json(),
+        (Ok(name), false) => Redirect::to(&crate::base_path::url(&format!(
             "/c/{name}?lang={}",
             lang.code()
         )))
         .into_response(),
-        Err(e) => e.page(&state, lang),
+        (Err(e), false) => e.page(&state, lang),
     }
 }
 

@@ -1,6 +1,10 @@
-//! `POST /p/{name}/delete`: the browser that created a document erases it at once with its
-//! creator secret (JSON `{"secret": …}` or a form field `secret`). Live clients are closed with
-//! 4410 and the reason below. A wrong or missing secret is 403, an unknown document 404.
+//! `POST /p/{name}/delete` and `POST /c/{name}/delete`: the browser that created a pad or a
+//! calc erases it at once with its creator secret (JSON `{"secret": …}` or a form field
+//! `secret`). Live clients are closed with 4410 and the reason below. A wrong or missing secret
+//! is 403, an unknown document 404. The prefix must match the kind fixed at creation (a pad
+//! under `/c/` is 404, as its exports are): the secret alone would be enough to authorise, but
+//! a URL naming the wrong kind is a client's mistake, and refusing it keeps every `/c/` route
+//! about calcs only.
 
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,16 +17,18 @@ use serde_json::json;
 use crate::base_path;
 use crate::creator::{CreatorHash, CreatorSecret};
 use crate::http::{AppState, RequestLang};
-use crate::meta::DocMeta;
+use crate::meta::{DocMeta, Kind};
 use crate::name::DocName;
 use crate::room::DeleteIf;
 
 /// The close reason live clients receive (with code 4410).
 pub const DELETED_REASON: &str = "deleted by its creator";
 
-/// The route of creator deletion.
+/// The routes of creator deletion, one per kind.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/p/{name}/delete", post(delete))
+    Router::new()
+        .route("/p/{name}/delete", post(delete_pad))
+        .route("/c/{name}/delete", post(delete_calc))
 }
 
 /// Whether `meta` was created with `secret` (so the request holding it created the document).
@@ -43,11 +49,30 @@ enum Answer {
     Error(StatusCode, &'static str, String),
 }
 
+async fn delete_pad(
+    state: State<AppState>,
+    lang: RequestLang,
+    raw: Path<String>,
+    request: Request,
+) -> Response {
+    delete(state, lang, raw, request, Kind::Pad).await
+}
+
+async fn delete_calc(
+    state: State<AppState>,
+    lang: RequestLang,
+    raw: Path<String>,
+    request: Request,
+) -> Response {
+    delete(state, lang, raw, request, Kind::Calc).await
+}
+
 async fn delete(
     State(state): State<AppState>,
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
     request: Request,
+    kind: Kind,
 ) -> Response {
     let json = wants_json(request.headers());
     let answer = async {
@@ -72,7 +97,8 @@ async fn delete(
                 "document unavailable, try again later".into(),
             )
         };
-        if !state.hub.exists(&name).await.map_err(unavailable)? {
+        let meta = state.hub.meta(&name).await.map_err(unavailable)?;
+        if meta.is_none_or(|meta| meta.kind != kind) {
             return Err(Answer::Error(
                 StatusCode::NOT_FOUND,
                 "not_found",

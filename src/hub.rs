@@ -206,18 +206,41 @@ impl Hub {
     /// Whether document `name` exists (has been created), without loading it: asked of its
     /// room when it is live, else of storage, so probing unknown names costs no room.
     pub async fn exists(&self, name: &DocName) -> Result<bool, HubError> {
-        let live = self.rooms.get(name).map(|room| room.clone());
-        if let Some(room) = live {
-            if let Ok(meta) = room.open(None).await {
-                return Ok(meta.is_some());
-            }
+        if let Some(meta) = self.live_meta(name).await {
+            return Ok(meta.is_some());
         }
+        // Unreadable metadata still counts as a document (it can be erased).
+        Ok(self.stored_meta(name).await?.is_some())
+    }
+
+    /// The metadata of document `name` (`None` if it was never created), without loading it:
+    /// asked of its room when it is live, else of storage.
+    pub async fn meta(&self, name: &DocName) -> Result<Option<DocMeta>, HubError> {
+        if let Some(meta) = self.live_meta(name).await {
+            return Ok(meta);
+        }
+        match self.stored_meta(name).await? {
+            None => Ok(None),
+            Some(bytes) => DocMeta::from_bytes(&bytes).map(Some).map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "unreadable metadata");
+                HubError::Unavailable
+            }),
+        }
+    }
+
+    /// The live room's answer, if the room is live and answers.
+    async fn live_meta(&self, name: &DocName) -> Option<Option<DocMeta>> {
+        let room = self.rooms.get(name).map(|room| room.clone())?;
+        room.open(None).await.ok()
+    }
+
+    /// The stored metadata bytes of `name`, read on the blocking pool.
+    async fn stored_meta(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
         let store = self.store.clone();
         let key = name.clone();
         tokio::task::spawn_blocking(move || store.meta(key.as_str()))
             .await
             .map_err(|_| HubError::Unavailable)?
-            .map(|meta| meta.is_some())
             .map_err(|e| {
                 tracing::error!(doc = %name, error = %e, "cannot read metadata");
                 HubError::Unavailable

@@ -672,6 +672,9 @@ pub fn calc(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -
     if let Some(path) = shell.read_only_path {
         let _ = write!(attrs, " data-readonly-path=\"{}\"", escape(path));
     }
+    if let Some(secret) = shell.creator_secret {
+        let _ = write!(attrs, " data-creator=\"{}\"", escape(secret));
+    }
     format!(
         "{head}<body class=\"calc\">\n<div id=\"app\" {attrs}></div>\n\
          <noscript>ardoise needs JavaScript to edit calcs.</noscript>\n\
@@ -1138,6 +1141,7 @@ mod tests {
         let html = pad(Lang::En, &assets(), "n", &shell);
         assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it"));
         assert!(html.contains("data-creator=\"s3cret\""));
+        assert!(calc(Lang::En, &assets(), "n", &shell).contains("data-creator=\"s3cret\""));
     }
 
     #[test]

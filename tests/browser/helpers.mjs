@@ -250,3 +250,40 @@ export function waitDoc (doc, pred, what, timeout = WAIT_MS) {
     check()
   })
 }
+
+// ---- the calc page ---------------------------------------------------------------------------
+
+/** Open a calc page and wait until it is connected and IronCalc has evaluated it. */
+export async function openCalc (person, url) {
+  const res = await person.page.goto(url)
+  if (!res || res.status() !== 200) throw new Error(`GET ${url} answered ${res && res.status()}`)
+  await waitCalcReady(person.page)
+  return res
+}
+
+/** Wait until the calc page on screen is connected and IronCalc has evaluated it. */
+export async function waitCalcReady (page) {
+  await page.waitForSelector('.grid-scroll', { timeout: WAIT_MS })
+  await page.waitForFunction(() => document.querySelector('.status')?.dataset.state === 'connected', null, { timeout: WAIT_MS })
+  await page.waitForFunction(() => document.querySelectorAll('.sheet-tab').length >= 1 && document.querySelector('.calc-notice')?.hidden, null, { timeout: WAIT_MS })
+}
+
+/** Select (row, col), 0-based, and type `text` then Enter, as a person would. */
+export async function typeCell (page, row, col, text) {
+  await page.evaluate(([r, c]) => { window.ardoise.grid.select(r, c); window.ardoise.grid.focus() }, [row, col])
+  await page.keyboard.type(text)
+  await page.keyboard.press('Enter')
+}
+
+/** Wait until the computed text of (row, col) on the sheet on screen is `text`. */
+export async function waitCellText (page, row, col, text, timeout = WAIT_MS) {
+  try {
+    await page.waitForFunction(([r, c, want]) => {
+      const v = window.ardoise && window.ardoise.value(r, c)
+      return v ? v.text === want : want === null
+    }, [row, col, text], { timeout })
+  } catch (e) {
+    const got = await page.evaluate(([r, c]) => window.ardoise.value(r, c), [row, col]).catch(() => '?')
+    throw new Error(`cell (${row},${col}) never showed ${JSON.stringify(text)}; it has ${JSON.stringify(got)}\n${e.message}`)
+  }
+}

@@ -442,3 +442,92 @@ async fn socialcalc_saves_move_a_framacalc_room_over_and_back() {
         404
     );
 }
+
+/// A `multipart/form-data` body with one file field, as the calc page's `fetch` sends it.
+fn upload(file_name: &str, content: &str) -> (String, String) {
+    let boundary = "ardoiseTestBoundary7MA4YWxk";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_calc_page_replaces_from_a_file_and_reads_why_a_file_is_refused() {
+    let server = TestServer::start_with(&["--max-import-bytes", "64"]).await;
+    assert_eq!(put(&server, "menu", "text/csv", b"old,1\n").await, 201);
+    let mut live = Client::connect(&server, "menu").await;
+    assert_eq!(
+        seen(&live).sheets[0].entry(0, 0),
+        Some(&Entry::Text("old".into()))
+    );
+
+    // The page asks for JSON: a success is `{"replaced": true}`, and the room hands the new
+    // content to the clients already connected.
+    let (content_type, body) = upload("new.csv", "fresh,2\nrow,3\n");
+    let headers = [
+        ("Content-Type", content_type.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let r = server
+        .request("POST", "/c/menu/import", &headers, &body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let answer: Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(answer, serde_json::json!({"replaced": true}));
+    live.until("the replaced content", |c| {
+        seen(c).sheets[0].entry(1, 0) == Some(&Entry::Text("row".into()))
+    })
+    .await;
+    assert_eq!(
+        seen(&live).sheets[0].entry(0, 0),
+        Some(&Entry::Text("fresh".into()))
+    );
+
+    // A refusal carries the message the page shows, and changes nothing.
+    let (content_type, body) = upload("big.csv", &"x,1\n".repeat(20));
+    let headers = [
+        ("Content-Type", content_type.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let r = server
+        .request("POST", "/c/menu/import", &headers, &body)
+        .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    let answer: Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(answer["error"], "too_large");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("import limit of 64 bytes")),
+        "{answer}"
+    );
+    let (content_type, body) = upload("broken.xlsx", "PK\u{3}\u{4}not a zip");
+    let headers = [
+        ("Content-Type", content_type.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let r = server
+        .request("POST", "/c/menu/import", &headers, &body)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let answer: Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(answer["error"], "bad_file", "{answer}");
+    assert_eq!(
+        server.get("/c/menu/export/csv").await.1,
+        "fresh,2\r\nrow,3\r\n"
+    );
+
+    // A plain form (no JSON asked) still gets the redirect and the error pages.
+    let (content_type, body) = upload("again.csv", "plain,4\n");
+    let r = server
+        .request(
+            "POST",
+            "/c/menu/import",
+            &[("Content-Type", content_type.as_str())],
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}

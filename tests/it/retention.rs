@@ -157,6 +157,59 @@ async fn the_creator_deletes_at_once_and_nobody_else_can() {
 }
 
 #[tokio::test]
+async fn the_creator_of_a_calc_deletes_it_and_nobody_else_can() {
+    let server = TestServer::start().await;
+    // The home form hands the secret over for a calc exactly as for a pad.
+    let r = server
+        .request("POST", "/new", &FORM, "name=budget&lifetime=30d&kind=calc")
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.header("location").expect("location");
+    assert!(location.starts_with("/c/budget?"), "{location}");
+    let secret = location
+        .split_once("#creator=")
+        .map(|(_, s)| s.to_owned())
+        .expect("the redirect hands the secret over in the fragment");
+    let pad_secret = create(&server, "notes", "30d").await;
+    let mut live = Client::connect(&server, "budget").await;
+    live.barrier().await;
+
+    let body = |s: &str| format!("{{\"secret\":\"{s}\"}}");
+    // Another document's secret is refused.
+    let r = server
+        .request("POST", "/c/budget/delete", &JSON, &body(&pad_secret))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // The kind is part of the address: a calc is not deleted under /p/, nor a pad under /c/.
+    let r = server
+        .request("POST", "/p/budget/delete", &JSON, &body(&secret))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = server
+        .request("POST", "/c/notes/delete", &JSON, &body(&pad_secret))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(server.get("/c/budget/export/csv").await.0, 200);
+    assert_eq!(server.get("/p/notes/export/txt").await.0, 200);
+
+    let r = server
+        .request("POST", "/c/budget/delete", &JSON, &body(&secret))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"deleted\":true"));
+    let close = live.closed_by_server().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), GONE);
+    assert_eq!(close.reason.as_str(), "deleted by its creator");
+    assert_eq!(server.get("/c/budget/export/csv").await.0, 404);
+
+    // A calc created by opening its page hands its secret to that page only.
+    let first = server.get("/c/opened-calc").await.1;
+    assert!(data_attr(&first, "creator").is_some_and(|s| s.len() == 32));
+    let second = server.get("/c/opened-calc").await.1;
+    assert_eq!(data_attr(&second, "creator"), None);
+}
+
+#[tokio::test]
 async fn logs_carry_no_client_address_and_no_content() {
     // The server listens on 127.0.0.2, so its own address never reads "127.0.0.1", while every
     // client connects from 127.0.0.1 (the loopback's source address).

@@ -7,6 +7,8 @@ import * as Y from 'yjs'
 import { h, clear } from './dom.js'
 import { t, initLang, onLang, bindText, lang } from './i18n.js'
 import { pageChrome } from './chrome.js'
+import { creatorDelete, goneKey } from './creator.js'
+import { calcFileMenu } from './calc/menu.js'
 import { remoteUser } from './cursors.js'
 import { createGrid, DEFAULT_W } from './calc/grid.js'
 import { loadEngine, Evaluation } from './calc/engine.js'
@@ -76,15 +78,22 @@ function main () {
     if (gone) return
     gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
     app.prepend(gone)
-    onLang(() => { gone.querySelector('.gone-text').textContent = t('gone.other', { reason }) })
+    creator.forget()
+    onLang(() => { gone.querySelector('.gone-text').textContent = t(goneKey(reason, 'calc'), { reason }) })
   }
-  const { conn, awareness, header, notice: operatorNotice, side, setSide, ensureAuthor, renderPeople } =
-    pageChrome({ ydoc, ds, nonce, readOnly, onGone })
+  const creator = creatorDelete({ ds, kind: 'calc', readOnly, onDeleted: () => onGone('deleted by its creator') })
 
   let locale = lang()
   let current = 0
   let sids = []
   let lay = layout([])
+  const fileMenu = calcFileMenu({
+    ds,
+    readOnly,
+    sheet: () => ({ index: current, name: lay.sheets[current] ? lay.sheets[current].name : `${t('calc.sheet')}${current + 1}` })
+  })
+  const { conn, awareness, header, notice: operatorNotice, side, setSide, ensureAuthor, renderPeople } =
+    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu: fileMenu, headerExtras: creator.button, onGone })
   let sheet = null // {id, rows, cols, rowIndex, colIndex, parts}
   let evaluation = null
   let engine = 'loading' // 'loading' | 'ready' | 'failed'
@@ -402,10 +411,12 @@ function main () {
   function evaluateNow () {
     evalQueued = false
     if (engine !== 'ready') return
-    if (evaluation) evaluation.free()
     try {
-      evaluation = new Evaluation(ydoc, locale, t('calc.sheet'))
+      // Kept between changes: it re-evaluates what changed, or rebuilds when it must.
+      if (!evaluation) evaluation = new Evaluation(ydoc)
+      evaluation.refresh(locale, t('calc.sheet'))
     } catch (err) {
+      if (evaluation) evaluation.free()
       evaluation = null
       console.error('evaluation failed', err)
     }

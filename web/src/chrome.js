@@ -79,7 +79,7 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
     const draw = () => {
       const st = lastState
       let text
-      if (st.state === 'gone') text = t('status.gone')
+      if (st.state === 'gone') text = t(ds.kind === 'calc' ? 'status.gone.calc' : 'status.gone')
       else if (st.state === 'connected') text = t('status.connected')
       else if (st.state === 'connecting') text = st.everSynced ? t('status.retrying') : t('status.connecting')
       else if (st.state === 'offline') text = t('status.offline')
@@ -316,4 +316,32 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
   }
 
   return { me, style, conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople }
+}
+
+/**
+ * A header drop-down menu (`<details class="menu">`), as the pad's and the calc's export menus
+ * use: `labelKey` names it, `items` are its entries (links, buttons, checkboxes). Escape, a click
+ * elsewhere or a click on an entry closes it; `onOpen` runs each time it opens (to refresh links
+ * that depend on the page's state).
+ * @param {{ labelKey: string, iconName?: string, items: (Node | null)[], onOpen?: () => void, className?: string }} opts
+ */
+export function dropdownMenu ({ labelKey, iconName = 'download', items, onOpen = null, className = '' }) {
+  const menu = h('details.menu' + (className ? '.' + className : ''), null,
+    bindText(h('summary.btn', null, icon(iconName), bindText(h('span.wide'), labelKey)), labelKey, 'aria-label'),
+    h('div.menu-body', null, ...items))
+  menu.addEventListener('toggle', () => { if (menu.open && onOpen) onOpen() })
+  menu.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && menu.open) {
+      menu.open = false
+      menu.querySelector('summary').focus()
+    }
+  })
+  // Entries that act (a link, a button) close the menu; a checkbox inside keeps it open.
+  document.addEventListener('click', (e) => {
+    if (!menu.open) return
+    const inside = e.target instanceof Node && menu.contains(e.target)
+    const acts = e.target instanceof Element && e.target.closest('a, button')
+    if (!inside || acts) menu.open = false
+  })
+  return menu
 }

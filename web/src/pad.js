@@ -10,7 +10,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
 import { h, clear } from './dom.js'
 import { t, initLang, onLang, bindText, lang } from './i18n.js'
-import { storageGet, storageSet, storageRemove } from './identity.js'
+import { storageGet, storageSet } from './identity.js'
 import {
   guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink, linkAt,
   enter, backspace, safeHref, INLINE_KEYS
@@ -18,11 +18,10 @@ import {
 import { richDecorations, refresher } from './decorations.js'
 import { remoteCursors } from './cursors.js'
 import { icon } from './icons.js'
-import { pageChrome } from './chrome.js'
+import { pageChrome, dropdownMenu } from './chrome.js'
+import { creatorDelete, goneKey } from './creator.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
-/** The creator secret of each pad this browser created: 'ardoise.creator.' + name. */
-const CREATOR_KEY = 'ardoise.creator.'
 const EXPORTS = ['txt', 'md', 'html', 'odt', 'docx']
 
 function main () {
@@ -31,14 +30,7 @@ function main () {
   const ds = app.dataset
   const nonce = document.querySelector('meta[name="csp-nonce"]')?.getAttribute('content') || ''
   const readOnly = ds.readonly === 'true'
-  const padName = ds.name || ''
   initLang(ds.lang)
-  // The creator secret arrives once: in the fragment after the home form (never sent to a
-  // server), or in the page that created the pad. Keep it, and take it out of the address bar.
-  const fromHash = /^#creator=([0-9a-f]{32})$/.exec(location.hash)
-  const freshSecret = fromHash ? fromHash[1] : (ds.creator || '')
-  if (padName && freshSecret) storageSet(CREATOR_KEY + padName, freshSecret)
-  if (fromHash) history.replaceState(null, '', location.pathname + location.search)
 
   const ydoc = new Y.Doc()
   const ytext = ydoc.getText('content')
@@ -55,26 +47,11 @@ function main () {
   colorsBox.addEventListener('change', updateExportLinks)
   updateExportLinks()
   const exportMenu = exportBase
-    ? h('details.menu', null,
-      bindText(h('summary.btn', null, icon('download'), bindText(h('span.wide'), 'export')), 'export', 'aria-label'),
-      h('div.menu-body', null,
-        ...exportLinks,
-        h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors'))))
+    ? dropdownMenu({
+      labelKey: 'export',
+      items: [...exportLinks, h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors'))]
+    })
     : null
-  if (exportMenu) {
-    // a menu: Escape or a click elsewhere closes it
-    exportMenu.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && exportMenu.open) {
-        exportMenu.open = false
-        exportMenu.querySelector('summary').focus()
-      }
-    })
-    document.addEventListener('click', (e) => {
-      if (exportMenu.open && !(e.target instanceof Node && exportMenu.contains(e.target) && !(e.target instanceof Element && e.target.closest('a')))) {
-        exportMenu.open = false
-      }
-    })
-  }
 
   // author colours toggle, in the people panel
   const authorColorsOn = storageGet(AUTHOR_COLORS_KEY) !== '0'
@@ -82,10 +59,8 @@ function main () {
   const authorColorsLabel = h('label.check', { for: 'author-colors' }, authorColorsBox, bindText(h('span'), 'authorColors'))
 
   // delete, offered only to the browser that created the pad
-  const creatorSecret = padName && !readOnly ? storageGet(CREATOR_KEY + padName) : null
-  const deleteBtn = creatorSecret
-    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => openDelete() }), 'delete')
-    : null
+  const creator = creatorDelete({ ds, kind: 'pad', readOnly, onDeleted: () => showGone('deleted by its creator') })
+  const deleteBtn = creator.button
 
   const { conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople } =
     pageChrome({ ydoc, ds, nonce, readOnly, exportMenu, headerExtras: deleteBtn, peopleExtras: authorColorsLabel, onGone: showGone })
@@ -93,13 +68,12 @@ function main () {
   // ---- an erased pad: say why, stop editing ------------------------------------------------------
   let goneBanner = null
   function showGone (reason) {
-    const key = reason === 'expired' ? 'gone.expired' : reason === 'deleted by its creator' ? 'gone.deleted' : 'gone.other'
+    const key = goneKey(reason, 'pad')
     if (!goneBanner) {
       goneBanner = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
       app.prepend(goneBanner)
-      if (padName) storageRemove(CREATOR_KEY + padName)
+      creator.forget()
       if (view) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
-      if (deleteBtn) deleteBtn.hidden = true
       document.getElementById('expiry')?.remove()
       onLang(() => { goneBanner.querySelector('.gone-text').textContent = t(key, { reason }) })
     }
@@ -297,55 +271,6 @@ function main () {
   app.classList.add('pad-app')
   app.append(header, notice, h('div.pad-body', null, main, side))
   setSide(window.matchMedia('(min-width: 900px)').matches)
-
-  // ---- deleting the pad (only the browser that created it) -----------------------------------------
-  let delDlg = null
-  function openDelete () {
-    if (!delDlg) {
-      delDlg = h('dialog.dialog', { 'aria-labelledby': 'delete-title' })
-      const note = h('p.delete-note', { 'aria-live': 'polite' })
-      const confirmBtn = bindText(h('button.btn.btn-danger', {
-        type: 'button',
-        onclick: async () => {
-          confirmBtn.disabled = true
-          note.textContent = ''
-          let status = 0
-          try {
-            const res = await fetch(`${ds.base || ''}/p/${encodeURIComponent(padName)}/delete`, {
-              method: 'POST',
-              headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-              body: JSON.stringify({ secret: storageGet(CREATOR_KEY + padName) || '' }),
-              credentials: 'same-origin',
-              cache: 'no-store'
-            })
-            status = res.status
-          } catch {}
-          confirmBtn.disabled = false
-          if (status === 200) {
-            storageRemove(CREATOR_KEY + padName)
-            delDlg.close()
-            showGone('deleted by its creator')
-          } else if (status === 403 || status === 404) {
-            storageRemove(CREATOR_KEY + padName)
-            if (deleteBtn) deleteBtn.hidden = true
-            note.textContent = t('delete.forbidden')
-          } else {
-            note.textContent = t('delete.failed')
-          }
-        }
-      }), 'delete.confirm')
-      delDlg.append(
-        bindText(h('h2#delete-title'), 'delete.title'),
-        bindText(h('p'), 'delete.text'),
-        note,
-        h('div.dialog-actions', null,
-          bindText(h('button.btn', { type: 'button', onclick: () => delDlg.close() }), 'cancel'),
-          confirmBtn))
-      document.body.appendChild(delDlg)
-    }
-    delDlg.showModal()
-  }
-
 
   scheduleToolbar()
   renderPeople()
