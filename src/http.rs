@@ -478,7 +478,7 @@ fn pad_response(lang: Lang, shell: &PadShell<'_>) -> Response {
     );
     html(
         StatusCode::OK,
-        pages::pad(lang, assets::urls(), &nonce, shell),
+        pages::editor(Kind::Pad, lang, assets::urls(), &nonce, shell),
         csp,
     )
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::admission::TrustedHost;
 use crate::escape::html as escape;
 use crate::lifetime::{self, Lifetime, Unit};
+use crate::meta::Kind;
 
 /// The interface language, chosen from `?lang=` or `Accept-Language`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -606,14 +607,35 @@ pub struct Retention {
     pub expires_at: Option<u64>,
 }
 
-/// The shell of the pad or read-only page; `nonce` authorises the editor's own styles.
-pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -> String {
+/// The shell of a pad or calc page (editable or read-only); `nonce` authorises the editor's own
+/// styles. The client bundle builds everything inside `#app` from the `data-*` attributes.
+pub fn editor(
+    kind: Kind,
+    lang: Lang,
+    assets: &AssetUrls,
+    nonce: &str,
+    shell: &PadShell<'_>,
+) -> String {
+    let (kind_name, read_only_title, js, noscript) = match kind {
+        Kind::Pad => (
+            "pad",
+            lang.t().read_only_title,
+            &assets.pad_js,
+            "ardoise needs JavaScript to edit pads.",
+        ),
+        Kind::Calc => (
+            "calc",
+            lang.t().read_only_calc_title,
+            &assets.calc_js,
+            "ardoise needs JavaScript to edit calcs.",
+        ),
+    };
     let title = match shell.name {
         Some(name) => format!("{name} · ardoise"),
-        None => format!("{} · ardoise", lang.t().read_only_title),
+        None => format!("{read_only_title} · ardoise"),
     };
     let mut attrs = format!(
-        "data-kind=\"pad\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
+        "data-kind=\"{kind_name}\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
          data-export-base=\"{}\" data-qr-base=\"{}\" data-base=\"{}\"",
         escape(shell.room),
         shell.name.is_none(),
@@ -622,6 +644,9 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
         escape(shell.qr_base),
         escape(&assets.base),
     );
+    if kind == Kind::Calc {
+        let _ = write!(attrs, " data-wasm=\"{}\"", escape(&assets.calc_wasm));
+    }
     if let Some(name) = shell.name {
         let _ = write!(attrs, " data-name=\"{}\"", escape(name));
     }
@@ -636,51 +661,16 @@ pub fn pad(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) ->
         .map(|r| {
             format!(
                 "<p id=\"expiry\" class=\"expiry\">{}</p>\n",
-                escape(&expiry_note(lang, r))
+                escape(&expiry_note(lang, kind, r))
             )
         })
         .unwrap_or_default();
     format!(
-        "{head}<body class=\"pad\">\n<div id=\"app\" {attrs}></div>\n{retention}\
-         <noscript>ardoise needs JavaScript to edit pads.</noscript>\n\
+        "{head}<body class=\"{kind_name}\">\n<div id=\"app\" {attrs}></div>\n{retention}\
+         <noscript>{noscript}</noscript>\n\
          <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
         head = head(lang, &title, assets, Some(nonce)),
-        js = escape(&assets.pad_js),
-    )
-}
-
-/// The shell of the calc or read-only calc page; the grid is the bundled client (`calc.js`).
-pub fn calc(lang: Lang, assets: &AssetUrls, nonce: &str, shell: &PadShell<'_>) -> String {
-    let title = match shell.name {
-        Some(name) => format!("{name} · ardoise"),
-        None => format!("{} · ardoise", lang.t().read_only_calc_title),
-    };
-    let mut attrs = format!(
-        "data-kind=\"calc\" data-room=\"{}\" data-readonly=\"{}\" data-lang=\"{}\" \
-         data-export-base=\"{}\" data-qr-base=\"{}\" data-wasm=\"{}\" data-base=\"{}\"",
-        escape(shell.room),
-        shell.name.is_none(),
-        lang.code(),
-        escape(shell.export_base),
-        escape(shell.qr_base),
-        escape(&assets.calc_wasm),
-        escape(&assets.base),
-    );
-    if let Some(name) = shell.name {
-        let _ = write!(attrs, " data-name=\"{}\"", escape(name));
-    }
-    if let Some(path) = shell.read_only_path {
-        let _ = write!(attrs, " data-readonly-path=\"{}\"", escape(path));
-    }
-    if let Some(secret) = shell.creator_secret {
-        let _ = write!(attrs, " data-creator=\"{}\"", escape(secret));
-    }
-    format!(
-        "{head}<body class=\"calc\">\n<div id=\"app\" {attrs}></div>\n\
-         <noscript>ardoise needs JavaScript to edit calcs.</noscript>\n\
-         <script src=\"{js}\" defer></script>\n</body>\n</html>\n",
-        head = head(lang, &title, assets, Some(nonce)),
-        js = escape(&assets.calc_js),
+        js = escape(js),
     )
 }
 
@@ -736,6 +726,8 @@ struct RetentionText {
     months: [&'static str; 12],
     expires: &'static str,
     kept_forever: &'static str,
+    /// What a pad and a calc are called in the sentences above, `{doc}`.
+    docs: [&'static str; 2],
     privacy_title: &'static str,
     keep_title: &'static str,
     keep_text: &'static str,
@@ -764,8 +756,9 @@ const RETENTION_EN: RetentionText = RetentionText {
         "January", "February", "March", "April", "May", "June", "July", "August", "September",
         "October", "November", "December",
     ],
-    expires: "If nobody edits it, this pad will be erased on {date} at {time} UTC ({lifetime} after the last edit).",
-    kept_forever: "This pad is kept until someone deletes it.",
+    expires: "If nobody edits it, this {doc} will be erased on {date} at {time} UTC ({lifetime} after the last edit).",
+    kept_forever: "This {doc} is kept until someone deletes it.",
+    docs: ["pad", "calc"],
     privacy_title: "Privacy",
     keep_title: "How long documents are kept",
     keep_text: "Each document is erased a set time after its last edit; whoever creates it picks that time. Without a choice: {default}.",
@@ -794,8 +787,9 @@ const RETENTION_FR: RetentionText = RetentionText {
         "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
         "octobre", "novembre", "décembre",
     ],
-    expires: "Sans modification, ce pad sera effacé le {date} à {time} UTC ({lifetime} après la dernière modification).",
-    kept_forever: "Ce pad est conservé jusqu'à ce que quelqu'un le supprime.",
+    expires: "Sans modification, ce {doc} sera effacé le {date} à {time} UTC ({lifetime} après la dernière modification).",
+    kept_forever: "Ce {doc} est conservé jusqu'à ce que quelqu'un le supprime.",
+    docs: ["pad", "tableur"],
     privacy_title: "Vie privée",
     keep_title: "Durée de conservation",
     keep_text: "Chaque document est effacé un certain temps après sa dernière modification ; la personne qui le crée choisit ce temps. Sans choix : {default}.",
@@ -840,11 +834,15 @@ pub fn lifetime_label(lang: Lang, lifetime: Lifetime) -> String {
     }
 }
 
-/// When a pad will be erased if nobody edits it, as a sentence (plain text).
-pub fn expiry_note(lang: Lang, retention: Retention) -> String {
+/// When a document will be erased if nobody edits it, as a sentence (plain text).
+pub fn expiry_note(lang: Lang, kind: Kind, retention: Retention) -> String {
     let t = retention_text(lang);
+    let doc = t.docs[match kind {
+        Kind::Pad => 0,
+        Kind::Calc => 1,
+    }];
     let Some(at) = retention.expires_at else {
-        return t.kept_forever.to_owned();
+        return t.kept_forever.replace("{doc}", doc);
     };
     let (year, month, day, hour, minute) = lifetime::utc(at);
     let month = t.months[(month as usize).saturating_sub(1) % 12];
@@ -852,6 +850,7 @@ pub fn expiry_note(lang: Lang, retention: Retention) -> String {
         .replace("{date}", &format!("{day} {month} {year}"))
         .replace("{time}", &format!("{hour:02}:{minute:02}"))
         .replace("{lifetime}", &lifetime_label(lang, retention.lifetime))
+        .replace("{doc}", doc)
 }
 
 /// What the privacy page says, from the configuration.
@@ -995,7 +994,7 @@ mod tests {
             retention: None,
             creator_secret: None,
         };
-        let html = pad(Lang::En, &assets(), "n\"once", &shell);
+        let html = editor(Kind::Pad, Lang::En, &assets(), "n\"once", &shell);
         assert!(!html.contains("<b>"));
         assert!(html.contains("a&quot;&lt;b&gt;"));
         assert!(html.contains("content=\"n&quot;once\""));
@@ -1019,11 +1018,11 @@ mod tests {
             retention: None,
             creator_secret: None,
         };
-        let html = pad(Lang::Fr, &assets(), "n", &shell);
+        let html = editor(Kind::Pad, Lang::Fr, &assets(), "n", &shell);
         assert!(html.contains("data-readonly=\"true\""));
         assert!(!html.contains("data-name"));
         assert!(html.contains("lecture seule"));
-        let calc = calc(Lang::En, &assets(), "n", &shell);
+        let calc = editor(Kind::Calc, Lang::En, &assets(), "n", &shell);
         assert!(calc.contains("data-kind=\"calc\"") && calc.contains("/assets/calc.js?v=1"));
         assert!(!calc.contains("data-name") && calc.contains("Read-only calc"));
     }
@@ -1079,7 +1078,7 @@ mod tests {
             retention: None,
             creator_secret: None,
         };
-        assert!(pad(Lang::En, &assets, "n", &shell).contains("data-base=\"/pad\""));
+        assert!(editor(Kind::Pad, Lang::En, &assets, "n", &shell).contains("data-base=\"/pad\""));
     }
 
     #[test]
@@ -1112,23 +1111,27 @@ mod tests {
     }
 
     #[test]
-    fn the_pad_page_says_when_it_is_erased() {
+    fn the_editor_pages_say_when_they_are_erased() {
         let retention = Retention {
             lifetime: Lifetime::After(60 * 86_400),
             // 2024-02-29 13:37 UTC
             expires_at: Some(1_709_213_820),
         };
         assert_eq!(
-            expiry_note(Lang::Fr, retention),
+            expiry_note(Lang::Fr, Kind::Pad, retention),
             "Sans modification, ce pad sera effacé le 29 février 2024 à 13:37 UTC \
              (60 jours après la dernière modification)."
         );
-        assert!(expiry_note(Lang::En, retention).contains("on 29 February 2024 at 13:37 UTC"));
+        assert!(expiry_note(Lang::En, Kind::Calc, retention).starts_with(
+            "If nobody edits it, this calc will be erased on 29 February 2024 at 13:37 UTC"
+        ));
+        assert!(expiry_note(Lang::Fr, Kind::Calc, retention)
+            .starts_with("Sans modification, ce tableur"));
         let forever = Retention {
             lifetime: Lifetime::Forever,
             expires_at: None,
         };
-        assert!(expiry_note(Lang::En, forever).contains("until someone deletes it"));
+        assert!(expiry_note(Lang::En, Kind::Pad, forever).contains("until someone deletes it"));
         let shell = PadShell {
             name: Some("x"),
             room: "x",
@@ -1138,10 +1141,14 @@ mod tests {
             retention: Some(retention),
             creator_secret: Some("s3cret"),
         };
-        let html = pad(Lang::En, &assets(), "n", &shell);
-        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it"));
+        let html = editor(Kind::Pad, Lang::En, &assets(), "n", &shell);
+        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it, this pad"));
         assert!(html.contains("data-creator=\"s3cret\""));
-        assert!(calc(Lang::En, &assets(), "n", &shell).contains("data-creator=\"s3cret\""));
+        assert!(!html.contains("data-wasm"));
+        let html = editor(Kind::Calc, Lang::En, &assets(), "n", &shell);
+        assert!(html.contains("data-creator=\"s3cret\""));
+        assert!(html.contains("data-kind=\"calc\"") && html.contains("data-wasm="));
+        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it, this calc"));
     }
 
     #[test]

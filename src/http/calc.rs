@@ -42,7 +42,7 @@ pub(super) fn calc_response(lang: Lang, shell: &PadShell<'_>) -> Response {
     );
     super::html(
         StatusCode::OK,
-        pages::calc(lang, assets::urls(), &nonce, shell),
+        pages::editor(Kind::Calc, lang, assets::urls(), &nonce, shell),
         csp,
     )
 }
