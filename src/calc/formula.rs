@@ -18,7 +18,7 @@
 //! cells, so no formula can reach beyond a sheet's bounded size.
 //!
 //! The browser has the same translation in `web/src/calc/formula.js`; both are checked against
-//! the shared cases in `formula_cases.json`.
+//! the shared cases in `formula_cases.json` (and `shrink_cases.json` for [`shrink_ranges`]).
 
 use std::collections::HashMap;
 
@@ -651,6 +651,117 @@ fn render_ref(inner: &str, layout: &Layout<'_>, current: usize) -> String {
     }
 }
 
+/// Which ids a deletion removes, for [`shrink_ranges`].
+#[derive(Debug, Clone, Copy)]
+pub struct Deletion<'a> {
+    /// The sheet the rows or columns are deleted from.
+    pub sheet: &'a str,
+    /// Whether rows (else columns) are deleted.
+    pub rows: bool,
+    /// The sheet's ids on that axis before the deletion, in order.
+    pub order: &'a [String],
+    /// The ids deleted.
+    pub deleted: &'a std::collections::HashSet<&'a str>,
+}
+
+/// The stored formula `stored` (on sheet `home`) with every range end that `deletion` removes
+/// moved inward to the nearest row or column that survives inside the range, as spreadsheets
+/// shrink a range when its first or last row goes; `None` when nothing changes. A range with no
+/// survivor, and a single-cell reference to a deleted row, are left to read `#REF!`.
+pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Option<String> {
+    let chars: Vec<char> = stored.chars().collect();
+    let mut out = String::with_capacity(stored.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            let end = string_end(&chars, i);
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        if c == '{' && chars.get(i + 1) == Some(&'@') {
+            if let Some(len) = chars[i..].iter().position(|&c| c == '}') {
+                let inner: String = chars[i + 2..i + len].iter().collect();
+                let moved = shrink_ref(&inner, home, deletion);
+                changed |= moved.is_some();
+                out.push_str("{@");
+                out.push_str(moved.as_deref().unwrap_or(&inner));
+                out.push('}');
+                i += len + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// One reference's inside (`[sid!]end~end`), shrunk; `None` if it is not a range touched by
+/// the deletion or has no survivor.
+fn shrink_ref(inner: &str, home: &str, deletion: &Deletion<'_>) -> Option<String> {
+    let (sid, body) = match inner.split_once('!') {
+        Some((sid, body)) => (Some(sid), body),
+        None => (None, inner),
+    };
+    if sid.unwrap_or(home) != deletion.sheet {
+        return None;
+    }
+    let (a, b) = body.split_once('~')?;
+    // The part of an end on the deletion's axis, with its `$`, and the rest around it.
+    let split = |end: &str| -> Option<(String, String, String)> {
+        let (row, col) = end.split_once(':')?;
+        let part = if deletion.rows { row } else { col };
+        let (abs, id) = match part.strip_prefix('$') {
+            Some(id) => ("$", id),
+            None => ("", part),
+        };
+        Some((
+            abs.to_owned(),
+            id.to_owned(),
+            if deletion.rows { col } else { row }.to_owned(),
+        ))
+    };
+    let ((abs_a, id_a, rest_a), (abs_b, id_b, rest_b)) = (split(a)?, split(b)?);
+    let gone = |id: &str| deletion.deleted.contains(id);
+    if id_a.is_empty() || id_b.is_empty() || !(gone(&id_a) || gone(&id_b)) {
+        return None;
+    }
+    let pos = |id: &str| deletion.order.iter().position(|x| x == id);
+    let (pa, pb) = (pos(&id_a)?, pos(&id_b)?);
+    let (lo, hi) = (pa.min(pb), pa.max(pb));
+    let survivors = || {
+        deletion.order[lo..=hi]
+            .iter()
+            .filter(|id| !gone(id.as_str()))
+    };
+    let first = survivors().next()?.clone();
+    let last = survivors().last()?.clone();
+    let (new_a, new_b) = if pa <= pb {
+        (first, last)
+    } else {
+        (last, first)
+    };
+    let join = |abs: &str, id: &str, rest: &str| {
+        if deletion.rows {
+            format!("{abs}{id}:{rest}")
+        } else {
+            format!("{rest}:{abs}{id}")
+        }
+    };
+    let body = format!(
+        "{}~{}",
+        join(&abs_a, &new_a, &rest_a),
+        join(&abs_b, &new_b, &rest_b)
+    );
+    Some(match sid {
+        Some(sid) => format!("{sid}!{body}"),
+        None => body,
+    })
+}
+
 /// Cuts a cell range of more than [`MAX_RANGE_CELLS`] cells to the used extent `used`: cells
 /// past it are empty, so sums, counts and lookups are unchanged.
 fn clamp_range(a: Pos, b: Pos, used: (usize, usize)) -> (Pos, Pos) {
@@ -732,6 +843,42 @@ mod tests {
         stored: String,
         /// What the stored form shows back, when it differs from `typed`.
         shown: Option<String>,
+    }
+
+    /// A case of `shrink_cases.json`, shared with the browser's `formula.js`.
+    #[derive(serde::Deserialize)]
+    struct ShrinkCase {
+        why: String,
+        stored: String,
+        home: String,
+        sheet: String,
+        rows: bool,
+        deleted: Vec<String>,
+        expect: Option<String>,
+    }
+
+    #[test]
+    fn ranges_shrink_when_their_ends_are_deleted() {
+        let cases: Vec<ShrinkCase> =
+            serde_json::from_str(include_str!("shrink_cases.json")).unwrap();
+        let rows: Vec<String> = (1..=5).map(|i| format!("r{i}")).collect();
+        let cols: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
+        for case in &cases {
+            let deleted = case.deleted.iter().map(String::as_str).collect();
+            let deletion = Deletion {
+                sheet: &case.sheet,
+                rows: case.rows,
+                order: if case.rows { &rows } else { &cols },
+                deleted: &deleted,
+            };
+            assert_eq!(
+                shrink_ranges(&case.stored, &case.home, &deletion),
+                case.expect,
+                "{}",
+                case.why
+            );
+        }
+        assert!(cases.len() >= 10);
     }
 
     /// The cases shared with the browser's `formula.js`.

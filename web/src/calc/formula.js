@@ -399,6 +399,76 @@ function renderRef (inner, lay, current) {
   return sid !== null ? quoteSheet(s.name) + '!' + text : text
 }
 
+/**
+ * The stored formula `stored` (on sheet `home`) with every range end that a deletion removes
+ * moved inward to the nearest surviving row or column inside the range, as spreadsheets shrink
+ * a range when its first or last row goes; null when nothing changes. Twin of formula.rs's
+ * shrink_ranges. `deletion`: {sheet, rows (else columns), order (ids before), deleted (Set)}.
+ */
+export function shrinkRanges (stored, home, deletion) {
+  const chars = Array.from(stored)
+  let out = ''
+  let changed = false
+  let i = 0
+  while (i < chars.length) {
+    const c = chars[i]
+    if (c === '"') {
+      const end = stringEnd(chars, i)
+      out += chars.slice(i, end).join('')
+      i = end
+      continue
+    }
+    if (c === '{' && chars[i + 1] === '@') {
+      const len = chars.slice(i).indexOf('}')
+      if (len >= 0) {
+        const inner = chars.slice(i + 2, i + len).join('')
+        const moved = shrinkRef(inner, home, deletion)
+        if (moved !== null) changed = true
+        out += '{@' + (moved ?? inner) + '}'
+        i += len + 1
+        continue
+      }
+    }
+    out += c
+    i++
+  }
+  return changed ? out : null
+}
+
+function shrinkRef (inner, home, deletion) {
+  const bang = inner.indexOf('!')
+  const sid = bang >= 0 ? inner.slice(0, bang) : null
+  const body = bang >= 0 ? inner.slice(bang + 1) : inner
+  if ((sid ?? home) !== deletion.sheet) return null
+  const tilde = body.indexOf('~')
+  if (tilde < 0) return null
+  const split = (end) => {
+    const colon = end.indexOf(':')
+    if (colon < 0) return null
+    const row = end.slice(0, colon)
+    const col = end.slice(colon + 1)
+    const part = deletion.rows ? row : col
+    const abs = part.startsWith('$') ? '$' : ''
+    return { abs, id: part.slice(abs.length), rest: deletion.rows ? col : row }
+  }
+  const a = split(body.slice(0, tilde))
+  const b = split(body.slice(tilde + 1))
+  if (!a || !b || !a.id || !b.id) return null
+  const gone = (id) => deletion.deleted.has(id)
+  if (!gone(a.id) && !gone(b.id)) return null
+  const pa = deletion.order.indexOf(a.id)
+  const pb = deletion.order.indexOf(b.id)
+  if (pa < 0 || pb < 0) return null
+  const survivors = deletion.order.slice(Math.min(pa, pb), Math.max(pa, pb) + 1).filter((id) => !gone(id))
+  if (!survivors.length) return null
+  const first = survivors[0]
+  const last = survivors[survivors.length - 1]
+  const [na, nb] = pa <= pb ? [first, last] : [last, first]
+  const join = (e, id) => deletion.rows ? `${e.abs}${id}:${e.rest}` : `${e.rest}:${e.abs}${id}`
+  const text = join(a, na) + '~' + join(b, nb)
+  return sid !== null ? sid + '!' + text : text
+}
+
 function clampRange (a, b, used) {
   if (!a[0] || !a[1] || !b[0] || !b[1]) return [a, b]
   const rows = Math.abs(a[0][0] - b[0][0]) + 1
