@@ -738,7 +738,7 @@ fn shrink_ref(inner: &str, home: &str, deletion: &Deletion<'_>) -> Option<String
             .filter(|id| !gone(id.as_str()))
     };
     let first = survivors().next()?.clone();
-    let last = survivors().last()?.clone();
+    let last = survivors().next_back()?.clone();
     let (new_a, new_b) = if pa <= pb {
         (first, last)
     } else {
