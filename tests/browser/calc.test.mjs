@@ -244,13 +244,23 @@ test('sort from the column menu (keyboard and mouse), move rows, delete a sheet 
   await typeAt(a, 0, 3, '=Sheet2!A1*2')
   await waitCell(a, 0, 3, '42')
 
+  // Bob moves his tab to the left from the keyboard (Shift+F10 on the tab); Alice's screen
+  // keeps showing her sheet, now the second tab.
+  await b.focus('.sheet-tab:nth-child(2)')
+  await b.keyboard.press('Shift+F10')
+  await b.waitForSelector('.calc-menu', { timeout: WAIT_MS })
+  await b.click('.menu-sheet-left')
+  await a.waitForFunction(() => document.querySelector('.sheet-tab:nth-child(1)').textContent === 'Sheet2' &&
+    document.querySelector('.sheet-tab:nth-child(2)').getAttribute('aria-current') === 'page', null, { timeout: WAIT_MS })
+  await waitCell(a, 0, 3, '42')
+
   // Bob deletes it from the tab's menu: a confirmation first; Cancel keeps it.
-  await b.click('.sheet-tab:nth-child(2)', { button: 'right' })
+  await b.click('.sheet-tab:nth-child(1)', { button: 'right' })
   await b.click('.menu-sheet-delete')
   await b.waitForSelector('.sheet-delete-dialog[open]', { timeout: WAIT_MS })
   await b.click('.sheet-delete-cancel')
   assert.equal(await b.evaluate(() => document.querySelectorAll('.sheet-tab:not(.sheet-add)').length), 2)
-  await b.click('.sheet-tab:nth-child(2)', { button: 'right' })
+  await b.click('.sheet-tab:nth-child(1)', { button: 'right' })
   await b.click('.menu-sheet-delete')
   await b.waitForSelector('.sheet-delete-dialog[open]', { timeout: WAIT_MS })
   await screenshot(b, 'calc-delete-sheet')

@@ -90,7 +90,11 @@ function main () {
   let engine = 'loading' // 'loading' | 'ready' | 'failed'
 
   function readStructure () {
+    // The sheet on screen stays on screen when others add, move or delete tabs around it.
+    const shown = sids[current]
     sids = D.sheetIds(ydoc)
+    const still = shown ? sids.indexOf(shown) : -1
+    if (still >= 0) current = still
     if (current >= sids.length) current = Math.max(0, sids.length - 1)
     const sheets = sids.map((sid) => D.readSheet(ydoc, sid))
     lay = layout(sheets, false, t('calc.sheet'))
@@ -516,9 +520,11 @@ function main () {
     if (answer && answer.trim()) ydoc.transact(() => { ensureAuthor(); D.sheetMap(ydoc, sid).set('name', answer.trim().slice(0, 31)) })
   }
   function moveSheet (sid, by) {
+    // The moved tab becomes the one shown, and readStructure follows it to its new place.
+    const i = sids.indexOf(sid)
+    if (i >= 0) current = i
     ydoc.transact(() => { ensureAuthor(); D.moveSheet(ydoc, sid, by) })
-    const i = D.sheetIds(ydoc).indexOf(sid)
-    if (i >= 0) { current = i; refresh() }
+    refresh()
     tabs.querySelectorAll('.sheet-tab')[current]?.focus()
   }
   let deleteDlg = null
