@@ -6,6 +6,7 @@ pub mod eval;
 pub mod formula;
 pub mod locale;
 pub mod schema;
+pub mod sort;
 pub mod value;
 
 #[cfg(test)]

@@ -167,3 +167,110 @@ test('a 10,000-row sheet scrolls and keeps only the visible cells in the page', 
   await screenshot(c, 'calc-far')
   await assertClean(carol)
 })
+
+/** The texts of column `col` rows 0…n-1 as `page` evaluates them. */
+const column = (page, col, n) => page.evaluate(([c, k]) => Array.from({ length: k }, (_, r) => window.ardoise.value(r, c)?.text ?? ''), [col, n])
+
+async function waitColumn (page, col, want) {
+  try {
+    await page.waitForFunction(([c, w]) => w.every((text, r) => (window.ardoise.value(r, c)?.text ?? '') === text), [col, want], { timeout: WAIT_MS })
+  } catch (e) {
+    throw new Error(`column ${col} never read ${JSON.stringify(want)}; it has ${JSON.stringify(await column(page, col, want.length))}\n${e.message}`)
+  }
+}
+
+test('sort from the column menu (keyboard and mouse), move rows, delete a sheet with confirmation', T, async () => {
+  const url = `${server.url}/c/${padName('sort')}`
+  const alice = await person(ALICE)
+  const bob = await person(BOB)
+  await openCalc(alice, url)
+  await openCalc(bob, url)
+  const a = alice.page
+  const b = bob.page
+
+  const rows = [['Nom', 'Note'], ['zoé', '12'], ['Bruno', '9'], ['ada', '15']]
+  for (const [r, [name, note]] of rows.entries()) {
+    await typeAt(a, r, 0, name)
+    await typeAt(a, r, 1, note)
+  }
+  await typeAt(a, 1, 2, '=B2*2')
+  await waitCell(b, 1, 2, '24')
+
+  // Alice, from the keyboard: Shift+F10 on A1 opens the menu; she ticks "first row is a header"
+  // (the menu stays open), then sorts A to Z. Case-blind collation: ada, Bruno, zoé.
+  await a.evaluate(() => { window.ardoise.grid.select(0, 0); window.ardoise.grid.focus() })
+  await a.keyboard.press('Shift+F10')
+  await a.waitForSelector('.calc-menu .menu-sort-asc:focus', { timeout: WAIT_MS })
+  assert.equal(await a.textContent('.menu-sort-asc'), 'Trier de A à Z selon la colonne A')
+  await a.keyboard.press('ArrowDown')
+  await a.keyboard.press('ArrowDown')
+  await a.keyboard.press('Enter')
+  assert.equal(await a.getAttribute('.menu-sort-header', 'aria-checked'), 'true')
+  await screenshot(a, 'calc-sort-menu')
+  await a.keyboard.press('Home')
+  await a.keyboard.press('Enter')
+  assert.equal(await a.$('.calc-menu'), null, 'the menu closed')
+  // Bob sees the sorted rows; the formula travelled with zoé's row.
+  await waitColumn(b, 0, ['Nom', 'ada', 'Bruno', 'zoé'])
+  await waitColumn(b, 1, ['Note', '15', '9', '12'])
+  await waitColumn(b, 2, ['', '', '', '24'])
+
+  // Bob, with the mouse: the ▾ of column B's header, header row ticked, Z to A.
+  await b.hover('.colhead:nth-child(2)')
+  await b.click('.colhead:nth-child(2) .col-menu')
+  await b.waitForSelector('.calc-menu', { timeout: WAIT_MS })
+  assert.equal(await b.textContent('.menu-sort-desc'), 'Sort Z to A by column B')
+  await b.click('.menu-sort-header')
+  await b.click('.menu-sort-desc')
+  await waitColumn(a, 0, ['Nom', 'ada', 'zoé', 'Bruno'])
+
+  // Alice moves Bruno's row up with Alt+Shift+↑; her selection follows the row.
+  await a.evaluate(() => { window.ardoise.grid.select(3, 0); window.ardoise.grid.focus() })
+  await a.keyboard.press('Alt+Shift+ArrowUp')
+  await waitColumn(b, 0, ['Nom', 'ada', 'Bruno', 'zoé'])
+  await waitColumn(b, 2, ['', '', '', '24'])
+  assert.equal(await a.evaluate(() => window.ardoise.grid.sel.r), 2)
+  // …and down again from the right-click menu.
+  const box = await a.evaluate(() => { const r = document.querySelector('.grid-cursor').getBoundingClientRect(); return { x: r.x + 5, y: r.y + 5 } })
+  await a.mouse.click(box.x, box.y, { button: 'right' })
+  await a.click('.menu-move-down')
+  await waitColumn(b, 0, ['Nom', 'ada', 'zoé', 'Bruno'])
+
+  // Bob adds a sheet and fills it; Alice refers to it from the first sheet.
+  await b.click('.sheet-add')
+  await b.waitForFunction(() => document.querySelectorAll('.sheet-tab:not(.sheet-add)').length === 2, null, { timeout: WAIT_MS })
+  await typeAt(b, 0, 0, '21')
+  await waitCell(b, 0, 0, '21')
+  await typeAt(a, 0, 3, '=Sheet2!A1*2')
+  await waitCell(a, 0, 3, '42')
+
+  // Bob moves his tab to the left from the keyboard (Shift+F10 on the tab); Alice's screen
+  // keeps showing her sheet, now the second tab.
+  await b.focus('.sheet-tab:nth-child(2)')
+  await b.keyboard.press('Shift+F10')
+  await b.waitForSelector('.calc-menu', { timeout: WAIT_MS })
+  await b.click('.menu-sheet-left')
+  await a.waitForFunction(() => document.querySelector('.sheet-tab:nth-child(1)').textContent === 'Sheet2' &&
+    document.querySelector('.sheet-tab:nth-child(2)').getAttribute('aria-current') === 'page', null, { timeout: WAIT_MS })
+  await waitCell(a, 0, 3, '42')
+
+  // Bob deletes it from the tab's menu: a confirmation first; Cancel keeps it.
+  await b.click('.sheet-tab:nth-child(1)', { button: 'right' })
+  await b.click('.menu-sheet-delete')
+  await b.waitForSelector('.sheet-delete-dialog[open]', { timeout: WAIT_MS })
+  await b.click('.sheet-delete-cancel')
+  assert.equal(await b.evaluate(() => document.querySelectorAll('.sheet-tab:not(.sheet-add)').length), 2)
+  await b.click('.sheet-tab:nth-child(1)', { button: 'right' })
+  await b.click('.menu-sheet-delete')
+  await b.waitForSelector('.sheet-delete-dialog[open]', { timeout: WAIT_MS })
+  await screenshot(b, 'calc-delete-sheet')
+  await b.click('.sheet-delete-ok')
+  // Alice's tab is gone and her formula now reads #REF!; the last sheet cannot be deleted.
+  await a.waitForFunction(() => document.querySelectorAll('.sheet-tab:not(.sheet-add)').length === 1, null, { timeout: WAIT_MS })
+  await waitCell(a, 0, 3, '#REF!')
+  await a.click('.sheet-tab:nth-child(1)', { button: 'right' })
+  assert.equal(await a.isDisabled('.menu-sheet-delete'), true)
+  await a.keyboard.press('Escape')
+  await waitColumn(b, 0, ['Nom', 'ada', 'zoé', 'Bruno'])
+  await assertClean(alice, bob)
+})

@@ -1,9 +1,11 @@
 //! Calcs: pages and kinds, and the model over real WebSockets: concurrent row and column
-//! insertion never moves anyone's data, evaluation follows the structure.
+//! insertion, sorts, row moves and sheet deletions never move anyone's data elsewhere, and
+//! evaluation follows the structure.
 
 use std::io::Write;
 
 use ardoise::calc::schema::{self, Axis};
+use ardoise::calc::sort::SortKey;
 use ardoise::calc::{evaluate, parse_typed, read, Computed, Input, Layout, Locale, Workbook};
 use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
@@ -258,6 +260,271 @@ async fn formulas_evaluate_through_inserted_rows_sheets_and_deletions() {
     let wb = workbook(&b);
     assert_eq!(value(&wb, 0, 1, 2), Computed::Error("#REF!".into()));
     assert_eq!(value(&wb, 0, 0, 2), Computed::Number(107.0));
+}
+
+/// Sorts the first sheet as this client sees it, by column `col` (0-based) of its inputs.
+async fn sort_by(c: &mut Client, col: usize, descending: bool, header: bool) {
+    let wb = workbook(c);
+    let sheet = wb.sheets[0].clone();
+    let col_id = sheet.cols[col].clone();
+    change(c, |t| {
+        schema::sort_rows(t, &sheet.id, descending, header, |row| {
+            sheet
+                .cells
+                .get(&schema::cell_key(row, &col_id))
+                .map_or(SortKey::Empty, SortKey::of_input)
+        })
+        .expect("sorted");
+    })
+    .await;
+}
+
+/// The 0-based row whose column A reads `label`, checking it is there exactly once.
+fn row_of(wb: &Workbook, label: &str) -> usize {
+    let rows: Vec<usize> = (0..wb.sheets[0].rows.len())
+        .filter(|&r| text_at(wb, 0, r, 0).as_deref() == Some(label))
+        .collect();
+    assert_eq!(rows.len(), 1, "{label} shown once: {rows:?}");
+    rows[0]
+}
+
+/// Every label `row1`…`row10` shown once, and no row id shown twice.
+fn each_row_once(wb: &Workbook) {
+    for r in 1..=10 {
+        row_of(wb, &format!("row{r}"));
+    }
+    let ids: std::collections::HashSet<&String> = wb.sheets[0].rows.iter().collect();
+    assert_eq!(ids.len(), wb.sheets[0].rows.len(), "no row shown twice");
+}
+
+#[tokio::test]
+async fn a_sort_carries_a_concurrent_edit_with_its_row() {
+    let server = TestServer::start().await;
+    for (i, order) in [Order::InsertFirst, Order::EditFirst, Order::Concurrent]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("sort-edit-{i}");
+        let mut a = new_calc(&server, &name).await;
+        let mut b = Client::connect(&server, &name).await;
+        assert_eq!(text_at(&workbook(&b), 0, 2, 0).as_deref(), Some("row3"));
+        match order {
+            Order::InsertFirst => {
+                sort_by(&mut a, 0, true, false).await;
+                a.barrier().await;
+                let sorted = a.doc.transact().state_vector();
+                b.until("b sees the sort", |c| has_all(c, &sorted)).await;
+                type_in(&mut b, 0, 2, 1, "typed by B", Locale::En).await;
+            }
+            Order::EditFirst => {
+                type_in(&mut b, 0, 2, 1, "typed by B", Locale::En).await;
+                b.barrier().await;
+                sort_by(&mut a, 0, true, false).await;
+            }
+            Order::Concurrent => {
+                sort_by(&mut a, 0, true, false).await;
+                type_in(&mut b, 0, 2, 1, "typed by B", Locale::En).await;
+            }
+        }
+        converge(&mut a, &mut b).await;
+        let wb = workbook(&a);
+        each_row_once(&wb);
+        // Descending text: row9 … row2, row10, row1; the rows past them keep their place.
+        assert_eq!(text_at(&wb, 0, 0, 0).as_deref(), Some("row9"), "{order:?}");
+        assert_eq!(text_at(&wb, 0, 9, 0).as_deref(), Some("row1"), "{order:?}");
+        // B typed on the row it saw third: row3 before the sort, row7 after it. The value is on
+        // that row, wherever the sort put it.
+        let meant = match order {
+            Order::InsertFirst => "row7",
+            Order::EditFirst | Order::Concurrent => "row3",
+        };
+        let r = row_of(&wb, meant);
+        assert_eq!(
+            text_at(&wb, 0, r, 1).as_deref(),
+            Some("typed by B"),
+            "{order:?}"
+        );
+        let typed: usize = (0..20)
+            .filter(|&r| text_at(&wb, 0, r, 1).as_deref() == Some("typed by B"))
+            .count();
+        assert_eq!(typed, 1, "{order:?}");
+        assert_eq!(wb.sheets[0].rows.len(), schema::DEFAULT_ROWS);
+    }
+}
+
+#[tokio::test]
+async fn a_row_move_carries_a_concurrent_edit_with_its_row() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "move-edit").await;
+    let mut b = Client::connect(&server, "move-edit").await;
+    // A moves rows 3-4 up one; B concurrently types on row 3 (labelled row3).
+    change(&mut a, |t| {
+        schema::move_ids(t, "s1", Axis::Rows, 2, 2, -1).expect("moved");
+    })
+    .await;
+    type_in(&mut b, 0, 2, 1, "on row3", Locale::En).await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&b);
+    each_row_once(&wb);
+    assert_eq!(row_of(&wb, "row3"), 1);
+    assert_eq!(row_of(&wb, "row4"), 2);
+    assert_eq!(row_of(&wb, "row2"), 3);
+    assert_eq!(text_at(&wb, 0, 1, 1).as_deref(), Some("on row3"));
+}
+
+#[tokio::test]
+async fn a_row_inserted_during_a_sort_survives_once() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "sort-insert").await;
+    let mut b = Client::connect(&server, "sort-insert").await;
+    sort_by(&mut a, 0, true, false).await;
+    let mut fresh = Vec::new();
+    change(&mut b, |t| {
+        fresh = schema::insert(t, "s1", Axis::Rows, 4, 1).expect("row inserted");
+    })
+    .await;
+    let (sid, col) = ("s1".to_owned(), workbook(&b).sheets[0].cols[0].clone());
+    change(&mut b, |t| {
+        let input = Input::Text("inserted".into());
+        schema::set_input(t, &sid, &fresh[0], &col, Some(&input)).expect("typed");
+    })
+    .await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    each_row_once(&wb);
+    row_of(&wb, "inserted");
+    assert_eq!(wb.sheets[0].rows.len(), schema::DEFAULT_ROWS + 1);
+}
+
+#[tokio::test]
+async fn two_concurrent_sorts_converge_and_show_each_row_once() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "two-sorts").await;
+    let mut b = Client::connect(&server, "two-sorts").await;
+    sort_by(&mut a, 0, false, false).await;
+    sort_by(&mut b, 0, true, false).await;
+    // (b has not read a's sort yet: the test client only reads when asked.)
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    each_row_once(&wb);
+    assert_eq!(wb.sheets[0].rows.len(), schema::DEFAULT_ROWS);
+    // The sorts rewrote different spans (row1 stays first ascending), so the merge may mix
+    // them; the labelled rows still come before the empty ones.
+    assert!(
+        (0..10).all(|r| text_at(&wb, 0, r, 0).is_some()),
+        "labelled rows first"
+    );
+    // Deleting a row after the duplicates: it is gone everywhere, nothing else moves.
+    let first = text_at(&wb, 0, 0, 0).expect("a label");
+    change(&mut b, |t| {
+        schema::delete(t, "s1", Axis::Rows, 0, 1).expect("deleted")
+    })
+    .await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    assert!((0..20).all(|r| text_at(&wb, 0, r, 0).as_ref() != Some(&first)));
+    assert_eq!(wb.sheets[0].rows.len(), schema::DEFAULT_ROWS - 1);
+}
+
+#[tokio::test]
+async fn formulas_follow_their_rows_through_a_sort() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "sort-eval").await;
+    let mut b = Client::connect(&server, "sort-eval").await;
+    type_in(&mut a, 0, 0, 1, "Amount", Locale::En).await;
+    for (r, v) in [30, 10, 40, 20].iter().enumerate() {
+        type_in(&mut a, 0, r + 1, 1, &v.to_string(), Locale::En).await;
+    }
+    // A total whose range ends lie outside the sorted rows (the header row, the empty row 6).
+    type_in(&mut a, 0, 0, 2, "=SUM(B1:B6)", Locale::En).await;
+    type_in(&mut a, 0, 1, 2, "=B2*2", Locale::En).await;
+    // A total whose range ends are two of the sorted rows.
+    type_in(&mut a, 0, 6, 2, "=SUM(B2:B5)", Locale::En).await;
+    converge(&mut a, &mut b).await;
+    sort_by(&mut b, 1, false, true).await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    each_row_once(&wb);
+    let col_b: Vec<Computed> = (1..5).map(|r| value(&wb, 0, r, 1)).collect();
+    assert_eq!(col_b, [10.0, 20.0, 30.0, 40.0].map(Computed::Number));
+    assert_eq!(row_of(&wb, "row1"), 0, "the header stays");
+    assert_eq!(row_of(&wb, "row6"), 5, "rows after the data stay");
+    assert_eq!(value(&wb, 0, 0, 2), Computed::Number(100.0));
+    // =B2*2 travelled with row2 (30) and still doubles row2's B.
+    let r = row_of(&wb, "row2");
+    assert_eq!(r, 3);
+    assert_eq!(value(&wb, 0, r, 2), Computed::Number(60.0));
+    // Range ends are row ids too: row2 and row5 now sit on rows 4 and 3, so B2:B5 reads B3:B4
+    // (20 + 30). Documented on `schema::reorder`; a total meant to cover the data keeps its
+    // ends outside it.
+    assert_eq!(
+        value(&wb, 0, row_of(&wb, "row7"), 2),
+        Computed::Number(50.0)
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_sheet_drops_concurrent_edits_and_breaks_references_to_it() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "sheet-delete").await;
+    let mut sid = String::new();
+    change(&mut a, |t| sid = schema::add_sheet(t, "Data")).await;
+    type_in(&mut a, 1, 0, 0, "21", Locale::En).await;
+    type_in(&mut a, 0, 0, 1, "=Data!A1*2", Locale::En).await;
+    let mut b = Client::connect(&server, "sheet-delete").await;
+    converge(&mut a, &mut b).await;
+    assert_eq!(value(&workbook(&b), 0, 0, 1), Computed::Number(42.0));
+    // A deletes the sheet while B types on it and moves its tab.
+    change(&mut a, |t| schema::delete_sheet(t, &sid).expect("deleted")).await;
+    type_in(&mut b, 1, 3, 3, "typed on a dying sheet", Locale::En).await;
+    change(&mut b, |t| schema::move_sheet(t, &sid, -1).expect("moved")).await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    assert_eq!(wb.sheets.len(), 1);
+    assert_eq!(value(&wb, 0, 0, 1), Computed::Error("#REF!".into()));
+    assert_eq!(text_at(&wb, 0, 0, 0).as_deref(), Some("row1"));
+    // Nothing of the deleted sheet is left in the document.
+    let txn = a.doc.transact();
+    let map = txn.get_map(format!("sheet:{sid}")).expect("root map");
+    assert_eq!(yrs::Map::len(&map, &txn), 0);
+}
+
+#[tokio::test]
+async fn two_sheets_deleted_at_once() {
+    let server = TestServer::start().await;
+    let mut a = new_calc(&server, "sheets-delete").await;
+    let (mut s2, mut s3) = (String::new(), String::new());
+    change(&mut a, |t| {
+        s2 = schema::add_sheet(t, "Two");
+        s3 = schema::add_sheet(t, "Three");
+    })
+    .await;
+    let mut b = Client::connect(&server, "sheets-delete").await;
+    converge(&mut a, &mut b).await;
+    change(&mut a, |t| schema::delete_sheet(t, &s2).expect("deleted")).await;
+    change(&mut b, |t| schema::delete_sheet(t, &s3).expect("deleted")).await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    assert_eq!(wb.sheets.len(), 1);
+    assert_eq!(wb.sheets[0].id, "s1");
+    // And the two last ones at once: none left, the next visitor gets a fresh sheet.
+    change(&mut a, |t| {
+        s2 = schema::add_sheet(t, "Again");
+    })
+    .await;
+    converge(&mut a, &mut b).await;
+    change(&mut a, |t| schema::delete_sheet(t, "s1").expect("deleted")).await;
+    change(&mut b, |t| schema::delete_sheet(t, &s2).expect("deleted")).await;
+    converge(&mut a, &mut b).await;
+    assert!(workbook(&a).sheets.is_empty());
+    let mut c = Client::connect(&server, "sheets-delete").await;
+    c.until("c synced", |c| has_all(c, &a.doc.transact().state_vector()))
+        .await;
+    change(&mut c, schema::ensure_first_sheet).await;
+    c.barrier().await;
+    a.until("a sees the new sheet", |c| !workbook(c).sheets.is_empty())
+        .await;
+    assert_eq!(workbook(&a).sheets[0].rows.len(), schema::DEFAULT_ROWS);
 }
 
 /// A config file closing creation past one live document.

@@ -13,7 +13,7 @@ import { remoteUser } from './cursors.js'
 import { createGrid, DEFAULT_W } from './calc/grid.js'
 import { loadEngine, Evaluation } from './calc/engine.js'
 import { layout, colName } from './calc/formula.js'
-import { parseTyped, editText, inputOf, storedOf } from './calc/value.js'
+import { parseTyped, editText, inputOf, storedOf, parseNumber } from './calc/value.js'
 import * as D from './calc/doc.js'
 
 /** Most cells one formatting, clearing or paste operation touches. */
@@ -99,7 +99,11 @@ function main () {
   let engine = 'loading' // 'loading' | 'ready' | 'failed'
 
   function readStructure () {
+    // The sheet on screen stays on screen when others add, move or delete tabs around it.
+    const shown = sids[current]
     sids = D.sheetIds(ydoc)
+    const still = shown ? sids.indexOf(shown) : -1
+    if (still >= 0) current = still
     if (current >= sids.length) current = Math.max(0, sids.length - 1)
     const sheets = sids.map((sid) => D.readSheet(ydoc, sid))
     lay = layout(sheets, false, t('calc.sheet'))
@@ -160,8 +164,13 @@ function main () {
     onKey: (e) => {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'b' || e.key === 'B')) { toggleFmt('b'); return true }
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'i' || e.key === 'I')) { toggleFmt('i'); return true }
+      if (e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+        moveRows(e.key === 'ArrowUp' ? -1 : 1)
+        return true
+      }
       return false
     },
+    onMenu: ({ x, y, c }) => openGridMenu(x, y, c),
     onResize: (c, w) => {
       if (readOnly || !sheet || !sheet.parts.colmeta) return
       ydoc.transact(() => { ensureAuthor(); sheet.parts.colmeta.set(sheet.cols[c], { w }) })
@@ -264,6 +273,140 @@ function main () {
     })
   }
 
+  // ---- sorting and moving rows ----------------------------------------------------------------
+  // Both rewrite only the sheet's `rows` id array (doc.js reorderIds): cells are keyed by row id
+  // and formulas name rows by id, so every value and formula travels with its row. What that
+  // means for ranges and under concurrency is written on schema::reorder.
+  let headerRow = false
+
+  /** What row `rowId` sorts by in column `c`: its computed value, else its input. */
+  function sortKey (rowId, c) {
+    const r = sheet.rowIndex.get(rowId)
+    const input = sheet.parts.cells ? inputOf(sheet.parts.cells.get(D.cellKey(rowId, sheet.cols[c]))) : null
+    if (!input || r === undefined) return null
+    switch (input.kind) {
+      case 'number': return { kind: 'number', value: input.value }
+      case 'bool': return { kind: 'number', value: input.value ? 1 : 0 }
+      case 'text': return input.value === '' ? null : { kind: 'text', value: input.value }
+    }
+    const v = evaluation ? evaluation.cell(current, r, c) : null
+    if (!v) return evaluation ? null : { kind: 'text', value: input.value }
+    if (v.error) return { kind: 'error', value: v.text }
+    // The engine gives formatted text: a number result is read back in the viewer's locale
+    // (a number format such as a date may make it text, which then sorts as text).
+    const n = v.number ? parseNumber(v.text, locale) : null
+    return n !== null ? { kind: 'number', value: n } : { kind: 'text', value: v.text }
+  }
+
+  function sortBy (c, descending) {
+    if (readOnly || !sheet) return
+    const collator = new Intl.Collator(locale, { sensitivity: 'base', numeric: false })
+    const sid = sheet.id
+    ydoc.transact(() => {
+      ensureAuthor()
+      D.sortRows(ydoc, sid, descending, headerRow, (rowId) => sortKey(rowId, c), collator)
+    })
+  }
+
+  /** Moves the selected rows by one (`by` = -1 up, 1 down); the selection follows them. */
+  function moveRows (by) {
+    if (readOnly || !sheet) return
+    const sel = grid.sel
+    const lo = Math.min(sel.r, sel.r2)
+    const n = Math.abs(sel.r - sel.r2) + 1
+    const sid = sheet.id
+    let moved = false
+    ydoc.transact(() => {
+      ensureAuthor()
+      moved = D.moveIds(ydoc, sid, 'rows', lo, n, by)
+    })
+    if (moved) grid.select(sel.r + by, sel.c, sel.r2 + by, sel.c2)
+  }
+
+  // ---- menus (grid and sheet tabs) -------------------------------------------------------------
+  // One small menu at a time: role=menu with its items, arrow keys move, Escape or a click
+  // elsewhere closes it and focus goes back where it was.
+  let menu = null
+  function closeMenu (refocus = true) {
+    if (!menu) return
+    const { el, back } = menu
+    menu = null
+    el.remove()
+    document.removeEventListener('mousedown', outside, true)
+    if (refocus && back) back.focus()
+  }
+  function outside (e) { if (menu && !menu.el.contains(e.target)) closeMenu(false) }
+  /** items: {label, run, cls, checked?, disabled?, keep?} or 'sep'. */
+  function openMenu (x, y, items, labelKey, back) {
+    closeMenu(false)
+    const el = h('div.calc-menu', { role: 'menu' })
+    el.setAttribute('aria-label', t(labelKey))
+    const buttons = []
+    for (const it of items) {
+      if (it === 'sep') { el.appendChild(h('div.calc-menu-sep', { role: 'separator' })); continue }
+      const check = typeof it.checked === 'boolean'
+      const b = h('button.calc-menu-item' + (it.cls ? '.' + it.cls : ''), {
+        type: 'button',
+        role: check ? 'menuitemcheckbox' : 'menuitem',
+        tabindex: '-1',
+        disabled: it.disabled ? true : null,
+        onclick: () => {
+          if (it.keep) { it.run(b); return }
+          closeMenu()
+          it.run()
+        }
+      }, it.label)
+      if (check) b.setAttribute('aria-checked', String(it.checked))
+      buttons.push(b)
+      el.appendChild(b)
+    }
+    el.addEventListener('keydown', (e) => {
+      const live = buttons.filter((b) => !b.disabled)
+      const i = live.indexOf(document.activeElement)
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault()
+        const d = e.key === 'ArrowDown' ? 1 : -1
+        live[(i + d + live.length) % live.length]?.focus()
+      } else if (e.key === 'Home' || e.key === 'End') {
+        e.preventDefault()
+        live[e.key === 'Home' ? 0 : live.length - 1]?.focus()
+      } else if (e.key === 'Escape' || e.key === 'Tab') {
+        e.preventDefault()
+        closeMenu()
+      }
+    })
+    document.body.appendChild(el)
+    // Kept inside the window.
+    const box = el.getBoundingClientRect()
+    el.style.left = Math.max(4, Math.min(x, window.innerWidth - box.width - 4)) + 'px'
+    el.style.top = Math.max(4, Math.min(y, window.innerHeight - box.height - 4)) + 'px'
+    menu = { el, back }
+    document.addEventListener('mousedown', outside, true)
+    buttons.find((b) => !b.disabled)?.focus()
+  }
+
+  function openGridMenu (x, y, c) {
+    if (readOnly || !sheet) return
+    const col = colName(c + 1)
+    const sel = grid.sel
+    const lo = Math.min(sel.r, sel.r2)
+    const hi = Math.max(sel.r, sel.r2)
+    openMenu(x, y, [
+      { label: t('calc.sortAsc', { col }), cls: 'menu-sort-asc', run: () => sortBy(c, false) },
+      { label: t('calc.sortDesc', { col }), cls: 'menu-sort-desc', run: () => sortBy(c, true) },
+      {
+        label: t('calc.sortHeader'),
+        cls: 'menu-sort-header',
+        checked: headerRow,
+        keep: true,
+        run: (b) => { headerRow = !headerRow; b.setAttribute('aria-checked', String(headerRow)) }
+      },
+      'sep',
+      { label: t('calc.moveUp'), cls: 'menu-move-up', disabled: lo === 0, run: () => moveRows(-1) },
+      { label: t('calc.moveDown'), cls: 'menu-move-down', disabled: hi >= sheet.rows.length - 1, run: () => moveRows(1) }
+    ], 'calc.gridMenu', grid.focusEl)
+  }
+
   // ---- clipboard: TSV, to and from LibreOffice / Excel ----------------------------------------
   const gridFocused = () => document.activeElement === grid.focusEl
   document.addEventListener('copy', (e) => {
@@ -338,6 +481,11 @@ function main () {
     onLang(() => { b.title = t(labelKey); b.setAttribute('aria-label', t(labelKey).replace(/ \(.*\)$/, '')) })
     return b
   }
+  const sortButton = tbButton('calc.sortMenu', '⇅', () => {
+    const box = sortButton.getBoundingClientRect()
+    openGridMenu(box.left, box.bottom, grid.sel.c)
+  }, 'tb-sort')
+  sortButton.setAttribute('aria-haspopup', 'menu')
   const boldBtn = tbButton('calc.bold', 'B', () => toggleFmt('b'), 'tb-bold')
   const italicBtn = tbButton('calc.italic', 'I', () => toggleFmt('i'), 'tb-italic')
   boldBtn.setAttribute('aria-pressed', 'false')
@@ -368,11 +516,65 @@ function main () {
       h('div.tb-group', null,
         tbButton('calc.colLeft', '+←', () => structure('cols', 'before'), 'tb-col-left'),
         tbButton('calc.deleteCols', '−‖', () => structure('cols', 'delete'), 'tb-col-delete')),
-      h('div.tb-group', null, tbButton('calc.moreRows', '+1000', () => structure('rows', 'more'), 'tb-more-rows')))
+      h('div.tb-group', null, tbButton('calc.moreRows', '+1000', () => structure('rows', 'more'), 'tb-more-rows')),
+      h('div.tb-group', null, sortButton))
   if (toolbar) onLang(() => toolbar.setAttribute('aria-label', t('toolbar')))
 
   // ---- sheet tabs ----------------------------------------------------------------------------
+  // Each tab has a menu (right click, or the ContextMenu key / Shift+F10 on the focused tab):
+  // rename, move left or right, delete (confirmed; never the last sheet).
   const tabs = h('nav.sheet-tabs')
+  function renameSheet (sid, name) {
+    const answer = window.prompt(t('calc.renameSheet'), name)
+    if (answer && answer.trim()) ydoc.transact(() => { ensureAuthor(); D.sheetMap(ydoc, sid).set('name', answer.trim().slice(0, 31)) })
+  }
+  function moveSheet (sid, by) {
+    // The moved tab becomes the one shown, and readStructure follows it to its new place.
+    const i = sids.indexOf(sid)
+    if (i >= 0) current = i
+    ydoc.transact(() => { ensureAuthor(); D.moveSheet(ydoc, sid, by) })
+    refresh()
+    tabs.querySelectorAll('.sheet-tab')[current]?.focus()
+  }
+  let deleteDlg = null
+  function confirmDelete (sid, name) {
+    if (!deleteDlg) {
+      deleteDlg = h('dialog.dialog.sheet-delete-dialog', { 'aria-labelledby': 'sheet-delete-title' })
+      document.body.appendChild(deleteDlg)
+    }
+    clear(deleteDlg)
+    const ok = h('button.btn.btn-danger.sheet-delete-ok', { type: 'button' }, t('calc.deleteSheetOk'))
+    const cancel = h('button.btn.sheet-delete-cancel', { type: 'button', onclick: () => deleteDlg.close() }, t('calc.cancel'))
+    ok.addEventListener('click', () => {
+      deleteDlg.close()
+      let done = false
+      ydoc.transact(() => { ensureAuthor(); done = D.deleteSheet(ydoc, sid) })
+      if (done) {
+        current = Math.max(0, Math.min(current, D.sheetIds(ydoc).length - 1))
+        refresh()
+        grid.select(0, 0)
+        grid.focus()
+      }
+    })
+    deleteDlg.append(
+      h('h2#sheet-delete-title', null, t('calc.deleteSheetTitle', { name })),
+      h('p.hint', null, t('calc.deleteSheetHint')),
+      h('div.dialog-actions', null, cancel, ok))
+    deleteDlg.showModal()
+    cancel.focus()
+  }
+  function openTabMenu (x, y, i, back) {
+    if (readOnly) return
+    const sid = sids[i]
+    const name = lay.sheets[i] ? lay.sheets[i].name : sid
+    openMenu(x, y, [
+      { label: t('calc.renameSheetItem'), cls: 'menu-sheet-rename', run: () => renameSheet(sid, name) },
+      { label: t('calc.moveSheetLeft'), cls: 'menu-sheet-left', disabled: i === 0, run: () => moveSheet(sid, -1) },
+      { label: t('calc.moveSheetRight'), cls: 'menu-sheet-right', disabled: i >= sids.length - 1, run: () => moveSheet(sid, 1) },
+      'sep',
+      { label: t('calc.deleteSheet'), cls: 'menu-sheet-delete', disabled: sids.length <= 1, run: () => confirmDelete(sid, name) }
+    ], 'calc.sheetMenu', back)
+  }
   function renderTabs () {
     clear(tabs)
     sids.forEach((sid, i) => {
@@ -380,11 +582,20 @@ function main () {
       const b = h('button.sheet-tab', {
         type: 'button',
         'aria-current': i === current ? 'page' : null,
+        'aria-haspopup': readOnly ? null : 'menu',
         onclick: () => { if (current !== i) { current = i; refresh(); grid.select(0, 0) } },
-        ondblclick: () => {
+        ondblclick: () => { if (!readOnly) renameSheet(sid, name) },
+        oncontextmenu: (e) => {
           if (readOnly) return
-          const answer = window.prompt(t('calc.renameSheet'), name)
-          if (answer && answer.trim()) ydoc.transact(() => { ensureAuthor(); D.sheetMap(ydoc, sid).set('name', answer.trim().slice(0, 31)) })
+          e.preventDefault()
+          openTabMenu(e.clientX, e.clientY, i, b)
+        },
+        onkeydown: (e) => {
+          if (e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) {
+            e.preventDefault()
+            const box = b.getBoundingClientRect()
+            openTabMenu(box.left, box.top, i, b)
+          }
         }
       }, name)
       tabs.appendChild(b)
@@ -456,10 +667,19 @@ function main () {
     console.error('IronCalc failed to load', err)
   })
 
-  conn.provider.on('sync', (synced) => {
+  let synced = false
+  conn.provider.on('sync', (s) => {
+    synced = s
     if (synced && !readOnly) {
       D.ensureFirstSheet(ydoc)
       refresh()
+    }
+  })
+  // Two people deleting the last two sheets at once leave none: give the workbook a new one
+  // (after the update that emptied it, not inside its event). Several people may each add one.
+  ydoc.on('update', () => {
+    if (synced && !readOnly && sids.length === 0) {
+      setTimeout(() => { if (D.sheetIds(ydoc).length === 0) { D.ensureFirstSheet(ydoc); refresh() } }, 0)
     }
   })
 

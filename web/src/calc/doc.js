@@ -1,6 +1,10 @@
 // The calc document in Yjs (DESIGN.md §3), the browser's twin of src/calc/schema.rs: reading
-// sheets, and the edits (sheets, rows, columns, cells, formats, widths). Cells are keyed
-// `rowId:colId`, so structure edits never move anyone's data.
+// sheets, and the edits (sheets, rows, columns, cells, formats, widths, sorts and moves). Cells
+// are keyed `rowId:colId`, so structure edits never move anyone's data.
+//
+// Id arrays may hold an id twice (two concurrent sorts or moves each re-insert it): every reader
+// shows the first occurrence only, exactly as schema.rs does, and positions are positions among
+// the shown ids.
 
 import * as Y from 'yjs'
 
@@ -28,7 +32,8 @@ export function sheetIds (ydoc) {
   const seen = new Set()
   const out = []
   for (const sid of ydoc.getArray('sheets').toArray()) {
-    if (typeof sid === 'string' && !seen.has(sid) && ydoc.share.has('sheet:' + sid)) {
+    // A deleted sheet has no `rows` left (a concurrent tab move may have re-inserted its id).
+    if (typeof sid === 'string' && !seen.has(sid) && ydoc.share.has('sheet:' + sid) && sheetMap(ydoc, sid).get('rows') instanceof Y.Array) {
       seen.add(sid)
       out.push(sid)
     }
@@ -64,10 +69,15 @@ export function firstSheetUpdate () {
   return Y.encodeStateAsUpdate(d)
 }
 
-/** Gives an empty workbook its first sheet (unnamed: shown as the viewer's "Sheet1"). */
+/**
+ * Gives an empty workbook its first sheet (unnamed: shown as the viewer's "Sheet1"); a workbook
+ * whose sheets were all deleted (two people deleting the last two at once) gets a new one.
+ */
 export function ensureFirstSheet (ydoc) {
-  if (ydoc.getArray('sheets').length > 0) return
-  Y.applyUpdate(ydoc, firstSheetUpdate())
+  if (sheetIds(ydoc).length > 0) return
+  // The fixed first sheet cannot be made twice: its items exist, deleted.
+  if (Y.getState(ydoc.store, FIRST_SHEET_CLIENT) >= FIRST_SHEET_CLOCK) addSheet(ydoc, '')
+  else Y.applyUpdate(ydoc, firstSheetUpdate())
 }
 
 export function addSheet (ydoc, name) {
@@ -94,7 +104,25 @@ export function sheetParts (ydoc, sid) {
   }
 }
 
-const ids = (arr, max) => (arr ? arr.toArray().filter((x) => typeof x === 'string').slice(0, max) : [])
+/** [id, index in the array] of the ids shown: strings, first occurrence of each, at most `max`. */
+function shownIds (arr, max) {
+  const out = []
+  if (!arr) return out
+  const seen = new Set()
+  let i = 0
+  for (const id of arr.toArray()) {
+    if (out.length >= max) break
+    if (typeof id === 'string' && !seen.has(id)) {
+      seen.add(id)
+      out.push([id, i])
+    }
+    i++
+  }
+  return out
+}
+
+const maxOf = (axis) => (axis === 'rows' ? MAX_ROWS : MAX_COLS)
+const ids = (arr, max) => shownIds(arr, max).map(([id]) => id)
 
 /** Plain snapshot of sheet `sid` for layout/evaluation: {id, name, rows, cols}. */
 export function readSheet (ydoc, sid) {
@@ -102,17 +130,135 @@ export function readSheet (ydoc, sid) {
   return { id: sid, name: p.name, rows: ids(p.rows, MAX_ROWS), cols: ids(p.cols, MAX_COLS) }
 }
 
-/** Inserts `n` rows or columns ('rows' | 'cols') before `at`; returns their ids. */
+/** Inserts `n` rows or columns ('rows' | 'cols') before shown position `at`; returns their ids. */
 export function insertIds (ydoc, sid, axis, at, n) {
   const arr = sheetParts(ydoc, sid)[axis]
-  if (!arr || at < 0 || at > arr.length) return []
+  if (!arr) return []
+  const shown = shownIds(arr, maxOf(axis))
+  if (at < 0 || at > shown.length) return []
+  const index = at < shown.length ? shown[at][1] : (shown.length ? shown[shown.length - 1][1] + 1 : 0)
   const fresh = Array.from({ length: n }, newId)
-  arr.insert(at, fresh)
+  arr.insert(index, fresh)
   return fresh
 }
 
+/** Removes every item whose id passes `pred`, from the end, one run of neighbours at a time. */
+function removeWhere (arr, pred) {
+  const hits = []
+  arr.toArray().forEach((id, i) => { if (typeof id === 'string' && pred(id)) hits.push(i) })
+  let end = hits.length
+  while (end > 0) {
+    let start = end - 1
+    while (start > 0 && hits[start - 1] + 1 === hits[start]) start--
+    arr.delete(hits[start], end - start)
+    end = start
+  }
+}
+
+/** Deletes the `n` shown rows or columns at `at`: every occurrence of their ids. */
 export function deleteIds (ydoc, sid, axis, at, n) {
   const arr = sheetParts(ydoc, sid)[axis]
-  if (!arr || at < 0 || at + n > arr.length) return
-  arr.delete(at, n)
+  if (!arr) return
+  const shown = shownIds(arr, maxOf(axis))
+  if (at < 0 || at + n > shown.length) return
+  const gone = new Set(shown.slice(at, at + n).map(([id]) => id))
+  removeWhere(arr, (id) => gone.has(id))
+}
+
+/**
+ * Puts the shown ids in the order `order` (the same ids); false if it is not a permutation.
+ * Yjs has no move: the span that changes (between the common prefix and suffix) is deleted and
+ * its ids inserted again, in the caller's transaction. Cells are keyed by id and formulas name
+ * rows by id, so data and references travel with their row; a range's ends are row ids too, so
+ * a range whose ends were both moved covers what now lies between them (see schema::reorder,
+ * which also says what concurrent sorts, moves and deletes do).
+ */
+export function reorderIds (ydoc, sid, axis, order) {
+  const arr = sheetParts(ydoc, sid)[axis]
+  if (!arr) return false
+  const shown = shownIds(arr, maxOf(axis))
+  const len = shown.length
+  const have = new Set(shown.map(([id]) => id))
+  if (order.length !== len || new Set(order).size !== len || !order.every((id) => have.has(id))) return false
+  let prefix = 0
+  while (prefix < len && shown[prefix][0] === order[prefix]) prefix++
+  if (prefix === len) return true
+  let suffix = 0
+  while (suffix < len - prefix && shown[len - 1 - suffix][0] === order[len - 1 - suffix]) suffix++
+  const middle = order.slice(prefix, len - suffix)
+  const first = shown[prefix][1]
+  const last = shown[len - suffix - 1][1]
+  const moved = new Set(middle)
+  const all = arr.toArray()
+  for (let i = all.length - 1; i > last; i--) if (moved.has(all[i])) arr.delete(i, 1)
+  arr.delete(first, last - first + 1)
+  arr.insert(first, middle)
+  return true
+}
+
+/** Moves the `n` shown rows or columns at `at` by `by` places; false past either end. */
+export function moveIds (ydoc, sid, axis, at, n, by) {
+  const order = ids(sheetParts(ydoc, sid)[axis], maxOf(axis))
+  const to = at + by
+  if (n < 1 || at < 0 || to < 0 || at + n > order.length || to + n > order.length) return false
+  const block = order.splice(at, n)
+  order.splice(to, 0, ...block)
+  return reorderIds(ydoc, sid, axis, order)
+}
+
+const RANK = { number: 0, text: 1, error: 2 }
+
+/**
+ * The sort order of two keys ({kind: 'number'|'text'|'error', value} or null for empty), as
+ * src/calc/sort.rs: numbers (booleans as 0/1) before text before errors, text by `collator`
+ * (the viewer's locale), empty cells last in both directions.
+ */
+export function compareKeys (a, b, descending, collator) {
+  if (!a || !b) return !a && !b ? 0 : (!a ? 1 : -1)
+  let ord
+  if (a.kind !== b.kind) ord = RANK[a.kind] - RANK[b.kind]
+  else if (a.kind === 'number') ord = a.value < b.value ? -1 : a.value > b.value ? 1 : 0
+  else ord = collator.compare(a.value, b.value)
+  return descending ? -ord : ord
+}
+
+/**
+ * Sorts the rows of sheet `sid` by `key(rowId)` (see compareKeys); with `header` the first row
+ * stays first. Only the `rows` array changes (reorderIds).
+ */
+export function sortRows (ydoc, sid, descending, header, key, collator) {
+  const order = ids(sheetParts(ydoc, sid).rows, MAX_ROWS)
+  const skip = header ? Math.min(1, order.length) : 0
+  const keyed = order.slice(skip).map((id) => [key(id), id])
+  // Array.prototype.sort is stable: equal keys keep their rows' order.
+  keyed.sort((x, y) => compareKeys(x[0], y[0], descending, collator))
+  return reorderIds(ydoc, sid, 'rows', order.slice(0, skip).concat(keyed.map(([, id]) => id)))
+}
+
+/**
+ * Deletes sheet `sid` (never the last shown one): its id leaves the tabs and its map is emptied,
+ * so its data is really gone. A concurrent edit on it lands in a deleted map and vanishes.
+ */
+export function deleteSheet (ydoc, sid) {
+  const shown = sheetIds(ydoc)
+  if (shown.length <= 1 || !shown.includes(sid)) return false
+  removeWhere(ydoc.getArray('sheets'), (id) => id === sid)
+  const m = sheetMap(ydoc, sid)
+  for (const k of [...m.keys()]) m.delete(k)
+  return true
+}
+
+/** Moves sheet `sid` by `by` places in the tabs, clamped to the ends. */
+export function moveSheet (ydoc, sid, by) {
+  const shown = sheetIds(ydoc)
+  const from = shown.indexOf(sid)
+  if (from < 0) return
+  const to = Math.max(0, Math.min(shown.length - 1, from + by))
+  if (to === from) return
+  const others = shown.filter((s) => s !== sid)
+  const [anchor, after] = to < others.length ? [others[to], 0] : [others[others.length - 1], 1]
+  const tabs = ydoc.getArray('sheets')
+  removeWhere(tabs, (id) => id === sid)
+  const i = tabs.toArray().indexOf(anchor)
+  tabs.insert(i < 0 ? tabs.length : i + after, [sid])
 }

@@ -28,6 +28,7 @@ const MAX_W = 800
  *   onKey: (e: KeyboardEvent) => boolean,
  *   onResize: (c: number, w: number) => void,
  *   onEditing: (text: string | null) => void,
+ *   onMenu?: (at: {x: number, y: number, c: number}) => void,
  * }} opts
  */
 export function createGrid (opts) {
@@ -111,6 +112,19 @@ export function createGrid (opts) {
     for (let c = c0; c <= c1; c++) {
       const d = h('div.colhead' + (c >= Math.min(sel.c, sel.c2) && c <= Math.max(sel.c, sel.c2) ? '.on' : ''), null, colName(c + 1))
       place(d, xs[c], 0, xs[c + 1] - xs[c], HEAD_H)
+      if (!opts.readOnly && opts.onMenu) {
+        // The column's menu (sort…); keyboard users reach the same menu with the ContextMenu
+        // key or Shift+F10 on the grid, or the toolbar's sort button.
+        const btn = h('span.col-menu', null, '▾')
+        btn.addEventListener('mousedown', (e) => {
+          e.preventDefault()
+          e.stopPropagation()
+          const box = btn.getBoundingClientRect()
+          menuAt(box.left, box.bottom, c)
+        })
+        d.appendChild(btn)
+        d.addEventListener('contextmenu', (e) => { e.preventDefault(); menuAt(e.clientX, e.clientY, c) })
+      }
       if (!opts.readOnly) {
         const grip = h('span.col-grip')
         grip.addEventListener('mousedown', (e) => startResize(e, c))
@@ -239,6 +253,20 @@ export function createGrid (opts) {
     if (r !== sel.r2 || c !== sel.c2) select(sel.r, sel.c, r, c)
   })
   window.addEventListener('mouseup', () => { dragging = false })
+  /** Opens the menu for column `c`, selecting it first unless the selection already covers it. */
+  function menuAt (x, y, c) {
+    if (editing) stopEdit(true)
+    if (c < Math.min(sel.c, sel.c2) || c > Math.max(sel.c, sel.c2)) select(sel.r, c)
+    opts.onMenu({ x, y, c })
+  }
+  scroll.addEventListener('contextmenu', (e) => {
+    if (e.target === editor || opts.readOnly || !opts.onMenu) return
+    e.preventDefault()
+    const { r, c } = cellAt(e)
+    const inside = r >= Math.min(sel.r, sel.r2) && r <= Math.max(sel.r, sel.r2) && c >= Math.min(sel.c, sel.c2) && c <= Math.max(sel.c, sel.c2)
+    if (!inside) select(r, c)
+    menuAt(e.clientX, e.clientY, c)
+  })
   scroll.addEventListener('dblclick', (e) => {
     if (e.target === editor) return
     startEdit()
@@ -247,6 +275,12 @@ export function createGrid (opts) {
   scroll.addEventListener('keydown', (e) => {
     if (e.target === editor) return
     if (opts.onKey(e)) { e.preventDefault(); return }
+    if ((e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) && !opts.readOnly && opts.onMenu) {
+      e.preventDefault()
+      const box = cursorBox.getBoundingClientRect()
+      menuAt(box.left, box.bottom, sel.c)
+      return
+    }
     const { rows } = opts.size()
     const page = Math.max(1, Math.floor(scroll.clientHeight / ROW_H) - 1)
     const moves = {
