@@ -18,7 +18,7 @@
 //! cells, so no formula can reach beyond a sheet's bounded size.
 //!
 //! The browser has the same translation in `web/src/calc/formula.js`; both are checked against
-//! the shared cases in `formula_cases.json` (and `shrink_cases.json` for [`shrink_ranges`]).
+//! the shared cases in `formula_cases.json` (and `range_cases.json` for what deletions and sorts do to ranges).
 
 use std::collections::HashMap;
 
@@ -664,11 +664,71 @@ pub struct Deletion<'a> {
     pub deleted: &'a std::collections::HashSet<&'a str>,
 }
 
+/// A new order of the same rows or columns (a sort or a move), for [`keep_range_positions`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reordering<'a> {
+    /// The sheet whose rows or columns are reordered.
+    pub sheet: &'a str,
+    /// Whether rows (else columns) are reordered.
+    pub rows: bool,
+    /// The ids before, in order.
+    pub before: &'a [String],
+    /// The same ids after, in order.
+    pub after: &'a [String],
+}
+
 /// The stored formula `stored` (on sheet `home`) with every range end that `deletion` removes
 /// moved inward to the nearest row or column that survives inside the range, as spreadsheets
 /// shrink a range when its first or last row goes; `None` when nothing changes. A range with no
 /// survivor, and a single-cell reference to a deleted row, are left to read `#REF!`.
 pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Option<String> {
+    let gone = |id: &str| deletion.deleted.contains(id);
+    let pos = |id: &str| deletion.order.iter().position(|x| x == id);
+    map_ranges(stored, home, deletion.sheet, deletion.rows, &|a, b| {
+        if !(gone(a) || gone(b)) {
+            return None;
+        }
+        let (pa, pb) = (pos(a)?, pos(b)?);
+        let span = &deletion.order[pa.min(pb)..=pa.max(pb)];
+        let mut survivors = span.iter().filter(|id| !gone(id.as_str()));
+        let first = survivors.next()?;
+        let last = survivors.next_back().unwrap_or(first);
+        Some(if pa <= pb {
+            (first.clone(), last.clone())
+        } else {
+            (last.clone(), first.clone())
+        })
+    })
+}
+
+/// The stored formula `stored` (on sheet `home`) with every range end inside the reordered span
+/// replaced by the id now at its position, so a range keeps covering the same positions: a
+/// total under a column keeps summing the whole column after the column is sorted. Single-cell
+/// references are left to follow their row. `None` when nothing changes.
+pub fn keep_range_positions(stored: &str, home: &str, change: &Reordering<'_>) -> Option<String> {
+    let now = |id: &str| -> Option<String> {
+        let p = change.before.iter().position(|x| x == id)?;
+        change.after.get(p).filter(|x| *x != id).cloned()
+    };
+    map_ranges(stored, home, change.sheet, change.rows, &|a, b| {
+        let (na, nb) = (now(a), now(b));
+        if na.is_none() && nb.is_none() {
+            return None;
+        }
+        Some((
+            na.unwrap_or_else(|| a.to_owned()),
+            nb.unwrap_or_else(|| b.to_owned()),
+        ))
+    })
+}
+
+/// The ids of a range's two ends on one axis, replaced as `f` says.
+type EndMap<'f> = dyn Fn(&str, &str) -> Option<(String, String)> + 'f;
+
+/// `stored` with the ends of every range on `sheet` (the axis of `rows`) given to `f`, which
+/// answers their new ids or `None` to keep them; `None` when no range changed. Text in quotes
+/// is never read as a reference.
+fn map_ranges(stored: &str, home: &str, sheet: &str, rows: bool, f: &EndMap<'_>) -> Option<String> {
     let chars: Vec<char> = stored.chars().collect();
     let mut out = String::with_capacity(stored.len());
     let mut changed = false;
@@ -684,7 +744,7 @@ pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Optio
         if c == '{' && chars.get(i + 1) == Some(&'@') {
             if let Some(len) = chars[i..].iter().position(|&c| c == '}') {
                 let inner: String = chars[i + 2..i + len].iter().collect();
-                let moved = shrink_ref(&inner, home, deletion);
+                let moved = map_range(&inner, home, sheet, rows, f);
                 changed |= moved.is_some();
                 out.push_str("{@");
                 out.push_str(moved.as_deref().unwrap_or(&inner));
@@ -699,53 +759,32 @@ pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Optio
     changed.then_some(out)
 }
 
-/// One reference's inside (`[sid!]end~end`), shrunk; `None` if it is not a range touched by
-/// the deletion or has no survivor.
-fn shrink_ref(inner: &str, home: &str, deletion: &Deletion<'_>) -> Option<String> {
+/// One reference's inside (`[sid!]end~end`) with its ends mapped; `None` if it is not a range
+/// on `sheet` with both ends on the axis, or `f` keeps it.
+fn map_range(inner: &str, home: &str, sheet: &str, rows: bool, f: &EndMap<'_>) -> Option<String> {
     let (sid, body) = match inner.split_once('!') {
         Some((sid, body)) => (Some(sid), body),
         None => (None, inner),
     };
-    if sid.unwrap_or(home) != deletion.sheet {
+    if sid.unwrap_or(home) != sheet {
         return None;
     }
     let (a, b) = body.split_once('~')?;
-    // The part of an end on the deletion's axis, with its `$`, and the rest around it.
-    let split = |end: &str| -> Option<(String, String, String)> {
+    // An end's part on the axis (`$` apart) and its other part.
+    let split = |end: &'_ str| -> Option<(bool, String, String)> {
         let (row, col) = end.split_once(':')?;
-        let part = if deletion.rows { row } else { col };
+        let (part, rest) = if rows { (row, col) } else { (col, row) };
         let (abs, id) = match part.strip_prefix('$') {
-            Some(id) => ("$", id),
-            None => ("", part),
+            Some(id) => (true, id),
+            None => (false, part),
         };
-        Some((
-            abs.to_owned(),
-            id.to_owned(),
-            if deletion.rows { col } else { row }.to_owned(),
-        ))
+        (!id.is_empty()).then(|| (abs, id.to_owned(), rest.to_owned()))
     };
     let ((abs_a, id_a, rest_a), (abs_b, id_b, rest_b)) = (split(a)?, split(b)?);
-    let gone = |id: &str| deletion.deleted.contains(id);
-    if id_a.is_empty() || id_b.is_empty() || !(gone(&id_a) || gone(&id_b)) {
-        return None;
-    }
-    let pos = |id: &str| deletion.order.iter().position(|x| x == id);
-    let (pa, pb) = (pos(&id_a)?, pos(&id_b)?);
-    let (lo, hi) = (pa.min(pb), pa.max(pb));
-    let survivors = || {
-        deletion.order[lo..=hi]
-            .iter()
-            .filter(|id| !gone(id.as_str()))
-    };
-    let first = survivors().next()?.clone();
-    let last = survivors().next_back()?.clone();
-    let (new_a, new_b) = if pa <= pb {
-        (first, last)
-    } else {
-        (last, first)
-    };
-    let join = |abs: &str, id: &str, rest: &str| {
-        if deletion.rows {
+    let (new_a, new_b) = f(&id_a, &id_b)?;
+    let join = |abs: bool, id: &str, rest: &str| {
+        let abs = if abs { "$" } else { "" };
+        if rows {
             format!("{abs}{id}:{rest}")
         } else {
             format!("{rest}:{abs}{id}")
@@ -753,8 +792,8 @@ fn shrink_ref(inner: &str, home: &str, deletion: &Deletion<'_>) -> Option<String
     };
     let body = format!(
         "{}~{}",
-        join(&abs_a, &new_a, &rest_a),
-        join(&abs_b, &new_b, &rest_b)
+        join(abs_a, &new_a, &rest_a),
+        join(abs_b, &new_b, &rest_b)
     );
     Some(match sid {
         Some(sid) => format!("{sid}!{body}"),
@@ -845,40 +884,54 @@ mod tests {
         shown: Option<String>,
     }
 
-    /// A case of `shrink_cases.json`, shared with the browser's `formula.js`.
+    /// A case of `range_cases.json`, shared with the browser's `formula.js`: rows (or columns)
+    /// `r1`…`r5` (`c1`…`c5`), some deleted or put in the order `after`.
     #[derive(serde::Deserialize)]
-    struct ShrinkCase {
+    struct RangeCase {
         why: String,
+        op: String,
         stored: String,
         home: String,
         sheet: String,
         rows: bool,
+        #[serde(default)]
         deleted: Vec<String>,
+        #[serde(default)]
+        after: Vec<String>,
         expect: Option<String>,
     }
 
     #[test]
-    fn ranges_shrink_when_their_ends_are_deleted() {
-        let cases: Vec<ShrinkCase> =
-            serde_json::from_str(include_str!("shrink_cases.json")).unwrap();
+    fn ranges_shrink_on_deletions_and_keep_their_positions_on_sorts() {
+        let cases: Vec<RangeCase> = serde_json::from_str(include_str!("range_cases.json")).unwrap();
         let rows: Vec<String> = (1..=5).map(|i| format!("r{i}")).collect();
         let cols: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
         for case in &cases {
-            let deleted = case.deleted.iter().map(String::as_str).collect();
-            let deletion = Deletion {
-                sheet: &case.sheet,
-                rows: case.rows,
-                order: if case.rows { &rows } else { &cols },
-                deleted: &deleted,
+            let order = if case.rows { &rows } else { &cols };
+            let got = match case.op.as_str() {
+                "delete" => {
+                    let deleted = case.deleted.iter().map(String::as_str).collect();
+                    let deletion = Deletion {
+                        sheet: &case.sheet,
+                        rows: case.rows,
+                        order,
+                        deleted: &deleted,
+                    };
+                    shrink_ranges(&case.stored, &case.home, &deletion)
+                }
+                _ => {
+                    let change = Reordering {
+                        sheet: &case.sheet,
+                        rows: case.rows,
+                        before: order,
+                        after: &case.after,
+                    };
+                    keep_range_positions(&case.stored, &case.home, &change)
+                }
             };
-            assert_eq!(
-                shrink_ranges(&case.stored, &case.home, &deletion),
-                case.expect,
-                "{}",
-                case.why
-            );
+            assert_eq!(got, case.expect, "{}", case.why);
         }
-        assert!(cases.len() >= 10);
+        assert!(cases.len() >= 20);
     }
 
     /// The cases shared with the browser's `formula.js`.

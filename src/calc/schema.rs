@@ -14,6 +14,7 @@ use yrs::{
     TransactionMut, WriteTxn,
 };
 
+use super::formula;
 use super::value::{CellFormat, Input};
 
 /// Root array of sheet ids in tab order.
@@ -376,7 +377,9 @@ pub fn insert(
 
 /// Deletes `n` rows or columns from displayed position `at`, every occurrence of their ids (a
 /// duplicate left behind would show the row again). Their cells stay in the map (undisplayed),
-/// so a concurrent edit of a deleted row is not an error; references to them show `#REF!`.
+/// so a concurrent edit of a deleted row is not an error; references to them show `#REF!`,
+/// except a range's end, which moves inward to the nearest surviving row of the range
+/// ([`formula::shrink_ranges`]), as spreadsheets shrink `SUM(B2:B5)` when row 2 goes.
 pub fn delete(
     txn: &mut TransactionMut,
     sid: &str,
@@ -392,7 +395,41 @@ pub fn delete(
     }
     let gone: HashSet<String> = shown[at..at + n].iter().map(|(id, _)| id.clone()).collect();
     remove_where(txn, &array, |id| gone.contains(id));
+    let order: Vec<String> = shown.into_iter().map(|(id, _)| id).collect();
+    let deleted: HashSet<&str> = gone.iter().map(String::as_str).collect();
+    let deletion = formula::Deletion {
+        sheet: sid,
+        rows: axis == Axis::Rows,
+        order: &order,
+        deleted: &deleted,
+    };
+    rewrite_formulas(txn, |stored, home| {
+        formula::shrink_ranges(stored, home, &deletion)
+    });
     Ok(())
+}
+
+/// Rewrites every formula of the workbook that `rewrite(stored, its sheet id)` changes: the
+/// formulas a structure edit must carry along (any sheet may refer to the edited one). Written
+/// in the edit's transaction, as one more cell edit each (last writer wins, like any edit).
+fn rewrite_formulas(txn: &mut TransactionMut, rewrite: impl Fn(&str, &str) -> Option<String>) {
+    let mut changes: Vec<(MapRef, String, Input)> = Vec::new();
+    for sid in read(txn).sheets.into_iter().map(|s| s.id) {
+        let Ok(cells) = sheet_map(txn, &sid).and_then(|m| nested_map(txn, &m, "cells")) else {
+            continue;
+        };
+        for (key, value) in cells.iter(txn) {
+            let Out::Any(any) = value else { continue };
+            if let Some(Input::Formula(stored)) = Input::from_any(&any) {
+                if let Some(new) = rewrite(&stored, &sid) {
+                    changes.push((cells.clone(), key.to_owned(), Input::Formula(new)));
+                }
+            }
+        }
+    }
+    for (cells, key, input) in changes {
+        cells.insert(txn, key, input.to_any());
+    }
 }
 
 /// Removes every item of `array` whose id passes `pred`, from the end so indices stay valid,
@@ -425,8 +462,10 @@ fn remove_where(txn: &mut TransactionMut, array: &ArrayRef, pred: impl Fn(&str) 
 /// its ids inserted again in the new order, in this one transaction; the rows around it are not
 /// touched. Cells are keyed by id, so they travel with their row, and formulas, which name rows
 /// by id, keep naming the same data wherever it lands: `=B3*2` on the row of "Ada" still reads
-/// Ada's B after a sort (its A1 text changes, its meaning does not). A range between two row ids
-/// covers whatever rows now lie between them, as after an insertion.
+/// Ada's B after a sort (its A1 text changes, its meaning does not). A range is different: its
+/// ends are moved to the ids now at their old positions ([`formula::keep_range_positions`]), so
+/// `=SUM(B2:B5)` under a sorted column still sums B2:B5, as in any spreadsheet; those formulas
+/// are the only cells a reorder rewrites.
 ///
 /// Concurrently: two reorders of the same rows both re-insert the ids, so each appears twice;
 /// every reader keeps the first occurrence, so all replicas show the same order with no row
@@ -488,6 +527,16 @@ pub fn reorder(
     }
     array.remove_range(txn, first, last - first + 1);
     array.insert_range(txn, first, middle.iter().map(|id| Any::from(id.as_str())));
+    let before: Vec<String> = shown.into_iter().map(|(id, _)| id).collect();
+    let change = formula::Reordering {
+        sheet: sid,
+        rows: axis == Axis::Rows,
+        before: &before,
+        after: order,
+    };
+    rewrite_formulas(txn, |stored, home| {
+        formula::keep_range_positions(stored, home, &change)
+    });
     Ok(())
 }
 

@@ -454,12 +454,34 @@ async fn formulas_follow_their_rows_through_a_sort() {
     let r = row_of(&wb, "row2");
     assert_eq!(r, 3);
     assert_eq!(value(&wb, 0, r, 2), Computed::Number(60.0));
-    // Range ends are row ids too: row2 and row5 now sit on rows 4 and 3, so B2:B5 reads B3:B4
-    // (20 + 30). Documented on `schema::reorder`; a total meant to cover the data keeps its
-    // ends outside it.
+    // A range keeps its positions through the sort, as in any spreadsheet: its ends were moved
+    // to the rows now at B2 and B5, so the total under the data is still the whole data.
     assert_eq!(
         value(&wb, 0, row_of(&wb, "row7"), 2),
-        Computed::Number(50.0)
+        Computed::Number(100.0)
+    );
+    let shown = |wb: &Workbook| {
+        let layout = Layout::new(wb);
+        let r = row_of(wb, "row7");
+        match wb.sheets[0].input_at(r, 2) {
+            Some(Input::Formula(f)) => ardoise::calc::formula::to_a1(f, Locale::En, &layout, 0),
+            other => panic!("a formula, not {other:?}"),
+        }
+    };
+    assert_eq!(shown(&wb), "=SUM(B2:B5)");
+
+    // Deleting the range's first row shrinks it (B2:B4 of what is left), not `#REF!`.
+    let sid = wb.sheets[0].id.clone();
+    change(&mut b, |t| {
+        schema::delete(t, &sid, Axis::Rows, 1, 1).expect("deleted")
+    })
+    .await;
+    converge(&mut a, &mut b).await;
+    let wb = workbook(&a);
+    assert_eq!(shown(&wb), "=SUM(B2:B4)");
+    assert_eq!(
+        value(&wb, 0, row_of(&wb, "row7"), 2),
+        Computed::Number(90.0)
     );
 }
 

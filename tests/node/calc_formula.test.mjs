@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
-import { layout, toStored, toA1, colName, shrinkRanges } from '../../web/src/calc/formula.js'
+import { layout, toStored, toA1, colName, shrinkRanges, keepRangePositions } from '../../web/src/calc/formula.js'
 import { parseNumber, parseTyped } from '../../web/src/calc/value.js'
 
 const cases = JSON.parse(readFileSync(new URL('../../src/calc/formula_cases.json', import.meta.url), 'utf8'))
@@ -34,12 +34,15 @@ test('inserted rows are inside ranges, deleted rows are #REF!', () => {
   assert.equal(toA1(stored, 'en', layout(s), 0), '=SUM(A2:A4)+#REF!')
 })
 
-test('shared shrink cases: ranges shrink when their ends are deleted', () => {
-  const shrink = JSON.parse(readFileSync(new URL('../../src/calc/shrink_cases.json', import.meta.url), 'utf8'))
-  assert.ok(shrink.length >= 10)
-  for (const c of shrink) {
-    const deletion = { sheet: c.sheet, rows: c.rows, order: c.rows ? ids('r', 5) : ids('c', 5), deleted: new Set(c.deleted) }
-    assert.equal(shrinkRanges(c.stored, c.home, deletion), c.expect, c.why)
+test('shared range cases: deletions shrink ranges, sorts keep their positions', () => {
+  const cases = JSON.parse(readFileSync(new URL('../../src/calc/range_cases.json', import.meta.url), 'utf8'))
+  assert.ok(cases.length >= 20)
+  for (const c of cases) {
+    const order = c.rows ? ids('r', 5) : ids('c', 5)
+    const got = c.op === 'delete'
+      ? shrinkRanges(c.stored, c.home, { sheet: c.sheet, rows: c.rows, order, deleted: new Set(c.deleted) })
+      : keepRangePositions(c.stored, c.home, { sheet: c.sheet, rows: c.rows, before: order, after: c.after })
+    assert.equal(got, c.expect, c.why)
   }
 })
 

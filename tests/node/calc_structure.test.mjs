@@ -101,3 +101,25 @@ test('moves, and sheets: delete for real, never the last, reorder', () => {
   assert.equal(D.sheetIds(doc).length, 1)
   assert.equal(D.readSheet(doc, D.sheetIds(doc)[0]).rows.length, D.DEFAULT_ROWS)
 })
+
+test('a range keeps its positions through a sort and shrinks when its first row goes', () => {
+  const doc = new Y.Doc()
+  D.ensureFirstSheet(doc)
+  const cells = D.sheetParts(doc, 's1').cells
+  ;[30, 10, 40, 20].forEach((v, i) => cells.set(`r${i + 2}:c2`, { v }))
+  // =SUM(B2:B5) in C7 and =B2*2 in C2, as stored (references by id).
+  cells.set('r7:c3', { v: '=SUM({@r2:c2~r5:c2})' })
+  cells.set('r2:c3', { v: '={@r2:c2}*2' })
+  const key = (row) => {
+    const c = cells.get(row + ':c2')
+    return c ? { kind: 'number', value: c.v } : null
+  }
+  doc.transact(() => D.sortRows(doc, 's1', false, true, key, collator))
+  const rows = D.readSheet(doc, 's1').rows
+  assert.deepEqual(rows.slice(1, 5).map((r) => cells.get(r + ':c2').v), [10, 20, 30, 40])
+  // The range's ends are the rows now at positions 2 and 5; the single reference followed r2.
+  assert.equal(cells.get('r7:c3').v, `=SUM({@${rows[1]}:c2~${rows[4]}:c2})`)
+  assert.equal(cells.get('r2:c3').v, '={@r2:c2}*2')
+  doc.transact(() => D.deleteIds(doc, 's1', 'rows', 1, 1))
+  assert.equal(cells.get('r7:c3').v, `=SUM({@${rows[2]}:c2~${rows[4]}:c2})`)
+})

@@ -7,6 +7,8 @@
 // the shown ids.
 
 import * as Y from 'yjs'
+import { shrinkRanges, keepRangePositions } from './formula.js'
+import { inputOf } from './value.js'
 
 export const DEFAULT_ROWS = 1000
 export const DEFAULT_COLS = 26
@@ -155,7 +157,7 @@ function removeWhere (arr, pred) {
   }
 }
 
-/** Deletes the `n` shown rows or columns at `at`: every occurrence of their ids. */
+/** Deletes the `n` shown rows or columns at `at`: every occurrence of their ids; ranges ending on them shrink. */
 export function deleteIds (ydoc, sid, axis, at, n) {
   const arr = sheetParts(ydoc, sid)[axis]
   if (!arr) return
@@ -163,15 +165,37 @@ export function deleteIds (ydoc, sid, axis, at, n) {
   if (at < 0 || at + n > shown.length) return
   const gone = new Set(shown.slice(at, at + n).map(([id]) => id))
   removeWhere(arr, (id) => gone.has(id))
+  const deletion = { sheet: sid, rows: axis === 'rows', order: shown.map(([id]) => id), deleted: gone }
+  rewriteFormulas(ydoc, (stored, home) => shrinkRanges(stored, home, deletion))
+}
+
+/**
+ * Rewrites every formula of the workbook that `rewrite(stored, its sheet id)` changes: what a
+ * structure edit carries along (range ends, see schema.rs's rewrite_formulas), in the caller's
+ * transaction.
+ */
+function rewriteFormulas (ydoc, rewrite) {
+  for (const sid of sheetIds(ydoc)) {
+    const cells = sheetParts(ydoc, sid).cells
+    if (!cells) continue
+    const changes = []
+    cells.forEach((val, key) => {
+      const input = inputOf(val)
+      if (!input || input.kind !== 'formula') return
+      const next = rewrite(input.value, sid)
+      if (next !== null) changes.push([key, { ...val, v: next }])
+    })
+    for (const [key, val] of changes) cells.set(key, val)
+  }
 }
 
 /**
  * Puts the shown ids in the order `order` (the same ids); false if it is not a permutation.
  * Yjs has no move: the span that changes (between the common prefix and suffix) is deleted and
  * its ids inserted again, in the caller's transaction. Cells are keyed by id and formulas name
- * rows by id, so data and references travel with their row; a range's ends are row ids too, so
- * a range whose ends were both moved covers what now lies between them (see schema::reorder,
- * which also says what concurrent sorts, moves and deletes do).
+ * rows by id, so data and single-cell references travel with their row; a range keeps its
+ * positions (its ends move to the ids now there: keepRangePositions), see schema::reorder, which
+ * also says what concurrent sorts, moves and deletes do.
  */
 export function reorderIds (ydoc, sid, axis, order) {
   const arr = sheetParts(ydoc, sid)[axis]
@@ -193,6 +217,8 @@ export function reorderIds (ydoc, sid, axis, order) {
   for (let i = all.length - 1; i > last; i--) if (moved.has(all[i])) arr.delete(i, 1)
   arr.delete(first, last - first + 1)
   arr.insert(first, middle)
+  const change = { sheet: sid, rows: axis === 'rows', before: shown.map(([id]) => id), after: order }
+  rewriteFormulas(ydoc, (stored, home) => keepRangePositions(stored, home, change))
   return true
 }
 

@@ -406,6 +406,40 @@ function renderRef (inner, lay, current) {
  * shrink_ranges. `deletion`: {sheet, rows (else columns), order (ids before), deleted (Set)}.
  */
 export function shrinkRanges (stored, home, deletion) {
+  const gone = (id) => deletion.deleted.has(id)
+  return mapRanges(stored, home, deletion.sheet, deletion.rows, (a, b) => {
+    if (!gone(a) && !gone(b)) return null
+    const pa = deletion.order.indexOf(a)
+    const pb = deletion.order.indexOf(b)
+    if (pa < 0 || pb < 0) return null
+    const survivors = deletion.order.slice(Math.min(pa, pb), Math.max(pa, pb) + 1).filter((id) => !gone(id))
+    if (!survivors.length) return null
+    const first = survivors[0]
+    const last = survivors[survivors.length - 1]
+    return pa <= pb ? [first, last] : [last, first]
+  })
+}
+
+/**
+ * The stored formula with every range end inside a reordered span replaced by the id now at its
+ * position, so a range keeps covering the same positions (a total under a sorted column still
+ * sums all of it); single-cell references follow their row. Twin of keep_range_positions.
+ * `change`: {sheet, rows, before, after} (the same ids, in their old and new order).
+ */
+export function keepRangePositions (stored, home, change) {
+  const now = (id) => {
+    const p = change.before.indexOf(id)
+    return p >= 0 && change.after[p] !== undefined && change.after[p] !== id ? change.after[p] : null
+  }
+  return mapRanges(stored, home, change.sheet, change.rows, (a, b) => {
+    const na = now(a)
+    const nb = now(b)
+    return na === null && nb === null ? null : [na ?? a, nb ?? b]
+  })
+}
+
+/** `stored` with the ends of every range on `sheet` given to `f` (null keeps them). */
+function mapRanges (stored, home, sheet, rows, f) {
   const chars = Array.from(stored)
   let out = ''
   let changed = false
@@ -422,7 +456,7 @@ export function shrinkRanges (stored, home, deletion) {
       const len = chars.slice(i).indexOf('}')
       if (len >= 0) {
         const inner = chars.slice(i + 2, i + len).join('')
-        const moved = shrinkRef(inner, home, deletion)
+        const moved = mapRange(inner, home, sheet, rows, f)
         if (moved !== null) changed = true
         out += '{@' + (moved ?? inner) + '}'
         i += len + 1
@@ -435,11 +469,11 @@ export function shrinkRanges (stored, home, deletion) {
   return changed ? out : null
 }
 
-function shrinkRef (inner, home, deletion) {
+function mapRange (inner, home, sheet, rows, f) {
   const bang = inner.indexOf('!')
   const sid = bang >= 0 ? inner.slice(0, bang) : null
   const body = bang >= 0 ? inner.slice(bang + 1) : inner
-  if ((sid ?? home) !== deletion.sheet) return null
+  if ((sid ?? home) !== sheet) return null
   const tilde = body.indexOf('~')
   if (tilde < 0) return null
   const split = (end) => {
@@ -447,25 +481,18 @@ function shrinkRef (inner, home, deletion) {
     if (colon < 0) return null
     const row = end.slice(0, colon)
     const col = end.slice(colon + 1)
-    const part = deletion.rows ? row : col
+    const part = rows ? row : col
     const abs = part.startsWith('$') ? '$' : ''
-    return { abs, id: part.slice(abs.length), rest: deletion.rows ? col : row }
+    const id = part.slice(abs.length)
+    return id ? { abs, id, rest: rows ? col : row } : null
   }
   const a = split(body.slice(0, tilde))
   const b = split(body.slice(tilde + 1))
-  if (!a || !b || !a.id || !b.id) return null
-  const gone = (id) => deletion.deleted.has(id)
-  if (!gone(a.id) && !gone(b.id)) return null
-  const pa = deletion.order.indexOf(a.id)
-  const pb = deletion.order.indexOf(b.id)
-  if (pa < 0 || pb < 0) return null
-  const survivors = deletion.order.slice(Math.min(pa, pb), Math.max(pa, pb) + 1).filter((id) => !gone(id))
-  if (!survivors.length) return null
-  const first = survivors[0]
-  const last = survivors[survivors.length - 1]
-  const [na, nb] = pa <= pb ? [first, last] : [last, first]
-  const join = (e, id) => deletion.rows ? `${e.abs}${id}:${e.rest}` : `${e.rest}:${e.abs}${id}`
-  const text = join(a, na) + '~' + join(b, nb)
+  if (!a || !b) return null
+  const ends = f(a.id, b.id)
+  if (!ends) return null
+  const join = (e, id) => rows ? `${e.abs}${id}:${e.rest}` : `${e.rest}:${e.abs}${id}`
+  const text = join(a, ends[0]) + '~' + join(b, ends[1])
   return sid !== null ? sid + '!' + text : text
 }
 
