@@ -142,6 +142,7 @@ test('the browser that created a calc deletes it; another browser sees it gone',
   await waitCalcReady(alice.page)
   const a = alice.page
   assert.equal(new URL(a.url()).hash, '', 'the secret left the address bar')
+  assert.match(await a.textContent('.calc-main #expiry'), /If nobody edits it, this calc will be erased on/)
   await typeCell(a, 0, 0, 'draft')
   await openCalc(bob, `${server.url}${BASE}/c/${name}?lang=en`)
   await waitCellText(bob.page, 0, 0, 'draft')
@@ -161,6 +162,13 @@ test('the browser that created a calc deletes it; another browser sees it gone',
     await p.waitForFunction(() => document.querySelector('.status')?.dataset.state === 'gone', null, { timeout: WAIT_MS })
     assert.match(await p.textContent('.gone'), /This calc was deleted by the person who created it/)
   }
+  // What is left on screen is read-only: no toolbar, no formula bar input, no typing in cells.
+  const b = bob.page
+  assert.equal(await b.$eval('.calc-toolbar', (el) => el.hidden), true)
+  assert.equal(await b.$eval('#formula-bar', (el) => el.readOnly), true)
+  assert.equal(await b.$('#expiry'), null, 'no erasure date for what is already erased')
+  await b.keyboard.type('x')
+  assert.equal(await b.$eval('.grid-editor', (el) => el.hidden), true, 'typing opens no editor')
   assert.equal(await a.evaluate((n) => localStorage.getItem('ardoise.creator.' + n), name), null)
   assert.equal(await a.$('.delete-btn:not([hidden])'), null)
   const res = await fetch(`${server.url}${BASE}/c/${name}/export/csv`)

@@ -68,17 +68,20 @@ function main () {
   if (!app) return
   const ds = app.dataset
   const nonce = document.querySelector('meta[name="csp-nonce"]')?.getAttribute('content') || ''
-  const readOnly = ds.readonly === 'true'
+  // Read-only from the link, or from the moment the calc is erased (every check reads it live).
+  let readOnly = ds.readonly === 'true'
   initLang(ds.lang)
 
   const ydoc = new Y.Doc()
-  // An erased calc (close 4410): say why; the connection stays closed.
+  // An erased calc (close 4410): say why, stop editing; the connection stays closed.
   let gone = null
   const onGone = (reason) => {
     if (gone) return
     gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
     app.prepend(gone)
     creator.forget()
+    readOnly = true
+    stopEditing()
     onLang(() => { gone.querySelector('.gone-text').textContent = t(goneKey(reason, 'calc'), { reason }) })
   }
   const creator = creatorDelete({ ds, kind: 'calc', readOnly, onDeleted: () => onGone('deleted by its creator') })
@@ -150,7 +153,7 @@ function main () {
       return input ? editText(input, locale, at()) : ''
     },
     remote: () => remoteSelections(),
-    readOnly,
+    get readOnly () { return readOnly },
     onSelect: (sel) => {
       showSelection(sel)
       if (sheet) {
@@ -683,6 +686,15 @@ function main () {
     }
   })
 
+  // An erased calc keeps what is on screen, read-only: no toolbar, no typing, no new sheet.
+  function stopEditing () {
+    bar.readOnly = true
+    if (toolbar) toolbar.hidden = true
+    document.getElementById('expiry')?.remove()
+    grid.cancelEdit()
+    renderTabs()
+  }
+
   // ---- layout --------------------------------------------------------------------------------
   const main = h('main.pad-main.calc-main', null,
     toolbar,
@@ -690,6 +702,9 @@ function main () {
     notice,
     grid.el,
     tabs)
+  // the server's sentence saying when the calc is erased if nobody edits it
+  const expiry = document.getElementById('expiry')
+  if (expiry) main.appendChild(expiry)
   onLang(() => grid.focusEl.setAttribute('aria-label', t('calc.grid')))
   clear(app)
   app.classList.add('pad-app', 'calc-app')

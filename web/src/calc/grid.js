@@ -342,6 +342,8 @@ export function createGrid (opts) {
     select,
     startEdit,
     isEditing: () => editing !== null,
+    /** Drops an edit in progress without writing it (the calc went read-only). */
+    cancelEdit: () => stopEdit(false),
     /** Columns or their widths changed. */
     relayout () { layoutCols(); schedule() },
     refresh: schedule,
