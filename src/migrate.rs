@@ -40,6 +40,15 @@ pub fn spawn(store: Arc<dyn Store>, shutdown: CancellationToken) -> JoinHandle<(
         };
         match pending {
             Ok(Ok(true)) => tracing::debug!("no migration pending"),
+            // A new database holds nothing an older version wrote.
+            Ok(Ok(false)) if store.count() == 0 => {
+                let store = store.clone();
+                match tokio::task::spawn_blocking(move || store.mark_done(EXPIRY_INDEX)).await {
+                    Ok(Ok(())) => tracing::debug!("new database: no migration needed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "cannot record the migration state"),
+                    Err(_) => tracing::error!("the migration state write panicked"),
+                }
+            }
             Ok(Ok(false)) => match index_expiry(store, &shutdown).await {
                 Ok(Some(done)) => tracing::info!(
                     indexed = done.indexed,
