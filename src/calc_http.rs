@@ -70,9 +70,11 @@ impl From<CalcIoError> for CalcError {
         match e {
             CalcIoError::Invalid(m) => CalcError::BadFile(m),
             CalcIoError::TooLarge(m) => CalcError::TooLarge(m),
+            // Imports, commands and the API's views all come through here (the page exports
+            // say "export" themselves): a neutral answer for a failure that is ours.
             CalcIoError::Engine(m) => {
                 tracing::error!(error = %m, "calc file job failed");
-                CalcError::App(AppError::ExportFailed)
+                CalcError::App(AppError::Unavailable)
             }
         }
     }
