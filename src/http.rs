@@ -611,10 +611,15 @@ async fn pad_qr(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Response {
-    match DocName::parse(&raw) {
+    doc_qr(&state, &headers, &raw, "p")
+}
+
+/// The QR code of the editable link `/{prefix}/{raw}` (`p` for pads, `c` for calcs).
+fn doc_qr(state: &AppState, headers: &HeaderMap, raw: &str, prefix: &str) -> Response {
+    match DocName::parse(raw) {
         Ok(name) => svg_response(&format!(
-            "{}/p/{name}",
-            public_base(&state.config, &headers)
+            "{}/{prefix}/{name}",
+            public_base(&state.config, headers)
         )),
         Err(e) => AppError::from(e).into_response(),
     }

@@ -20,7 +20,7 @@
 //! The browser has the same translation in `web/src/calc/formula.js`; both are checked against
 //! the shared cases in `formula_cases.json` (and `range_cases.json` for what deletions and sorts do to ranges).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::locale::{Locale, Word};
 use super::schema::Workbook;
@@ -651,30 +651,59 @@ fn render_ref(inner: &str, layout: &Layout<'_>, current: usize) -> String {
     }
 }
 
-/// Which ids a deletion removes, for [`shrink_ranges`].
-#[derive(Debug, Clone, Copy)]
+/// Which ids a deletion removes, for [`shrink_ranges`]; positions indexed once per deletion,
+/// since every formula of the workbook is visited.
+#[derive(Debug, Clone)]
 pub struct Deletion<'a> {
-    /// The sheet the rows or columns are deleted from.
-    pub sheet: &'a str,
-    /// Whether rows (else columns) are deleted.
-    pub rows: bool,
-    /// The sheet's ids on that axis before the deletion, in order.
-    pub order: &'a [String],
-    /// The ids deleted.
-    pub deleted: &'a std::collections::HashSet<&'a str>,
+    sheet: &'a str,
+    rows: bool,
+    order: &'a [String],
+    position: HashMap<&'a str, usize>,
+    deleted: &'a HashSet<&'a str>,
 }
 
-/// A new order of the same rows or columns (a sort or a move), for [`keep_range_positions`].
-#[derive(Debug, Clone, Copy)]
+impl<'a> Deletion<'a> {
+    /// `deleted` rows (else columns) of `sheet`, whose ids were `order` before.
+    pub fn new(
+        sheet: &'a str,
+        rows: bool,
+        order: &'a [String],
+        deleted: &'a HashSet<&'a str>,
+    ) -> Self {
+        Deletion {
+            sheet,
+            rows,
+            order,
+            position: super::schema::index_of(order),
+            deleted,
+        }
+    }
+}
+
+/// A new order of the same rows or columns (a sort or a move), for [`keep_range_positions`]:
+/// for each id whose position now holds another, that other id (computed once per change).
+#[derive(Debug, Clone)]
 pub struct Reordering<'a> {
-    /// The sheet whose rows or columns are reordered.
-    pub sheet: &'a str,
-    /// Whether rows (else columns) are reordered.
-    pub rows: bool,
-    /// The ids before, in order.
-    pub before: &'a [String],
-    /// The same ids after, in order.
-    pub after: &'a [String],
+    sheet: &'a str,
+    rows: bool,
+    now_at: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Reordering<'a> {
+    /// Rows (else columns) of `sheet` going from the order `before` to `after`.
+    pub fn new(sheet: &'a str, rows: bool, before: &'a [String], after: &'a [String]) -> Self {
+        let now_at = before
+            .iter()
+            .zip(after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, a)| (b.as_str(), a.as_str()))
+            .collect();
+        Reordering {
+            sheet,
+            rows,
+            now_at,
+        }
+    }
 }
 
 /// The stored formula `stored` (on sheet `home`) with every range end that `deletion` removes
@@ -683,12 +712,11 @@ pub struct Reordering<'a> {
 /// survivor, and a single-cell reference to a deleted row, are left to read `#REF!`.
 pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Option<String> {
     let gone = |id: &str| deletion.deleted.contains(id);
-    let pos = |id: &str| deletion.order.iter().position(|x| x == id);
     map_ranges(stored, home, deletion.sheet, deletion.rows, &|a, b| {
         if !(gone(a) || gone(b)) {
             return None;
         }
-        let (pa, pb) = (pos(a)?, pos(b)?);
+        let (pa, pb) = (*deletion.position.get(a)?, *deletion.position.get(b)?);
         let span = &deletion.order[pa.min(pb)..=pa.max(pb)];
         let mut survivors = span.iter().filter(|id| !gone(id.as_str()));
         let first = survivors.next()?;
@@ -706,18 +734,14 @@ pub fn shrink_ranges(stored: &str, home: &str, deletion: &Deletion<'_>) -> Optio
 /// total under a column keeps summing the whole column after the column is sorted. Single-cell
 /// references are left to follow their row. `None` when nothing changes.
 pub fn keep_range_positions(stored: &str, home: &str, change: &Reordering<'_>) -> Option<String> {
-    let now = |id: &str| -> Option<String> {
-        let p = change.before.iter().position(|x| x == id)?;
-        change.after.get(p).filter(|x| *x != id).cloned()
-    };
     map_ranges(stored, home, change.sheet, change.rows, &|a, b| {
-        let (na, nb) = (now(a), now(b));
+        let (na, nb) = (change.now_at.get(a), change.now_at.get(b));
         if na.is_none() && nb.is_none() {
             return None;
         }
         Some((
-            na.unwrap_or_else(|| a.to_owned()),
-            nb.unwrap_or_else(|| b.to_owned()),
+            na.map_or(a, |id| *id).to_owned(),
+            nb.map_or(b, |id| *id).to_owned(),
         ))
     })
 }
@@ -911,21 +935,11 @@ mod tests {
             let got = match case.op.as_str() {
                 "delete" => {
                     let deleted = case.deleted.iter().map(String::as_str).collect();
-                    let deletion = Deletion {
-                        sheet: &case.sheet,
-                        rows: case.rows,
-                        order,
-                        deleted: &deleted,
-                    };
+                    let deletion = Deletion::new(&case.sheet, case.rows, order, &deleted);
                     shrink_ranges(&case.stored, &case.home, &deletion)
                 }
                 _ => {
-                    let change = Reordering {
-                        sheet: &case.sheet,
-                        rows: case.rows,
-                        before: order,
-                        after: &case.after,
-                    };
+                    let change = Reordering::new(&case.sheet, case.rows, order, &case.after);
                     keep_range_positions(&case.stored, &case.home, &change)
                 }
             };

@@ -97,7 +97,8 @@ impl Sheet {
     }
 }
 
-fn index_of(ids: &[String]) -> HashMap<&str, usize> {
+/// Position of each id (first occurrence wins).
+pub(crate) fn index_of(ids: &[String]) -> HashMap<&str, usize> {
     let mut map = HashMap::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         map.entry(id.as_str()).or_insert(i);
@@ -127,9 +128,18 @@ fn shown_ids<T: ReadTxn>(txn: &T, array: &ArrayRef, max: usize) -> Vec<(String, 
 
 /// Reads the workbook of a calc document.
 pub fn read<T: ReadTxn>(txn: &T) -> Workbook {
+    let sheets = shown_sheets(txn)
+        .into_iter()
+        .map(|(sid, map)| read_sheet(txn, &sid, &map))
+        .collect();
+    Workbook { sheets }
+}
+
+/// The sheets shown, in tab order, with their root maps: each id once, deleted sheets skipped.
+fn shown_sheets<T: ReadTxn>(txn: &T) -> Vec<(String, MapRef)> {
     let mut sheets = Vec::new();
     let Some(tabs) = txn.get_array(SHEETS) else {
-        return Workbook { sheets };
+        return sheets;
     };
     let mut seen = HashSet::new();
     for sid in tabs.iter(txn) {
@@ -143,11 +153,11 @@ pub fn read<T: ReadTxn>(txn: &T) -> Workbook {
             // A deleted sheet has no `rows` left; its id may still be in the tabs when a
             // concurrent tab move re-inserted it, and it stays deleted.
             if matches!(map.get(txn, "rows"), Some(Out::YArray(_))) {
-                sheets.push(read_sheet(txn, &sid, &map));
+                sheets.push((sid.to_string(), map));
             }
         }
     }
-    Workbook { sheets }
+    sheets
 }
 
 fn read_sheet<T: ReadTxn>(txn: &T, sid: &str, map: &MapRef) -> Sheet {
@@ -397,12 +407,7 @@ pub fn delete(
     remove_where(txn, &array, |id| gone.contains(id));
     let order: Vec<String> = shown.into_iter().map(|(id, _)| id).collect();
     let deleted: HashSet<&str> = gone.iter().map(String::as_str).collect();
-    let deletion = formula::Deletion {
-        sheet: sid,
-        rows: axis == Axis::Rows,
-        order: &order,
-        deleted: &deleted,
-    };
+    let deletion = formula::Deletion::new(sid, axis == Axis::Rows, &order, &deleted);
     rewrite_formulas(txn, |stored, home| {
         formula::shrink_ranges(stored, home, &deletion)
     });
@@ -414,8 +419,9 @@ pub fn delete(
 /// in the edit's transaction, as one more cell edit each (last writer wins, like any edit).
 fn rewrite_formulas(txn: &mut TransactionMut, rewrite: impl Fn(&str, &str) -> Option<String>) {
     let mut changes: Vec<(MapRef, String, Input)> = Vec::new();
-    for sid in read(txn).sheets.into_iter().map(|s| s.id) {
-        let Ok(cells) = sheet_map(txn, &sid).and_then(|m| nested_map(txn, &m, "cells")) else {
+    // Only the sheet list: reading the whole workbook would decode every cell twice.
+    for (sid, map) in shown_sheets(txn) {
+        let Ok(cells) = nested_map(txn, &map, "cells") else {
             continue;
         };
         for (key, value) in cells.iter(txn) {
@@ -528,12 +534,7 @@ pub fn reorder(
     array.remove_range(txn, first, last - first + 1);
     array.insert_range(txn, first, middle.iter().map(|id| Any::from(id.as_str())));
     let before: Vec<String> = shown.into_iter().map(|(id, _)| id).collect();
-    let change = formula::Reordering {
-        sheet: sid,
-        rows: axis == Axis::Rows,
-        before: &before,
-        after: order,
-    };
+    let change = formula::Reordering::new(sid, axis == Axis::Rows, &before, order);
     rewrite_formulas(txn, |stored, home| {
         formula::keep_range_positions(stored, home, &change)
     });

@@ -12,10 +12,11 @@
 use yrs::{ReadTxn, Transact, TransactionMut};
 
 use super::openformula::parse_a1;
+use super::socialcalc::decode;
 use super::CalcIoError;
 use crate::calc::formula::{self, Layout};
 use crate::calc::locale::Locale;
-use crate::calc::schema::{self, Axis, Sheet};
+use crate::calc::schema::{self, Axis, Sheet, Workbook};
 use crate::calc::value::{CellFormat, Input};
 
 /// Most commands in one request: each is a small edit, so this bounds the work of one call.
@@ -186,29 +187,6 @@ fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// SocialCalc's escaping of text values: `\c` is `:`, `\n` a newline, `\b` a backslash.
-fn decode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('c') => out.push(':'),
-            Some('n') => out.push('\n'),
-            Some('b') => out.push('\\'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 /// The update that runs `commands`, in order, on sheet `sheet` (0-based, the first if out of
 /// range) of the calc `snapshot`. Rows and columns are added when a command writes past the
 /// sheet's end, as EtherCalc's unbounded grid would.
@@ -217,15 +195,22 @@ pub fn apply(snapshot: &[u8], commands: &[Command], sheet: usize) -> Result<Vec<
     let before = doc.transact().state_vector();
     {
         let mut txn = doc.transact_mut();
-        if schema::read(&txn).sheets.is_empty() {
+        let mut workbook = schema::read(&txn);
+        if workbook.sheets.is_empty() {
             schema::ensure_first_sheet(&mut txn);
+            workbook = schema::read(&txn);
         }
-        let mut index = sheet;
-        let mut target = current(&txn, &mut index)?;
+        let index = if sheet < workbook.sheets.len() {
+            sheet
+        } else {
+            0
+        };
         for command in commands {
-            run(&mut txn, &mut target, index, command)?;
+            run(&mut txn, &mut workbook, index, command)?;
+            // Cell writes and growth are mirrored in `workbook` as they are made; an inserted
+            // or deleted row or column is simply read again.
             if matches!(command, Command::Insert(..) | Command::Delete(..)) {
-                target = current(&txn, &mut index)?;
+                workbook = schema::read(&txn);
             }
         }
     }
@@ -233,21 +218,19 @@ pub fn apply(snapshot: &[u8], commands: &[Command], sheet: usize) -> Result<Vec<
     Ok(update)
 }
 
-/// The target sheet as it is now (its row and column ids), clamping `index` to the first.
-fn current(txn: &TransactionMut, index: &mut usize) -> Result<Sheet, CalcIoError> {
-    let mut workbook = schema::read(txn);
-    if *index >= workbook.sheets.len() {
-        *index = 0;
-    }
-    if workbook.sheets.is_empty() {
-        return Err(CalcIoError::Engine("calc without a sheet".into()));
-    }
-    Ok(workbook.sheets.swap_remove(*index))
+/// Sheet `index` of `workbook`, which [`apply`] chose among its sheets.
+fn target(workbook: &mut Workbook, index: usize) -> Result<&mut Sheet, CalcIoError> {
+    workbook
+        .sheets
+        .get_mut(index)
+        .ok_or_else(|| CalcIoError::Engine("calc without a sheet".into()))
 }
 
+/// Runs one command on sheet `index`; `workbook` is the document as it stands (its id arrays
+/// kept current here), so formulas are stored against the rows they name.
 fn run(
     txn: &mut TransactionMut,
-    sheet: &mut Sheet,
+    workbook: &mut Workbook,
     index: usize,
     command: &Command,
 ) -> Result<(), CalcIoError> {
@@ -261,22 +244,19 @@ fn run(
     }
     match command {
         Command::Set(range, content) => {
-            reach(txn, sheet, *range)?;
+            reach(txn, target(workbook, index)?, *range)?;
             let input = match content {
                 Content::Number(n) => Some(Input::Number(*n)),
                 Content::Text(t) => Some(Input::Text(t.clone())),
-                Content::Formula(f) => {
-                    let workbook = schema::read(txn);
-                    let layout = Layout::new(&workbook);
-                    Some(Input::Formula(formula::to_stored(
-                        &format!("={f}"),
-                        Locale::En,
-                        &layout,
-                        index,
-                    )))
-                }
+                Content::Formula(f) => Some(Input::Formula(formula::to_stored(
+                    &format!("={f}"),
+                    Locale::En,
+                    &Layout::new(workbook),
+                    index,
+                ))),
                 Content::Empty => None,
             };
+            let sheet = target(workbook, index)?;
             for (r, c) in range.cells() {
                 let (row, col) = ids(sheet, r, c);
                 schema::set_input(txn, &sheet.id, row, col, input.as_ref()).map_err(edit)?;
@@ -284,6 +264,7 @@ fn run(
             Ok(())
         }
         Command::Font(range, bold, italic) => {
+            let sheet = target(workbook, index)?;
             reach(txn, sheet, *range)?;
             for (r, c) in range.cells() {
                 let (row, col) = ids(sheet, r, c);
@@ -297,6 +278,7 @@ fn run(
             Ok(())
         }
         Command::Erase(range, inputs, formats) => {
+            let sheet = target(workbook, index)?;
             for (r, c) in range.cells() {
                 let (Some(row), Some(col)) =
                     (sheet.rows.get(r as usize), sheet.cols.get(c as usize))
@@ -314,6 +296,7 @@ fn run(
             Ok(())
         }
         Command::Insert(axis, at) => {
+            let sheet = target(workbook, index)?;
             let len = axis_len(sheet, *axis);
             if *at >= limit(*axis) {
                 return Err(past_limits());
@@ -326,6 +309,7 @@ fn run(
             Ok(())
         }
         Command::Delete(axis, at, n) => {
+            let sheet = target(workbook, index)?;
             let len = axis_len(sheet, *axis);
             // Deleting what is not there deletes nothing, as in a spreadsheet's empty margin.
             if *at < len {

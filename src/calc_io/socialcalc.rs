@@ -44,8 +44,8 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// The inverse of [`encode`].
-fn decode(text: &str) -> String {
+/// The inverse of [`encode`] (also the escaping of text in SocialCalc commands).
+pub(super) fn decode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

@@ -5,11 +5,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::{public_base, svg_response, AppError, AppState, RequestLang};
+use super::{AppState, RequestLang};
 use crate::meta::{random_hex, Kind};
 use crate::name::DocName;
 use crate::pages::{self, Lang, PadShell};
@@ -77,11 +77,5 @@ async fn calc_qr(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Response {
-    match DocName::parse(&raw) {
-        Ok(name) => svg_response(&format!(
-            "{}/c/{name}",
-            public_base(&state.config, &headers)
-        )),
-        Err(e) => AppError::from(e).into_response(),
-    }
+    super::doc_qr(&state, &headers, &raw, "c")
 }

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { startServer, launchBrowser, newPerson, openPad, padName, serverLogs, screenshot, WAIT_MS } from './helpers.mjs'
+import { startServer, launchBrowser, newPerson, openPad, padName, screenshot, WAIT_MS, assertClean } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const TOKEN = 'browser-admin-token'
@@ -30,11 +30,6 @@ async function person (who) {
   const p = await newPerson(browser, who)
   people.push(p)
   return p
-}
-
-async function assertClean (p) {
-  const problems = await p.problems()
-  assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
 }
 
 const banner = (page) => page.locator('.pad-notice')

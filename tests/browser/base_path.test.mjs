@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 
 import {
   startServer, launchBrowser, newPerson, openPad, waitConnected, waitText, typeAtEnd, padName,
-  serverLogs, WAIT_MS
+  WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -33,13 +33,6 @@ async function person (who) {
   const p = await newPerson(browser, who)
   people.push(p)
   return p
-}
-
-async function assertClean (...ps) {
-  for (const p of ps) {
-    const problems = await p.problems()
-    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
-  }
 }
 
 test('under /pad: create from the home page, co-edit, share, export, read only', T, async () => {

@@ -8,7 +8,9 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { startServer, launchBrowser, newPerson, padName, screenshot, sameHue, serverLogs, WAIT_MS } from './helpers.mjs'
+import {
+  startServer, launchBrowser, newPerson, padName, screenshot, sameHue, WAIT_MS, assertClean, openCalc, typeCell
+} from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const ALICE = { name: 'Alice', color: '#e6194b', id: 'a11ce0000000000000000000000000a1', lang: 'fr' }
@@ -35,22 +37,6 @@ async function person (who) {
   return p
 }
 
-async function openCalc (p, url) {
-  const res = await p.page.goto(url)
-  assert.equal(res && res.status(), 200)
-  await p.page.waitForSelector('.grid-scroll', { timeout: WAIT_MS })
-  await p.page.waitForFunction(() => document.querySelector('.status')?.dataset.state === 'connected', null, { timeout: WAIT_MS })
-  // the first sheet exists and the engine has evaluated it
-  await p.page.waitForFunction(() => document.querySelectorAll('.sheet-tab').length >= 1 && document.querySelector('.calc-notice')?.hidden, null, { timeout: WAIT_MS })
-}
-
-/** Select (row, col), 0-based, and type `text` then Enter, as a person would. */
-async function typeAt (page, row, col, text) {
-  await page.evaluate(([r, c]) => { window.ardoise.grid.select(r, c); window.ardoise.grid.focus() }, [row, col])
-  await page.keyboard.type(text)
-  await page.keyboard.press('Enter')
-}
-
 /** Wait until the displayed text of (row, col) is `text`, in the DOM the person sees. */
 async function waitCell (page, row, col, text) {
   try {
@@ -65,13 +51,6 @@ async function waitCell (page, row, col, text) {
   }
 }
 
-async function assertClean (...ps) {
-  for (const p of ps) {
-    const problems = await p.problems()
-    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
-  }
-}
-
 test('two people fill a sheet: values, formulas in both languages, selections, pasted TSV', T, async () => {
   const url = `${server.url}/c/${padName('notes')}`
   const alice = await person(ALICE)
@@ -82,9 +61,9 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   const b = bob.page
 
   // Alice (French) types numbers with a decimal comma and a French formula.
-  await typeAt(a, 0, 0, '12')
-  await typeAt(a, 1, 0, '30,5')
-  await typeAt(a, 2, 0, '=SOMME(A1:A2)')
+  await typeCell(a, 0, 0, '12')
+  await typeCell(a, 1, 0, '30,5')
+  await typeCell(a, 2, 0, '=SOMME(A1:A2)')
   await waitCell(a, 2, 0, '42,5')
   // Bob (English) sees the same numbers with his decimal point, and the formula in English.
   await waitCell(b, 2, 0, '42.5')
@@ -92,14 +71,14 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   await b.waitForFunction(() => document.querySelector('#formula-bar').value === '=SUM(A1:A2)', null, { timeout: WAIT_MS })
 
   // Bob writes a formula over Alice's cells; Alice sees its result.
-  await typeAt(b, 0, 1, '=A3*2')
+  await typeCell(b, 0, 1, '=A3*2')
   await waitCell(a, 0, 1, '85')
 
   // Bob inserts a row above row 2: the formula follows (A1:A3), nothing moves.
   await b.evaluate(() => { window.ardoise.grid.select(1, 0); window.ardoise.grid.focus() })
   await b.click('.tb-row-above')
   await waitCell(a, 3, 0, '42,5')
-  await typeAt(a, 1, 0, '7,5')
+  await typeCell(a, 1, 0, '7,5')
   await waitCell(b, 3, 0, '50')
   await waitCell(b, 0, 1, '100')
 
@@ -143,9 +122,9 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   await openCalc(carol, server.url + path)
   const c = carol.page
   await waitCell(c, 3, 5, '13.75')
-  await typeAt(c, 10, 0, 'intruder')
+  await typeCell(c, 10, 0, 'intruder')
   assert.equal(await c.evaluate(() => document.querySelector('.grid-editor').hidden), true)
-  await typeAt(a, 10, 1, 'seen live')
+  await typeCell(a, 10, 1, 'seen live')
   await waitCell(c, 10, 1, 'seen live')
   assert.equal(await a.evaluate(() => window.ardoise.value(10, 0)), null, 'nothing typed read-only arrived')
 
@@ -160,7 +139,7 @@ test('a 10,000-row sheet scrolls and keeps only the visible cells in the page', 
   const c = carol.page
   for (let i = 0; i < 9; i++) await c.click('.tb-more-rows')
   await c.waitForFunction(() => document.querySelectorAll('.rowhead').length > 0 && window.ardoise.grid && document.querySelector('.grid-sizer').getBoundingClientRect().height >= 10000 * 24, null, { timeout: WAIT_MS })
-  await typeAt(c, 9998, 49 % 26, 'far away')
+  await typeCell(c, 9998, 49 % 26, 'far away')
   await waitCell(c, 9998, 23, 'far away')
   const cells = await c.evaluate(() => document.querySelectorAll('.grid-cells .cell').length)
   assert.ok(cells < 2000, `${cells} cells in the DOM`)
@@ -190,10 +169,10 @@ test('sort from the column menu (keyboard and mouse), move rows, delete a sheet 
 
   const rows = [['Nom', 'Note'], ['zoé', '12'], ['Bruno', '9'], ['ada', '15']]
   for (const [r, [name, note]] of rows.entries()) {
-    await typeAt(a, r, 0, name)
-    await typeAt(a, r, 1, note)
+    await typeCell(a, r, 0, name)
+    await typeCell(a, r, 1, note)
   }
-  await typeAt(a, 1, 2, '=B2*2')
+  await typeCell(a, 1, 2, '=B2*2')
   await waitCell(b, 1, 2, '24')
 
   // Alice, from the keyboard: Shift+F10 on A1 opens the menu; she ticks "first row is a header"
@@ -239,9 +218,9 @@ test('sort from the column menu (keyboard and mouse), move rows, delete a sheet 
   // Bob adds a sheet and fills it; Alice refers to it from the first sheet.
   await b.click('.sheet-add')
   await b.waitForFunction(() => document.querySelectorAll('.sheet-tab:not(.sheet-add)').length === 2, null, { timeout: WAIT_MS })
-  await typeAt(b, 0, 0, '21')
+  await typeCell(b, 0, 0, '21')
   await waitCell(b, 0, 0, '21')
-  await typeAt(a, 0, 3, '=Sheet2!A1*2')
+  await typeCell(a, 0, 3, '=Sheet2!A1*2')
   await waitCell(a, 0, 3, '42')
 
   // Bob moves his tab to the left from the keyboard (Shift+F10 on the tab); Alice's screen

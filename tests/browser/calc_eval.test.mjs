@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  startServer, launchBrowser, newPerson, padName, serverLogs, openCalc, typeCell, waitCellText, WAIT_MS
+  startServer, launchBrowser, newPerson, padName, openCalc, typeCell, waitCellText, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 180_000 }
@@ -34,13 +34,6 @@ async function person (who) {
   const p = await newPerson(browser, { lang: 'en', ...who })
   people.push(p)
   return p
-}
-
-async function assertClean (...ps) {
-  for (const p of ps) {
-    const problems = await p.problems()
-    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
-  }
 }
 
 /** Wait until C1 (the total) shows `want`, whatever digit grouping the format uses. */

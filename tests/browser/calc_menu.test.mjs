@@ -11,8 +11,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
 import {
-  startServer, launchBrowser, newPerson, padName, screenshot, serverLogs, openCalc, waitCalcReady, typeCell,
-  waitCellText, WAIT_MS
+  startServer, launchBrowser, newPerson, padName, screenshot, openCalc, waitCalcReady, typeCell,
+  waitCellText, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -37,13 +37,6 @@ async function person (who) {
   const p = await newPerson(browser, { lang: 'en', ...who })
   people.push(p)
   return p
-}
-
-async function assertClean (...ps) {
-  for (const p of ps) {
-    const problems = await p.problems()
-    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
-  }
 }
 
 /** Click a menu entry and return the downloaded file's text. */

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import assert from 'node:assert/strict'
+
 import { chromium } from 'playwright-core'
 
 import { freshDataDir, serverLogs, startServer } from '../server.mjs'
@@ -249,6 +251,14 @@ export function waitDoc (doc, pred, what, timeout = WAIT_MS) {
     doc.on('update', check)
     check()
   })
+}
+
+/** Fails with every console error or CSP violation the people's pages had, and the server log. */
+export async function assertClean (...people) {
+  for (const p of people) {
+    const problems = await p.problems()
+    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
+  }
 }
 
 // ---- the calc page ---------------------------------------------------------------------------

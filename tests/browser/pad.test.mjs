@@ -13,8 +13,7 @@ import assert from 'node:assert/strict'
 
 import {
   Y, startServer, launchBrowser, newPerson, openPad, waitConnected, waitText, typeAtEnd,
-  lookOf, waitLook, sameHue, screenshot, stockClient, waitDoc, editorText, padName, serverLogs,
-  WAIT_MS
+  lookOf, waitLook, sameHue, screenshot, stockClient, waitDoc, editorText, padName, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -45,13 +44,6 @@ async function person (who) {
   const p = await newPerson(browser, who)
   people.push(p)
   return p
-}
-
-async function assertClean (...ps) {
-  for (const p of ps) {
-    const problems = await p.problems()
-    assert.deepEqual(problems, [], `${p.label}'s page had errors:\n${problems.join('\n')}\n${serverLogs()}`)
-  }
 }
 
 test('two people on one pad see each other\'s text, bold, headings, colours, cursors and chat', T, async () => {

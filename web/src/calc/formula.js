@@ -407,10 +407,11 @@ function renderRef (inner, lay, current) {
  */
 export function shrinkRanges (stored, home, deletion) {
   const gone = (id) => deletion.deleted.has(id)
+  const position = derived(deletion, () => new Map(deletion.order.map((id, i) => [id, i]).reverse()))
   return mapRanges(stored, home, deletion.sheet, deletion.rows, (a, b) => {
     if (!gone(a) && !gone(b)) return null
-    const pa = deletion.order.indexOf(a)
-    const pb = deletion.order.indexOf(b)
+    const pa = position.get(a) ?? -1
+    const pb = position.get(b) ?? -1
     if (pa < 0 || pb < 0) return null
     const survivors = deletion.order.slice(Math.min(pa, pb), Math.max(pa, pb) + 1).filter((id) => !gone(id))
     if (!survivors.length) return null
@@ -427,15 +428,22 @@ export function shrinkRanges (stored, home, deletion) {
  * `change`: {sheet, rows, before, after} (the same ids, in their old and new order).
  */
 export function keepRangePositions (stored, home, change) {
-  const now = (id) => {
-    const p = change.before.indexOf(id)
-    return p >= 0 && change.after[p] !== undefined && change.after[p] !== id ? change.after[p] : null
-  }
+  const nowAt = derived(change, () => new Map(change.before
+    .map((id, i) => [id, change.after[i]])
+    .filter(([id, now]) => now !== undefined && now !== id)))
   return mapRanges(stored, home, change.sheet, change.rows, (a, b) => {
-    const na = now(a)
-    const nb = now(b)
+    const na = nowAt.get(a) ?? null
+    const nb = nowAt.get(b) ?? null
     return na === null && nb === null ? null : [na ?? a, nb ?? b]
   })
+}
+
+// A structure edit rewrites every formula of the workbook with one deletion or change object:
+// its lookups are built once per object, not once per formula.
+const lookups = new WeakMap()
+function derived (key, build) {
+  if (!lookups.has(key)) lookups.set(key, build())
+  return lookups.get(key)
 }
 
 /** `stored` with the ends of every range on `sheet` given to `f` (null keeps them). */
