@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ardoise::export::{export_pad, ExportOptions, PadFormat};
-use ardoise::store::{SledStore, Store};
+use ardoise::store::Store;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
@@ -93,8 +93,8 @@ fn encode(c: &mut Criterion) {
 
 fn compaction(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SledStore::open(&dir.path().join("db"), 64 << 20, Duration::from_millis(100))
-        .expect("open store");
+    let store =
+        ardoise::store::open(dir.path(), 64 << 20, Duration::from_millis(100)).expect("open store");
     let big = large_pad(10_000);
     let updates = typing_updates(1_000);
     c.bench_function("compact a 1 MB pad with 1,000 logged updates", |b| {
@@ -115,8 +115,7 @@ fn compaction(c: &mut Criterion) {
 fn persist(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> = Arc::new(
-        SledStore::open(&dir.path().join("db"), 64 << 20, Duration::from_millis(100))
-            .expect("open store"),
+        ardoise::store::open(dir.path(), 64 << 20, Duration::from_millis(100)).expect("open store"),
     );
     let update = typing_updates(1).remove(0);
     c.bench_function("append one update inline", |b| {

@@ -1,7 +1,8 @@
 //! Storage at scale (issue 8): stores many small pads directly through the `Store`, then
 //! measures what must not grow with them: the release server's startup time (spawn until its
 //! `listening on` line) and its memory after start; and what should be proportional: disk per
-//! pad and how fast the sweeper erases pads whose lifetime is over.
+//! pad, the start after a crash (which repairs the database file) and how fast the sweeper
+//! erases pads whose lifetime is over.
 //!
 //! ```sh
 //! cargo bench --bench storage_scale -- --pads 1000000 --expired 100000 --dir /tmp/ardoise-scale
@@ -19,7 +20,7 @@ use ardoise::creator::CreatorSecret;
 use ardoise::hub::Hub;
 use ardoise::lifetime::{Clock, Lifetime};
 use ardoise::meta::{DocMeta, Kind, NewDoc};
-use ardoise::store::{SledStore, Store};
+use ardoise::store::{RedbStore, Store};
 use ardoise::sweeper::Sweeper;
 use tokio_util::sync::CancellationToken;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact};
@@ -70,8 +71,8 @@ fn small_pad(i: usize) -> Vec<u8> {
     snapshot
 }
 
-fn open(dir: &Path) -> SledStore {
-    SledStore::open(&dir.join("db"), 64 << 20, Duration::from_millis(100)).expect("open store")
+fn open(dir: &Path) -> RedbStore {
+    ardoise::store::open(dir, 64 << 20, Duration::from_millis(100)).expect("open store")
 }
 
 /// Bytes the files under `dir` occupy on disk (allocated blocks).
@@ -89,7 +90,7 @@ fn disk_bytes(dir: &Path) -> u64 {
     total
 }
 
-fn fill(store: &SledStore, pads: usize, expired: usize) {
+fn fill(store: &RedbStore, pads: usize, expired: usize) {
     let now = Clock::system().now();
     let lifetime = Lifetime::After(60 * DAY);
     let start = Instant::now();
@@ -128,9 +129,9 @@ fn fill(store: &SledStore, pads: usize, expired: usize) {
     );
 }
 
-/// Starts the release binary on `dir`; returns (time to its `listening on` line, RSS after 2 s,
-/// time to serve one pad page).
-fn start_server(dir: &Path) -> (Duration, u64, Duration) {
+/// Starts the release binary on `dir` and stops it with `signal` (`TERM`, or `KILL` for a
+/// crash); returns (time to its `listening on` line, RSS after 2 s, time to serve one pad page).
+fn start_server(dir: &Path, signal: &str) -> (Duration, u64, Duration) {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ardoise"))
         .args(["--listen", "127.0.0.1:0", "--data"])
@@ -168,7 +169,7 @@ fn start_server(dir: &Path) -> (Duration, u64, Duration) {
     let first_page = asked.elapsed();
     assert!(status == "200" || status.is_empty(), "page status {status}");
     let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status();
     let _ = child.wait();
     (startup, rss, first_page)
@@ -220,10 +221,12 @@ fn main() {
         disk as f64 / (1 << 20) as f64,
         disk / pads.max(1) as u64
     );
-    for run in 1..=2 {
-        let (startup, rss, page) = start_server(&dir);
+    // Two clean starts, then one killed, so the fourth start repairs the database first.
+    for (run, signal) in [(1, "TERM"), (2, "TERM"), (3, "KILL"), (4, "TERM")] {
+        let (startup, rss, page) = start_server(&dir, signal);
+        let after = if run == 4 { " (after a crash)" } else { "" };
         println!(
-            "server start #{run}: listening after {startup:.1?}, RSS {:.1} MiB after 2 s, \
+            "server start #{run}{after}: listening after {startup:.1?}, RSS {:.1} MiB after 2 s, \
              first pad page in {page:.1?}",
             rss as f64 / 1024.0
         );

@@ -1,14 +1,15 @@
 //! A consistent copy of every document while the server runs: each document is read through
 //! the [`Store`] (whose reads see a snapshot and the log after it, never a trimmed log without
 //! its snapshot) and written into a fresh database, which is itself a data directory: restoring
-//! is starting the server on it. Copying sled's files while it is open is not safe; this is.
+//! is starting the server on it. Copying the database file while the server writes to it is not
+//! safe; this is.
 //! Blocking: run it on the blocking pool.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::meta::DocMeta;
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{RedbStore, Store, StoreError, DB_FILE};
 
 /// Documents read from the source per page.
 const PAGE: usize = 256;
@@ -16,13 +17,13 @@ const PAGE: usize = 256;
 /// What a backup wrote.
 #[derive(Debug, Clone)]
 pub struct BackupReport {
-    /// The new data directory (its database is `path/db`).
+    /// The new data directory (its database is `path/ardoise.redb`).
     pub path: PathBuf,
     /// Documents copied.
     pub documents: usize,
 }
 
-/// Copies every document of `src` into a new database at `dir/db` (`dir` must not exist yet)
+/// Copies every document of `src` into a new data directory `dir` (which must not exist yet)
 /// and flushes it.
 pub fn backup_to(
     src: &dyn Store,
@@ -33,7 +34,7 @@ pub fn backup_to(
         return Err(BackupError::Exists(dir.to_owned()));
     }
     std::fs::create_dir_all(dir)?;
-    let dest = SledStore::open(&dir.join("db"), cache_bytes, Duration::from_secs(1))?;
+    let dest = RedbStore::open(&dir.join(DB_FILE), cache_bytes, Duration::from_secs(1))?;
     let documents = copy_all(src, &dest)?;
     dest.flush()?;
     Ok(BackupReport {
@@ -98,8 +99,7 @@ mod tests {
     #[test]
     fn a_backup_holds_every_document_and_its_token() {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let src = SledStore::open(&tmp.path().join("db"), 1 << 20, Duration::from_secs(1))
-            .expect("opens");
+        let src = crate::store::open_for_tests(tmp.path());
         let mut metas = Vec::new();
         for i in 0..(PAGE + 3) {
             let name = format!("doc{i:04}");
@@ -121,7 +121,7 @@ mod tests {
         }
         let report = backup_to(&src, &tmp.path().join("copy"), 1 << 20).expect("backup");
         assert_eq!(report.documents, PAGE + 3);
-        let copy = crate::store::open_retrying(&report.path.join("db"));
+        let copy = crate::store::open_for_tests(&report.path);
         for (name, meta) in &metas {
             let stored = copy.load(name).expect("loads");
             assert_eq!(stored.meta, Some(meta.to_bytes()));

@@ -2,7 +2,7 @@
 //! TOML file, in that order of precedence, over built-in defaults.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::parser::ValueSource;
@@ -353,11 +353,6 @@ impl Config {
     /// Interval between two passes of the sweeper.
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.retention_sweep_secs.max(1))
-    }
-
-    /// Where the database lives inside the data directory.
-    pub fn db_path(&self) -> PathBuf {
-        Path::new(&self.data).join("db")
     }
 
     /// Interval between pings.

@@ -40,6 +40,7 @@ pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Exports that may run at once; each holds a blocking thread and a core.
 const EXPORTS_AT_ONCE: usize = 2;
@@ -79,8 +80,8 @@ impl Server {
     /// Opens the database in the configured data directory.
     pub fn open(config: Config) -> Result<Self, ServerError> {
         std::fs::create_dir_all(&config.data)?;
-        let store = SledStore::open(
-            &config.db_path(),
+        let store = store::open(
+            Path::new(&config.data),
             config.cache_bytes,
             Duration::from_millis(config.flush_interval_ms.max(1)),
         )?;

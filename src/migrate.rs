@@ -122,7 +122,7 @@ mod tests {
     use super::*;
     use crate::lifetime::Lifetime;
     use crate::meta::{Kind, ReadToken};
-    use crate::store::open_retrying;
+    use crate::store::open_for_tests;
 
     fn meta(last_edit: u64, lifetime: Lifetime) -> DocMeta {
         DocMeta {
@@ -138,7 +138,7 @@ mod tests {
     #[tokio::test]
     async fn older_documents_get_their_expiry_once() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(open_retrying(dir.path()));
+        let store: Arc<dyn Store> = Arc::new(open_for_tests(dir.path()));
         let day = meta(1_000, Lifetime::After(86_400));
         let forever = meta(1_000, Lifetime::Forever);
         let indexed = meta(5_000, Lifetime::After(60));
@@ -176,7 +176,7 @@ mod tests {
     #[tokio::test]
     async fn metadata_rewritten_meanwhile_is_left_to_its_writer() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = open_retrying(dir.path());
+        let store = open_for_tests(dir.path());
         let old = meta(1_000, Lifetime::After(86_400));
         store.put_meta("a", &old.to_bytes(), None).expect("meta");
         let edited = meta(2_000, Lifetime::After(86_400));
@@ -199,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_cancelled_migration_is_not_recorded_as_done() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = Arc::new(open_retrying(dir.path()));
+        let store: Arc<dyn Store> = Arc::new(open_for_tests(dir.path()));
         let token = CancellationToken::new();
         token.cancel();
         assert_eq!(

@@ -1012,10 +1012,10 @@ impl Room {
             }
             Ok(seq)
         };
-        // DESIGN.md §4: sled calls never run on the async workers. An inline append measured
-        // ~10× cheaper (BENCHMARKS.md, criterion), but the metadata write is a transaction over
-        // three trees that can wait on other rooms' transactions; with the tick's coalescing,
-        // one hand-off per tick per room is what this costs.
+        // DESIGN.md §4: storage calls never run on the async workers. An inline append measured
+        // ~10× cheaper (BENCHMARKS.md, criterion), but a write waits for other rooms' writes
+        // (the database has one writer at a time) and for the periodic durable commit; with the
+        // tick's coalescing, one hand-off per tick per room is what this costs.
         let seq = blocking(write).await?;
         self.persisted.last_seq = seq;
         self.persisted.log_entries += 1;

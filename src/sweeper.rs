@@ -230,13 +230,13 @@ mod tests {
     use crate::meta::NewDoc;
     use crate::outbox;
     use crate::room::Command;
-    use crate::store::SledStore;
+    use crate::store::RedbStore;
     use yrs::updates::decoder::Decode;
     use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
     struct Setup {
         hub: Arc<Hub>,
-        store: Arc<SledStore>,
+        store: Arc<RedbStore>,
         sweeper: Sweeper,
         shutdown: CancellationToken,
         _dir: tempfile::TempDir,
@@ -254,10 +254,7 @@ mod tests {
             "1",
         ])
         .expect("config");
-        let store = Arc::new(
-            SledStore::open(&dir.path().join("db"), 1 << 20, Duration::from_millis(50))
-                .expect("store"),
-        );
+        let store = Arc::new(crate::store::open_for_tests(dir.path()));
         let shutdown = CancellationToken::new();
         let clock = Clock::following_tokio(1_700_000_000);
         let dyn_store: Arc<dyn Store> = store.clone();
@@ -325,16 +322,12 @@ mod tests {
         room.send(Command::Leave { conn: 7 }).await.expect("leave");
     }
 
-    /// Every key and value of every tree, as lossy text.
-    fn everything(store: &SledStore) -> Vec<String> {
+    /// Every key and value of every table, as lossy text.
+    fn everything(store: &RedbStore) -> Vec<String> {
         let mut out = Vec::new();
-        for tree in store.db_for_tests().tree_names() {
-            let tree = store.db_for_tests().open_tree(tree).expect("tree");
-            for kv in tree.iter() {
-                let (k, v) = kv.expect("entry");
-                out.push(String::from_utf8_lossy(&k).into_owned());
-                out.push(String::from_utf8_lossy(&v).into_owned());
-            }
+        for (_, k, v) in store.entries_for_tests() {
+            out.push(String::from_utf8_lossy(&k).into_owned());
+            out.push(String::from_utf8_lossy(&v).into_owned());
         }
         out
     }

@@ -334,33 +334,112 @@ async fn the_privacy_page_follows_the_configuration() {
     assert!(home.contains("href=\"/privacy?lang=en\""));
 }
 
+/// Writes a sled data directory the way the versions before the redb store left it: `data/db`,
+/// one tree per table, `pad` with its metadata and read-only token, and, when `text` is given,
+/// a snapshot holding it.
+fn write_sled_directory(
+    data: &std::path::Path,
+    name: &str,
+    meta: &ardoise::meta::DocMeta,
+    text: Option<&str>,
+) {
+    use yrs::{ReadTxn, StateVector, Text, Transact};
+    let old = sled::open(data.join("db")).expect("sled");
+    old.open_tree("meta")
+        .expect("tree")
+        .insert(name, meta.to_bytes())
+        .expect("meta");
+    old.open_tree("tokens")
+        .expect("tree")
+        .insert(meta.read_token.as_str(), name)
+        .expect("token");
+    if let Some(text) = text {
+        let doc = yrs::Doc::new();
+        doc.get_or_insert_text("content")
+            .insert(&mut doc.transact_mut(), 0, text);
+        let snapshot = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        old.open_tree("snapshots")
+            .expect("tree")
+            .insert(name, snapshot)
+            .expect("snapshot");
+    }
+    old.flush().expect("flush");
+}
+
+#[tokio::test]
+async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
+    use ardoise::lifetime::Lifetime;
+    use ardoise::meta::{DocMeta, Kind, ReadToken};
+    use std::sync::Arc;
+
+    let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let meta = DocMeta {
+        kind: Kind::Pad,
+        created: 1_000,
+        last_edit: 1_000,
+        lifetime: Lifetime::Forever,
+        read_token: ReadToken::generate(),
+        creator: None,
+    };
+    write_sled_directory(
+        data.path(),
+        "ancienne",
+        &meta,
+        Some("Texte d'avant la migration"),
+    );
+    let server = TestServer::start_in_with(data.clone(), &[]).await;
+    server
+        .wait_log("the import", |l| l.contains("imported the sled database"))
+        .await;
+    assert!(
+        !data.path().join("db").exists(),
+        "the sled directory is removed"
+    );
+    let (status, text) = server.get("/p/ancienne/export/txt").await;
+    assert_eq!(status, 200);
+    assert!(text.contains("Texte d'avant la migration"), "{text}");
+    let (status, text) = server
+        .get(&format!("/r/{}/export/txt", meta.read_token.as_str()))
+        .await;
+    assert_eq!(status, 200, "the read-only link still works");
+    assert!(text.contains("Texte d'avant la migration"));
+    // A live editor sees it, and what it writes is kept across a restart.
+    let mut client = Client::connect(&server, "ancienne").await;
+    assert!(client.text().contains("Texte d'avant"));
+    client.insert(0, "Ajout. ").await;
+    client.barrier().await;
+    client.close().await;
+    let server = server.restart().await;
+    assert_eq!(
+        server.count_logs(|l| l.contains("imported the sled database")),
+        0,
+        "imported once"
+    );
+    let text = server.get("/p/ancienne/export/txt").await.1;
+    assert!(text.starts_with("Ajout. Texte d'avant"), "{text}");
+}
+
 #[tokio::test]
 async fn documents_stored_before_the_expiry_index_expire_too() {
     use ardoise::lifetime::Lifetime;
     use ardoise::meta::{DocMeta, Kind, ReadToken};
-    use ardoise::store::{SledStore, Store};
     use std::sync::Arc;
-    use std::time::Duration;
 
-    // A database as an older version left it: a pad edited long ago with a one-day lifetime,
-    // and no entry in the expiry index (which the sweeper reads, and nothing else).
+    // A data directory as an older version left it: in sled, a pad edited long ago with a
+    // one-day lifetime and no entry in the expiry index (which the sweeper reads, and nothing
+    // else). It is imported, then indexed by the migration, then erased.
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-    {
-        let store = SledStore::open(&data.path().join("db"), 1 << 20, Duration::from_millis(100))
-            .expect("store");
-        let meta = DocMeta {
-            kind: Kind::Pad,
-            created: 1_000,
-            last_edit: 1_000,
-            lifetime: Lifetime::After(86_400),
-            read_token: ReadToken::generate(),
-            creator: None,
-        };
-        store
-            .put_meta("legacy", &meta.to_bytes(), None)
-            .expect("meta");
-        store.flush().expect("flush");
-    }
+    let meta = DocMeta {
+        kind: Kind::Pad,
+        created: 1_000,
+        last_edit: 1_000,
+        lifetime: Lifetime::After(86_400),
+        read_token: ReadToken::generate(),
+        creator: None,
+    };
+    write_sled_directory(data.path(), "legacy", &meta, None);
     let server = TestServer::start_in_with(data, &["--retention-sweep-secs", "1"]).await;
     server
         .wait_log("the migration", |l| {
