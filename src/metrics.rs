@@ -106,8 +106,7 @@ impl Default for Metrics {
         registry.register("rooms", "Documents loaded in memory", rooms.clone());
         registry.register(
             "stored_documents",
-            "Documents in storage (a persisted counter; a crash mid-creation or mid-erasure \
-             can leave it off by one)",
+            "Documents in storage (a counter stored with each creation and erasure)",
             stored_documents.clone(),
         );
         registry.register(
