@@ -670,6 +670,14 @@ mod tests {
             names(store.expired(10, first.first(), 10).expect("due")),
             ["d"]
         );
+        let later = Due {
+            at: 20,
+            name: "b".into(),
+        };
+        assert!(
+            store.expired(10, Some(&later), 10).expect("due").is_empty(),
+            "a cursor past `now` finds nothing"
+        );
         // An edit moves the entry; "forever" removes it; deletion removes it.
         store.put_meta("a", b"m2", Some(30)).expect("meta");
         store.put_meta("d", b"m2", None).expect("meta");
