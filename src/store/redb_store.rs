@@ -13,8 +13,8 @@
 
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -50,8 +50,8 @@ pub struct RedbStore {
     db: Arc<Database>,
     /// The number of documents, mirrored from `counters`.
     documents: AtomicU64,
-    /// Whether something was committed since the last durable commit.
-    dirty: Arc<AtomicBool>,
+    /// How many commits were made and how many are known durable.
+    commits: Arc<Commits>,
     /// Stops (by being dropped) and joins the flushing thread.
     flusher: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
@@ -86,12 +86,12 @@ impl RedbStore {
         };
         tx.commit()?;
         let db = Arc::new(db);
-        let dirty = Arc::new(AtomicBool::new(false));
-        let flusher = spawn_flusher(db.clone(), dirty.clone(), flush_every)?;
+        let commits = Arc::new(Commits::default());
+        let flusher = spawn_flusher(db.clone(), commits.clone(), flush_every)?;
         Ok(Self {
             db,
             documents: AtomicU64::new(documents),
-            dirty,
+            commits,
             flusher: Some(flusher),
         })
     }
@@ -106,7 +106,7 @@ impl RedbStore {
         // On an error the transaction is dropped, which aborts it.
         let out = f(&tx)?;
         tx.commit()?;
-        self.dirty.store(true, Ordering::Release);
+        self.commits.made.fetch_add(1, Ordering::Release);
         Ok(out)
     }
 
@@ -140,7 +140,7 @@ impl Drop for RedbStore {
             // Joined, so the database is closed (and its file lock released) when this returns.
             let _ = thread.join();
         }
-        if let Err(e) = make_durable(&self.db, &self.dirty) {
+        if let Err(e) = self.commits.make_durable(&self.db) {
             tracing::error!(error = %e, "the last flush of the database failed");
         }
     }
@@ -149,7 +149,7 @@ impl Drop for RedbStore {
 /// Starts the thread that makes commits durable every `every`, until its sender is dropped.
 fn spawn_flusher(
     db: Arc<Database>,
-    dirty: Arc<AtomicBool>,
+    commits: Arc<Commits>,
     every: Duration,
 ) -> Result<(mpsc::Sender<()>, JoinHandle<()>), StoreError> {
     let (stop, stopped) = mpsc::channel::<()>();
@@ -157,7 +157,7 @@ fn spawn_flusher(
         .name("ardoise-flush".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                if let Err(e) = make_durable(&db, &dirty) {
+                if let Err(e) = commits.make_durable(&db) {
                     tracing::error!(error = %e, "flushing the database failed");
                 }
             }
@@ -165,21 +165,39 @@ fn spawn_flusher(
     Ok((stop, thread))
 }
 
-/// Makes every commit so far durable, if there was one since the last time: an empty
-/// transaction committed with redb's default durability, which writes and syncs what the
-/// non-durable commits before it left in memory.
-fn make_durable(db: &Database, dirty: &AtomicBool) -> Result<(), StoreError> {
-    if !dirty.swap(false, Ordering::AcqRel) {
-        return Ok(());
+/// Counts commits, to make them durable only when there is something new, and never to answer
+/// a flush before the durable commit that covers it has finished.
+#[derive(Default)]
+struct Commits {
+    /// Commits made so far.
+    made: AtomicU64,
+    /// How many of them are known durable. Held during a durable commit, so a flush that comes
+    /// while another runs waits for it, then finds its own commits covered or commits again.
+    durable: Mutex<u64>,
+}
+
+impl Commits {
+    /// Makes every commit made before this call durable, if some are not yet: an empty
+    /// transaction committed with redb's default durability writes and syncs what the
+    /// non-durable commits before it left pending.
+    fn make_durable(&self, db: &Database) -> Result<(), StoreError> {
+        let target = self.made.load(Ordering::Acquire);
+        let mut durable = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        if *durable >= target {
+            return Ok(());
+        }
+        db.begin_write()?.commit()?;
+        // It covered at least the `target` commits counted before it began.
+        *durable = target;
+        Ok(())
     }
-    let result = db
-        .begin_write()
-        .map_err(StoreError::from)
-        .and_then(|tx| Ok(tx.commit()?));
-    if result.is_err() {
-        dirty.store(true, Ordering::Release);
+
+    /// Whether commits are waiting to be made durable.
+    #[cfg(test)]
+    fn pending(&self) -> bool {
+        let durable = *self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        self.made.load(Ordering::Acquire) > durable
     }
-    result
 }
 
 fn counter_of(bytes: &[u8]) -> Option<u64> {
@@ -351,7 +369,7 @@ impl Store for RedbStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        make_durable(&self.db, &self.dirty)
+        self.commits.make_durable(&self.db)
     }
 
     fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError> {
@@ -785,14 +803,11 @@ mod tests {
             Duration::from_secs(3600),
         )
         .expect("opens");
-        assert!(!store.dirty.load(Ordering::Acquire));
+        assert!(!store.commits.pending());
         store.put_meta("a", b"m", None).expect("meta");
-        assert!(
-            store.dirty.load(Ordering::Acquire),
-            "a commit awaits its flush"
-        );
+        assert!(store.commits.pending(), "a commit awaits its flush");
         store.flush().expect("flush");
-        assert!(!store.dirty.load(Ordering::Acquire));
+        assert!(!store.commits.pending());
         store.flush().expect("an idle flush commits nothing");
     }
 }
