@@ -106,7 +106,7 @@ impl Default for Metrics {
         registry.register("rooms", "Documents loaded in memory", rooms.clone());
         registry.register(
             "stored_documents",
-            "Documents in storage (a counter stored with each creation and erasure)",
+            "Documents in storage",
             stored_documents.clone(),
         );
         registry.register(

@@ -131,7 +131,7 @@ pub trait Store: Send + Sync + 'static {
     /// Drops the index entry `due` if the document's current expiry is another (or it has
     /// none): an entry that no longer describes its document must not be visited forever.
     fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError>;
-    /// Documents stored, from a counter kept with creations and erasures (never a scan).
+    /// Documents stored, without a scan.
     fn count(&self) -> u64;
     /// Adds the expiry index entry of a document stored without one, if its metadata is
     /// still `meta` and it still has none; returns whether it did. For a one-time migration:

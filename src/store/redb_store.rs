@@ -8,8 +8,9 @@
 //! keyed by `name 0x00 seq` (big-endian `u64`, so one document's log is one ordered range),
 //! `tokens` from read-only token to name, the expiry index `expiry` keyed by big-endian expiry
 //! time then name (what is due is one leading range) with `expires` from name to that time (so
-//! an entry can be moved without knowing it), and `counters`. A write is one transaction, so the
-//! metadata, the index and the document count never disagree.
+//! an entry can be moved without knowing it), and `counters` (the last log sequence number,
+//! completed one-time steps). A write is one transaction, so the metadata and the index never
+//! disagree; the document count is the `meta` table's length, which redb keeps.
 
 use std::ops::Bound;
 use std::path::Path;
@@ -39,8 +40,6 @@ pub(super) const COUNTERS: Bytes = TableDefinition::new("counters");
 /// Every table, created when the database is: reads never meet a missing one.
 pub(super) const TABLES: [Bytes; 7] = [META, SNAPSHOTS, LOG, TOKENS, EXPIRY, EXPIRES, COUNTERS];
 
-/// Key of the document count in `counters` (a big-endian `u64`).
-const DOCUMENTS: &[u8] = b"documents";
 /// Key of the last log sequence number handed out, in `counters` (a big-endian `u64`).
 pub(super) const SEQ: &[u8] = b"seq";
 
@@ -48,8 +47,6 @@ pub(super) const SEQ: &[u8] = b"seq";
 /// durable every flush interval, and [`Store::flush`] (and dropping the store) at once.
 pub struct RedbStore {
     db: Arc<Database>,
-    /// The number of documents, mirrored from `counters`.
-    documents: AtomicU64,
     /// How many commits were made and how many are known durable.
     commits: Arc<Commits>,
     /// Stops (by being dropped) and joins the flushing thread.
@@ -71,26 +68,12 @@ impl RedbStore {
         for table in TABLES {
             tx.open_table(table)?;
         }
-        let documents = {
-            let mut counters = tx.open_table(COUNTERS)?;
-            let stored = counters.get(DOCUMENTS)?.and_then(|v| counter_of(v.value()));
-            match stored {
-                Some(n) => n,
-                None => {
-                    // A new database (redb keeps each table's length, so this reads nothing).
-                    let n = tx.open_table(META)?.len()?;
-                    counters.insert(DOCUMENTS, &n.to_be_bytes()[..])?;
-                    n
-                }
-            }
-        };
         tx.commit()?;
         let db = Arc::new(db);
         let commits = Arc::new(Commits::default());
         let flusher = spawn_flusher(db.clone(), commits.clone(), flush_every)?;
         Ok(Self {
             db,
-            documents: AtomicU64::new(documents),
             commits,
             flusher: Some(flusher),
         })
@@ -116,20 +99,6 @@ impl RedbStore {
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         f(&self.db.begin_read()?)
-    }
-
-    /// Moves the mirrored document count by one, after a commit that moved the stored one.
-    fn mirror_count(&self, created: bool) {
-        if created {
-            self.documents.fetch_add(1, Ordering::Relaxed);
-        } else {
-            // The stored count never goes below zero either.
-            let _ = self
-                .documents
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    Some(n.saturating_sub(1))
-                });
-        }
     }
 }
 
@@ -202,18 +171,6 @@ impl Commits {
 
 fn counter_of(bytes: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
-}
-
-/// Adds `delta` to the stored document count, inside a write.
-fn add_documents(tx: &WriteTransaction, delta: i64) -> Result<(), StoreError> {
-    let mut counters = tx.open_table(COUNTERS)?;
-    let n = counters
-        .get(DOCUMENTS)?
-        .and_then(|v| counter_of(v.value()))
-        .unwrap_or(0)
-        .saturating_add_signed(delta);
-    counters.insert(DOCUMENTS, &n.to_be_bytes()[..])?;
-    Ok(())
 }
 
 fn log_prefix(name: &str) -> Vec<u8> {
@@ -306,7 +263,7 @@ impl Store for RedbStore {
     }
 
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
-        let created = self.write(|tx| {
+        self.write(|tx| {
             let mut by_name = tx.open_table(EXPIRES)?;
             let old = by_name
                 .get(name.as_bytes())?
@@ -326,19 +283,9 @@ impl Store for RedbStore {
                     }
                 }
             }
-            let created = tx
-                .open_table(META)?
-                .insert(name.as_bytes(), meta)?
-                .is_none();
-            if created {
-                add_documents(tx, 1)?;
-            }
-            Ok(created)
-        })?;
-        if created {
-            self.mirror_count(true);
-        }
-        Ok(())
+            tx.open_table(META)?.insert(name.as_bytes(), meta)?;
+            Ok(())
+        })
     }
 
     fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError> {
@@ -386,7 +333,7 @@ impl Store for RedbStore {
     }
 
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
-        let existed = self.write(|tx| {
+        self.write(|tx| {
             let end = log_end(name);
             drop_log(tx, &log_prefix(name), Bound::Excluded(end.as_slice()))?;
             tx.open_table(SNAPSHOTS)?.remove(name.as_bytes())?;
@@ -401,16 +348,9 @@ impl Store for RedbStore {
                 tx.open_table(EXPIRY)?
                     .remove(due_key(at, name).as_slice())?;
             }
-            let existed = tx.open_table(META)?.remove(name.as_bytes())?.is_some();
-            if existed {
-                add_documents(tx, -1)?;
-            }
-            Ok(existed)
-        })?;
-        if existed {
-            self.mirror_count(false);
-        }
-        Ok(())
+            tx.open_table(META)?.remove(name.as_bytes())?;
+            Ok(())
+        })
     }
 
     fn list(
@@ -521,7 +461,14 @@ impl Store for RedbStore {
     }
 
     fn count(&self) -> u64 {
-        self.documents.load(Ordering::Relaxed)
+        // redb keeps each table's length in its root: this reads no entry.
+        match self.read(|tx| Ok(tx.open_table(META)?.len()?)) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "counting the stored documents failed");
+                0
+            }
+        }
     }
 }
 
@@ -557,15 +504,6 @@ impl RedbStore {
             Ok(())
         })
         .expect("insert");
-    }
-
-    /// Removes the stored document count, as a database from before the counter had none.
-    pub(crate) fn forget_count_for_tests(&self) {
-        self.write(|tx| {
-            tx.open_table(COUNTERS)?.remove(DOCUMENTS)?;
-            Ok(())
-        })
-        .expect("remove");
     }
 }
 
@@ -749,12 +687,7 @@ mod tests {
                 .expect("deleting again changes nothing");
             assert_eq!(store.count(), 1);
         }
-        let store = open(dir.path());
-        assert_eq!(store.count(), 1, "the count is persisted");
-        // A database without the counter takes the metadata table's length.
-        store.forget_count_for_tests();
-        drop(store);
-        assert_eq!(open(dir.path()).count(), 1);
+        assert_eq!(open(dir.path()).count(), 1, "the count is persisted");
     }
 
     #[test]
