@@ -335,15 +335,23 @@ async fn the_privacy_page_follows_the_configuration() {
 }
 
 /// Writes a sled data directory the way the versions before the redb store left it: `data/db`,
-/// one tree per table, `pad` with its metadata and read-only token, and, when `text` is given,
-/// a snapshot holding it.
+/// one tree per table, pad `name` last edited at t = 1000 with `lifetime`, its metadata and
+/// read-only token (no expiry-index entry) and, when `text` is given, a snapshot holding it.
+/// Returns the pad's metadata.
 fn write_sled_directory(
     data: &std::path::Path,
     name: &str,
-    meta: &ardoise::meta::DocMeta,
+    lifetime: ardoise::lifetime::Lifetime,
     text: Option<&str>,
-) {
+) -> ardoise::meta::DocMeta {
+    use ardoise::meta::{DocMeta, Kind, NewDoc};
     use yrs::{ReadTxn, StateVector, Text, Transact};
+    let new = NewDoc {
+        kind: Kind::Pad,
+        lifetime,
+        creator: None,
+    };
+    let meta = DocMeta::new(new, 1_000);
     let old = sled::open(data.join("db")).expect("sled");
     old.open_tree("meta")
         .expect("tree")
@@ -366,27 +374,19 @@ fn write_sled_directory(
             .expect("snapshot");
     }
     old.flush().expect("flush");
+    meta
 }
 
 #[tokio::test]
 async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
     use ardoise::lifetime::Lifetime;
-    use ardoise::meta::{DocMeta, Kind, ReadToken};
     use std::sync::Arc;
 
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let meta = DocMeta {
-        kind: Kind::Pad,
-        created: 1_000,
-        last_edit: 1_000,
-        lifetime: Lifetime::Forever,
-        read_token: ReadToken::generate(),
-        creator: None,
-    };
-    write_sled_directory(
+    let meta = write_sled_directory(
         data.path(),
         "ancienne",
-        &meta,
+        Lifetime::Forever,
         Some("Texte d'avant la migration"),
     );
     let server = TestServer::start_in_with(data.clone(), &[]).await;
@@ -424,22 +424,13 @@ async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
 #[tokio::test]
 async fn documents_stored_before_the_expiry_index_expire_too() {
     use ardoise::lifetime::Lifetime;
-    use ardoise::meta::{DocMeta, Kind, ReadToken};
     use std::sync::Arc;
 
     // A data directory as an older version left it: in sled, a pad edited long ago with a
     // one-day lifetime and no entry in the expiry index (which the sweeper reads, and nothing
     // else). It is imported, then indexed by the migration, then erased.
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let meta = DocMeta {
-        kind: Kind::Pad,
-        created: 1_000,
-        last_edit: 1_000,
-        lifetime: Lifetime::After(86_400),
-        read_token: ReadToken::generate(),
-        creator: None,
-    };
-    write_sled_directory(data.path(), "legacy", &meta, None);
+    write_sled_directory(data.path(), "legacy", Lifetime::After(86_400), None);
     let server = TestServer::start_in_with(data, &["--retention-sweep-secs", "1"]).await;
     server
         .wait_log("the migration", |l| {
