@@ -4,43 +4,27 @@
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/*.test.mjs
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { startServer, launchBrowser, newPerson, openPad, padName, screenshot, WAIT_MS, assertClean } from './helpers.mjs'
+import {
+  browserSuite, openPad, padName, screenshot, WAIT_MS, assertClean
+} from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const TOKEN = 'browser-admin-token'
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer({ args: ['--admin-token', TOKEN] })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, who)
-  people.push(p)
-  return p
-}
+const suite = browserSuite({ args: ['--admin-token', TOKEN] })
+const person = suite.person
 
 const banner = (page) => page.locator('.pad-notice')
 
 test('the operator signs in, shows a notice on every pad, clears it, and deletes a pad', T, async () => {
   const pad = padName('admin')
   const writer = await person({ name: 'Writer', lang: 'en' })
-  await openPad(writer, `${server.url}/p/${pad}`)
+  await openPad(writer, `${suite.server.url}/p/${pad}`)
 
   const op = await person({ name: 'Operator', lang: 'en' })
-  const res = await op.page.goto(`${server.url}/admin?lang=en`, { waitUntil: 'load' })
+  const res = await op.page.goto(`${suite.server.url}/admin?lang=en`, { waitUntil: 'load' })
   assert.equal(res.status(), 200)
   await op.page.fill('#token', 'wrong')
   await op.page.click('#login button[type=submit]')
@@ -62,7 +46,7 @@ test('the operator signs in, shows a notice on every pad, clears it, and deletes
 
   // A pad opened after the notice was set shows it too.
   const late = await person({ name: 'Late', lang: 'fr' })
-  await openPad(late, `${server.url}/p/${pad}`)
+  await openPad(late, `${suite.server.url}/p/${pad}`)
   await banner(late.page).waitFor({ state: 'visible', timeout: WAIT_MS })
   await screenshot(late.page, 'pad-with-notice')
 
@@ -76,7 +60,7 @@ test('the operator signs in, shows a notice on every pad, clears it, and deletes
   await op.page.locator('#docs tbody tr', { hasText: pad }).getByRole('button').click()
   await op.page.locator('#docs tbody tr', { hasText: pad }).waitFor({ state: 'detached', timeout: WAIT_MS })
   await screenshot(op.page, 'admin')
-  const list = await fetch(`${server.url}/admin/api/documents?prefix=${pad}`, {
+  const list = await fetch(`${suite.server.url}/admin/api/documents?prefix=${pad}`, {
     headers: { Authorization: `Bearer ${TOKEN}` }
   }).then((r) => r.json())
   assert.deepEqual(list.documents, [])

@@ -4,36 +4,17 @@
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/*.test.mjs
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  startServer, launchBrowser, newPerson, openPad, waitConnected, waitText, typeAtEnd, padName,
-  WAIT_MS, assertClean
+  browserSuite, openPad, waitConnected, waitText, typeAtEnd, padName, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer({ args: ['--base-path', '/pad'] })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, who)
-  people.push(p)
-  return p
-}
+const suite = browserSuite({ args: ['--base-path', '/pad'] })
+const person = suite.person
 
 test('under /pad: create from the home page, co-edit, share, export, read only', T, async () => {
   const alice = await person({ name: 'Alice', color: '#e6194b', lang: 'en' })
@@ -41,14 +22,14 @@ test('under /pad: create from the home page, co-edit, share, export, read only',
   const pad = padName('sub')
 
   // The home form creates the pad and lands on its page under /pad.
-  const home = await alice.page.goto(`${server.url}/pad/`)
+  const home = await alice.page.goto(`${suite.server.url}/pad/`)
   assert.equal(home.status(), 200)
   await alice.page.fill('#new-name', pad)
   await Promise.all([alice.page.waitForURL(`**/pad/p/${pad}**`), alice.page.click('form[action="/pad/new"] button')])
   await waitConnected(alice.page)
   const wsUrls = []
   bob.page.on('websocket', (ws) => wsUrls.push(new URL(ws.url()).pathname))
-  await openPad(bob, `${server.url}/pad/p/${pad}`)
+  await openPad(bob, `${suite.server.url}/pad/p/${pad}`)
   assert.deepEqual(wsUrls, [`/pad/ws/${pad}`])
 
   await typeAtEnd(alice.page, 'sous-chemin')
@@ -59,8 +40,8 @@ test('under /pad: create from the home page, co-edit, share, export, read only',
   await a.click('.share-btn')
   const dlg = await a.waitForSelector('dialog[open]', { timeout: WAIT_MS })
   const links = await dlg.$$eval('.link-input', (els) => els.map((e) => e.value))
-  assert.equal(links[0], `${server.url}/pad/p/${pad}`)
-  assert.match(links[1], new RegExp(`^${server.url}/pad/r/`))
+  assert.equal(links[0], `${suite.server.url}/pad/p/${pad}`)
+  assert.match(links[1], new RegExp(`^${suite.server.url}/pad/r/`))
   await dlg.$$eval('.link-row button[aria-expanded]', (bs) => bs.forEach((b) => b.click()))
   await a.waitForFunction(() => [...document.querySelectorAll('dialog img.qr')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: WAIT_MS })
   const srcs = await dlg.$$eval('img.qr', (imgs) => imgs.map((i) => new URL(i.src).pathname))
@@ -72,7 +53,7 @@ test('under /pad: create from the home page, co-edit, share, export, read only',
   const hrefs = await a.$$eval('a.menu-item[download]', (els) => els.map((e) => e.getAttribute('href')))
   assert.ok(hrefs.length >= 5, `export links: ${hrefs}`)
   for (const href of hrefs) assert.ok(href.startsWith(`/pad/p/${pad}/export/`), href)
-  const txt = await fetch(`${server.url}/pad/p/${pad}/export/txt`)
+  const txt = await fetch(`${suite.server.url}/pad/p/${pad}/export/txt`)
   assert.equal(txt.status, 200)
   assert.ok((await txt.text()).includes('sous-chemin'))
 

@@ -5,37 +5,19 @@
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/calc.test.mjs
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  startServer, launchBrowser, newPerson, padName, screenshot, sameHue, WAIT_MS, assertClean, openCalc, typeCell
+  browserSuite, padName, screenshot, sameHue, WAIT_MS, assertClean, openCalc, typeCell
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const ALICE = { name: 'Alice', color: '#e6194b', id: 'a11ce0000000000000000000000000a1', lang: 'fr' }
 const BOB = { name: 'Bob', color: '#3cb44b', id: 'b0b0000000000000000000000000b0b0', lang: 'en' }
 
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, who)
-  people.push(p)
-  return p
-}
+const suite = browserSuite()
+const person = suite.person
 
 /** Wait until the displayed text of (row, col) is `text`, in the DOM the person sees. */
 async function waitCell (page, row, col, text) {
@@ -52,7 +34,7 @@ async function waitCell (page, row, col, text) {
 }
 
 test('two people fill a sheet: values, formulas in both languages, selections, pasted TSV', T, async () => {
-  const url = `${server.url}/c/${padName('notes')}`
+  const url = `${suite.server.url}/c/${padName('notes')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
   await openCalc(alice, url)
@@ -119,7 +101,7 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   // The read-only link shows the live sheet and refuses typing.
   const path = await a.evaluate(() => document.getElementById('app').dataset.readonlyPath)
   const carol = await person({ name: 'Carol', color: '#4363d8', lang: 'en' })
-  await openCalc(carol, server.url + path)
+  await openCalc(carol, suite.server.url + path)
   const c = carol.page
   await waitCell(c, 3, 5, '13.75')
   await typeCell(c, 10, 0, 'intruder')
@@ -133,7 +115,7 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
 })
 
 test('a 10,000-row sheet scrolls and keeps only the visible cells in the page', T, async () => {
-  const url = `${server.url}/c/${padName('big')}`
+  const url = `${suite.server.url}/c/${padName('big')}`
   const carol = await person({ name: 'Carol', color: '#4363d8', lang: 'en' })
   await openCalc(carol, url)
   const c = carol.page
@@ -159,7 +141,7 @@ async function waitColumn (page, col, want) {
 }
 
 test('sort from the column menu (keyboard and mouse), move rows, delete a sheet with confirmation', T, async () => {
-  const url = `${server.url}/c/${padName('sort')}`
+  const url = `${suite.server.url}/c/${padName('sort')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
   await openCalc(alice, url)

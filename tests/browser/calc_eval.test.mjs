@@ -5,36 +5,18 @@
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/calc_eval.test.mjs
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  startServer, launchBrowser, newPerson, padName, openCalc, typeCell, waitCellText, WAIT_MS, assertClean
+  browserSuite, padName, openCalc, typeCell, waitCellText, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 180_000 }
 const LONG = 60_000 // failure guard for the initial fill of the large sheet, not a timing assertion
 
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, { lang: 'en', ...who })
-  people.push(p)
-  return p
-}
+const suite = browserSuite({}, { lang: 'en' })
+const person = suite.person
 
 /** Wait until C1 (the total) shows `want`, whatever digit grouping the format uses. */
 async function waitTotal (page, want, timeout = WAIT_MS) {
@@ -48,7 +30,7 @@ async function waitTotal (page, want, timeout = WAIT_MS) {
 
 test('a large sheet: edited, cleared and formatted cells reach their formulas on both pages', T, async () => {
   const ROWS = 10_000
-  const url = `${server.url}/c/${padName('large')}?lang=en`
+  const url = `${suite.server.url}/c/${padName('large')}?lang=en`
   const alice = await person({ name: 'Alice', color: '#e6194b' })
   const bob = await person({ name: 'Bob', color: '#3cb44b' })
   await openCalc(alice, url)
@@ -96,7 +78,7 @@ test('a large sheet: edited, cleared and formatted cells reach their formulas on
 })
 
 test('a row inserted inside a SUM range, then a row deleted inside it: the formula follows and recomputes', T, async () => {
-  const url = `${server.url}/c/${padName('rows')}?lang=en`
+  const url = `${suite.server.url}/c/${padName('rows')}?lang=en`
   const carol = await person({ name: 'Carol', color: '#4363d8' })
   await openCalc(carol, url)
   const c = carol.page

@@ -6,38 +6,19 @@
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/calc_menu.test.mjs
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
 import {
-  startServer, launchBrowser, newPerson, padName, screenshot, openCalc, waitCalcReady, typeCell,
-  waitCellText, WAIT_MS, assertClean
+  browserSuite, padName, screenshot, openCalc, waitCalcReady, typeCell, waitCellText, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const BASE = '/tableurs'
 
-let server
-let browser
-const people = []
-
-before(async () => {
-  server = await startServer({ args: ['--base-path', BASE, '--max-import-bytes', '200'] })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, { lang: 'en', ...who })
-  people.push(p)
-  return p
-}
+const suite = browserSuite({ args: ['--base-path', BASE, '--max-import-bytes', '200'] }, { lang: 'en' })
+const person = suite.person
 
 /** Click a menu entry and return the downloaded file's text. */
 async function download (page, selector) {
@@ -54,7 +35,7 @@ async function openMenu (page) {
 
 test('File menu: the sheet on screen as CSV, the workbook, replacing from a file for everyone', T, async () => {
   const name = padName('menu')
-  const url = `${server.url}${BASE}/c/${name}?lang=en`
+  const url = `${suite.server.url}${BASE}/c/${name}?lang=en`
   // Chromium logs the refused upload's 413 as a console error: expected here, once.
   const alice = await person({ name: 'Alice', color: '#e6194b', allow: [/status of 413 \(Payload Too Large\).*\/import\?/] })
   const bob = await person({ name: 'Bob', color: '#3cb44b' })
@@ -113,7 +94,7 @@ test('File menu: the sheet on screen as CSV, the workbook, replacing from a file
   // The read-only page: the same downloads through its own links, and no Replace.
   const readOnlyPath = await a.evaluate(() => document.getElementById('app').dataset.readonlyPath)
   const carol = await person({ name: 'Carol', color: '#4363d8' })
-  await openCalc(carol, server.url + readOnlyPath)
+  await openCalc(carol, suite.server.url + readOnlyPath)
   const c = carol.page
   await waitCellText(c, 0, 0, 'Item')
   await openMenu(c)
@@ -128,7 +109,7 @@ test('the browser that created a calc deletes it; another browser sees it gone',
   const name = padName('budget')
   const alice = await person({ name: 'Alice', color: '#e6194b' })
   const bob = await person({ name: 'Bob', color: '#3cb44b' })
-  await alice.page.goto(`${server.url}${BASE}/?lang=en`)
+  await alice.page.goto(`${suite.server.url}${BASE}/?lang=en`)
   await alice.page.fill('#new-name', name)
   await alice.page.click(`form[action="${BASE}/new"] button[value="calc"]`)
   await alice.page.waitForURL(new RegExp(`${BASE}/c/${name}`), { timeout: WAIT_MS })
@@ -137,7 +118,7 @@ test('the browser that created a calc deletes it; another browser sees it gone',
   assert.equal(new URL(a.url()).hash, '', 'the secret left the address bar')
   assert.match(await a.textContent('.calc-main #expiry'), /If nobody edits it, this calc will be erased on/)
   await typeCell(a, 0, 0, 'draft')
-  await openCalc(bob, `${server.url}${BASE}/c/${name}?lang=en`)
+  await openCalc(bob, `${suite.server.url}${BASE}/c/${name}?lang=en`)
   await waitCellText(bob.page, 0, 0, 'draft')
   assert.equal(await bob.page.$('.delete-btn'), null, 'only the creating browser is offered Delete')
 
@@ -164,7 +145,7 @@ test('the browser that created a calc deletes it; another browser sees it gone',
   assert.equal(await b.$eval('.grid-editor', (el) => el.hidden), true, 'typing opens no editor')
   assert.equal(await a.evaluate((n) => localStorage.getItem('ardoise.creator.' + n), name), null)
   assert.equal(await a.$('.delete-btn:not([hidden])'), null)
-  const res = await fetch(`${server.url}${BASE}/c/${name}/export/csv`)
+  const res = await fetch(`${suite.server.url}${BASE}/c/${name}/export/csv`)
   assert.equal(res.status, 404, 'nothing reconnected to write the calc back')
   await assertClean(alice, bob)
 })

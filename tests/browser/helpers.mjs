@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import assert from 'node:assert/strict'
+import { before, after } from 'node:test'
 
 import { chromium } from 'playwright-core'
 
@@ -104,6 +105,37 @@ export async function newPerson (browser, who = {}) {
       return [...issues, ...csp.map((v) => `CSP violation: ${v}`)]
     }
   }
+}
+
+/**
+ * One server and one Chromium shared by the tests of a file: started before them (the server
+ * with `serverOptions`, as `startServer` takes them), and after them every person's context,
+ * the browser and the server are closed. `suite.person(who)` opens a person with `defaults`
+ * under `who`; `suite.server` and `suite.browser` are set once the tests run.
+ * @param {object} serverOptions
+ * @param {object} defaults
+ */
+export function browserSuite (serverOptions = {}, defaults = {}) {
+  const people = []
+  const suite = {
+    server: null,
+    browser: null,
+    async person (who = {}) {
+      const p = await newPerson(suite.browser, { ...defaults, ...who })
+      people.push(p)
+      return p
+    }
+  }
+  before(async () => {
+    suite.server = await startServer(serverOptions)
+    suite.browser = await launchBrowser()
+  })
+  after(async () => {
+    for (const p of people) await p.context.close().catch(() => {})
+    if (suite.browser) await suite.browser.close()
+    if (suite.server) await suite.server.stop()
+  })
+  return suite
 }
 
 /** Open a page and wait for the editor and the "connected" state. */

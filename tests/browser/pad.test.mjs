@@ -8,12 +8,11 @@
 // The tests of this file share one server, one browser and one pad, in order: each builds on
 // what the previous ones wrote.
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  Y, startServer, launchBrowser, newPerson, openPad, waitConnected, waitText, typeAtEnd,
-  lookOf, waitLook, sameHue, screenshot, stockClient, waitDoc, editorText, padName, WAIT_MS, assertClean
+  browserSuite, Y, openPad, waitConnected, waitText, typeAtEnd, lookOf, waitLook, sameHue, screenshot, stockClient, waitDoc, editorText, padName, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -21,36 +20,19 @@ const ALICE = { name: 'Alice', color: '#e6194b', id: 'a11ce000000000000000000000
 const BOB = { name: 'Bob', color: '#3cb44b', id: 'b0b0000000000000000000000000b0b0' }
 const CAROL = { name: 'Carol', color: '#4363d8', id: 'ca401000000000000000000000000ca4' }
 
-let server
-let browser
-const people = []
+const suite = browserSuite()
+const person = suite.person
 const pad = padName('classe')
-let padUrl
 let alice, bob
 
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-  padUrl = `${server.url}/p/${pad}`
-})
-
-after(async () => {
-  for (const p of people) await p.context.close().catch(() => {})
-  if (browser) await browser.close()
-  if (server) await server.stop()
-})
-
-async function person (who) {
-  const p = await newPerson(browser, who)
-  people.push(p)
-  return p
-}
+/** The shared pad's address (the server starts before the tests). */
+const padUrl = () => `${suite.server.url}/p/${pad}`
 
 test('two people on one pad see each other\'s text, bold, headings, colours, cursors and chat', T, async () => {
   alice = await person(ALICE)
   bob = await person(BOB)
-  await openPad(alice, padUrl)
-  await openPad(bob, padUrl)
+  await openPad(alice, padUrl())
+  await openPad(bob, padUrl())
 
   // Alice: a heading (toolbar button), then a paragraph with a bold word (Ctrl+B)
   const a = alice.page
@@ -116,7 +98,7 @@ test('two people on one pad see each other\'s text, bold, headings, colours, cur
 
 test('a latecomer sees everything, each author in their own colour', T, async () => {
   const carol = await person(CAROL)
-  await openPad(carol, padUrl)
+  await openPad(carol, padUrl())
   const c = carol.page
   await waitText(c, 'Bob apporte le goûter')
   await waitLook(c, 'Sortie au musée', (l) => /\bcm-h1\b/.test(l.lineClasses) && sameHue(l.backgroundColor, ALICE.color), 'a heading in Alice\'s colour')
@@ -141,7 +123,7 @@ test('a read-only viewer sees the pad live but cannot change it', T, async () =>
   assert.match(roPath ?? '', /^\/r\/[A-Za-z0-9_-]{16,}$/, 'the editable page gives the read-only link')
   assert.ok(!roPath.includes(pad), 'the read-only token is not derived from the name')
   const viewer = await person({ name: 'Viewer', color: '#911eb4' })
-  await openPad(viewer, server.url + roPath)
+  await openPad(viewer, suite.server.url + roPath)
   const v = viewer.page
   await waitText(v, 'Bob apporte le goûter')
   await waitLook(v, 'Sortie au musée', (l) => /\bcm-h1\b/.test(l.lineClasses), 'a heading')
@@ -188,7 +170,7 @@ test('reloading keeps the text and everyone\'s colours', T, async () => {
 test('formatted text from a stock y-websocket client is rendered formatted', T, async () => {
   const room = padName('stock')
   const person = await personFor(room)
-  const client = stockClient(server.wsUrl, room)
+  const client = stockClient(suite.server.wsUrl, room)
   try {
     await client.synced
     const { doc } = client
@@ -255,13 +237,13 @@ test('formatted text from a stock y-websocket client is rendered formatted', T, 
 
 async function personFor (room) {
   const p = await person({ name: 'Dora', color: '#469990' })
-  await openPad(p, `${server.url}/p/${room}`)
+  await openPad(p, `${suite.server.url}/p/${room}`)
   return p
 }
 
 test('a 375 px phone: the toolbar wraps, the chat is collapsed, nothing overflows', T, async () => {
   const phone = await person({ name: 'Eve', color: '#f032e6', phone: true })
-  await openPad(phone, padUrl)
+  await openPad(phone, padUrl())
   const p = phone.page
   await waitText(p, 'Merci !')
   const layout = await p.evaluate(() => {
@@ -296,7 +278,7 @@ test('a 375 px phone: the toolbar wraps, the chat is collapsed, nothing overflow
 test('the pad works by keyboard alone', T, async () => {
   const kb = await person({ name: 'Frank', color: '#9a6324' })
   const room = padName('clavier')
-  await openPad(kb, `${server.url}/p/${room}`)
+  await openPad(kb, `${suite.server.url}/p/${room}`)
   const p = kb.page
   // the editor has focus on load; write, then reach the toolbar with Tab from the page start
   await p.keyboard.type('clavier')
@@ -326,8 +308,8 @@ test('the share dialog gives both links and their QR codes', T, async () => {
   await a.click('.share-btn')
   const dlg = await a.waitForSelector('dialog[open]', { timeout: WAIT_MS })
   const links = await dlg.$$eval('.link-input', (els) => els.map((e) => e.value))
-  assert.equal(links[0], padUrl)
-  assert.match(links[1], new RegExp(`^${server.url}/r/`))
+  assert.equal(links[0], padUrl())
+  assert.match(links[1], new RegExp(`^${suite.server.url}/r/`))
   await dlg.$$eval('.link-row button[aria-expanded]', (bs) => bs.forEach((b) => b.click()))
   await a.waitForFunction(() => [...document.querySelectorAll('dialog img.qr')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: WAIT_MS })
   const srcs = await dlg.$$eval('img.qr', (imgs) => imgs.map((i) => new URL(i.src).pathname))
@@ -385,7 +367,7 @@ test('the export menu links every format, with or without authors\' colours', T,
   assert.deepEqual(await hrefs(), ['txt', 'md', 'html', 'odt', 'docx'].map((f) => `/p/${pad}/export/${f}?colors=0`))
   await a.check('#export-colors')
   // the text export has what was typed in the browser
-  const res = await a.request.get(`${padUrl}/export/txt`)
+  const res = await a.request.get(`${padUrl()}/export/txt`)
   assert.equal(res.status(), 200)
   assert.match(await res.text(), /Rendez-vous devant la gare/)
   await a.keyboard.press('Escape')
