@@ -812,8 +812,8 @@ impl Room {
         Ok(meta)
     }
 
-    /// If `only_if` holds: disconnects everyone with `reason` and erases the document from
-    /// storage. The room stops afterwards; a later connection to the name finds nothing.
+    /// If `only_if` holds: erases the document from storage, then disconnects everyone with
+    /// `reason`. The room stops afterwards; a later connection to the name finds nothing.
     async fn delete(&mut self, reason: &str, only_if: DeleteIf) -> Result<bool, RoomError> {
         // A condition about metadata does not hold for a document that has none.
         let holds = match &self.persisted.meta {
@@ -823,30 +823,40 @@ impl Room {
         if !holds {
             return Ok(false);
         }
-        let reason = close_reason(reason);
-        for (_, sub) in self.subscribers.drain() {
-            sub.outbox.closer().close(code::GONE, reason.clone());
-        }
-        self.awareness = Awareness::default();
-        self.awareness_dirty.clear();
+        // Unpersisted edits die with the document; nothing runs in this room until the
+        // erasure below is done (this task owns it), so nothing can write it back.
         lock(&self.deltas).clear();
-        let Some(meta) = self.persisted.meta.take() else {
-            self.deleted = true;
-            return Ok(false);
+        let erased = match self.persisted.meta.take() {
+            None => Ok(false),
+            Some(meta) => {
+                let store = self.parts.store.clone();
+                let name = self.parts.name.clone();
+                let token = meta.read_token;
+                blocking(move || store.delete(name.as_str(), Some(token.as_str())))
+                    .await
+                    .map(|()| true)
+            }
         };
-        let store = self.parts.store.clone();
-        let name = self.parts.name.clone();
-        let token = meta.read_token.clone();
-        match blocking(move || store.delete(name.as_str(), Some(token.as_str()))).await {
-            Ok(()) => {
-                tracing::info!(doc = %self.parts.name, "document deleted");
+        // Clients are told only now: one that reloads on the close must find the name empty.
+        match erased {
+            Ok(erased) => {
+                if erased {
+                    tracing::info!(doc = %self.parts.name, "document deleted");
+                }
+                let reason = close_reason(reason);
+                for (_, sub) in self.subscribers.drain() {
+                    sub.outbox.closer().close(code::GONE, reason.clone());
+                }
+                self.awareness = Awareness::default();
+                self.awareness_dirty.clear();
                 self.deleted = true;
-                Ok(true)
+                Ok(erased)
             }
             Err(e) => {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot delete document");
                 // Part of it may be gone: stop without writing and let a fresh load tell.
                 self.broken = true;
+                self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
                 Err(RoomError::Unavailable)
             }
         }

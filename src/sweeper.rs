@@ -416,6 +416,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn clients_are_told_only_once_the_document_is_gone() {
+        let s = setup(None);
+        let doc = name("told-late");
+        s.hub
+            .open(&doc, Some(pad(Lifetime::After(30))))
+            .await
+            .expect("create");
+        let (outbox, _frames) = outbox::channel(64, 1 << 20);
+        let _room = s.hub.join(&doc, 9, &outbox, false).await.expect("join");
+        // A client that reloads on the close must not find the document still stored.
+        let store = s.store.clone();
+        let closer = outbox.closer().clone();
+        let told = tokio::spawn(async move {
+            let reason = closer.closed().await;
+            (reason, store.meta("told-late").expect("read"))
+        });
+        let erased = s
+            .hub
+            .delete_if(&doc, EXPIRED_REASON, DeleteIf::Always)
+            .await
+            .expect("delete");
+        assert!(erased);
+        let (reason, meta) = told.await.expect("watcher");
+        assert_eq!(reason.code, crate::outbox::code::GONE);
+        assert_eq!(meta, None, "the close came before the erasure");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn expired_pads_can_be_archived_first() {
         let archive = tempfile::tempdir().expect("temp dir");
         let s = setup(Some(archive.path().join("expired")));
