@@ -247,7 +247,7 @@ async fn logs_carry_no_client_address_and_no_content() {
             .await;
         assert_eq!(r.status, 200);
         b.closed_by_server().await;
-        // The room logs the erasure after it has closed the connections.
+        // Log lines arrive through the server's stderr: wait for the erasure's before reading.
         server
             .wait_log("the erasure", |l| l.contains("document deleted"))
             .await;
