@@ -683,10 +683,11 @@ fn upgrade_to(
         ..
     } = state;
     Ok(upgrade
-        // tungstenite's default 128 KiB read buffer (zero-filled before reads) made an idle
-        // connection cost ~140 KB; 4 KiB brings it to ~11 KB (BENCHMARKS.md). It is only the
-        // size of each socket read: larger messages are assembled across reads.
-        .read_buffer_size(4 * 1024)
+        // tungstenite zero-fills its read buffer before reads, so all of it is resident on
+        // every connection: the default 128 KiB made an idle connection cost ~140 KB, 4 KiB
+        // ~12.4 KB, 1 KiB ~9.4 KB (BENCHMARKS.md). It is only the size of each socket read:
+        // larger messages are assembled across reads, and y-websocket edits fit in one.
+        .read_buffer_size(1024)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {
