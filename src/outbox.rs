@@ -3,11 +3,11 @@
 //! waits; a full queue closes the connection with 1013 so the client reconnects and resyncs.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// WebSocket close codes the server uses (RFC 6455 §7.4.1).
@@ -87,19 +87,37 @@ impl Closer {
 }
 
 /// The sending side, held by the room.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Bytes>,
-    queued: Arc<AtomicUsize>,
-    max_bytes: usize,
+    shared: Arc<Shared>,
     closer: Closer,
 }
 
 /// The receiving side, held by the connection's writer.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    rx: mpsc::Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
+}
+
+/// The queue itself. A tokio `mpsc` channel allocates a 32-slot block up front (1 KiB for
+/// `Bytes`), a tenth of what an idle connection costs; this deque grows only with what is
+/// queued, and the room's pushes never wait either way.
+#[derive(Debug)]
+struct Shared {
+    frames: Mutex<Frames>,
+    /// Wakes the receiver: a frame was queued or the last sender left. A wake-up with
+    /// nobody waiting is kept as a permit, so none is lost between a check and a wait.
+    ready: Notify,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Frames {
+    queue: VecDeque<Bytes>,
+    bytes: usize,
+    senders: usize,
+    receiver_gone: bool,
 }
 
 /// The queue was full: the frame was not queued and the connection must be closed.
@@ -110,32 +128,48 @@ pub struct Overflow;
 /// Creates a queue bounded to `max_messages` frames and `max_bytes` bytes. A single frame larger
 /// than `max_bytes` is still accepted into an empty queue, so a large document can be sent.
 pub fn channel(max_messages: usize, max_bytes: usize) -> (Outbox, OutboxReceiver) {
-    let (tx, rx) = mpsc::channel(max_messages.max(1));
-    let queued = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared {
+        frames: Mutex::new(Frames {
+            senders: 1,
+            ..Frames::default()
+        }),
+        ready: Notify::new(),
+        max_messages: max_messages.max(1),
+        max_bytes,
+    });
     (
         Outbox {
-            tx,
-            queued: queued.clone(),
-            max_bytes,
+            shared: shared.clone(),
             closer: Closer::default(),
         },
-        OutboxReceiver { rx, queued },
+        OutboxReceiver { shared },
     )
 }
 
+impl Shared {
+    fn frames(&self) -> MutexGuard<'_, Frames> {
+        // Nothing panics while holding the lock; if something did, the queue is still whole.
+        self.frames.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Outbox {
-    /// Queues `frame` without waiting.
+    /// Queues `frame` without waiting; refused when the queue is full or its writer is gone.
     pub fn push(&self, frame: Bytes) -> Result<(), Overflow> {
-        let len = frame.len();
-        let before = self.queued.fetch_add(len, Ordering::AcqRel);
-        if before > 0 && before + len > self.max_bytes {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
-            return Err(Overflow);
+        {
+            let mut frames = self.shared.frames();
+            let len = frame.len();
+            if frames.receiver_gone
+                || frames.queue.len() >= self.shared.max_messages
+                || (frames.bytes > 0 && frames.bytes + len > self.shared.max_bytes)
+            {
+                return Err(Overflow);
+            }
+            frames.bytes += len;
+            frames.queue.push_back(frame);
         }
-        self.tx.try_send(frame).map_err(|_| {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
-            Overflow
-        })
+        self.shared.ready.notify_one();
+        Ok(())
     }
 
     /// The connection's close signal.
@@ -144,21 +178,76 @@ impl Outbox {
     }
 }
 
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.shared.frames().senders += 1;
+        Self {
+            shared: self.shared.clone(),
+            closer: self.closer.clone(),
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let last = {
+            let mut frames = self.shared.frames();
+            frames.senders -= 1;
+            frames.senders == 0
+        };
+        if last {
+            self.shared.ready.notify_one();
+        }
+    }
+}
+
 impl OutboxReceiver {
     /// Takes the next frame; `None` once every sender is gone and the queue is empty.
+    /// Cancel-safe: a frame is only taken by a call that returns it.
     pub async fn recv(&mut self) -> Option<Bytes> {
-        let frame = self.rx.recv().await?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+        loop {
+            {
+                let mut frames = self.shared.frames();
+                if let Some(frame) = frames.take() {
+                    return Some(frame);
+                }
+                if frames.senders == 0 {
+                    return None;
+                }
+            }
+            self.shared.ready.notified().await;
+        }
     }
 
     /// Takes the next frame if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Bytes> {
-        let frame = self.rx.try_recv().ok()?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        self.shared.frames().take()
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        let mut frames = self.shared.frames();
+        frames.receiver_gone = true;
+        frames.queue = VecDeque::new();
+        frames.bytes = 0;
+    }
+}
+
+impl Frames {
+    fn take(&mut self) -> Option<Bytes> {
+        let frame = self.queue.pop_front()?;
+        self.bytes -= frame.len();
+        if self.queue.is_empty() && self.queue.capacity() > IDLE_CAPACITY {
+            // A burst for a slow client is over: an idle connection keeps a small queue.
+            self.queue = VecDeque::new();
+        }
         Some(frame)
     }
 }
+
+/// Frames of capacity an emptied queue may keep (a join's sync and awareness frames fit).
+const IDLE_CAPACITY: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -181,6 +270,57 @@ mod tests {
             Err(Overflow),
             "message bound"
         );
+    }
+
+    #[tokio::test]
+    async fn the_writer_wakes_for_frames_and_ends_with_the_last_sender() {
+        let (out, mut rx) = channel(64, 1 << 20);
+        let copy = out.clone();
+        let writer = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(frame) = rx.recv().await {
+                got.push(frame);
+            }
+            got
+        });
+        for i in 0..100u8 {
+            out.push(Bytes::from(vec![i])).expect("room for one");
+            // Let the writer drain, so the queue's 64-frame bound is not what this tests.
+            tokio::task::yield_now().await;
+        }
+        drop(out);
+        copy.push(Bytes::from_static(b"last")).expect("queued");
+        drop(copy);
+        let got = writer.await.expect("writer");
+        assert_eq!(got.len(), 101);
+        assert!(got[..100]
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f[..] == [i as u8]));
+        assert_eq!(&got[100][..], b"last");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recv_cancelled_while_waiting_loses_nothing() {
+        let (out, mut rx) = channel(4, 100);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(1), rx.recv()).await;
+        assert!(waited.is_err(), "nothing was queued");
+        out.push(Bytes::from_static(b"a")).expect("queued");
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"a"[..]));
+        assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn a_gone_writer_refuses_frames_and_a_drained_queue_shrinks() {
+        let (out, mut rx) = channel(1000, 1 << 20);
+        for _ in 0..500 {
+            out.push(Bytes::from_static(b"burst")).expect("queued");
+        }
+        while rx.try_recv().is_some() {}
+        assert!(rx.shared.frames().queue.capacity() <= IDLE_CAPACITY);
+        assert_eq!(rx.shared.frames().bytes, 0);
+        drop(rx);
+        assert_eq!(out.push(Bytes::from_static(b"late")), Err(Overflow));
     }
 
     #[tokio::test]
