@@ -330,6 +330,17 @@ mod tests {
         out.closer().close(code::NORMAL, "later");
         let reason = out.closer().closed().await;
         assert_eq!(reason.code, code::TRY_AGAIN_LATER);
-        out.closer().close(code::NORMAL, "é".repeat(100));
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_to_a_close_frame_on_a_char_boundary() {
+        let (out, _rx) = channel(1, 1);
+        out.closer().close(code::GONE, "é".repeat(100));
+        let reason = out.closer().reason().expect("a reason");
+        assert_eq!(
+            reason.reason,
+            "é".repeat(61),
+            "122 bytes: 123 would split an é"
+        );
     }
 }

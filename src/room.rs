@@ -843,9 +843,9 @@ impl Room {
                 if erased {
                     tracing::info!(doc = %self.parts.name, "document deleted");
                 }
-                let reason = close_reason(reason);
+                // `Closer::close` cuts the reason to what a close frame carries.
                 for (_, sub) in self.subscribers.drain() {
-                    sub.outbox.closer().close(code::GONE, reason.clone());
+                    sub.outbox.closer().close(code::GONE, reason.to_owned());
                 }
                 self.awareness = Awareness::default();
                 self.awareness_dirty.clear();
@@ -1144,15 +1144,6 @@ impl Room {
         let gone = self.awareness.remove_owner(conn);
         self.awareness_dirty.extend(gone);
     }
-}
-
-/// `reason` cut to what a WebSocket close frame carries (123 bytes), on a char boundary.
-fn close_reason(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_owned()
 }
 
 /// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs

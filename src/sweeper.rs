@@ -439,7 +439,7 @@ mod tests {
             .expect("delete");
         assert!(erased);
         let (reason, meta) = told.await.expect("watcher");
-        assert_eq!(reason.code, crate::outbox::code::GONE);
+        assert_eq!(reason.code, outbox::code::GONE);
         assert_eq!(meta, None, "the close came before the erasure");
     }
 
