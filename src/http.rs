@@ -685,9 +685,9 @@ fn upgrade_to(
     Ok(upgrade
         // tungstenite zero-fills its read buffer before reads, so all of it is resident on
         // every connection: the default 128 KiB made an idle connection cost ~140 KB, 4 KiB
-        // ~12.4 KB, 1 KiB ~9.4 KB (BENCHMARKS.md). It is only the size of each socket read:
-        // larger messages are assembled across reads, and y-websocket edits fit in one.
-        .read_buffer_size(1024)
+        // ~12.4 KB (BENCHMARKS.md, "Idle connections"). It is only the size of each socket
+        // read: larger messages are assembled across reads, and a typed edit fits in one.
+        .read_buffer_size(512)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {
