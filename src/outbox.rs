@@ -100,8 +100,8 @@ pub struct OutboxReceiver {
 }
 
 /// The queue itself. A tokio `mpsc` channel allocates a 32-slot block up front (1 KiB for
-/// `Bytes`), a tenth of what an idle connection costs; this deque grows only with what is
-/// queued, and the room's pushes never wait either way.
+/// `Bytes`, on every connection, idle or not); this deque grows only with what is queued, and
+/// the room's pushes never wait either way.
 #[derive(Debug)]
 struct Shared {
     frames: Mutex<Frames>,
