@@ -7,6 +7,7 @@
 //! tick goes out at once, later ones wait for the end of the tick and leave as one merged
 //! update (and one awareness frame), one log entry, one encoding shared by every subscriber.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -538,11 +539,7 @@ impl Room {
     /// Leaves the registry, persists, and turns away whatever is still queued.
     async fn stop(mut self, mut rx: mpsc::Receiver<Command>) {
         let shutting_down = self.parts.shutdown.is_cancelled();
-        for (_, sub) in self.subscribers.drain() {
-            sub.outbox
-                .closer()
-                .close(code::GOING_AWAY, "server shutting down");
-        }
+        self.disconnect_all(code::GOING_AWAY, "server shutting down");
         if !self.broken && !self.deleted {
             self.flush().await;
         }
@@ -843,12 +840,7 @@ impl Room {
                 if erased {
                     tracing::info!(doc = %self.parts.name, "document deleted");
                 }
-                // `Closer::close` cuts the reason to what a close frame carries.
-                for (_, sub) in self.subscribers.drain() {
-                    sub.outbox.closer().close(code::GONE, reason.to_owned());
-                }
-                self.awareness = Awareness::default();
-                self.awareness_dirty.clear();
+                self.disconnect_all(code::GONE, reason.to_owned());
                 self.deleted = true;
                 Ok(erased)
             }
@@ -856,7 +848,7 @@ impl Room {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot delete document");
                 // Part of it may be gone: stop without writing and let a fresh load tell.
                 self.broken = true;
-                self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
                 Err(RoomError::Unavailable)
             }
         }
@@ -907,7 +899,7 @@ impl Room {
             // yrs left the document in an unknown state: the next load starts from storage.
             tracing::error!(doc = %self.parts.name, "applying an edit panicked; closing the room");
             self.broken = true;
-            self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
             return Err(EditRefused::Unavailable);
         }
         self.persisted.doc_bytes += len;
@@ -964,7 +956,8 @@ impl Room {
             if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 self.broken = true;
-                return self.fail(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                return self
+                    .disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
             }
         }
         if let Some(since) = since {
@@ -1071,20 +1064,22 @@ impl Room {
             Ok(Ok((doc, persisted))) if observe(&doc, &self.deltas).is_ok() => {
                 self.doc = doc;
                 self.persisted = persisted;
-                self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+                self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
             }
             _ => {
                 tracing::error!(doc = %self.parts.name, "reload failed");
                 self.broken = true;
-                self.fail(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+                self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
             }
         }
     }
 
-    /// Disconnects everyone with `code`; their clients reconnect and resync.
-    fn fail(&mut self, code: u16, reason: &'static str) {
+    /// Disconnects everyone with `code` and `reason` (cut by `Closer::close` to what a close
+    /// frame carries) and forgets their awareness.
+    fn disconnect_all(&mut self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        let reason = reason.into();
         for (_, sub) in self.subscribers.drain() {
-            sub.outbox.closer().close(code, reason);
+            sub.outbox.closer().close(code, reason.clone());
         }
         self.awareness = Awareness::default();
         self.awareness_dirty.clear();

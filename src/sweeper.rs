@@ -276,6 +276,18 @@ mod tests {
         }
     }
 
+    impl Setup {
+        /// Creates pad `doc` with `lifetime`, the way its first visit does.
+        async fn create(&self, doc: &str, lifetime: Lifetime) -> DocName {
+            let doc = name(doc);
+            self.hub
+                .open(&doc, Some(pad(lifetime)))
+                .await
+                .expect("create");
+            doc
+        }
+    }
+
     fn pad(lifetime: Lifetime) -> NewDoc {
         NewDoc {
             kind: Kind::Pad,
@@ -341,7 +353,7 @@ mod tests {
             (&edited, Lifetime::After(30)),
             (&forever, Lifetime::Forever),
         ] {
-            s.hub.open(doc, Some(pad(lifetime))).await.expect("create");
+            s.create(doc.as_str(), lifetime).await;
             edit(&s.hub, doc, &format!("text of {doc}")).await;
         }
         let token = s
@@ -395,11 +407,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_edit_that_reaches_the_room_first_wins() {
         let s = setup(None);
-        let doc = name("raced");
-        s.hub
-            .open(&doc, Some(pad(Lifetime::After(30))))
-            .await
-            .expect("create");
+        let doc = s.create("raced", Lifetime::After(30)).await;
         tokio::time::sleep(Duration::from_secs(31)).await;
         // The sweeper read the index at 31 s; the edit lands before its delete request.
         let due_at = s.sweeper.clock.now();
@@ -418,11 +426,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn clients_are_told_only_once_the_document_is_gone() {
         let s = setup(None);
-        let doc = name("told-late");
-        s.hub
-            .open(&doc, Some(pad(Lifetime::After(30))))
-            .await
-            .expect("create");
+        let doc = s.create("told-late", Lifetime::After(30)).await;
         let (outbox, _frames) = outbox::channel(64, 1 << 20);
         let _room = s.hub.join(&doc, 9, &outbox, false).await.expect("join");
         // A client that reloads on the close must not find the document still stored.
@@ -447,11 +451,7 @@ mod tests {
     async fn expired_pads_can_be_archived_first() {
         let archive = tempfile::tempdir().expect("temp dir");
         let s = setup(Some(archive.path().join("expired")));
-        let doc = name("archived");
-        s.hub
-            .open(&doc, Some(pad(Lifetime::After(30))))
-            .await
-            .expect("create");
+        let doc = s.create("archived", Lifetime::After(30)).await;
         edit(&s.hub, &doc, "worth keeping").await;
         tokio::time::sleep(Duration::from_secs(31)).await;
         let pass = s.sweeper.pass(&s.shutdown).await;
