@@ -2,6 +2,7 @@
 //! [`Workbook`], the edits clients make, formulas between typed A1 text and the stored id form,
 //! and evaluation with IronCalc. Pure: no HTTP, no WebSocket, no storage.
 
+pub mod depth;
 pub mod eval;
 pub mod formula;
 pub mod locale;
