@@ -80,6 +80,9 @@ mod tests {
         let deep = format!("={}1{}", "(".repeat(700), ")".repeat(700));
         assert!(check(&ok).is_ok());
         assert_eq!(check(&deep), Err(FormulaTooDeep));
-        assert_eq!(check(&format!("={}1", "-".repeat(5000))), Err(FormulaTooDeep));
+        assert_eq!(
+            check(&format!("={}1", "-".repeat(5000))),
+            Err(FormulaTooDeep)
+        );
     }
 }
