@@ -112,7 +112,7 @@ impl Default for Metrics {
         );
         registry.register(
             "storage_errors",
-            "Storage calls that failed on an I/O error or were refused while storage was failed",
+            "Storage calls that failed on an I/O error (a full disk), and failed attempts to reopen",
             storage_errors.clone(),
         );
         registry.register(

@@ -81,7 +81,7 @@ impl StoreError {
 pub struct Health {
     /// The database is open (not failed and waiting to be reopened).
     pub writable: bool,
-    /// Storage calls that failed on an I/O error or were refused while storage was failed.
+    /// Storage calls that failed on an I/O error, and failed attempts to reopen the database.
     pub errors: u64,
 }
 

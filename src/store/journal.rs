@@ -115,6 +115,8 @@ pub(super) fn replay<E: From<io::Error>>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e.into()),
     };
+    // A length read from a torn record can be anything: it is checked against what is left.
+    let mut left = file.metadata()?.len();
     let mut reader = BufReader::new(file);
     let mut records = 0;
     loop {
@@ -127,9 +129,11 @@ pub(super) fn replay<E: From<io::Error>>(
         let (len, crc) = head.split_at(4);
         let len = u32::from_le_bytes(len.try_into().unwrap_or_default()) as usize;
         let crc = u32::from_le_bytes(crc.try_into().unwrap_or_default());
-        if len > MAX_RECORD {
+        left = left.saturating_sub(8);
+        if len > MAX_RECORD || len as u64 > left {
             return Ok(torn(path, records));
         }
+        left -= len as u64;
         let mut payload = vec![0u8; len];
         if read_full(&mut reader, &mut payload)? != len || crc32fast::hash(&payload) != crc {
             return Ok(torn(path, records));

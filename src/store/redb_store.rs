@@ -81,7 +81,7 @@ struct Shared {
     /// Effects of the commits made since the last durable one. Locked while a write
     /// transaction is held (after `begin_write`), so its records are in commit order.
     journal: Mutex<Journal>,
-    /// Storage calls that failed on an I/O error, or were refused while storage was failed.
+    /// Storage calls that failed on an I/O error, and failed attempts to reopen.
     errors: AtomicU64,
 }
 
@@ -300,7 +300,6 @@ impl Shared {
         };
         let now = Instant::now();
         if now < *retry_at || old.strong_count() > 0 {
-            self.errors.fetch_add(1, Ordering::Relaxed);
             return Err(StoreError::Unavailable);
         }
         // Held while reopening: no call uses the database meanwhile, and only one reopens.
@@ -748,6 +747,8 @@ impl Store for RedbStore {
         // redb keeps each table's length in its root: this reads no entry.
         match self.read(|tx| Ok(tx.open_table(META)?.len()?)) {
             Ok(n) => n,
+            // Logged when storage failed; `/metrics` asks this on every scrape.
+            Err(StoreError::Unavailable) => 0,
             Err(e) => {
                 tracing::error!(error = %e, "counting the stored documents failed");
                 0
