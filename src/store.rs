@@ -141,7 +141,7 @@ pub trait Store: Send + Sync + 'static {
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
     /// Commits a small write and makes it durable, so a readiness probe learns whether storage
-    /// can write now (a read would succeed on a full disk).
+    /// can write now (a read would succeed on a full disk); a success stands for a second.
     fn writable(&self) -> Result<(), StoreError>;
     /// Whether storage is open and how many of its calls failed so far.
     fn health(&self) -> Health;

@@ -54,6 +54,10 @@ pub(super) const SEQ: &[u8] = b"seq";
 /// Key the readiness probe writes in `counters` (the time of the last probe).
 const PROBE: &[u8] = b"probe";
 
+/// A successful readiness probe answers for this long: `/readyz` is public, and each probe
+/// is an fsync that every writer waits behind.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
 /// First delay before reopening a failed database; it doubles after each failed attempt.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 
@@ -83,6 +87,8 @@ struct Shared {
     journal: Mutex<Journal>,
     /// Storage calls that failed on an I/O error, and failed attempts to reopen.
     errors: AtomicU64,
+    /// When the readiness probe last made a write durable.
+    last_probe: Mutex<Option<Instant>>,
 }
 
 enum State {
@@ -115,6 +121,7 @@ impl RedbStore {
             commits: Commits::default(),
             journal: Mutex::new(journal),
             errors: AtomicU64::new(0),
+            last_probe: Mutex::new(None),
         });
         let flusher = spawn_flusher(shared.clone(), flush_every)?;
         Ok(Self {
@@ -604,12 +611,20 @@ impl Store for RedbStore {
     }
 
     fn writable(&self) -> Result<(), StoreError> {
+        // A failed store answers at once, whatever the last probe found.
+        drop(self.shared.db()?);
+        let recent = lock(&self.shared.last_probe).is_some_and(|at| at.elapsed() < PROBE_EVERY);
+        if recent {
+            return Ok(());
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.write(|w| w.put(COUNTERS, PROBE, &now.to_be_bytes()))?;
         // A non-durable commit may stay in memory: only a durable one reaches the disk.
-        self.shared.make_durable()
+        self.shared.make_durable()?;
+        *lock(&self.shared.last_probe) = Some(Instant::now());
+        Ok(())
     }
 
     fn health(&self) -> Health {
