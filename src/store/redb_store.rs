@@ -97,8 +97,11 @@ enum State {
     /// hold the old handle have let it go (redb locks its file while open).
     Failed {
         old: Weak<Database>,
+        /// Failed attempts to reopen so far.
         attempts: u32,
         retry_at: Instant,
+        /// A call is reopening it now.
+        reopening: bool,
     },
 }
 
@@ -296,25 +299,45 @@ impl Writer<'_> {
 impl Shared {
     /// The open database; while it is failed, an error, or a reopening attempt when one is due.
     fn db(&self) -> Result<Arc<Database>, StoreError> {
-        let mut state = lock(&self.state);
-        let (old, attempts, retry_at) = match &mut *state {
-            State::Open(db) => return Ok(db.clone()),
-            State::Failed {
-                old,
-                attempts,
-                retry_at,
-            } => (old, attempts, retry_at),
-        };
         let now = Instant::now();
-        if now < *retry_at || old.strong_count() > 0 {
-            return Err(StoreError::Unavailable);
+        {
+            let mut state = lock(&self.state);
+            match &mut *state {
+                State::Open(db) => return Ok(db.clone()),
+                State::Failed {
+                    old,
+                    retry_at,
+                    reopening,
+                    ..
+                } => {
+                    if *reopening || now < *retry_at || old.strong_count() > 0 {
+                        return Err(StoreError::Unavailable);
+                    }
+                    // Only this call reopens; the others are refused meanwhile, without
+                    // waiting for it (a repair reads the whole file).
+                    *reopening = true;
+                }
+            }
         }
-        // Held while reopening: no call uses the database meanwhile, and only one reopens.
-        let mut journal = lock(&self.journal);
-        match open_db(&self.path, self.cache_bytes, &mut journal) {
+        // No call holds a database handle (so none holds the journal) while this one reopens.
+        let opened = open_db(&self.path, self.cache_bytes, &mut lock(&self.journal));
+        let mut state = lock(&self.state);
+        let State::Failed {
+            attempts,
+            retry_at,
+            reopening,
+            ..
+        } = &mut *state
+        else {
+            // Only a reopening call leaves the failed state.
+            return Err(StoreError::Unavailable);
+        };
+        *attempts += 1;
+        *reopening = false;
+        match opened {
             Ok(db) => {
                 tracing::info!(
-                    attempts = *attempts + 1,
+                    attempts = *attempts,
                     "storage recovered: the database was reopened and its journal replayed"
                 );
                 let db = Arc::new(db);
@@ -322,11 +345,10 @@ impl Shared {
                 Ok(db)
             }
             Err(e) => {
-                *attempts += 1;
                 let delay = FIRST_RETRY
                     .saturating_mul(1 << (*attempts).min(16))
                     .min(MAX_RETRY);
-                *retry_at = now + delay;
+                *retry_at = Instant::now() + delay;
                 tracing::warn!(error = %e, attempts = *attempts, retry_in_ms = delay.as_millis() as u64, "storage still failing; will reopen again");
                 self.errors.fetch_add(1, Ordering::Relaxed);
                 Err(StoreError::Unavailable)
@@ -348,6 +370,7 @@ impl Shared {
                 old: Arc::downgrade(db),
                 attempts: 0,
                 retry_at: Instant::now() + FIRST_RETRY,
+                reopening: false,
             };
         }
     }
