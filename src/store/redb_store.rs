@@ -1096,6 +1096,45 @@ mod tests {
     }
 
     #[test]
+    fn after_an_io_error_calls_are_refused_until_the_database_is_reopened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = RedbStore::open(
+            &dir.path().join("t.redb"),
+            1 << 20,
+            Duration::from_secs(3600),
+        )
+        .expect("opens");
+        store.put_meta("a", b"m", None).expect("meta");
+        let db = store.shared.db().expect("open");
+        let full = StoreError::Io(std::io::Error::other("no space left"));
+        store.shared.failed(&db, &full);
+        assert!(matches!(store.meta("a"), Err(StoreError::Unavailable)));
+        assert!(matches!(store.writable(), Err(StoreError::Unavailable)));
+        assert_eq!(
+            store.health(),
+            Health {
+                writable: false,
+                errors: 1
+            }
+        );
+        std::thread::sleep(FIRST_RETRY);
+        assert!(
+            matches!(store.meta("a"), Err(StoreError::Unavailable)),
+            "not reopened while a call still holds the old database"
+        );
+        drop(db);
+        assert_eq!(store.meta("a").expect("reopened"), Some(b"m".to_vec()));
+        assert!(store.health().writable);
+        store.writable().expect("writes again");
+        // An error that reopening cannot cure leaves the database open.
+        let db = store.shared.db().expect("open");
+        store
+            .shared
+            .failed(&db, &StoreError::CorruptKey { tree: "log" });
+        assert!(store.health().writable);
+    }
+
+    #[test]
     fn a_flush_clears_what_awaits_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = RedbStore::open(
