@@ -300,6 +300,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         stored_documents: state.hub.stored_documents(),
         rss_bytes: rss_bytes(),
         admission: state.admission.state(),
+        storage: state.hub.storage_health(),
     };
     let mut response = state.metrics.render(&now).into_response();
     response.headers_mut().insert(

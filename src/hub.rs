@@ -20,7 +20,7 @@ use crate::name::DocName;
 use crate::outbox::Outbox;
 use crate::room::{self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
 use crate::roomstats::RoomStats;
-use crate::store::{Store, StoreError};
+use crate::store::{Health, Store, StoreError};
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
 /// giving up; each retry starts a fresh room.
@@ -326,13 +326,24 @@ impl Hub {
         Ok(report)
     }
 
-    /// Whether storage answers reads.
+    /// Whether storage can write: commits a probe write (a full disk still answers reads).
     pub async fn storage_ready(&self) -> bool {
         let store = self.store.clone();
-        matches!(
-            tokio::task::spawn_blocking(move || store.meta("")).await,
-            Ok(Ok(_))
-        )
+        match tokio::task::spawn_blocking(move || store.writable()).await {
+            Ok(Ok(())) => true,
+            // Logged by the store when it failed; not again on every probe.
+            Ok(Err(StoreError::Unavailable)) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness probe: storage cannot write");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Whether storage is open, and how many of its calls failed (for `/metrics`).
+    pub fn storage_health(&self) -> Health {
+        self.store.health()
     }
 
     /// The document a read-only token designates, if any.

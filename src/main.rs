@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             EnvFilter::try_from_env("ARDOISE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    ignore_file_size_signal();
     // The database is opened before the runtime starts, so no async worker ever blocks on it.
     let server = match Server::open(config.clone()) {
         Ok(server) => server,
@@ -57,6 +58,18 @@ async fn serve(server: Server, config: &Config) -> Result<(), ardoise::ServerErr
     stdout.flush()?;
     tracing::info!(%addr, data = %config.data.display(), "listening");
     server.run(listener, shutdown_signal()).await
+}
+
+/// Past a file-size limit (`ulimit -f`) the kernel sends SIGXFSZ, which kills the process; with
+/// it ignored the write fails with EFBIG instead, and storage reports, recovers and stays up as
+/// it does on a full disk.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal before any thread is started; SIG_IGN runs
+    // no code of ours.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

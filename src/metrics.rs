@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use crate::admission::{AdmissionState, Signal};
 use crate::roomstats::RoomStats;
+use crate::store::Health;
 
 /// Why a request was refused, as counted in `ardoise_refusals_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +70,8 @@ pub struct Metrics {
     stored_documents: Gauge,
     rss_bytes: Gauge,
     creation_open: Gauge,
+    storage_writable: Gauge,
+    storage_errors: Counter,
     signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
     refusals: Family<ReasonLabel, Counter>,
 }
@@ -86,6 +89,8 @@ pub struct Snapshot {
     pub rss_bytes: u64,
     /// The admission controller's state.
     pub admission: AdmissionState,
+    /// Whether storage is open, and its failed calls.
+    pub storage: Health,
 }
 
 impl Default for Metrics {
@@ -98,6 +103,18 @@ impl Default for Metrics {
         let rss_bytes = Gauge::default();
         let signals = Family::<SignalLabel, Gauge<f64, AtomicU64>>::default();
         let refusals = Family::<ReasonLabel, Counter>::default();
+        let storage_writable = Gauge::default();
+        let storage_errors = Counter::default();
+        registry.register(
+            "storage_writable",
+            "1 while storage is open, 0 after an I/O error (a full disk) until it is reopened",
+            storage_writable.clone(),
+        );
+        registry.register(
+            "storage_errors",
+            "Storage calls that failed on an I/O error (a full disk), and failed attempts to reopen",
+            storage_errors.clone(),
+        );
         registry.register(
             "connections",
             "Live WebSocket connections",
@@ -143,6 +160,8 @@ impl Default for Metrics {
             stored_documents,
             rss_bytes,
             creation_open,
+            storage_writable,
+            storage_errors,
             signals,
             refusals,
         }
@@ -209,6 +228,11 @@ impl Metrics {
         self.rss_bytes
             .set(i64::try_from(now.rss_bytes).unwrap_or(i64::MAX));
         self.creation_open.set(i64::from(now.admission.open));
+        self.storage_writable.set(i64::from(now.storage.writable));
+        // The store owns the count; the counter mirrors it (it only grows).
+        self.storage_errors
+            .inner()
+            .store(now.storage.errors, std::sync::atomic::Ordering::Relaxed);
         for signal in Signal::ALL {
             self.signals
                 .get_or_create(&SignalLabel {

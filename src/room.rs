@@ -955,9 +955,17 @@ impl Room {
             frames.push(protocol::sync_update(&delta));
             if let Err(e) = self.persist(delta).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
+                // Nothing of this batch was broadcast; the next room reloads what storage
+                // holds, and the clients push what it lacks when they reconnect.
                 self.broken = true;
-                return self
-                    .disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                return if e.is_io() {
+                    self.disconnect_all(
+                        code::TRY_AGAIN_LATER,
+                        "storage unavailable (disk full?), reconnect later",
+                    )
+                } else {
+                    self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
+                };
             }
         }
         if let Some(since) = since {

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod journal;
 mod legacy;
 mod redb_store;
 
@@ -52,6 +53,36 @@ pub enum StoreError {
         /// The table holding the key.
         tree: &'static str,
     },
+    /// Storage failed on an I/O error (a full disk, say) and is not reopened yet.
+    #[error("storage unavailable until the database is reopened")]
+    Unavailable,
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk (or the store being failed), which reopening the
+    /// database may cure, rather than from what is stored.
+    pub fn is_io(&self) -> bool {
+        match self {
+            StoreError::Io(_) | StoreError::Unavailable => true,
+            StoreError::Db(e) => matches!(
+                e,
+                redb::Error::Io(_)
+                    | redb::Error::PreviousIo
+                    | redb::Error::DatabaseClosed
+                    | redb::Error::Backend(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Whether storage can write, and how often it failed, for `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// The database is open (not failed and waiting to be reopened).
+    pub writable: bool,
+    /// Storage calls that failed on an I/O error, and failed attempts to reopen the database.
+    pub errors: u64,
 }
 
 /// Each of redb's error types converts through its umbrella `redb::Error`, so `?` works on any.
@@ -75,7 +106,8 @@ from_redb!(
 
 /// Opens the database of the data directory `data` (creating it if needed): `ardoise.redb`,
 /// after importing the `db` directory an older version left there, if any. Commits become
-/// durable every `flush_every` (what a crash can lose) and on [`Store::flush`].
+/// durable every `flush_every` (what a power loss can lose; a killed process loses nothing,
+/// see `journal.rs`) and on [`Store::flush`].
 pub fn open(
     data: &Path,
     cache_bytes: usize,
@@ -108,6 +140,11 @@ pub trait Store: Send + Sync + 'static {
     fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError>;
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Commits a small write and makes it durable, so a readiness probe learns whether storage
+    /// can write now (a read would succeed on a full disk); a success stands for a second.
+    fn writable(&self) -> Result<(), StoreError>;
+    /// Whether storage is open and how many of its calls failed so far.
+    fn health(&self) -> Health;
     /// Records that the read-only token `token` designates document `name`.
     fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError>;
     /// The document a read-only token designates, if any.

@@ -11,20 +11,27 @@
 //! an entry can be moved without knowing it), and `counters` (the last log sequence number,
 //! completed one-time steps). A write is one transaction, so the metadata and the index never
 //! disagree; the document count is the `meta` table's length, which redb keeps.
+//!
+//! Commits are not durable when they return (redb's `Durability::None`); each one's effects
+//! are first appended to the journal (`journal.rs`), so a killed process loses none of them.
+//! After an I/O error (a full disk) redb refuses every call until it is reopened: the store
+//! then refuses calls too, and reopens the database (replaying the journal) with a growing
+//! delay until it works again.
 
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-    WriteTransaction,
+    TableHandle, WriteTransaction,
 };
 
-use super::{Due, Listed, Store, StoreError, Stored};
+use super::journal::{self, Journal, Op};
+use super::{Due, Health, Listed, Store, StoreError, Stored};
 
 /// A table of the store: every one maps bytes to bytes.
 pub(super) type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -37,60 +44,102 @@ const EXPIRY: Bytes = TableDefinition::new("expiry");
 const EXPIRES: Bytes = TableDefinition::new("expires");
 pub(super) const COUNTERS: Bytes = TableDefinition::new("counters");
 
-/// Every table, created when the database is: reads never meet a missing one.
+/// Every table, created when the database is: reads never meet a missing one. The journal
+/// names a table by its index here, so the order never changes (new tables go at the end).
 pub(super) const TABLES: [Bytes; 7] = [META, SNAPSHOTS, LOG, TOKENS, EXPIRY, EXPIRES, COUNTERS];
 
 /// Key of the last log sequence number handed out, in `counters` (a big-endian `u64`).
 pub(super) const SEQ: &[u8] = b"seq";
 
-/// The store. Writes commit without waiting for the disk; a background thread makes them
-/// durable every flush interval, and [`Store::flush`] (and dropping the store) at once.
+/// Key the readiness probe writes in `counters` (the time of the last probe).
+const PROBE: &[u8] = b"probe";
+
+/// A successful readiness probe answers for this long: `/readyz` is public, and each probe
+/// is an fsync that every writer waits behind.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// First delay before reopening a failed database; it doubles after each failed attempt.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+
+/// Longest delay between two attempts to reopen a failed database: once space is freed,
+/// storage is back within this.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// The store. Writes commit without waiting for the disk (journaled first); a background
+/// thread makes them durable every flush interval, and [`Store::flush`] (and dropping the
+/// store) at once.
 pub struct RedbStore {
-    db: Arc<Database>,
-    /// How many commits were made and how many are known durable.
-    commits: Arc<Commits>,
+    shared: Arc<Shared>,
     /// Stops (by being dropped) and joins the flushing thread.
     flusher: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
+/// What the store's callers and its flushing thread share.
+struct Shared {
+    path: PathBuf,
+    cache_bytes: usize,
+    /// The open database, or the failure that closed it.
+    state: Mutex<State>,
+    /// How many commits were made and how many are known durable.
+    commits: Commits,
+    /// Effects of the commits made since the last durable one. Locked while a write
+    /// transaction is held (after `begin_write`), so its records are in commit order.
+    journal: Mutex<Journal>,
+    /// Storage calls that failed on an I/O error, and failed attempts to reopen.
+    errors: AtomicU64,
+    /// When the readiness probe last made a write durable.
+    last_probe: Mutex<Option<Instant>>,
+}
+
+enum State {
+    Open(Arc<Database>),
+    /// The database hit an I/O error; it is reopened at `retry_at`, once the calls that still
+    /// hold the old handle have let it go (redb locks its file while open).
+    Failed {
+        old: Weak<Database>,
+        /// Failed attempts to reopen so far.
+        attempts: u32,
+        retry_at: Instant,
+        /// A call is reopening it now.
+        reopening: bool,
+    },
+}
+
 impl RedbStore {
-    /// Opens (or creates) the database file at `path`, with a page cache of `cache_bytes`;
-    /// commits become durable every `flush_every`, which bounds what a crash can lose.
+    /// Opens (or creates) the database file at `path`, with a page cache of `cache_bytes`,
+    /// and replays its journal (`path` with the extension `journal`); commits become durable
+    /// every `flush_every`, which bounds what a power loss can lose (a killed process loses
+    /// nothing: the journal has it).
     pub fn open(
         path: &Path,
         cache_bytes: usize,
         flush_every: Duration,
     ) -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create(path)?;
-        let tx = db.begin_write()?;
-        for table in TABLES {
-            tx.open_table(table)?;
-        }
-        tx.commit()?;
-        let db = Arc::new(db);
-        let commits = Arc::new(Commits::default());
-        let flusher = spawn_flusher(db.clone(), commits.clone(), flush_every)?;
+        let mut journal = Journal::open(&path.with_extension("journal"))?;
+        let db = open_db(path, cache_bytes, &mut journal)?;
+        let shared = Arc::new(Shared {
+            path: path.to_owned(),
+            cache_bytes,
+            state: Mutex::new(State::Open(Arc::new(db))),
+            commits: Commits::default(),
+            journal: Mutex::new(journal),
+            errors: AtomicU64::new(0),
+            last_probe: Mutex::new(None),
+        });
+        let flusher = spawn_flusher(shared.clone(), flush_every)?;
         Ok(Self {
-            db,
-            commits,
+            shared,
             flusher: Some(flusher),
         })
     }
 
-    /// Runs `f` in a write transaction committed without waiting for the disk.
+    /// Runs `f` in a write transaction committed without waiting for the disk, its effects
+    /// journaled first.
     fn write<T>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut tx = self.db.begin_write()?;
-        tx.set_durability(Durability::None)?;
-        // On an error the transaction is dropped, which aborts it.
-        let out = f(&tx)?;
-        tx.commit()?;
-        self.commits.made.fetch_add(1, Ordering::Release);
-        Ok(out)
+        self.shared.write(f)
     }
 
     /// Runs `f` on a read snapshot.
@@ -98,7 +147,15 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        f(&self.db.begin_read()?)
+        let db = self.shared.db()?;
+        let out = db
+            .begin_read()
+            .map_err(StoreError::from)
+            .and_then(|tx| f(&tx));
+        if let Err(e) = &out {
+            self.shared.failed(&db, e);
+        }
+        out
     }
 }
 
@@ -109,16 +166,295 @@ impl Drop for RedbStore {
             // Joined, so the database is closed (and its file lock released) when this returns.
             let _ = thread.join();
         }
-        if let Err(e) = self.commits.make_durable(&self.db) {
-            tracing::error!(error = %e, "the last flush of the database failed");
+        if let Err(e) = self.shared.make_durable() {
+            tracing::error!(error = %e, "the last flush of the database failed; the journal keeps what it did not cover");
         }
     }
 }
 
-/// Starts the thread that makes commits durable every `every`, until its sender is dropped.
+/// Opens (or creates) the database, creates missing tables and replays `journal` into it in
+/// one durable commit, then clears it.
+fn open_db(path: &Path, cache_bytes: usize, journal: &mut Journal) -> Result<Database, StoreError> {
+    let db = Database::builder()
+        .set_cache_size(cache_bytes)
+        .create(path)?;
+    let tx = db.begin_write()?;
+    for table in TABLES {
+        tx.open_table(table)?;
+    }
+    let records = journal::replay(journal.path(), |ops| apply(&tx, &ops))?;
+    tx.commit()?;
+    journal.clear()?;
+    if records > 0 {
+        tracing::info!(records, "replayed the storage journal");
+    }
+    Ok(db)
+}
+
+/// Applies journaled effects in a write transaction.
+fn apply(tx: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
+    let table = |id: u8| {
+        TABLES
+            .get(usize::from(id))
+            .copied()
+            .ok_or(StoreError::CorruptKey { tree: "journal" })
+    };
+    for op in ops {
+        match op {
+            Op::Put {
+                table: t,
+                key,
+                value,
+            } => {
+                tx.open_table(table(*t)?)?
+                    .insert(key.as_slice(), value.as_slice())?;
+            }
+            Op::Remove { table: t, key } => {
+                tx.open_table(table(*t)?)?.remove(key.as_slice())?;
+            }
+            Op::RemoveRange { table: t, from, to } => {
+                let to = match to {
+                    Bound::Included(k) => Bound::Included(k.as_slice()),
+                    Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                tx.open_table(table(*t)?)?
+                    .retain_in::<&[u8], _>((Bound::Included(from.as_slice()), to), |_, _| false)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A write transaction that records its effects for the journal.
+pub(super) struct Writer<'t> {
+    tx: &'t WriteTransaction,
+    ops: Vec<Op>,
+}
+
+impl Writer<'_> {
+    fn id(table: Bytes) -> u8 {
+        // Every table the store writes is in TABLES.
+        TABLES
+            .iter()
+            .position(|t| t.name() == table.name())
+            .map_or(u8::MAX, |i| i as u8)
+    }
+
+    /// The value of `key` in `table`.
+    fn get(&self, table: Bytes, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tx
+            .open_table(table)?
+            .get(key)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Sets `table[key]` to `value`.
+    fn put(&mut self, table: Bytes, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tx.open_table(table)?.insert(key, value)?;
+        self.ops.push(Op::Put {
+            table: Self::id(table),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Removes `key` from `table`; returns its value.
+    fn remove(&mut self, table: Bytes, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let old = self
+            .tx
+            .open_table(table)?
+            .remove(key)?
+            .map(|v| v.value().to_vec());
+        if old.is_some() {
+            self.ops.push(Op::Remove {
+                table: Self::id(table),
+                key: key.to_vec(),
+            });
+        }
+        Ok(old)
+    }
+
+    /// Removes every key of `table` from `from` (inclusive) to `to`.
+    fn remove_range(
+        &mut self,
+        table: Bytes,
+        from: &[u8],
+        to: Bound<&[u8]>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .open_table(table)?
+            .retain_in::<&[u8], _>((Bound::Included(from), to), |_, _| false)?;
+        self.ops.push(Op::RemoveRange {
+            table: Self::id(table),
+            from: from.to_vec(),
+            to: to.map(<[u8]>::to_vec),
+        });
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// The open database; while it is failed, an error, or a reopening attempt when one is due.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        let now = Instant::now();
+        {
+            let mut state = lock(&self.state);
+            match &mut *state {
+                State::Open(db) => return Ok(db.clone()),
+                State::Failed {
+                    old,
+                    retry_at,
+                    reopening,
+                    ..
+                } => {
+                    if *reopening || now < *retry_at || old.strong_count() > 0 {
+                        return Err(StoreError::Unavailable);
+                    }
+                    // Only this call reopens; the others are refused meanwhile, without
+                    // waiting for it (a repair reads the whole file).
+                    *reopening = true;
+                }
+            }
+        }
+        // No call holds a database handle (so none holds the journal) while this one reopens.
+        let opened = open_db(&self.path, self.cache_bytes, &mut lock(&self.journal));
+        let mut state = lock(&self.state);
+        let State::Failed {
+            attempts,
+            retry_at,
+            reopening,
+            ..
+        } = &mut *state
+        else {
+            // Only a reopening call leaves the failed state.
+            return Err(StoreError::Unavailable);
+        };
+        *attempts += 1;
+        *reopening = false;
+        match opened {
+            Ok(db) => {
+                tracing::info!(
+                    attempts = *attempts,
+                    "storage recovered: the database was reopened and its journal replayed"
+                );
+                let db = Arc::new(db);
+                *state = State::Open(db.clone());
+                Ok(db)
+            }
+            Err(e) => {
+                let delay = FIRST_RETRY
+                    .saturating_mul(1 << (*attempts).min(16))
+                    .min(MAX_RETRY);
+                *retry_at = Instant::now() + delay;
+                tracing::warn!(error = %e, attempts = *attempts, retry_in_ms = delay.as_millis() as u64, "storage still failing; will reopen again");
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
+    /// Called with the error of a call on `db`: an I/O error closes the database (redb
+    /// refuses everything after one until it is reopened) and schedules its reopening.
+    fn failed(&self, db: &Arc<Database>, e: &StoreError) {
+        if !e.is_io() {
+            return;
+        }
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut state = lock(&self.state);
+        if matches!(&*state, State::Open(current) if Arc::ptr_eq(current, db)) {
+            tracing::error!(error = %e, "storage failed (disk full?); refusing storage calls until the database is reopened");
+            *state = State::Failed {
+                old: Arc::downgrade(db),
+                attempts: 0,
+                retry_at: Instant::now() + FIRST_RETRY,
+                reopening: false,
+            };
+        }
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let db = self.db()?;
+        let out = self.write_on(&db, f);
+        if let Err(e) = &out {
+            self.failed(&db, e);
+        }
+        out
+    }
+
+    fn write_on<T>(
+        &self,
+        db: &Database,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tx = db.begin_write()?;
+        tx.set_durability(Durability::None)?;
+        let mut writer = Writer {
+            tx: &tx,
+            ops: Vec::new(),
+        };
+        // On an error the transaction is dropped, which aborts it.
+        let out = f(&mut writer)?;
+        let ops = writer.ops;
+        let mut journal = lock(&self.journal);
+        let start = journal.len();
+        journal.append(&ops)?;
+        if let Err(e) = tx.commit() {
+            // A write that did not happen must not be replayed.
+            if let Err(cut) = journal.truncate(start) {
+                tracing::error!(error = %cut, "cannot cut a failed write from the journal");
+            }
+            return Err(e.into());
+        }
+        self.commits.made.fetch_add(1, Ordering::Release);
+        Ok(out)
+    }
+
+    /// Makes every commit made before this call durable, if some are not yet: an empty
+    /// transaction committed with redb's default durability writes and syncs what the
+    /// non-durable commits before it left pending. The journal is cleared under the same
+    /// write lock, so it loses no record a later commit adds.
+    fn make_durable(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let target = self.commits.made.load(Ordering::Acquire);
+        // Held during a durable commit, so a flush that comes while another runs waits for
+        // it, then finds its own commits covered or commits again.
+        let mut durable = lock(&self.commits.durable);
+        if *durable >= target {
+            return Ok(());
+        }
+        let out = (|| {
+            let tx = db.begin_write()?;
+            let mut journal = lock(&self.journal);
+            tx.commit()?;
+            // Left as it is, it would only be replayed over what it already holds.
+            if let Err(e) = journal.clear() {
+                tracing::warn!(error = %e, "cannot clear the storage journal");
+            }
+            Ok(())
+        })();
+        match &out {
+            // It covered at least the `target` commits counted before it began.
+            Ok(()) => *durable = target,
+            Err(e) => self.failed(&db, e),
+        }
+        out
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts the thread that makes commits durable every `every` (and reopens a failed database
+/// when due), until its sender is dropped.
 fn spawn_flusher(
-    db: Arc<Database>,
-    commits: Arc<Commits>,
+    shared: Arc<Shared>,
     every: Duration,
 ) -> Result<(mpsc::Sender<()>, JoinHandle<()>), StoreError> {
     let (stop, stopped) = mpsc::channel::<()>();
@@ -126,8 +462,10 @@ fn spawn_flusher(
         .name("ardoise-flush".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                if let Err(e) = commits.make_durable(&db) {
-                    tracing::error!(error = %e, "flushing the database failed");
+                match shared.make_durable() {
+                    // Already logged when storage failed and at each reopening attempt.
+                    Ok(()) | Err(StoreError::Unavailable) => {}
+                    Err(e) => tracing::error!(error = %e, "flushing the database failed"),
                 }
             }
         })?;
@@ -140,31 +478,15 @@ fn spawn_flusher(
 struct Commits {
     /// Commits made so far.
     made: AtomicU64,
-    /// How many of them are known durable. Held during a durable commit, so a flush that comes
-    /// while another runs waits for it, then finds its own commits covered or commits again.
+    /// How many of them are known durable.
     durable: Mutex<u64>,
 }
 
 impl Commits {
-    /// Makes every commit made before this call durable, if some are not yet: an empty
-    /// transaction committed with redb's default durability writes and syncs what the
-    /// non-durable commits before it left pending.
-    fn make_durable(&self, db: &Database) -> Result<(), StoreError> {
-        let target = self.made.load(Ordering::Acquire);
-        let mut durable = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
-        if *durable >= target {
-            return Ok(());
-        }
-        db.begin_write()?.commit()?;
-        // It covered at least the `target` commits counted before it began.
-        *durable = target;
-        Ok(())
-    }
-
     /// Whether commits are waiting to be made durable.
     #[cfg(test)]
     fn pending(&self) -> bool {
-        let durable = *self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        let durable = *lock(&self.durable);
         self.made.load(Ordering::Acquire) > durable
     }
 }
@@ -231,10 +553,8 @@ fn get(
 }
 
 /// Removes `name`'s log entries from `first` through `last` (inclusive).
-fn drop_log(tx: &WriteTransaction, first: &[u8], last: Bound<&[u8]>) -> Result<(), StoreError> {
-    tx.open_table(LOG)?
-        .retain_in::<&[u8], _>((Bound::Included(first), last), |_, _| false)?;
-    Ok(())
+fn drop_log(w: &mut Writer, first: &[u8], last: Bound<&[u8]>) -> Result<(), StoreError> {
+    w.remove_range(LOG, first, last)
 }
 
 impl Store for RedbStore {
@@ -263,68 +583,82 @@ impl Store for RedbStore {
     }
 
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let mut by_name = tx.open_table(EXPIRES)?;
-            let old = by_name
-                .get(name.as_bytes())?
-                .and_then(|v| counter_of(v.value()));
+        self.write(|w| {
+            let old = w
+                .get(EXPIRES, name.as_bytes())?
+                .and_then(|v| counter_of(&v));
             if old != expires {
-                let mut expiry = tx.open_table(EXPIRY)?;
                 if let Some(old) = old {
-                    expiry.remove(due_key(old, name).as_slice())?;
+                    w.remove(EXPIRY, &due_key(old, name))?;
                 }
                 match expires {
                     Some(at) => {
-                        expiry.insert(due_key(at, name).as_slice(), &[][..])?;
-                        by_name.insert(name.as_bytes(), &at.to_be_bytes()[..])?;
+                        w.put(EXPIRY, &due_key(at, name), &[])?;
+                        w.put(EXPIRES, name.as_bytes(), &at.to_be_bytes())?;
                     }
                     None => {
-                        by_name.remove(name.as_bytes())?;
+                        w.remove(EXPIRES, name.as_bytes())?;
                     }
                 }
             }
-            tx.open_table(META)?.insert(name.as_bytes(), meta)?;
-            Ok(())
+            w.put(META, name.as_bytes(), meta)
         })
     }
 
     fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError> {
-        self.write(|tx| {
-            let mut counters = tx.open_table(COUNTERS)?;
-            let mut seq = counters
-                .get(SEQ)?
-                .and_then(|v| counter_of(v.value()))
+        self.write(|w| {
+            let mut seq = w
+                .get(COUNTERS, SEQ)?
+                .and_then(|v| counter_of(&v))
                 .unwrap_or(0);
-            let mut log = tx.open_table(LOG)?;
             for update in updates {
                 // Numbers are unique and increasing across the database, so they order each log.
                 seq += 1;
-                log.insert(log_key(name, seq).as_slice(), *update)?;
+                w.put(LOG, &log_key(name, seq), update)?;
             }
-            counters.insert(SEQ, &seq.to_be_bytes()[..])?;
+            w.put(COUNTERS, SEQ, &seq.to_be_bytes())?;
             Ok(seq)
         })
     }
 
     fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.open_table(SNAPSHOTS)?
-                .insert(name.as_bytes(), snapshot)?;
+        self.write(|w| {
+            w.put(SNAPSHOTS, name.as_bytes(), snapshot)?;
             let last = log_key(name, through);
-            drop_log(tx, &log_prefix(name), Bound::Included(last.as_slice()))
+            drop_log(w, &log_prefix(name), Bound::Included(last.as_slice()))
         })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.commits.make_durable(&self.db)
+        self.shared.make_durable()
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        // A failed store answers at once, whatever the last probe found.
+        drop(self.shared.db()?);
+        let recent = lock(&self.shared.last_probe).is_some_and(|at| at.elapsed() < PROBE_EVERY);
+        if recent {
+            return Ok(());
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.write(|w| w.put(COUNTERS, PROBE, &now.to_be_bytes()))?;
+        // A non-durable commit may stay in memory: only a durable one reaches the disk.
+        self.shared.make_durable()?;
+        *lock(&self.shared.last_probe) = Some(Instant::now());
+        Ok(())
+    }
+
+    fn health(&self) -> Health {
+        Health {
+            writable: matches!(*lock(&self.shared.state), State::Open(_)),
+            errors: self.shared.errors.load(Ordering::Relaxed),
+        }
     }
 
     fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.open_table(TOKENS)?
-                .insert(token.as_bytes(), name.as_bytes())?;
-            Ok(())
-        })
+        self.write(|w| w.put(TOKENS, token.as_bytes(), name.as_bytes()))
     }
 
     fn token_name(&self, token: &str) -> Result<Option<String>, StoreError> {
@@ -333,22 +667,20 @@ impl Store for RedbStore {
     }
 
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write(|w| {
             let end = log_end(name);
-            drop_log(tx, &log_prefix(name), Bound::Excluded(end.as_slice()))?;
-            tx.open_table(SNAPSHOTS)?.remove(name.as_bytes())?;
+            drop_log(w, &log_prefix(name), Bound::Excluded(end.as_slice()))?;
+            w.remove(SNAPSHOTS, name.as_bytes())?;
             if let Some(token) = token {
-                tx.open_table(TOKENS)?.remove(token.as_bytes())?;
+                w.remove(TOKENS, token.as_bytes())?;
             }
-            let at = tx
-                .open_table(EXPIRES)?
-                .remove(name.as_bytes())?
-                .and_then(|v| counter_of(v.value()));
+            let at = w
+                .remove(EXPIRES, name.as_bytes())?
+                .and_then(|v| counter_of(&v));
             if let Some(at) = at {
-                tx.open_table(EXPIRY)?
-                    .remove(due_key(at, name).as_slice())?;
+                w.remove(EXPIRY, &due_key(at, name))?;
             }
-            tx.open_table(META)?.remove(name.as_bytes())?;
+            w.remove(META, name.as_bytes())?;
             Ok(())
         })
     }
@@ -418,32 +750,25 @@ impl Store for RedbStore {
     }
 
     fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let current = tx
-                .open_table(EXPIRES)?
-                .get(due.name.as_bytes())?
-                .and_then(|v| counter_of(v.value()));
+        self.write(|w| {
+            let current = w
+                .get(EXPIRES, due.name.as_bytes())?
+                .and_then(|v| counter_of(&v));
             if current != Some(due.at) {
-                tx.open_table(EXPIRY)?
-                    .remove(due_key(due.at, &due.name).as_slice())?;
+                w.remove(EXPIRY, &due_key(due.at, &due.name))?;
             }
             Ok(())
         })
     }
 
     fn index_if_missing(&self, name: &str, meta: &[u8], expires: u64) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            let unchanged = tx
-                .open_table(META)?
-                .get(name.as_bytes())?
-                .is_some_and(|m| m.value() == meta);
-            let mut by_name = tx.open_table(EXPIRES)?;
-            if !unchanged || by_name.get(name.as_bytes())?.is_some() {
+        self.write(|w| {
+            let unchanged = w.get(META, name.as_bytes())?.is_some_and(|m| m == meta);
+            if !unchanged || w.get(EXPIRES, name.as_bytes())?.is_some() {
                 return Ok(false);
             }
-            tx.open_table(EXPIRY)?
-                .insert(due_key(expires, name).as_slice(), &[][..])?;
-            by_name.insert(name.as_bytes(), &expires.to_be_bytes()[..])?;
+            w.put(EXPIRY, &due_key(expires, name), &[])?;
+            w.put(EXPIRES, name.as_bytes(), &expires.to_be_bytes())?;
             Ok(true)
         })
     }
@@ -453,17 +778,15 @@ impl Store for RedbStore {
     }
 
     fn mark_done(&self, step: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.open_table(COUNTERS)?
-                .insert(done_key(step).as_slice(), &[1u8][..])?;
-            Ok(())
-        })
+        self.write(|w| w.put(COUNTERS, &done_key(step), &[1u8]))
     }
 
     fn count(&self) -> u64 {
         // redb keeps each table's length in its root: this reads no entry.
         match self.read(|tx| Ok(tx.open_table(META)?.len()?)) {
             Ok(n) => n,
+            // Logged when storage failed; `/metrics` asks this on every scrape.
+            Err(StoreError::Unavailable) => 0,
             Err(e) => {
                 tracing::error!(error = %e, "counting the stored documents failed");
                 0
@@ -477,7 +800,8 @@ impl RedbStore {
     /// Every entry of every table, as (table, key, value), for tests that check what is stored.
     pub(crate) fn entries_for_tests(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
         use redb::TableHandle;
-        let tx = self.db.begin_read().expect("read");
+        let db = self.shared.db().expect("open");
+        let tx = db.begin_read().expect("read");
         let mut out = Vec::new();
         for handle in tx.list_tables().expect("tables") {
             let table = tx
@@ -498,12 +822,8 @@ impl RedbStore {
     /// Inserts an index entry behind the store's back, as a crash of an older version could
     /// have left it.
     pub(crate) fn insert_due_for_tests(&self, at: u64, name: &str) {
-        self.write(|tx| {
-            tx.open_table(EXPIRY)?
-                .insert(due_key(at, name).as_slice(), &[][..])?;
-            Ok(())
-        })
-        .expect("insert");
+        self.write(|w| w.put(EXPIRY, &due_key(at, name), &[]))
+            .expect("insert");
     }
 }
 
@@ -728,6 +1048,93 @@ mod tests {
     }
 
     #[test]
+    fn the_journal_alone_rebuilds_every_write_and_replays_idempotently() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&first).expect("dir");
+        std::fs::create_dir_all(&second).expect("dir");
+        let open_long = |dir: &Path| {
+            RedbStore::open(&dir.join("t.redb"), 1 << 20, Duration::from_secs(3600)).expect("opens")
+        };
+        let (journal, expected) = {
+            let store = open_long(&first);
+            store.put_meta("a", b"m", Some(10)).expect("meta");
+            store.put_meta("gone", b"m", Some(10)).expect("meta");
+            store.put_token("t", "a").expect("token");
+            let seq = store.append("a", &[b"u1", b"u2"]).expect("append");
+            store.append("gone", &[b"x"]).expect("append");
+            store.compact("a", b"snap", seq - 1).expect("compact");
+            store
+                .put_meta("a", b"m2", Some(20))
+                .expect("meta moves the index");
+            store.delete("gone", None).expect("delete");
+            store.insert_due_for_tests(5, "a");
+            for due in store.expired(u64::MAX, None, 10).expect("due") {
+                store.drop_stale_due(&due).expect("drop");
+            }
+            store.mark_done("step").expect("done");
+            assert!(store.index_if_missing("a", b"m2", 30).is_ok());
+            // Nothing was made durable yet: the journal holds every write.
+            let journal = std::fs::read(first.join("t.journal")).expect("journal");
+            (journal, store.entries_for_tests())
+        };
+        // Replayed into an empty database, it rebuilds the same tables.
+        std::fs::write(second.join("t.journal"), &journal).expect("write");
+        assert_eq!(open_long(&second).entries_for_tests(), expected);
+        // Replayed over a database that already holds it all (a kill between a durable
+        // commit and the journal's clearing), it changes nothing.
+        std::fs::write(first.join("t.journal"), &journal).expect("write");
+        let store = open_long(&first);
+        assert_eq!(store.entries_for_tests(), expected);
+        assert_eq!(
+            std::fs::metadata(first.join("t.journal"))
+                .expect("journal")
+                .len(),
+            0,
+            "cleared once replayed"
+        );
+    }
+
+    #[test]
+    fn after_an_io_error_calls_are_refused_until_the_database_is_reopened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = RedbStore::open(
+            &dir.path().join("t.redb"),
+            1 << 20,
+            Duration::from_secs(3600),
+        )
+        .expect("opens");
+        store.put_meta("a", b"m", None).expect("meta");
+        let db = store.shared.db().expect("open");
+        let full = StoreError::Io(std::io::Error::other("no space left"));
+        store.shared.failed(&db, &full);
+        assert!(matches!(store.meta("a"), Err(StoreError::Unavailable)));
+        assert!(matches!(store.writable(), Err(StoreError::Unavailable)));
+        assert_eq!(
+            store.health(),
+            Health {
+                writable: false,
+                errors: 1
+            }
+        );
+        std::thread::sleep(FIRST_RETRY);
+        assert!(
+            matches!(store.meta("a"), Err(StoreError::Unavailable)),
+            "not reopened while a call still holds the old database"
+        );
+        drop(db);
+        assert_eq!(store.meta("a").expect("reopened"), Some(b"m".to_vec()));
+        assert!(store.health().writable);
+        store.writable().expect("writes again");
+        // An error that reopening cannot cure leaves the database open.
+        let db = store.shared.db().expect("open");
+        store
+            .shared
+            .failed(&db, &StoreError::CorruptKey { tree: "log" });
+        assert!(store.health().writable);
+    }
+
+    #[test]
     fn a_flush_clears_what_awaits_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = RedbStore::open(
@@ -736,11 +1143,11 @@ mod tests {
             Duration::from_secs(3600),
         )
         .expect("opens");
-        assert!(!store.commits.pending());
+        assert!(!store.shared.commits.pending());
         store.put_meta("a", b"m", None).expect("meta");
-        assert!(store.commits.pending(), "a commit awaits its flush");
+        assert!(store.shared.commits.pending(), "a commit awaits its flush");
         store.flush().expect("flush");
-        assert!(!store.commits.pending());
+        assert!(!store.shared.commits.pending());
         store.flush().expect("an idle flush commits nothing");
     }
 }

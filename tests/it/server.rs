@@ -216,6 +216,11 @@ impl TestServer {
             .unwrap_or_else(|| panic!("{field} line"))
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("server running")
+    }
+
     /// Whether the server process is still running (it has not exited or aborted).
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
