@@ -113,6 +113,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::gate::BodyError> for ApiError {
+    fn from(e: crate::gate::BodyError) -> Self {
+        match e {
+            crate::gate::BodyError::TooLarge(_) => ApiError::BodyTooLarge,
+            crate::gate::BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
 impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {
