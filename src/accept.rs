@@ -35,6 +35,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// Longest pause between two accept attempts while accepting fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Largest read buffer of a connection, so of a request head (hyper's default is ~400 KB):
+/// a thousand slow clients sending headers cost at most 64 MiB until their header timeout.
+/// Bodies stream through it in pieces, whatever their size.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// File descriptors kept out of the connection cap, for the database, logs and exports.
 const FD_RESERVE: u64 = 64;
 
@@ -288,6 +293,7 @@ async fn serve_one(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
+        .max_buf_size(READ_BUFFER)
         .serve_connection(
             TokioIo::new(Counted {
                 slot: Some(slot),
