@@ -40,6 +40,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Bodies stream through it in pieces, whatever their size.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// How long shutdown waits for connections to finish their requests: as long as the longest
+/// export may run. A client dribbling a body would otherwise hold the shutdown for ever.
+const DRAIN_GRACE: Duration = Duration::from_secs(30);
+
 /// File descriptors kept out of the connection cap, for the database, logs and exports.
 const FD_RESERVE: u64 = 64;
 
@@ -198,7 +202,8 @@ fn is_connection_error(e: &io::Error) -> bool {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, asks every
-/// connection to finish its request and close, and returns once they have. Upgraded
+/// connection to finish its request and close, and returns once they have (or after
+/// [`DRAIN_GRACE`]). Upgraded
 /// WebSockets are no longer hyper's: their owners close them.
 pub async fn serve(
     listener: TcpListener,
@@ -272,7 +277,15 @@ pub async fn serve(
     drop(listener);
     closing.cancel();
     connections.close();
-    connections.wait().await;
+    if tokio::time::timeout(DRAIN_GRACE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = connections.len(),
+            "some HTTP connections did not finish in time; leaving them"
+        );
+    }
 }
 
 /// Serves one connection until it closes, upgrades, or shutdown has let it finish.
