@@ -128,6 +128,7 @@ impl From<BodyError> for ApiError {
         match e {
             BodyError::TooLarge(_) => ApiError::TooLarge(e.to_string()),
             BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+            BodyError::Busy => ApiError::Unavailable,
         }
     }
 }

@@ -64,6 +64,9 @@ pub enum CalcError {
     /// The API key is missing or wrong.
     #[error("missing or wrong API key (Authorization: Bearer KEY)")]
     Unauthorized,
+    /// Other uploads hold the server's body budget.
+    #[error("{0}")]
+    Busy(BodyError),
 }
 
 impl From<CalcIoError> for CalcError {
@@ -102,6 +105,7 @@ impl CalcError {
             CalcError::TooLarge(_) | CalcError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             CalcError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CalcError::Unauthorized => StatusCode::UNAUTHORIZED,
+            CalcError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -132,6 +136,7 @@ impl CalcError {
             CalcError::TooLarge(_) | CalcError::DocTooLarge => "too_large",
             CalcError::UnsupportedType => "unsupported_type",
             CalcError::Unauthorized => "unauthorized",
+            CalcError::Busy(_) => "unavailable",
         };
         let mut r = json_response(
             status,
@@ -189,6 +194,7 @@ impl From<BodyError> for CalcError {
         match e {
             BodyError::TooLarge(limit) => CalcError::TooLarge(too_large(limit)),
             BodyError::Unreadable => CalcError::App(AppError::BadRequest(e.to_string())),
+            BodyError::Busy => CalcError::Busy(e),
         }
     }
 }
@@ -372,6 +378,8 @@ struct Upload {
     name: String,
     file_name: String,
     bytes: Bytes,
+    /// The file's share of the server's body budget.
+    charge: gate::Charge,
 }
 
 /// Bytes of an upload form beyond its file: the boundaries, part headers and the name field.
@@ -406,6 +414,7 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
         name: String::new(),
         file_name: String::new(),
         bytes: Bytes::new(),
+        charge: gate::Charge::new(&state.bodies),
     };
     while let Some(mut field) = form
         .next_field()
@@ -421,8 +430,9 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
                     .await
                     .map_err(|_| bad("the upload form could not be read"))?
                 {
+                    check_size(state, data.len().saturating_add(chunk.len()))?;
                     data.extend_from_slice(&chunk);
-                    check_size(state, data.len())?;
+                    upload.charge.cover(data.capacity())?;
                 }
                 upload.bytes = data.into();
             }

@@ -6,6 +6,8 @@
 //! after.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -92,6 +94,73 @@ pub enum BodyError {
     /// stalled for [`BODY_STALL`].
     #[error("the request body could not be read")]
     Unreadable,
+    /// Other requests' bodies hold the whole [`BodyBudget`]: retry.
+    #[error("the server is receiving too many request bodies at once; retry shortly")]
+    Busy,
+}
+
+/// The bytes of request bodies the server holds at once, across all requests: a body is
+/// charged as its buffer grows and refused ([`BodyError::Busy`]) past the budget, and its
+/// charge is given back when the request is done with it.
+#[derive(Debug)]
+pub struct BodyBudget {
+    max: usize,
+    used: AtomicUsize,
+}
+
+impl BodyBudget {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Bytes charged now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// What one body holds of the [`BodyBudget`]; given back when dropped.
+#[derive(Debug)]
+pub struct Charge {
+    budget: Arc<BodyBudget>,
+    bytes: usize,
+}
+
+impl Charge {
+    /// An empty charge on `budget`.
+    pub fn new(budget: &Arc<BodyBudget>) -> Self {
+        Self {
+            budget: budget.clone(),
+            bytes: 0,
+        }
+    }
+
+    /// Raises the charge to `bytes` (a buffer's capacity), if the budget has room.
+    pub fn cover(&mut self, bytes: usize) -> Result<(), BodyError> {
+        let more = bytes.saturating_sub(self.bytes);
+        if more == 0 {
+            return Ok(());
+        }
+        let max = self.budget.max;
+        self.budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&total| total <= max)
+            })
+            .map_err(|_| BodyError::Busy)?;
+        self.bytes = bytes;
+        Ok(())
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// A limit as people read it (a limit under 1 KiB would read "0 KiB").
@@ -111,6 +180,8 @@ pub struct Authed<C, L> {
     pub headers: HeaderMap,
     /// The whole body, at most `L::max` bytes.
     pub body: Bytes,
+    /// The body's share of the server's body budget, held as long as the request is.
+    pub charge: Charge,
     limit: PhantomData<L>,
 }
 
@@ -120,11 +191,13 @@ impl<C: Credential, L: Limit> FromRequest<AppState> for Authed<C, L> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
         let auth = C::check(state, bearer_token(&parts.headers))?;
-        let body = read_bounded(body, &parts.headers, L::max(&state.config)).await?;
+        let mut charge = Charge::new(&state.bodies);
+        let body = read_bounded(body, &parts.headers, L::max(&state.config), &mut charge).await?;
         Ok(Self {
             auth,
             headers: parts.headers,
             body,
+            charge,
             limit: PhantomData,
         })
     }
@@ -147,16 +220,21 @@ pub fn check_declared(headers: &HeaderMap, limit: usize) -> Result<(), BodyError
 }
 
 /// Reads `body` whole, refusing it as soon as it passes `limit` bytes: from its declared
-/// length before reading, else while it streams (chunked bodies declare none). Holds at most
-/// `limit` bytes plus one chunk.
+/// length before reading, else while it streams (chunked bodies declare none). Its buffer is
+/// charged to `charge` as it grows (a declared length at once, exactly).
 pub async fn read_bounded(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
+    charge: &mut Charge,
 ) -> Result<Bytes, BodyError> {
     check_declared(headers, limit)?;
+    let declared = content_length(headers)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    charge.cover(declared)?;
+    let mut out = Vec::with_capacity(declared);
     let mut stream = body.into_data_stream();
-    let mut out = Vec::new();
     loop {
         let next = tokio::time::timeout(BODY_STALL, stream.next())
             .await
@@ -165,8 +243,15 @@ pub async fn read_bounded(
             return Ok(out.into());
         };
         let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if out.len().saturating_add(chunk.len()) > limit {
+        let len = out.len().saturating_add(chunk.len());
+        if len > limit {
             return Err(BodyError::TooLarge(limit));
+        }
+        if len > out.capacity() {
+            // Grown here rather than by `extend`, so the charge covers what is allocated.
+            let capacity = len.max(out.capacity().saturating_mul(2)).min(limit);
+            charge.cover(capacity)?;
+            out.reserve_exact(capacity - out.len());
         }
         out.extend_from_slice(&chunk);
     }
@@ -222,26 +307,63 @@ mod tests {
             Err::<Bytes, std::io::Error>(std::io::Error::other("must not be read"))
         }));
         let h = with(header::CONTENT_LENGTH, "1073741824");
+        let budget = BodyBudget::new(usize::MAX);
         assert_eq!(
-            read_bounded(failing, &h, 1024).await,
+            read_bounded(failing, &h, 1024, &mut Charge::new(&budget)).await,
             Err(BodyError::TooLarge(1024))
         );
+        assert_eq!(budget.used(), 0);
     }
 
     #[tokio::test]
     async fn a_streamed_body_is_refused_as_it_passes_the_limit() {
         let chunks = (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 100])));
         let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let budget = BodyBudget::new(usize::MAX);
+        let mut charge = Charge::new(&budget);
         assert_eq!(
-            read_bounded(body, &HeaderMap::new(), 550).await,
+            read_bounded(body, &HeaderMap::new(), 550, &mut charge).await,
             Err(BodyError::TooLarge(550))
         );
+        drop(charge);
+        assert_eq!(budget.used(), 0, "a refused body gives its charge back");
         let body = Body::from(vec![b'x'; 550]);
+        let mut charge = Charge::new(&budget);
         assert_eq!(
-            read_bounded(body, &HeaderMap::new(), 550)
+            read_bounded(body, &HeaderMap::new(), 550, &mut charge)
                 .await
                 .map(|b| b.len()),
             Ok(550)
+        );
+        assert!(budget.used() >= 550);
+        drop(charge);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn bodies_share_one_budget() {
+        let budget = BodyBudget::new(1000);
+        let chunks = |n: usize| {
+            let chunks = (0..n).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 100])));
+            Body::from_stream(futures_util::stream::iter(chunks))
+        };
+        let mut first = Charge::new(&budget);
+        let held = read_bounded(chunks(6), &HeaderMap::new(), 10_000, &mut first).await;
+        assert_eq!(held.map(|b| b.len()), Ok(600));
+        let used = budget.used();
+        assert!((600..=1000).contains(&used), "{used}");
+        let mut second = Charge::new(&budget);
+        assert_eq!(
+            read_bounded(chunks(6), &HeaderMap::new(), 10_000, &mut second).await,
+            Err(BodyError::Busy)
+        );
+        drop((first, second));
+        assert_eq!(budget.used(), 0);
+        let mut again = Charge::new(&budget);
+        assert!(
+            read_bounded(chunks(6), &HeaderMap::new(), 10_000, &mut again)
+                .await
+                .is_ok()
         );
     }
 

@@ -67,6 +67,8 @@ pub struct AppState {
     pub limits: Arc<IpLimits>,
     /// Open TCP connections, counted by the accept loop.
     pub slots: Arc<crate::accept::Slots>,
+    /// Bytes of request bodies held at once (`gate`).
+    pub bodies: Arc<crate::gate::BodyBudget>,
 }
 
 impl AppState {

@@ -57,6 +57,10 @@ use crate::store::{Store, StoreError};
 /// Exports that may run at once; each holds a blocking thread and a core.
 const EXPORTS_AT_ONCE: usize = 2;
 
+/// Request bodies of the largest size the server may hold at once (`gate::BodyBudget`); past
+/// them, another body is refused with 503 until one is done.
+const BODIES_AT_ONCE: usize = 4;
+
 /// How long shutdown waits for connections to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -146,6 +150,13 @@ impl Server {
                 self.config.ip_upgrades_per_sec,
             )),
             slots: slots.clone(),
+            bodies: gate::BodyBudget::new(
+                BODIES_AT_ONCE.saturating_mul(
+                    self.config
+                        .max_import_bytes
+                        .max(self.config.api_max_body_bytes),
+                ),
+            ),
         });
         let stop = token.clone();
         let settings = accept::Settings {

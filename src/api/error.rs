@@ -118,6 +118,9 @@ impl From<crate::gate::BodyError> for ApiError {
         match e {
             crate::gate::BodyError::TooLarge(_) => ApiError::BodyTooLarge,
             crate::gate::BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+            crate::gate::BodyError::Busy => ApiError::Unavailable(
+                "the server is receiving too many request bodies at once; retry shortly",
+            ),
         }
     }
 }

@@ -350,3 +350,38 @@ async fn the_bearer_scheme_is_read_in_any_case_by_both_apis() {
         .await;
     assert_eq!(r.status, 401);
 }
+
+#[tokio::test]
+async fn bodies_held_at_once_share_one_budget() {
+    // Four import limits' worth at most: 4 MiB here, so five bodies of 900 KiB cannot all be
+    // held, whatever order the server reads them in.
+    let mut server = TestServer::start_with(&["--max-import-bytes", "1048576"]).await;
+    let chunked = [
+        ("Content-Type", "text/csv"),
+        ("Transfer-Encoding", "chunked"),
+    ];
+    let mut pending = Vec::new();
+    for _ in 0..6 {
+        // Unfinished: a body the server accepts stays held until the client goes.
+        let body = unfinished_chunks(900 * 1024);
+        pending.push(send(&server, &head("PUT", "/_/x", &chunked), &body).await);
+    }
+    // The refused ones answer; the held ones wait for the rest of their body.
+    let mut refused = 0;
+    let answers: Vec<_> = pending
+        .iter_mut()
+        .map(|tcp| Box::pin(response(tcp)))
+        .collect();
+    let mut answers = answers;
+    while refused < 2 {
+        let ((status, body), _, rest) = futures_util::future::select_all(answers).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("too many request bodies"), "{body}");
+        refused += 1;
+        answers = rest;
+    }
+    drop(answers);
+    drop(pending);
+    assert!(server.is_alive());
+    assert_eq!(server.get("/healthz").await.0, 200);
+}
