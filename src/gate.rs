@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
+use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::http::AppState;
@@ -23,6 +24,10 @@ use crate::http::AppState;
 /// Longest wait for the next piece of a request body: a client that stops sending mid-body
 /// would otherwise hold its connection and buffer for ever.
 pub const BODY_STALL: Duration = Duration::from_secs(30);
+
+/// Longest a whole request body may take to arrive (16 MiB at 0.5 Mbit/s): a client trickling
+/// a body would otherwise hold its share of the [`BodyBudget`] for ever.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(300);
 
 /// The secret of an `Authorization: Bearer SECRET` header, if there is one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -91,7 +96,7 @@ pub enum BodyError {
     #[error("the request body is larger than the limit of {}", describe(*.0))]
     TooLarge(usize),
     /// The body could not be read (the client went away or sent a broken chunk), or it
-    /// stalled for [`BODY_STALL`].
+    /// stalled for [`BODY_STALL`] or took longer than [`BODY_DEADLINE`].
     #[error("the request body could not be read")]
     Unreadable,
     /// Other requests' bodies hold the whole [`BodyBudget`]: retry.
@@ -221,7 +226,9 @@ pub fn check_declared(headers: &HeaderMap, limit: usize) -> Result<(), BodyError
 
 /// Reads `body` whole, refusing it as soon as it passes `limit` bytes: from its declared
 /// length before reading, else while it streams (chunked bodies declare none). Its buffer is
-/// charged to `charge` as it grows (a declared length at once, exactly).
+/// charged to `charge` as it grows with what arrives (never past a declared length), so a
+/// client that only declares a size holds nothing; a body that does not arrive whole within
+/// [`BODY_DEADLINE`] is dropped.
 pub async fn read_bounded(
     body: Body,
     headers: &HeaderMap,
@@ -229,14 +236,15 @@ pub async fn read_bounded(
     charge: &mut Charge,
 ) -> Result<Bytes, BodyError> {
     check_declared(headers, limit)?;
-    let declared = content_length(headers)
+    let ceiling = content_length(headers)
         .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
-    charge.cover(declared)?;
-    let mut out = Vec::with_capacity(declared);
+        .map_or(limit, |declared| declared.min(limit));
+    let deadline = Instant::now() + BODY_DEADLINE;
+    let mut out = Vec::new();
     let mut stream = body.into_data_stream();
     loop {
-        let next = tokio::time::timeout(BODY_STALL, stream.next())
+        let wait = (Instant::now() + BODY_STALL).min(deadline);
+        let next = tokio::time::timeout_at(wait, stream.next())
             .await
             .map_err(|_| BodyError::Unreadable)?;
         let Some(chunk) = next else {
@@ -249,7 +257,7 @@ pub async fn read_bounded(
         }
         if len > out.capacity() {
             // Grown here rather than by `extend`, so the charge covers what is allocated.
-            let capacity = len.max(out.capacity().saturating_mul(2)).min(limit);
+            let capacity = out.capacity().saturating_mul(2).min(ceiling).max(len);
             charge.cover(capacity)?;
             out.reserve_exact(capacity - out.len());
         }
@@ -365,6 +373,38 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_or_trickling_body_is_dropped_and_charges_nothing_meanwhile() {
+        let budget = BodyBudget::new(usize::MAX);
+        let h = with(header::CONTENT_LENGTH, "1000");
+        {
+            let silent =
+                Body::from_stream(futures_util::stream::pending::<Result<Bytes, std::io::Error>>());
+            let mut charge = Charge::new(&budget);
+            let read = read_bounded(silent, &h, 1000, &mut charge);
+            tokio::pin!(read);
+            assert!(futures_util::poll!(read.as_mut()).is_pending());
+            assert_eq!(budget.used(), 0, "a declared length alone holds nothing");
+            assert_eq!(read.await, Err(BodyError::Unreadable));
+        }
+        // One byte every 29 s never stalls, but the deadline ends it.
+        let trickle = futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(BODY_STALL - Duration::from_secs(1)).await;
+            Some((Ok::<_, std::io::Error>(Bytes::from_static(b"x")), ()))
+        });
+        let started = Instant::now();
+        let mut charge = Charge::new(&budget);
+        let read = read_bounded(
+            Body::from_stream(trickle),
+            &HeaderMap::new(),
+            1000,
+            &mut charge,
+        )
+        .await;
+        assert_eq!(read, Err(BodyError::Unreadable));
+        assert!(started.elapsed() <= BODY_DEADLINE);
     }
 
     #[test]
