@@ -416,36 +416,43 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
         bytes: Bytes::new(),
         charge: gate::Charge::new(&state.bodies),
     };
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|_| bad("the upload form could not be read"))?
-    {
-        match field.name() {
-            Some("file") => {
-                upload.file_name = field.file_name().unwrap_or("").to_owned();
-                let mut data = Vec::new();
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|_| bad("the upload form could not be read"))?
-                {
-                    check_size(state, data.len().saturating_add(chunk.len()))?;
-                    data.extend_from_slice(&chunk);
-                    upload.charge.cover(data.capacity())?;
+    // A form trickled in would hold its share of the body budget for ever.
+    let fields = async {
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|_| bad("the upload form could not be read"))?
+        {
+            match field.name() {
+                Some("file") => {
+                    upload.file_name = field.file_name().unwrap_or("").to_owned();
+                    let mut data = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?
+                    {
+                        check_size(state, data.len().saturating_add(chunk.len()))?;
+                        data.extend_from_slice(&chunk);
+                        upload.charge.cover(data.capacity())?;
+                    }
+                    upload.bytes = data.into();
                 }
-                upload.bytes = data.into();
+                Some("name") => {
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?;
+                    upload.name = text.chars().take(200).collect();
+                }
+                _ => {}
             }
-            Some("name") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|_| bad("the upload form could not be read"))?;
-                upload.name = text.chars().take(200).collect();
-            }
-            _ => {}
         }
-    }
+        Ok::<_, CalcError>(())
+    };
+    tokio::time::timeout(gate::BODY_DEADLINE, fields)
+        .await
+        .map_err(|_| bad("the upload took too long"))??;
     if upload.bytes.is_empty() {
         return Err(bad("choose a file to import"));
     }
