@@ -1,14 +1,14 @@
 //! The operator's `/admin` page and its JSON API under `/admin/api/`: stats, the creation
 //! override, a paged search of documents, deletion with a message, and a notice shown on every
 //! open pad. Everything answers 404 unless an admin token is configured; the API wants it as
-//! `Authorization: Bearer <token>` (compared in constant time) and answers 401 otherwise. The
+//! `Authorization: Bearer <token>` (any case of `Bearer`, compared in constant time) and answers
+//! 401 otherwise, before reading any body. The
 //! page itself holds no data: its script asks for the token and keeps it in memory only.
 
 use std::fmt;
 use std::str::FromStr;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::admission::{Mode, Signal};
+use crate::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
 use crate::http::{AppError, AppState, RequestLang};
 use crate::hub::HubError;
 use crate::name::DocName;
@@ -114,9 +115,22 @@ pub enum ApiError {
     /// No such document.
     #[error("no such document")]
     NotFound,
+    /// The request body is larger than `api_max_body_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
     /// Storage or the server is unavailable (details are in the log).
     #[error("unavailable, try again later")]
     Unavailable,
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(_) => ApiError::TooLarge(e.to_string()),
+            BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+            BodyError::Busy => ApiError::Unavailable,
+        }
+    }
 }
 
 impl From<HubError> for ApiError {
@@ -132,6 +146,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut response = (
@@ -151,28 +166,40 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Proof that the request carries the admin token.
-pub struct Admin;
+/// The admin token as a [`Credential`]: 404 when the admin is off, 401 when the token is
+/// missing or wrong.
+pub struct AdminKey;
 
-impl FromRequestParts<AppState> for Admin {
+impl Credential for AdminKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = &state.config.admin_token else {
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.admin_token else {
             return Err(ApiError::Disabled);
         };
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
-        if token.matches(given.trim()) {
-            Ok(Admin)
-        } else {
-            Err(ApiError::Unauthorized)
+        match token {
+            Some(given) if expected.matches(given) => Ok(AdminKey),
+            _ => Err(ApiError::Unauthorized),
         }
     }
+}
+
+/// Proof that the request carries the admin token.
+pub type Admin = Bearer<AdminKey>;
+
+/// A request with the admin token and a body of at most `api_max_body_bytes`.
+type TokenAndBody = Authed<AdminKey, ApiLimit>;
+
+/// The JSON body of an admin request (400 if it is not JSON or not the expected shape).
+fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, ApiError> {
+    if !gate::is_json(&request.headers) {
+        return Err(ApiError::BadRequest(
+            "Expected request with `Content-Type: application/json`".into(),
+        ));
+    }
+    Json::<T>::from_bytes(&request.body)
+        .map(|Json(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
 async fn page(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
@@ -260,11 +287,10 @@ struct CreationBody {
 }
 
 async fn set_creation(
-    _: Admin,
     State(state): State<AppState>,
-    body: Result<Json<CreationBody>, axum::extract::rejection::JsonRejection>,
+    request: TokenAndBody,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let body: CreationBody = body(&request)?;
     let now = state
         .admission
         .set_mode(body.mode)
@@ -350,13 +376,12 @@ struct DeleteBody {
 }
 
 async fn delete_document(
-    _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Result<Json<DeleteBody>, axum::extract::rejection::JsonRejection>,
+    request: TokenAndBody,
 ) -> Result<Response, ApiError> {
     let name = DocName::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let body: DeleteBody = body(&request)?;
     let message = match body.message.trim() {
         "" => DEFAULT_DELETE_REASON,
         text => text,
@@ -380,11 +405,10 @@ struct NoticeBody {
 }
 
 async fn set_notice(
-    _: Admin,
     State(state): State<AppState>,
-    body: Result<Json<NoticeBody>, axum::extract::rejection::JsonRejection>,
+    request: TokenAndBody,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let body: NoticeBody = body(&request)?;
     let message = body.message.trim();
     if message.chars().count() > MAX_NOTICE_CHARS {
         return Err(ApiError::BadRequest(format!(

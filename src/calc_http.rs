@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value as JsonValue};
 
 use crate::calc_io::engine::{Computed, Value};
 use crate::calc_io::{self, bridge, Book, CalcFormat, CalcIoError, Grid};
+use crate::gate::{self, Authed, BodyError, Credential, ImportLimit};
 use crate::http::{self, AppError, AppState, RequestLang};
 use crate::meta::{random_name, Kind, NewDoc};
 use crate::name::DocName;
@@ -34,8 +35,8 @@ pub fn routes() -> Router<AppState> {
         .route("/_/{name}", get(api_save).put(api_replace).post(api_append))
         .route("/_/{name}/{view}", get(api_view))
         .route("/_/{name}/cells/{coord}", get(api_cell))
-        // Bodies are bounded by the import limit in each handler; this only lifts axum's
-        // 2 MiB default so the handler can say what the limit is.
+        // Bodies are read by `gate::Authed` and the upload forms under the import limit, which
+        // say what the limit is; axum's own limit would only answer first without saying it.
         .layer(DefaultBodyLimit::disable())
 }
 
@@ -63,6 +64,9 @@ pub enum CalcError {
     /// The API key is missing or wrong.
     #[error("missing or wrong API key (Authorization: Bearer KEY)")]
     Unauthorized,
+    /// Other uploads hold the server's body budget.
+    #[error("{0}")]
+    Busy(BodyError),
 }
 
 impl From<CalcIoError> for CalcError {
@@ -101,6 +105,7 @@ impl CalcError {
             CalcError::TooLarge(_) | CalcError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             CalcError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CalcError::Unauthorized => StatusCode::UNAUTHORIZED,
+            CalcError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -131,6 +136,7 @@ impl CalcError {
             CalcError::TooLarge(_) | CalcError::DocTooLarge => "too_large",
             CalcError::UnsupportedType => "unsupported_type",
             CalcError::Unauthorized => "unauthorized",
+            CalcError::Busy(_) => "unavailable",
         };
         let mut r = json_response(
             status,
@@ -155,6 +161,12 @@ impl CalcError {
                 "new documents are paused while the server is busy; retry later\n".into();
             return r;
         }
+        self.plain()
+    }
+
+    /// The error as plain text, for everything but a refused creation (which counts a refusal
+    /// and needs the server's state).
+    fn plain(self) -> Response {
         let status = self.status();
         let mut r = (status, format!("{self}\n")).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -166,6 +178,24 @@ impl CalcError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         r
+    }
+}
+
+/// How the EtherCalc API refuses a request before its handler runs (a missing key, a body too
+/// large): as text, like its handlers.
+impl IntoResponse for CalcError {
+    fn into_response(self) -> Response {
+        self.plain()
+    }
+}
+
+impl From<BodyError> for CalcError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => CalcError::TooLarge(too_large(limit)),
+            BodyError::Unreadable => CalcError::App(AppError::BadRequest(e.to_string())),
+            BodyError::Busy => CalcError::Busy(e),
+        }
     }
 }
 
@@ -271,19 +301,19 @@ async fn apply(state: &AppState, name: &DocName, update: Vec<u8>) -> Result<(), 
     }
 }
 
+/// What a file past the import limit is told.
+fn too_large(limit: usize) -> String {
+    format!(
+        "the file is larger than the import limit of {}",
+        gate::describe(limit)
+    )
+}
+
 /// Checks the import size limit.
 fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
     let max = state.config.max_import_bytes;
     if len > max {
-        // A limit under 1 KiB (tests, tiny deployments) would read "0 KiB".
-        let limit = if max < 1024 {
-            format!("{max} bytes")
-        } else {
-            format!("{} KiB", max / 1024)
-        };
-        return Err(CalcError::TooLarge(format!(
-            "the file is larger than the import limit of {limit}"
-        )));
+        return Err(CalcError::TooLarge(too_large(max)));
     }
     Ok(())
 }
@@ -348,7 +378,12 @@ struct Upload {
     name: String,
     file_name: String,
     bytes: Bytes,
+    /// The file's share of the server's body budget.
+    charge: gate::Charge,
 }
+
+/// Bytes of an upload form beyond its file: the boundaries, part headers and the name field.
+const FORM_OVERHEAD: usize = 64 * 1024;
 
 /// Reads an upload form (`multipart/form-data` with `file` and optionally `name`), refusing a
 /// file past the import limit as soon as it passes it.
@@ -360,10 +395,16 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
         .and_then(|v| v.to_str().ok())
         .and_then(|v| multer::parse_boundary(v).ok())
         .ok_or_else(|| bad("expected a file upload form (multipart/form-data)"))?;
+    // The whole form may hold the file and a few short fields, no more: refused from its
+    // declared length before anything is read, else as it streams.
+    let whole = state.config.max_import_bytes.saturating_add(FORM_OVERHEAD);
+    if gate::check_declared(request.headers(), whole).is_err() {
+        return Err(CalcError::TooLarge(too_large(
+            state.config.max_import_bytes,
+        )));
+    }
     let stream = request.into_body().into_data_stream();
-    // The whole form may hold the file and a few short fields, no more.
-    let limit =
-        multer::SizeLimit::new().whole_stream(state.config.max_import_bytes as u64 + 64 * 1024);
+    let limit = multer::SizeLimit::new().whole_stream(whole as u64);
     let mut form = multer::Multipart::with_constraints(
         stream,
         boundary,
@@ -373,36 +414,45 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
         name: String::new(),
         file_name: String::new(),
         bytes: Bytes::new(),
+        charge: gate::Charge::new(&state.bodies),
     };
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|_| bad("the upload form could not be read"))?
-    {
-        match field.name() {
-            Some("file") => {
-                upload.file_name = field.file_name().unwrap_or("").to_owned();
-                let mut data = Vec::new();
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|_| bad("the upload form could not be read"))?
-                {
-                    data.extend_from_slice(&chunk);
-                    check_size(state, data.len())?;
+    // A form trickled in would hold its share of the body budget for ever.
+    let fields = async {
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|_| bad("the upload form could not be read"))?
+        {
+            match field.name() {
+                Some("file") => {
+                    upload.file_name = field.file_name().unwrap_or("").to_owned();
+                    let mut data = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?
+                    {
+                        check_size(state, data.len().saturating_add(chunk.len()))?;
+                        data.extend_from_slice(&chunk);
+                        upload.charge.cover(data.capacity())?;
+                    }
+                    upload.bytes = data.into();
                 }
-                upload.bytes = data.into();
+                Some("name") => {
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?;
+                    upload.name = text.chars().take(200).collect();
+                }
+                _ => {}
             }
-            Some("name") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|_| bad("the upload form could not be read"))?;
-                upload.name = text.chars().take(200).collect();
-            }
-            _ => {}
         }
-    }
+        Ok::<_, CalcError>(())
+    };
+    tokio::time::timeout(gate::BODY_DEADLINE, fields)
+        .await
+        .map_err(|_| bad("the upload took too long"))??;
     if upload.bytes.is_empty() {
         return Err(bad("choose a file to import"));
     }
@@ -473,21 +523,29 @@ async fn import_form_new(
 // ---------------------------------------------------------------------------------------------
 // The EtherCalc-compatible API
 
-/// Whether the request may use the EtherCalc API: always when no API key is configured (as
-/// EtherCalc's is open), else with the `/api/v1` key (`Authorization: Bearer KEY`).
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    match &state.config.api_key_sha256 {
-        None => true,
-        Some(hash) => crate::api::bearer(headers).is_some_and(|key| hash.matches(key)),
+/// The EtherCalc API's credential: none is needed when no API key is configured (as
+/// EtherCalc's API is open), else the `/api/v1` key (`Authorization: Bearer KEY`); 401 otherwise.
+pub struct EtherCalcKey;
+
+impl Credential for EtherCalcKey {
+    type Rejection = CalcError;
+
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, CalcError> {
+        match &state.config.api_key_sha256 {
+            None => Ok(EtherCalcKey),
+            Some(hash) if token.is_some_and(|key| hash.matches(key)) => Ok(EtherCalcKey),
+            Some(_) => Err(CalcError::Unauthorized),
+        }
     }
 }
 
+/// A request of the EtherCalc API with its key checked, then its body read under the import
+/// limit.
+type KeyAndFile = Authed<EtherCalcKey, ImportLimit>;
+
+/// The key check of the routes without a body.
 fn guard(state: &AppState, headers: &HeaderMap) -> Result<(), CalcError> {
-    if authorized(state, headers) {
-        Ok(())
-    } else {
-        Err(CalcError::Unauthorized)
-    }
+    EtherCalcKey::check(state, gate::bearer_token(headers)).map(drop)
 }
 
 /// The format of an API body, from its `Content-Type` (sniffed when absent or generic).
@@ -721,9 +779,9 @@ struct CreateJson {
 
 /// `POST /_`: creates a calc (from a CSV, ODS, XLSX or SocialCalc body, or JSON `{room}` with
 /// an optional SocialCalc `snapshot`); 201 + Location.
-async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn api_create(State(state): State<AppState>, request: KeyAndFile) -> Response {
+    let KeyAndFile { headers, body, .. } = request;
     let result = async {
-        guard(&state, &headers)?;
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -761,12 +819,11 @@ async fn api_create(State(state): State<AppState>, headers: HeaderMap, body: Byt
 /// 201 when created, else 200.
 async fn api_replace(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
-    body: Bytes,
+    request: KeyAndFile,
 ) -> Response {
+    let KeyAndFile { headers, body, .. } = request;
     let result = async {
-        guard(&state, &headers)?;
         let name = api_name(&raw)?;
         let format = body_format(&headers, &body)?;
         let created = replace(&state, &name, body, format, true).await?;
@@ -859,15 +916,13 @@ async fn api_commands(
 /// appended after the last non-empty row (or inserted at `?row=N`); 202 with where they landed.
 async fn api_append(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<AppendQuery>,
-    body: Bytes,
+    request: KeyAndFile,
 ) -> Response {
+    let KeyAndFile { headers, body, .. } = request;
     let result = async {
-        guard(&state, &headers)?;
         let name = api_name(&raw)?;
-        check_size(&state, body.len())?;
         if let Some(lines) = command_lines(&headers, &body) {
             return api_commands(&state, &name, query.sheet.clone(), lines?).await;
         }

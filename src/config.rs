@@ -206,6 +206,29 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_IP_UPGRADES_PER_SEC", default_value_t = 50)]
     pub ip_upgrades_per_sec: u32,
 
+    // --- Issue 16: connections ---
+    /// Seconds a connection may take to send a complete request head, counted from its
+    /// opening or, on a kept-alive connection, from the end of the previous response (so it
+    /// is also the keep-alive idle timeout); beyond, it is closed.
+    #[arg(long, env = "ARDOISE_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 15)]
+    pub http_header_timeout_secs: u64,
+
+    /// Open connections (HTTP and WebSocket) at once; beyond, a new connection is closed at
+    /// once and counted in /metrics. Lowered to the open-file limit minus 64. 0: only that
+    /// limit.
+    #[arg(long, env = "ARDOISE_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Open connections at once from one client address (an IPv6 /64); beyond, a new
+    /// connection is closed at once and counted in /metrics. Loopback peers and, with
+    /// --trust-proxy, the proxy are not limited. 0 disables the limit.
+    #[arg(
+        long,
+        env = "ARDOISE_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 512
+    )]
+    pub max_connections_per_address: usize,
+
     /// When to stop creating documents under load: the `[shedding]` table of the config file.
     #[arg(skip)]
     #[serde(default)]
@@ -371,6 +394,12 @@ impl Config {
         Duration::from_millis(self.broadcast_tick_ms.min(1000))
     }
 
+    /// Longest wait for a complete request head (and between two requests of a kept-alive
+    /// connection).
+    pub fn http_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_header_timeout_secs.max(1))
+    }
+
     /// Time a room stays loaded without connections.
     pub fn unload_grace(&self) -> Duration {
         Duration::from_secs(self.unload_grace_secs)
@@ -398,6 +427,11 @@ mod tests {
         assert_eq!(c.flush_interval_ms, 100);
         assert_eq!(c.cache_bytes, 64 * MIB);
         assert!(!c.sync);
+        assert_eq!(c.http_header_timeout(), Duration::from_secs(15));
+        assert_eq!(
+            (c.max_connections, c.max_connections_per_address),
+            (10_000, 512)
+        );
     }
 
     #[test]

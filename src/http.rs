@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,6 +34,9 @@ use crate::ratelimit::IpLimits;
 use crate::{admin, api, creator_delete, privacy, qr, throttle, ws};
 
 mod calc;
+
+/// Largest body of the plain forms (home page, creator delete), in bytes.
+const FORM_BODY_BYTES: usize = 64 * 1024;
 
 /// Longest an export may take before the client is told to try again.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +65,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-address budgets of requests and upgrades.
     pub limits: Arc<IpLimits>,
+    /// Open TCP connections, counted by the accept loop.
+    pub slots: Arc<crate::accept::Slots>,
+    /// Bytes of request bodies held at once (`gate`).
+    pub bodies: Arc<crate::gate::BodyBudget>,
 }
 
 impl AppState {
@@ -264,6 +271,9 @@ pub fn router(state: AppState) -> Router {
         .merge(calc::routes())
         .merge(crate::calc_http::routes())
         .fallback(not_found)
+        // Forms without a file (creating a document, a creator's delete): small. Routes with
+        // larger bodies set their own limit (the API) or read them through `gate` (calc files).
+        .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
         // Inside the CSP layer, so a 429 carries the policy too.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -296,6 +306,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let now = Snapshot {
         connections: state.connections.len(),
+        tcp_connections: state.slots.open(),
         rooms: state.hub.live_rooms(),
         stored_documents: state.hub.stored_documents(),
         rss_bytes: rss_bytes(),

@@ -1,6 +1,7 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod accept;
 pub mod admin;
 pub mod admission;
 pub mod api;
@@ -17,6 +18,7 @@ pub mod creator_delete;
 pub mod edit;
 pub mod escape;
 pub mod export;
+pub mod gate;
 pub mod guard;
 pub mod http;
 pub mod hub;
@@ -44,7 +46,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -55,6 +56,10 @@ use crate::store::{Store, StoreError};
 
 /// Exports that may run at once; each holds a blocking thread and a core.
 const EXPORTS_AT_ONCE: usize = 2;
+
+/// Request bodies of the largest size the server may hold at once (`gate::BodyBudget`); past
+/// them, another body is refused with 503 until one is done.
+const BODIES_AT_ONCE: usize = 4;
 
 /// How long shutdown waits for connections to send their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -126,6 +131,11 @@ impl Server {
         let migration = migrate::spawn(self.store.clone(), token.clone());
         let mut metrics = metrics::Metrics::default();
         metrics.register_rooms(hub.room_stats());
+        let metrics = Arc::new(metrics);
+        let slots = accept::Slots::new(
+            accept::effective_cap(self.config.max_connections),
+            self.config.max_connections_per_address,
+        );
         let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
@@ -134,30 +144,31 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
-            metrics: Arc::new(metrics),
+            metrics: metrics.clone(),
             limits: Arc::new(ratelimit::IpLimits::new(
                 self.config.ip_requests_per_sec,
                 self.config.ip_upgrades_per_sec,
             )),
-        });
-        // Nagle's algorithm would hold small updates back for a delayed ACK.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-            }
+            slots: slots.clone(),
+            bodies: gate::BodyBudget::new(
+                BODIES_AT_ONCE.saturating_mul(
+                    self.config
+                        .max_import_bytes
+                        .max(self.config.api_max_body_bytes),
+                ),
+            ),
         });
         let stop = token.clone();
-        // The peer address feeds the per-address rate limits (throttle.rs), nothing else.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let settings = accept::Settings {
+            header_timeout: self.config.http_header_timeout(),
+            trust_proxy: self.config.trust_proxy,
+        };
+        accept::serve(listener, app, settings, slots, metrics, async move {
             shutdown.await;
             tracing::info!("shutting down");
             stop.cancel();
         })
-        .await?;
+        .await;
         token.cancel();
         // The sweeper stops between two erasures; each of them completes or never started.
         if sweeper.await.is_err() {

@@ -24,14 +24,20 @@ pub enum Refusal {
     RequestRate,
     /// A WebSocket upgrade over its address's rate (429).
     UpgradeRate,
+    /// A TCP connection past the cap on open connections (closed at once).
+    ConnectionsTotal,
+    /// A TCP connection past its address's cap on open connections (closed at once).
+    ConnectionsPerAddress,
 }
 
 impl Refusal {
     /// Every reason, so each is exported from the start.
-    const ALL: [Refusal; 3] = [
+    const ALL: [Refusal; 5] = [
         Refusal::CreationClosed,
         Refusal::RequestRate,
         Refusal::UpgradeRate,
+        Refusal::ConnectionsTotal,
+        Refusal::ConnectionsPerAddress,
     ];
 
     fn label(self) -> &'static str {
@@ -39,6 +45,8 @@ impl Refusal {
             Refusal::CreationClosed => "creation_closed",
             Refusal::RequestRate => "request_rate",
             Refusal::UpgradeRate => "upgrade_rate",
+            Refusal::ConnectionsTotal => "connections_total",
+            Refusal::ConnectionsPerAddress => "connections_per_address",
         }
     }
 }
@@ -66,6 +74,7 @@ struct SignalLabel {
 pub struct Metrics {
     registry: Registry,
     connections: Gauge,
+    tcp_connections: Gauge,
     rooms: Gauge,
     stored_documents: Gauge,
     rss_bytes: Gauge,
@@ -81,6 +90,8 @@ pub struct Metrics {
 pub struct Snapshot {
     /// Live WebSocket connections.
     pub connections: usize,
+    /// Open TCP connections (HTTP and upgraded WebSocket).
+    pub tcp_connections: usize,
     /// Loaded documents.
     pub rooms: usize,
     /// Documents in storage.
@@ -97,6 +108,7 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("ardoise");
         let connections = Gauge::default();
+        let tcp_connections = Gauge::default();
         let rooms = Gauge::default();
         let creation_open = Gauge::default();
         let stored_documents = Gauge::default();
@@ -119,6 +131,11 @@ impl Default for Metrics {
             "connections",
             "Live WebSocket connections",
             connections.clone(),
+        );
+        registry.register(
+            "tcp_connections",
+            "Open TCP connections, HTTP and upgraded WebSocket (capped by --max-connections)",
+            tcp_connections.clone(),
         );
         registry.register("rooms", "Documents loaded in memory", rooms.clone());
         registry.register(
@@ -156,6 +173,7 @@ impl Default for Metrics {
         Self {
             registry,
             connections,
+            tcp_connections,
             rooms,
             stored_documents,
             rss_bytes,
@@ -222,6 +240,8 @@ impl Metrics {
     pub fn render(&self, now: &Snapshot) -> String {
         self.connections
             .set(i64::try_from(now.connections).unwrap_or(i64::MAX));
+        self.tcp_connections
+            .set(i64::try_from(now.tcp_connections).unwrap_or(i64::MAX));
         self.rooms.set(i64::try_from(now.rooms).unwrap_or(i64::MAX));
         self.stored_documents
             .set(i64::try_from(now.stored_documents).unwrap_or(i64::MAX));

@@ -5,7 +5,8 @@ use std::fmt;
 /// Longest accepted document name, in characters.
 pub const MAX_NAME_LEN: usize = 100;
 
-/// A validated document name: 1–100 characters of `[A-Za-z0-9_.-]`, case-sensitive.
+/// A validated document name: 1–100 characters of `[A-Za-z0-9_.-]`, not only dots,
+/// case-sensitive.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocName(String);
 
@@ -21,6 +22,10 @@ pub enum NameError {
     /// The name contains a character outside `[A-Za-z0-9_.-]`.
     #[error("document name may only contain letters A-Z and a-z, digits, '_', '.' and '-'")]
     BadChar,
+    /// The name is made only of dots, which browsers read as a path step (`.`, `..`) and never
+    /// send as a name.
+    #[error("document name must contain a character other than '.'")]
+    OnlyDots,
 }
 
 impl DocName {
@@ -37,6 +42,9 @@ impl DocName {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         {
             return Err(NameError::BadChar);
+        }
+        if raw.bytes().all(|b| b == b'.') {
+            return Err(NameError::OnlyDots);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -65,7 +73,14 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_alphabet() {
-        for ok in ["a", "Pad-1", "x.y_z", &"a".repeat(MAX_NAME_LEN)] {
+        for ok in [
+            "a",
+            "Pad-1",
+            "x.y_z",
+            ".a",
+            "..-",
+            &"a".repeat(MAX_NAME_LEN),
+        ] {
             assert_eq!(DocName::parse(ok).map(|n| n.to_string()).as_deref(), Ok(ok));
         }
     }
@@ -79,6 +94,9 @@ mod tests {
         );
         for bad in ["a b", "a/b", "é", "a%20", "<script>", "a\0"] {
             assert_eq!(DocName::parse(bad), Err(NameError::BadChar), "{bad:?}");
+        }
+        for dots in [".", "..", "...", &".".repeat(MAX_NAME_LEN)] {
+            assert_eq!(DocName::parse(dots), Err(NameError::OnlyDots), "{dots:?}");
         }
     }
 }

@@ -113,6 +113,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::gate::BodyError> for ApiError {
+    fn from(e: crate::gate::BodyError) -> Self {
+        match e {
+            crate::gate::BodyError::TooLarge(_) => ApiError::BodyTooLarge,
+            crate::gate::BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+            crate::gate::BodyError::Busy => ApiError::Unavailable(
+                "the server is receiving too many request bodies at once; retry shortly",
+            ),
+        }
+    }
+}
+
 impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {

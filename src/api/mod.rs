@@ -7,19 +7,19 @@ mod error;
 mod key;
 pub mod openapi;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::edit::TextEdit;
 use crate::export::{ExportOptions, PadFormat};
+use crate::gate::{self, ApiLimit, Authed, Bearer, Credential};
 use crate::http::{self, AppState, ExportQuery};
 use crate::lifetime::{choose_lifetime, Lifetime};
 use crate::meta::{random_name, DocMeta, Kind, NewDoc};
@@ -106,43 +106,46 @@ pub fn routes(config: &Config) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
 }
 
-/// Proof that the request carried the API key. Rejects with 404 when the API is off and 401
-/// when the key is missing or wrong.
-pub struct Authorized;
+/// The API key as a [`Credential`]: 404 when the API is off, 401 when the key is missing or
+/// wrong.
+pub struct ApiKey;
 
-impl FromRequestParts<AppState> for Authorized {
+impl Credential for ApiKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
         let Some(hash) = &state.config.api_key_sha256 else {
             return Err(ApiError::Disabled);
         };
-        match bearer(&parts.headers) {
-            Some(key) if hash.matches(key) => Ok(Authorized),
+        match token {
+            Some(key) if hash.matches(key) => Ok(ApiKey),
             _ => Err(ApiError::Unauthorized),
         }
     }
 }
 
-/// The key of an `Authorization: Bearer KEY` header, if there is one.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        // The scheme name is case-insensitive (RFC 9110 §11.1).
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim())
-}
+/// Proof that the request carried the API key.
+pub type Authorized = Bearer<ApiKey>;
+
+/// A request with the API key and a body of at most `api_max_body_bytes`.
+type KeyAndBody = Authed<ApiKey, ApiLimit>;
 
 /// A document name from the path, validated.
 fn doc_name(raw: &str) -> Result<DocName, ApiError> {
     Ok(DocName::parse(raw)?)
 }
 
-/// A JSON body, with the API's errors (413 past the body limit, 400 otherwise).
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(ApiError::from_body)
+/// The JSON body of a request that passed the key and the body limit (400 if it is not JSON
+/// or not the expected shape).
+fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
+    if !gate::is_json(&request.headers) {
+        return Err(ApiError::BadRequest(
+            "Expected request with `Content-Type: application/json`".into(),
+        ));
+    }
+    Json::<T>::from_bytes(&request.body)
+        .map(|Json(v)| v)
+        .map_err(ApiError::from_body)
 }
 
 /// The lifetime of a new document, checked against what the operator offers (the same rule
@@ -256,13 +259,9 @@ fn default_kind() -> Kind {
     Kind::Pad
 }
 
-async fn create(
-    _: Authorized,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: Result<Json<CreateBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let req = body(req)?;
+async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Response, ApiError> {
+    let headers = &req.headers;
+    let req: CreateBody = body(&req)?;
     let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
     let name = match req.name.as_deref().map(str::trim) {
         None | Some("") => DocName::parse(&random_name())?,
@@ -289,7 +288,7 @@ async fn create(
         ))?;
     Ok(ok(
         StatusCode::CREATED,
-        describe(&state, &headers, &name, &meta),
+        describe(&state, headers, &name, &meta),
     ))
 }
 
@@ -431,22 +430,20 @@ async fn edit(state: &AppState, raw: &str, edit: TextEdit) -> Result<Response, A
 }
 
 async fn set_text(
-    _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    req: Result<Json<TextBody>, JsonRejection>,
+    req: KeyAndBody,
 ) -> Result<Response, ApiError> {
-    let req = body(req)?;
+    let req: TextBody = body(&req)?;
     edit(&state, &raw, TextEdit::Set(req.text)).await
 }
 
 async fn append_text(
-    _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    req: Result<Json<TextBody>, JsonRejection>,
+    req: KeyAndBody,
 ) -> Result<Response, ApiError> {
-    let req = body(req)?;
+    let req: TextBody = body(&req)?;
     edit(&state, &raw, TextEdit::Append(req.text)).await
 }
 

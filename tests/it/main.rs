@@ -17,6 +17,7 @@ mod durability;
 mod export;
 mod export_readers;
 mod hostile_storage;
+mod hostile_http;
 mod http;
 mod loadtest;
 mod node_clients;
