@@ -10,12 +10,15 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 
+use quick_xml::events::BytesStart;
 use roxmltree::{Document, Node, ParsingOptions};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::budget::Work;
 use super::engine::{sheet_names, Computed, Value};
-use super::openformula::{from_openformula, to_openformula};
+use super::openformula::{self, from_openformula, to_openformula};
+use super::xmlscan::{self, ElementBudget, MAX_XML_ELEMENTS};
 use super::{
     zipread, Book, CalcIoError, Cell, Entry, Grid, Style, MAX_CELLS, MAX_COLS, MAX_ROWS, MAX_SHEETS,
 };
@@ -516,8 +519,20 @@ pub fn read(bytes: &[u8]) -> Result<Book, CalcIoError> {
     let part = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| d);
     let content = part("content.xml")
         .ok_or_else(|| CalcIoError::Invalid("not an ODS file: no content.xml".into()))?;
+    // Both parts are scanned before either becomes a tree: depth, elements, cells, formulas.
+    let mut elements = ElementBudget::default();
+    let styles_xml = part("styles.xml");
+    if let Some(xml) = styles_xml {
+        xmlscan::scan("styles.xml", xml, &mut elements, &mut ())?;
+    }
+    xmlscan::scan(
+        "content.xml",
+        content,
+        &mut elements,
+        &mut Prescan::default(),
+    )?;
     let mut styles = StyleTable::default();
-    if let Some(xml) = part("styles.xml") {
+    if let Some(xml) = styles_xml {
         styles.read(&parse(xml)?);
     }
     let content = parse(content)?;
@@ -529,9 +544,84 @@ fn parse(xml: &[u8]) -> Result<Document<'_>, CalcIoError> {
     let text = std::str::from_utf8(xml).map_err(invalid)?;
     let options = ParsingOptions {
         allow_dtd: false,
-        ..ParsingOptions::default()
+        // Elements were counted by the scan; text nodes at most double them.
+        nodes_limit: u32::try_from(2 * MAX_XML_ELEMENTS).unwrap_or(u32::MAX),
     };
     Document::parse_with_options(text, options).map_err(invalid)
+}
+
+/// What `content.xml` would become, counted while streaming it: the cells [`read_tables`] would
+/// make (repeats expanded), their formulas' nesting and work, so a small file that expands to
+/// millions of cells is refused before any tree or [`Book`] is built.
+#[derive(Default)]
+struct Prescan {
+    sheet: String,
+    /// Index of the current row in its table, and how many times it repeats.
+    row: u64,
+    row_repeat: u64,
+    /// Index of the next cell in the current row.
+    col: u64,
+    cells: u64,
+    work: Work,
+}
+
+impl xmlscan::Visitor for Prescan {
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), CalcIoError> {
+        match e.local_name().into_inner() {
+            "table" => {
+                self.sheet = xmlscan::attribute(e, "name").unwrap_or_default();
+                self.row = 0;
+            }
+            "table-row" => {
+                self.row_repeat = xmlscan::repeat(e, "number-rows-repeated");
+                self.col = 0;
+            }
+            local @ ("table-cell" | "covered-table-cell") => {
+                let n = xmlscan::repeat(e, "number-columns-repeated");
+                let formula = xmlscan::attribute(e, "formula").filter(|_| local == "table-cell");
+                let content =
+                    formula.is_some() || !empty || xmlscan::has_attribute(e, "value-type");
+                let (row, col) = (self.row, self.col);
+                self.col = self.col.saturating_add(n);
+                let times = if content {
+                    n.saturating_mul(self.row_repeat)
+                } else if self.row_repeat == 1 && n == 1 && xmlscan::has_attribute(e, "style-name")
+                {
+                    1
+                } else {
+                    0
+                };
+                if times == 0 {
+                    return Ok(());
+                }
+                if self.col > u64::from(MAX_COLS)
+                    || row.saturating_add(self.row_repeat) > u64::from(MAX_ROWS)
+                {
+                    return Err(too_large());
+                }
+                self.cells = self.cells.saturating_add(times);
+                if self.cells > MAX_CELLS as u64 {
+                    return Err(too_large());
+                }
+                if let Some(formula) = formula {
+                    let cell =
+                        || format!("{}!{}", self.sheet, openformula::a1(row as u32, col as u32));
+                    crate::calc::depth::check(&formula)
+                        .map_err(|e| CalcIoError::Invalid(format!("cell {}: {e}", cell())))?;
+                    self.work.add(&from_openformula(&formula), times)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, local: &str) -> Result<(), CalcIoError> {
+        if local == "table-row" {
+            self.row = self.row.saturating_add(self.row_repeat);
+        }
+        Ok(())
+    }
 }
 
 fn invalid(e: impl std::fmt::Display) -> CalcIoError {
@@ -832,8 +922,15 @@ fn cell_text(cell: &Node<'_, '_>) -> String {
     out
 }
 
+/// The text of a paragraph and of the spans in it, depth first. Iterative: spans nest as deep
+/// as the file says (the scan bounds it, but no walk over client data recurses).
 fn inline_text(node: &Node<'_, '_>, out: &mut String) {
-    for child in node.children() {
+    let mut stack = vec![node.children()];
+    while let Some(children) = stack.last_mut() {
+        let Some(child) = children.next() else {
+            stack.pop();
+            continue;
+        };
         if child.is_text() {
             out.push_str(child.text().unwrap_or(""));
         } else if is(&child, NS_TEXT, "s") {
@@ -848,7 +945,7 @@ fn inline_text(node: &Node<'_, '_>, out: &mut String) {
         } else if is(&child, NS_TEXT, "line-break") {
             out.push('\n');
         } else if child.is_element() && child.tag_name().namespace() != Some(NS_OFFICE) {
-            inline_text(&child, out);
+            stack.push(child.children());
         }
     }
 }
