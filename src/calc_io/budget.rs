@@ -41,12 +41,13 @@ impl Work {
     }
 }
 
-/// Checks the bounds an export evaluates within: cells and formula work.
-pub fn check_export(book: &Book) -> Result<(), CalcIoError> {
+/// Checks the bounds a workbook is evaluated within, at import and before every export: cells
+/// and formula work.
+pub fn check(book: &Book) -> Result<(), CalcIoError> {
     let cells: usize = book.sheets.iter().map(|s| s.cells.len()).sum();
     if cells > MAX_CELLS {
         return Err(CalcIoError::TooLarge(format!(
-            "too many cells to export (at most {MAX_CELLS})"
+            "too many cells (at most {MAX_CELLS})"
         )));
     }
     let mut work = Work::default();
@@ -168,11 +169,11 @@ mod tests {
         let mut grid = Grid::named("S");
         grid.set(0, 0, Entry::Formula("=SUM(B1:B100000)".into()));
         let mut book = Book { sheets: vec![grid] };
-        assert!(check_export(&book).is_ok());
+        assert!(check(&book).is_ok());
         for r in 1..=50 {
             book.sheets[0].set(r, 0, Entry::Formula("=SUM(B1:B100000)".into()));
         }
-        let err = check_export(&book).unwrap_err();
+        let err = check(&book).unwrap_err();
         assert!(matches!(err, CalcIoError::TooLarge(_)), "{err}");
     }
 }

@@ -285,7 +285,7 @@ impl FromStr for CalcFormat {
 /// clamped to the first).
 pub fn export(book: &Book, format: CalcFormat, sheet: usize) -> Result<Vec<u8>, CalcIoError> {
     // IronCalc cannot be stopped once it evaluates: what it may be asked is bounded first.
-    budget::check_export(book)?;
+    budget::check(book)?;
     let computed = engine::Computed::new(book)?;
     match format {
         CalcFormat::Csv => Ok(csv::write(book, &computed, sheet)),
@@ -314,6 +314,8 @@ pub fn import(bytes: &[u8], format: CalcFormat) -> Result<Book, CalcIoError> {
         }
     };
     check_bounds(&book)?;
+    // CSV holds no formulas, but a SocialCalc save does; ODS and XLSX were counted while read.
+    budget::check(&book)?;
     Ok(book)
 }
 

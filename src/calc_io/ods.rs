@@ -1037,6 +1037,40 @@ mod tests {
     }
 
     #[test]
+    fn the_prescan_counts_repeated_cells_and_refuses_deep_or_heavy_formulas() {
+        let scan = |rows: &str| {
+            let xml = format!(
+                "<t:table xmlns:t=\"{NS_TABLE}\" xmlns:o=\"{NS_OFFICE}\" t:name=\"S\">{rows}</t:table>"
+            );
+            xmlscan::scan(
+                "content.xml",
+                xml.as_bytes(),
+                &mut ElementBudget::default(),
+                &mut Prescan::default(),
+            )
+        };
+        // Formatting repeated to the end of the sheet, as LibreOffice writes it, is not content.
+        scan("<t:table-row t:number-rows-repeated=\"1048576\"><t:table-cell t:style-name=\"ce1\" t:number-columns-repeated=\"1024\"/></t:table-row>").unwrap();
+        let cells = |rows: u64, cols: u64| {
+            scan(&format!("<t:table-row t:number-rows-repeated=\"{rows}\"><t:table-cell t:number-columns-repeated=\"{cols}\" o:value-type=\"float\" o:value=\"1\"/></t:table-row>"))
+        };
+        cells(1_000, 100).unwrap();
+        assert!(matches!(cells(1_000, 101), Err(CalcIoError::TooLarge(_))));
+        let deep = format!("of:={}1{}", "(".repeat(5_000), ")".repeat(5_000));
+        let err = scan(&format!(
+            "<t:table-row/><t:table-row><t:table-cell/><t:table-cell t:formula=\"{deep}\"/></t:table-row>"
+        ))
+        .unwrap_err();
+        assert!(matches!(err, CalcIoError::Invalid(_)), "{err}");
+        assert!(err.to_string().contains("cell S!B2"), "{err}");
+        let heavy = |rows: u64| {
+            scan(&format!("<t:table-row t:number-rows-repeated=\"{rows}\"><t:table-cell t:formula=\"of:=SUM([.B1:.B60000])\"/></t:table-row>"))
+        };
+        heavy(50).unwrap();
+        assert!(matches!(heavy(100), Err(CalcIoError::TooLarge(_))));
+    }
+
+    #[test]
     fn dates_and_lengths() {
         assert_eq!(date_serial("1899-12-30"), Some(0.0));
         assert_eq!(date_serial("2024-03-01"), Some(45352.0));

@@ -118,3 +118,33 @@ impl xmlscan::Visitor for Prescan {
         self.work.add_cost(cost, 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(cells: &str) -> Result<(), CalcIoError> {
+        let xml =
+            format!("<worksheet><sheetData><row r=\"1\">{cells}</row></sheetData></worksheet>");
+        xmlscan::scan(
+            "xl/worksheets/sheet1.xml",
+            xml.as_bytes(),
+            &mut ElementBudget::default(),
+            &mut Prescan::default(),
+        )
+    }
+
+    #[test]
+    fn the_prescan_refuses_deep_formulas_and_charges_shared_formulas_as_their_master() {
+        let deep = format!("{}1{}", "(".repeat(5_000), ")".repeat(5_000));
+        let err = scan(&format!("<c r=\"B1\"><f>{deep}</f></c>")).unwrap_err();
+        assert!(err.to_string().contains("cell B1"), "{err}");
+        let master = "<c r=\"A1\"><f t=\"shared\" si=\"0\" ref=\"A1:A100\">SUM(B1:B60000)</f></c>";
+        let followers = |n: usize| "<c><f t=\"shared\" si=\"0\"/></c>".repeat(n);
+        scan(&format!("{master}{}", followers(40))).unwrap();
+        let err = scan(&format!("{master}{}", followers(99))).unwrap_err();
+        assert!(matches!(err, CalcIoError::TooLarge(_)), "{err}");
+        let cells = "<c><v>1</v></c>".repeat(MAX_CELLS + 1);
+        assert!(matches!(scan(&cells), Err(CalcIoError::TooLarge(_))));
+    }
+}
