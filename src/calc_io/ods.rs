@@ -544,8 +544,8 @@ fn parse(xml: &[u8]) -> Result<Document<'_>, CalcIoError> {
     let text = std::str::from_utf8(xml).map_err(invalid)?;
     let options = ParsingOptions {
         allow_dtd: false,
-        // Elements were counted by the scan; text nodes at most double them.
-        nodes_limit: u32::try_from(2 * MAX_XML_ELEMENTS).unwrap_or(u32::MAX),
+        // The scan counted the elements; there is at most one text node between two tags.
+        nodes_limit: u32::try_from(3 * MAX_XML_ELEMENTS + 2).unwrap_or(u32::MAX),
     };
     Document::parse_with_options(text, options).map_err(invalid)
 }

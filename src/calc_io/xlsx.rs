@@ -35,6 +35,7 @@ pub fn read(bytes: &[u8]) -> Result<Book, CalcIoError> {
         xmlscan::scan(name, xml, &mut elements, &mut prescan)?;
     }
     let package = zipread::repack(&entries)?;
+    drop(entries);
     let workbook = load_from_xlsx_bytes(&package, "import", "en", "UTC")
         .map_err(|e| CalcIoError::Invalid(format!("not a readable XLSX file: {e}")))?;
     let model = Model::from_workbook(workbook, "en")
