@@ -37,8 +37,12 @@ pub const MAX_SHEETS: usize = 256;
 /// export (measured: 100,000 cells imported then exported peak at 210 MiB of RSS, 400,000 at
 /// 770 MiB), so one job stays near 200 MiB and the two the export slots allow near 400 MiB.
 pub const MAX_CELLS: usize = 100_000;
-/// Most bytes the parts of an ODS or XLSX package may decompress to, altogether.
-pub const MAX_UNZIPPED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most bytes the parts of an ODS or XLSX package may decompress to, altogether: twice what
+/// 100,000 cells take in ODS's verbose XML. Bounds the import's memory with [`MAX_CELLS`]: a
+/// 60 MiB text cell in a 62 KB file peaked at 330 MiB of RSS when this was 64 MiB.
+pub const MAX_UNZIPPED_BYTES: u64 = 32 * 1024 * 1024;
+/// Most characters a cell's text or formula may hold, as in Excel.
+pub const MAX_CELL_CHARS: usize = 32_767;
 
 /// A workbook as files hold it: sheets of cells by 0-based (row, column).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -161,6 +165,18 @@ pub fn check_bounds(book: &Book) -> Result<(), CalcIoError> {
         {
             return Err(CalcIoError::TooLarge(format!(
                 "cell {} is outside the {MAX_ROWS} rows × {MAX_COLS} columns a sheet may have",
+                openformula::a1(row, col)
+            )));
+        }
+        let long = sheet.cells.iter().find(|(_, cell)| match &cell.entry {
+            Entry::Text(s) | Entry::Formula(s) => {
+                s.len() > MAX_CELL_CHARS && s.chars().count() > MAX_CELL_CHARS
+            }
+            _ => false,
+        });
+        if let Some((&(row, col), _)) = long {
+            return Err(CalcIoError::TooLarge(format!(
+                "cell {} holds more than {MAX_CELL_CHARS} characters",
                 openformula::a1(row, col)
             )));
         }
@@ -380,6 +396,11 @@ mod tests {
             import(&bytes, CalcFormat::Xlsx),
             Err(CalcIoError::TooLarge(_))
         ));
+        let long = format!("a,{}\n", "é".repeat(MAX_CELL_CHARS + 1));
+        let err = import(long.as_bytes(), CalcFormat::Csv).unwrap_err();
+        assert!(err.to_string().contains("cell B1 holds more than"), "{err}");
+        let fits = format!("a,{}\n", "é".repeat(MAX_CELL_CHARS));
+        assert!(import(fits.as_bytes(), CalcFormat::Csv).is_ok());
         assert!(matches!(
             import(b"not a zip", CalcFormat::Ods),
             Err(CalcIoError::Invalid(_))

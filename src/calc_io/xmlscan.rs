@@ -21,8 +21,8 @@ use super::CalcIoError;
 pub const MAX_XML_DEPTH: usize = 100;
 
 /// Most elements the XML parts of one package may hold altogether: about 4 per cell at
-/// [`super::MAX_CELLS`], plus styles. roxmltree keeps 40 to 60 bytes per node, so this bounds
-/// the trees of an import to a few hundred MiB at worst.
+/// [`super::MAX_CELLS`], plus styles. With at most one text node between two tags and 40 to 60
+/// bytes per roxmltree node, the trees of an import stay near 100 MiB at worst.
 pub const MAX_XML_ELEMENTS: usize = 4 * super::MAX_CELLS + 200_000;
 
 /// What a format's reader cares about in a part, seen element by element.
