@@ -1070,6 +1070,29 @@ mod tests {
         assert!(matches!(heavy(100), Err(CalcIoError::TooLarge(_))));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn nested_spans_read_or_are_refused_never_overflow(depth in 0usize..300) {
+            let content = format!(
+                "<office:document-content {NAMESPACES}><office:body><office:spreadsheet>\
+                 <table:table table:name=\"S\"><table:table-row><table:table-cell>\
+                 <text:p>{}x<text:s/>y{}</text:p></table:table-cell></table:table-row>\
+                 </table:table></office:spreadsheet></office:body></office:document-content>",
+                "<text:span>".repeat(depth),
+                "</text:span>".repeat(depth)
+            );
+            let package = zipread::repack(&[("content.xml".into(), content.into_bytes())]).unwrap();
+            let result = read(&package);
+            // Seven levels hold the paragraph: document, body, spreadsheet, table, row, cell, p.
+            if depth + 7 > xmlscan::MAX_XML_DEPTH {
+                proptest::prop_assert!(matches!(result, Err(CalcIoError::Invalid(_))));
+            } else {
+                let book = result.unwrap();
+                proptest::prop_assert_eq!(book.sheets[0].entry(0, 0), Some(&Entry::Text("x y".into())));
+            }
+        }
+    }
+
     #[test]
     fn dates_and_lengths() {
         assert_eq!(date_serial("1899-12-30"), Some(0.0));

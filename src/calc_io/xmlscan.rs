@@ -219,4 +219,48 @@ mod tests {
         );
         assert!(matches!(err, Err(CalcIoError::Invalid(_))));
     }
+
+    /// XML of random shape: `0` opens an element, `1` closes the innermost, `2` adds an empty
+    /// element, `3` text with an entity; all still open are closed at the end.
+    fn shaped(ops: &[u8]) -> (String, usize) {
+        let (mut xml, mut depth, mut deepest) = (String::from("<root>"), 1usize, 1usize);
+        for op in ops {
+            match op {
+                0 => {
+                    xml.push_str("<s>");
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                1 if depth > 1 => {
+                    xml.push_str("</s>");
+                    depth -= 1;
+                }
+                2 => xml.push_str("<e a=\"&lt;\"/>"),
+                _ => xml.push_str("t&amp;"),
+            }
+        }
+        xml.push_str(&"</s>".repeat(depth - 1));
+        xml.push_str("</root>");
+        (xml, deepest)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_shape_is_measured_without_recursing(
+            ops in proptest::collection::vec(proptest::prelude::prop_oneof![
+                6 => proptest::prelude::Just(0u8),
+                1 => proptest::prelude::Just(1u8),
+                1 => proptest::prelude::Just(2u8),
+                1 => proptest::prelude::Just(3u8),
+            ], 0..400)
+        ) {
+            let (xml, deepest) = shaped(&ops);
+            let result = scan("p.xml", xml.as_bytes(), &mut ElementBudget::default(), &mut ());
+            if deepest > MAX_XML_DEPTH {
+                proptest::prop_assert!(matches!(result, Err(CalcIoError::Invalid(ref m)) if m.contains("levels deep")));
+            } else {
+                proptest::prop_assert!(result.is_ok(), "{:?}", result);
+            }
+        }
+    }
 }
