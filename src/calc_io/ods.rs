@@ -604,11 +604,15 @@ impl xmlscan::Visitor for Prescan {
                     return Err(too_large());
                 }
                 if let Some(formula) = formula {
+                    // Checked in the A1 form the calc stores (the translation is iterative):
+                    // OpenFormula's `[.A1]` brackets would count as one more level.
+                    let formula = from_openformula(&formula);
+                    // Within the sheet's bounds (checked above), so these fit.
                     let cell =
                         || format!("{}!{}", self.sheet, openformula::a1(row as u32, col as u32));
                     crate::calc::depth::check(&formula)
                         .map_err(|e| CalcIoError::Invalid(format!("cell {}: {e}", cell())))?;
-                    self.work.add(&from_openformula(&formula), times)?;
+                    self.work.add(&formula, times)?;
                 }
             }
             _ => {}
