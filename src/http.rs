@@ -797,8 +797,8 @@ pub(crate) async fn render_export(
 }
 
 /// Runs `job` on the blocking pool within the export bounds — at most as many at once as the
-/// `exports` semaphore allows, for at most `EXPORT_TIMEOUT` — so file work cannot starve the
-/// editors. Pad exports and calc exports and imports share it.
+/// `exports` semaphore allows, answered within `EXPORT_TIMEOUT` (waiting for a slot included) —
+/// so file work cannot starve the editors. Pad exports and calc exports and imports share it.
 pub(crate) async fn bounded<T, E>(
     state: &AppState,
     doc: &DocName,
@@ -809,21 +809,65 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    let _permit = state
-        .exports
-        .acquire()
-        .await
-        .map_err(|_| AppError::ShuttingDown)?;
-    match tokio::time::timeout(EXPORT_TIMEOUT, tokio::task::spawn_blocking(job)).await {
-        Ok(Ok(result)) => Ok(result),
-        Ok(Err(_)) => {
+    match run_bounded(state.exports.clone(), EXPORT_TIMEOUT, job).await {
+        Ok(result) => Ok(result),
+        Err(Bounded::Closed) => Err(AppError::ShuttingDown),
+        Err(Bounded::Panicked) => {
             tracing::error!(doc = %doc, what, "file job panicked");
             Err(AppError::ExportFailed)
         }
-        Err(_) => {
+        Err(Bounded::Busy) => {
+            tracing::warn!(doc = %doc, what, "file job found no free slot in time");
+            Err(AppError::ExportFailed)
+        }
+        Err(Bounded::TimedOut) => {
             tracing::warn!(doc = %doc, what, "file job timed out");
             Err(AppError::ExportFailed)
         }
+    }
+}
+
+/// Why [`run_bounded`] gave no result.
+#[derive(Debug, PartialEq, Eq)]
+enum Bounded {
+    /// The semaphore is closed (shutting down).
+    Closed,
+    /// No slot freed up before the deadline.
+    Busy,
+    /// The job ran past the deadline; it keeps its slot until it returns.
+    TimedOut,
+    /// The job panicked.
+    Panicked,
+}
+
+/// Runs `job` on the blocking pool holding one permit of `slots`, waiting at most `timeout` in
+/// all. The permit moves into the job and is released only when the job returns, not when the
+/// caller gives up: a blocking thread cannot be stopped, so a timed-out job still counts against
+/// the slots, and timed-out work can never pile up beyond them (each export's memory and CPU
+/// stay bounded by the slots, and its own work by `calc_io::budget`).
+async fn run_bounded<T, E>(
+    slots: Arc<Semaphore>,
+    timeout: Duration,
+    job: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<Result<T, E>, Bounded>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let permit = match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_)) => return Err(Bounded::Closed),
+        Err(_) => return Err(Bounded::Busy),
+    };
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        job()
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) => Err(Bounded::Panicked),
+        Err(_) => Err(Bounded::TimedOut),
     }
 }
 
@@ -857,4 +901,39 @@ pub(crate) fn download_file(
         HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
     );
     response
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_timed_out_job_keeps_its_slot_until_it_returns() {
+        let slots = Arc::new(Semaphore::new(1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        // The deadline is short so the test is quick; the job waits on a channel, not a clock.
+        let stuck = run_bounded(slots.clone(), Duration::from_millis(50), move || {
+            let _ = started_tx.send(());
+            wait.recv().map_err(|_| ())
+        })
+        .await;
+        assert_eq!(stuck.err(), Some(Bounded::TimedOut));
+        started.await.expect("the job ran");
+        assert_eq!(
+            slots.available_permits(),
+            0,
+            "the stuck job still holds its slot"
+        );
+        let next = run_bounded(slots.clone(), Duration::from_millis(50), || Ok::<_, ()>(1)).await;
+        assert_eq!(next.err(), Some(Bounded::Busy));
+        release.send(()).expect("the job still waits");
+        let _free = slots
+            .acquire()
+            .await
+            .expect("the slot comes back once the job returns");
+        drop(_free);
+        let done = run_bounded(slots.clone(), Duration::from_secs(30), || Ok::<_, ()>(2)).await;
+        assert_eq!(done, Ok(Ok(2)));
+    }
 }

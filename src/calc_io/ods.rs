@@ -10,12 +10,15 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 
+use quick_xml::events::BytesStart;
 use roxmltree::{Document, Node, ParsingOptions};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::budget::Work;
 use super::engine::{sheet_names, Computed, Value};
-use super::openformula::{from_openformula, to_openformula};
+use super::openformula::{self, from_openformula, to_openformula};
+use super::xmlscan::{self, ElementBudget, MAX_XML_ELEMENTS};
 use super::{
     zipread, Book, CalcIoError, Cell, Entry, Grid, Style, MAX_CELLS, MAX_COLS, MAX_ROWS, MAX_SHEETS,
 };
@@ -516,8 +519,20 @@ pub fn read(bytes: &[u8]) -> Result<Book, CalcIoError> {
     let part = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| d);
     let content = part("content.xml")
         .ok_or_else(|| CalcIoError::Invalid("not an ODS file: no content.xml".into()))?;
+    // Both parts are scanned before either becomes a tree: depth, elements, cells, formulas.
+    let mut elements = ElementBudget::default();
+    let styles_xml = part("styles.xml");
+    if let Some(xml) = styles_xml {
+        xmlscan::scan("styles.xml", xml, &mut elements, &mut ())?;
+    }
+    xmlscan::scan(
+        "content.xml",
+        content,
+        &mut elements,
+        &mut Prescan::default(),
+    )?;
     let mut styles = StyleTable::default();
-    if let Some(xml) = part("styles.xml") {
+    if let Some(xml) = styles_xml {
         styles.read(&parse(xml)?);
     }
     let content = parse(content)?;
@@ -529,9 +544,88 @@ fn parse(xml: &[u8]) -> Result<Document<'_>, CalcIoError> {
     let text = std::str::from_utf8(xml).map_err(invalid)?;
     let options = ParsingOptions {
         allow_dtd: false,
-        ..ParsingOptions::default()
+        // The scan counted the elements; there is at most one text node between two tags.
+        nodes_limit: u32::try_from(3 * MAX_XML_ELEMENTS + 2).unwrap_or(u32::MAX),
     };
     Document::parse_with_options(text, options).map_err(invalid)
+}
+
+/// What `content.xml` would become, counted while streaming it: the cells [`read_tables`] would
+/// make (repeats expanded), their formulas' nesting and work, so a small file that expands to
+/// millions of cells is refused before any tree or [`Book`] is built.
+#[derive(Default)]
+struct Prescan {
+    sheet: String,
+    /// Index of the current row in its table, and how many times it repeats.
+    row: u64,
+    row_repeat: u64,
+    /// Index of the next cell in the current row.
+    col: u64,
+    cells: u64,
+    work: Work,
+}
+
+impl xmlscan::Visitor for Prescan {
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), CalcIoError> {
+        match e.local_name().into_inner() {
+            "table" => {
+                self.sheet = xmlscan::attribute(e, "name").unwrap_or_default();
+                self.row = 0;
+            }
+            "table-row" => {
+                self.row_repeat = xmlscan::repeat(e, "number-rows-repeated");
+                self.col = 0;
+            }
+            local @ ("table-cell" | "covered-table-cell") => {
+                let n = xmlscan::repeat(e, "number-columns-repeated");
+                let formula = xmlscan::attribute(e, "formula").filter(|_| local == "table-cell");
+                let content =
+                    formula.is_some() || !empty || xmlscan::has_attribute(e, "value-type");
+                let (row, col) = (self.row, self.col);
+                self.col = self.col.saturating_add(n);
+                let times = if content {
+                    n.saturating_mul(self.row_repeat)
+                } else if self.row_repeat == 1 && n == 1 && xmlscan::has_attribute(e, "style-name")
+                {
+                    1
+                } else {
+                    0
+                };
+                if times == 0 {
+                    return Ok(());
+                }
+                if self.col > u64::from(MAX_COLS)
+                    || row.saturating_add(self.row_repeat) > u64::from(MAX_ROWS)
+                {
+                    return Err(too_large());
+                }
+                self.cells = self.cells.saturating_add(times);
+                if self.cells > MAX_CELLS as u64 {
+                    return Err(too_large());
+                }
+                if let Some(formula) = formula {
+                    // Checked in the A1 form the calc stores (the translation is iterative):
+                    // OpenFormula's `[.A1]` brackets would count as one more level.
+                    let formula = from_openformula(&formula);
+                    // Within the sheet's bounds (checked above), so these fit.
+                    let cell =
+                        || format!("{}!{}", self.sheet, openformula::a1(row as u32, col as u32));
+                    crate::calc::depth::check(&formula)
+                        .map_err(|e| CalcIoError::Invalid(format!("cell {}: {e}", cell())))?;
+                    self.work.add(&formula, times)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, local: &str) -> Result<(), CalcIoError> {
+        if local == "table-row" {
+            self.row = self.row.saturating_add(self.row_repeat);
+        }
+        Ok(())
+    }
 }
 
 fn invalid(e: impl std::fmt::Display) -> CalcIoError {
@@ -832,8 +926,15 @@ fn cell_text(cell: &Node<'_, '_>) -> String {
     out
 }
 
+/// The text of a paragraph and of the spans in it, depth first. Iterative: spans nest as deep
+/// as the file says (the scan bounds it, but no walk over client data recurses).
 fn inline_text(node: &Node<'_, '_>, out: &mut String) {
-    for child in node.children() {
+    let mut stack = vec![node.children()];
+    while let Some(children) = stack.last_mut() {
+        let Some(child) = children.next() else {
+            stack.pop();
+            continue;
+        };
         if child.is_text() {
             out.push_str(child.text().unwrap_or(""));
         } else if is(&child, NS_TEXT, "s") {
@@ -848,7 +949,7 @@ fn inline_text(node: &Node<'_, '_>, out: &mut String) {
         } else if is(&child, NS_TEXT, "line-break") {
             out.push('\n');
         } else if child.is_element() && child.tag_name().namespace() != Some(NS_OFFICE) {
-            inline_text(&child, out);
+            stack.push(child.children());
         }
     }
 }
@@ -936,6 +1037,63 @@ mod tests {
         }
         for code in ["yyyy-mm-dd", "[Red]0", "General", "@", "hh:mm"] {
             assert_eq!(NumberFormat::parse(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_prescan_counts_repeated_cells_and_refuses_deep_or_heavy_formulas() {
+        let scan = |rows: &str| {
+            let xml = format!(
+                "<t:table xmlns:t=\"{NS_TABLE}\" xmlns:o=\"{NS_OFFICE}\" t:name=\"S\">{rows}</t:table>"
+            );
+            xmlscan::scan(
+                "content.xml",
+                xml.as_bytes(),
+                &mut ElementBudget::default(),
+                &mut Prescan::default(),
+            )
+        };
+        // Formatting repeated to the end of the sheet, as LibreOffice writes it, is not content.
+        scan("<t:table-row t:number-rows-repeated=\"1048576\"><t:table-cell t:style-name=\"ce1\" t:number-columns-repeated=\"1024\"/></t:table-row>").unwrap();
+        let cells = |rows: u64, cols: u64| {
+            scan(&format!("<t:table-row t:number-rows-repeated=\"{rows}\"><t:table-cell t:number-columns-repeated=\"{cols}\" o:value-type=\"float\" o:value=\"1\"/></t:table-row>"))
+        };
+        cells(1_000, 100).unwrap();
+        assert!(matches!(cells(1_000, 101), Err(CalcIoError::TooLarge(_))));
+        let deep = format!("of:={}1{}", "(".repeat(5_000), ")".repeat(5_000));
+        let err = scan(&format!(
+            "<t:table-row/><t:table-row><t:table-cell/><t:table-cell t:formula=\"{deep}\"/></t:table-row>"
+        ))
+        .unwrap_err();
+        assert!(matches!(err, CalcIoError::Invalid(_)), "{err}");
+        assert!(err.to_string().contains("cell S!B2"), "{err}");
+        let heavy = |rows: u64| {
+            scan(&format!("<t:table-row t:number-rows-repeated=\"{rows}\"><t:table-cell t:formula=\"of:=SUM([.B1:.B60000])\"/></t:table-row>"))
+        };
+        heavy(50).unwrap();
+        assert!(matches!(heavy(100), Err(CalcIoError::TooLarge(_))));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nested_spans_read_or_are_refused_never_overflow(depth in 0usize..300) {
+            let content = format!(
+                "<office:document-content {NAMESPACES}><office:body><office:spreadsheet>\
+                 <table:table table:name=\"S\"><table:table-row><table:table-cell>\
+                 <text:p>{}x<text:s/>y{}</text:p></table:table-cell></table:table-row>\
+                 </table:table></office:spreadsheet></office:body></office:document-content>",
+                "<text:span>".repeat(depth),
+                "</text:span>".repeat(depth)
+            );
+            let package = zipread::repack(&[("content.xml".into(), content.into_bytes())]).unwrap();
+            let result = read(&package);
+            // Seven levels hold the paragraph: document, body, spreadsheet, table, row, cell, p.
+            if depth + 7 > xmlscan::MAX_XML_DEPTH {
+                proptest::prop_assert!(matches!(result, Err(CalcIoError::Invalid(_))));
+            } else {
+                let book = result.unwrap();
+                proptest::prop_assert_eq!(book.sheets[0].entry(0, 0), Some(&Entry::Text("x y".into())));
+            }
         }
     }
 

@@ -16,6 +16,7 @@ mod calc_readers;
 mod durability;
 mod export;
 mod export_readers;
+mod hostile_files;
 mod hostile_http;
 mod hostile_storage;
 mod http;
