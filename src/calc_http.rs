@@ -256,9 +256,13 @@ pub async fn export(
         calc_io::export(&book, format, index)
     })
     .await?
-    .map_err(|e| {
-        tracing::error!(doc = %name, %format, error = %e, "calc export failed");
-        AppError::ExportFailed
+    .map_err(|e| match e {
+        // The calc is past the export's cell or formula-work budget: say so, it will not pass later.
+        calc_io::CalcIoError::TooLarge(why) => AppError::TooLarge(why),
+        e => {
+            tracing::error!(doc = %name, %format, error = %e, "calc export failed");
+            AppError::ExportFailed
+        }
     })?;
     Ok(http::download_file(
         bytes,

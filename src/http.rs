@@ -137,6 +137,9 @@ pub enum AppError {
     /// The export did not finish in time or failed (details are in the log).
     #[error("the export could not be produced, try again later")]
     ExportFailed,
+    /// The document is past a limit of the file work asked for; the text says which.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl From<HubError> for AppError {
@@ -156,6 +159,7 @@ impl AppError {
             AppError::NotWebSocket | AppError::BadRequest(_) => {
                 (StatusCode::BAD_REQUEST, ErrorKind::BadRequest)
             }
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::BadRequest),
             AppError::NotFound | AppError::UnknownFormat(_) => {
                 (StatusCode::NOT_FOUND, ErrorKind::NotFound)
             }

@@ -49,6 +49,10 @@ pub enum ApiError {
     /// The edit would take the document past `max_doc_bytes`.
     #[error("the document would exceed its size limit")]
     DocumentTooLarge,
+    /// The document is past a limit of the file work asked for (an export's cells or formula
+    /// work); the text says which.
+    #[error("{0}")]
+    TooLargeToExport(String),
     /// New documents are paused while the server sheds load.
     #[error("new documents are paused while the server is busy; existing ones work")]
     CreationClosed,
@@ -71,7 +75,9 @@ impl ApiError {
             }
             ApiError::Exists => (StatusCode::CONFLICT, "exists"),
             ApiError::WrongKind => (StatusCode::CONFLICT, "wrong_kind"),
-            ApiError::DocumentTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "document_too_large"),
+            ApiError::DocumentTooLarge | ApiError::TooLargeToExport(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "document_too_large")
+            }
             ApiError::CreationClosed => (StatusCode::SERVICE_UNAVAILABLE, "creation_closed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -162,6 +168,7 @@ impl From<AppError> for ApiError {
             AppError::ExportFailed => {
                 ApiError::Unavailable("the export could not be produced, try again later")
             }
+            AppError::TooLarge(why) => ApiError::TooLargeToExport(why),
         }
     }
 }

@@ -291,8 +291,9 @@ async fn a_calc_asking_too_much_formula_work_is_refused_at_import_and_at_export(
     editor.send(protocol::sync_update(&update)).await;
     editor.barrier().await;
     let exports = (0..6).map(|_| server.get("/c/heavy/export/xlsx"));
-    for (status, _) in futures_util::future::join_all(exports).await {
-        assert_ne!(status, 200);
+    for (status, body) in futures_util::future::join_all(exports).await {
+        assert_eq!(status, 413, "{body}");
+        assert!(body.contains("formulas read more than"), "{body}");
     }
     let (status, body) = server.get("/_/heavy/csv").await;
     assert_eq!(status, 413, "{body}");
