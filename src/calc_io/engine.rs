@@ -269,4 +269,45 @@ mod tests {
         let computed = Computed::new(&book).expect("evaluate");
         assert_eq!(computed.value(0, 0, 0), Value::Number(f64::from(LINKS)));
     }
+
+    /// What runs outside the evaluation thread (the writers print formulas, the caller drops the
+    /// model) stays within a 2 MiB stack for formulas at the bounds.
+    #[test]
+    fn formulas_at_the_bounds_export_on_an_ordinary_stack() {
+        use crate::calc::depth::{MAX_FORMULA_NESTING, MAX_FORMULA_TREE_DEPTH};
+        let n = MAX_FORMULA_NESTING;
+        let brackets = format!("={}1{}", "(".repeat(n), ")".repeat(n));
+        let calls = format!("={}1{}", "SUM(".repeat(n), ")".repeat(n));
+        let chain = format!("=1{}", "+1".repeat(MAX_FORMULA_TREE_DEPTH));
+        let powers = format!("=1{}", "^1".repeat(MAX_FORMULA_TREE_DEPTH));
+        for f in [&brackets, &calls, &chain, &powers] {
+            assert!(depth::check(f).is_ok(), "{f}");
+        }
+        let book = one_sheet([
+            ((0, 0), Entry::Formula(brackets)),
+            ((1, 0), Entry::Formula(calls)),
+            ((2, 0), Entry::Formula(chain)),
+            ((3, 0), Entry::Formula(powers)),
+        ]);
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                for format in [
+                    super::super::CalcFormat::Csv,
+                    super::super::CalcFormat::Ods,
+                    super::super::CalcFormat::Xlsx,
+                    super::super::CalcFormat::Html,
+                    super::super::CalcFormat::SocialCalc,
+                ] {
+                    let bytes = super::super::export(&book, format, 0).expect("export");
+                    assert!(!bytes.is_empty());
+                }
+                let computed = Computed::new(&book).expect("evaluate");
+                assert_eq!(computed.value(0, 2, 0), Value::Number(257.0));
+                assert_eq!(computed.value(0, 1, 0), Value::Number(1.0));
+            })
+            .expect("thread")
+            .join()
+            .expect("exports within 2 MiB");
+    }
 }
