@@ -257,10 +257,11 @@ mod tests {
 
     /// A chain A1 =A2+1, A2 =A3+1, … recurses in IronCalc once per link (about 4 KiB each: 537
     /// links overflow a 2 MiB stack). It computes on the evaluation thread, whose stack is sized
-    /// from the formulas.
+    /// from the formulas. (100,000 links, a whole sheet, took 3 s and 475 MiB peak, mostly that
+    /// stack; 20,000 keep the test light.)
     #[test]
-    fn a_hundred_thousand_link_reference_chain_evaluates() {
-        const LINKS: u32 = 100_000;
+    fn a_twenty_thousand_link_reference_chain_evaluates() {
+        const LINKS: u32 = 20_000;
         let book = one_sheet(
             (0..LINKS)
                 .map(|r| ((r, 0), Entry::Formula(format!("=A{}+1", r + 2))))
