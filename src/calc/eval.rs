@@ -9,6 +9,7 @@ use ironcalc_base::cell::CellValue;
 use ironcalc_base::types::CellType;
 use ironcalc_base::Model;
 
+use super::depth::{self, StackBudget, TooManyFormulas};
 use super::formula::{self, Layout};
 use super::locale::Locale;
 use super::schema::Workbook;
@@ -20,6 +21,9 @@ pub enum EvalError {
     /// IronCalc refused to build the model (a bug on our side; the text says what).
     #[error("spreadsheet engine: {0}")]
     Engine(String),
+    /// The formulas would need more evaluation stack than the server grants.
+    #[error(transparent)]
+    TooManyFormulas(#[from] TooManyFormulas),
 }
 
 /// A computed value.
@@ -64,9 +68,46 @@ fn engine<E: std::fmt::Display>(e: E) -> EvalError {
     EvalError::Engine(e.to_string())
 }
 
-/// Evaluates `workbook`, formatting values for `locale`.
+/// Evaluates `workbook`, formatting values for `locale`. A formula past the depth bounds
+/// ([`depth::check`], measured on its English form) is evaluated as `#N/A`; the work runs on a
+/// thread whose stack covers the longest chain of references the formulas can make.
 pub fn evaluate(workbook: &Workbook, locale: Locale) -> Result<Evaluated, EvalError> {
     let layout = Layout::for_engine(workbook);
+    let mut budget = StackBudget::default();
+    let mut inputs = Vec::with_capacity(workbook.sheets.len());
+    for (si, sheet) in workbook.sheets.iter().enumerate() {
+        let cells = sheet.placed_cells();
+        let mut texts = Vec::with_capacity(cells.len());
+        for &(_, _, input) in &cells {
+            let Input::Formula(f) = input else {
+                texts.push(None);
+                continue;
+            };
+            let en = formula::to_a1(f, Locale::En, &layout, si);
+            let text = if depth::check(&en).is_err() {
+                depth::REFUSED_FORMULA.to_owned()
+            } else if locale == Locale::En {
+                en
+            } else {
+                formula::to_a1(f, locale, &layout, si)
+            };
+            budget.add(&text);
+            texts.push(Some(text));
+        }
+        inputs.push(texts);
+    }
+    let stack = budget.bytes()?;
+    depth::on_stack(stack, || build(workbook, &layout, inputs, locale)).map_err(engine)?
+}
+
+/// Builds the model, with `formulas` the text of each placed cell's formula (`None` for other
+/// cells), evaluates it and reads the values back.
+fn build(
+    workbook: &Workbook,
+    layout: &Layout<'_>,
+    formulas: Vec<Vec<Option<String>>>,
+    locale: Locale,
+) -> Result<Evaluated, EvalError> {
     let code = locale.code();
     let mut model = Model::new_empty("calc", code, "UTC", code).map_err(engine)?;
     for (i, sheet) in layout.sheets().iter().enumerate() {
@@ -78,18 +119,17 @@ pub fn evaluate(workbook: &Workbook, locale: Locale) -> Result<Evaluated, EvalEr
         }
     }
     let mut placed = Vec::with_capacity(workbook.sheets.len());
-    for (si, sheet) in workbook.sheets.iter().enumerate() {
+    for ((si, sheet), mut texts) in workbook.sheets.iter().enumerate().zip(formulas) {
         let cells = sheet.placed_cells();
         let index = u32::try_from(si).map_err(engine)?;
-        for &(r, c, input) in &cells {
+        for (&(r, c, input), text) in cells.iter().zip(texts.iter_mut()) {
             let (row, col) = (to_i32(r)? + 1, to_i32(c)? + 1);
             match input {
                 Input::Number(n) => model.update_cell_with_number(index, row, col, *n),
                 Input::Bool(b) => model.update_cell_with_bool(index, row, col, *b),
                 Input::Text(t) => model.update_cell_with_text(index, row, col, t),
-                Input::Formula(f) => {
-                    let a1 = formula::to_a1(f, locale, &layout, si);
-                    model.set_user_input(index, row, col, a1)
+                Input::Formula(_) => {
+                    model.set_user_input(index, row, col, text.take().unwrap_or_default())
                 }
             }
             .map_err(engine)?;
@@ -283,5 +323,46 @@ mod tests {
         let en = evaluate(&wb, Locale::En).unwrap();
         assert_eq!(en.get(0, 0, 0).unwrap().formatted, "50.00%");
         assert_eq!(en.get(0, 0, 0).unwrap().value, Computed::Number(0.5));
+    }
+
+    #[test]
+    fn stored_formulas_past_the_bounds_show_errors_and_long_chains_compute() {
+        let doc = new_doc();
+        let deep = format!("={}1{}", "(".repeat(700), ")".repeat(700));
+        {
+            // Written as a client could write it, without the typing path's checks.
+            let wb = schema::read(&doc.transact());
+            let s = &wb.sheets[0];
+            let mut t = doc.transact_mut();
+            let input = Input::Formula(deep);
+            schema::set_input(&mut t, &s.id, &s.rows[0], &s.cols[1], Some(&input)).unwrap();
+        }
+        // A chain B2 =A3+1 … down 999 rows, past the 537 links a 2 MiB stack holds.
+        {
+            let wb = schema::read(&doc.transact());
+            let layout = Layout::new(&wb);
+            let s = &wb.sheets[0];
+            let mut t = doc.transact_mut();
+            for r in 1..1000 {
+                let text = if r < 999 {
+                    format!("=A{}+1", r + 2)
+                } else {
+                    "0".into()
+                };
+                let at = At {
+                    layout: &layout,
+                    sheet: 0,
+                };
+                let input = parse_typed(&text, Locale::En, at);
+                schema::set_input(&mut t, &s.id, &s.rows[r], &s.cols[0], input.as_ref()).unwrap();
+            }
+        }
+        for locale in [Locale::En, Locale::Fr] {
+            assert_eq!(value(&doc, locale, 0, 1, 0), Computed::Number(998.0));
+        }
+        assert_eq!(
+            value(&doc, Locale::En, 0, 0, 1),
+            Computed::Error("#N/A".into())
+        );
     }
 }

@@ -13,6 +13,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, Map, MapRef, Out, ReadTxn, Transact, TransactionMut, Update, WriteTxn};
 
 use super::{Book, CalcIoError, Cell, Entry, Grid, Style};
+use crate::calc::depth;
 use crate::calc::formula::{self, Layout};
 use crate::calc::schema::{self, Axis, Workbook, DEFAULT_COLS, DEFAULT_ROWS};
 use crate::calc::{CellFormat, Input, Locale};
@@ -211,12 +212,23 @@ fn write_cells(
                 Entry::Number(n) => Some(Input::Number(*n)),
                 Entry::Bool(b) => Some(Input::Bool(*b)),
                 Entry::Text(t) => Some(Input::Text(t.clone())),
-                Entry::Formula(f) => Some(Input::Formula(formula::to_stored(
-                    f,
-                    Locale::En,
-                    &layout,
-                    si,
-                ))),
+                Entry::Formula(f) => {
+                    // Refused before it is stored: every later evaluation would recurse
+                    // through it (calc::depth).
+                    depth::check(f).map_err(|e| {
+                        CalcIoError::Invalid(format!(
+                            "cell {} of sheet {}: {e}",
+                            super::openformula::a1(r, c),
+                            si + 1
+                        ))
+                    })?;
+                    Some(Input::Formula(formula::to_stored(
+                        f,
+                        Locale::En,
+                        &layout,
+                        si,
+                    )))
+                }
             };
             if input.is_some() {
                 schema::set_input(txn, &sheet.id, row, col, input.as_ref()).map_err(engine)?;
@@ -259,5 +271,26 @@ fn clear_sheet(txn: &mut TransactionMut, sid: &str) {
         if let Ok(map) = nested_map(txn, sid, key) {
             map.clear(txn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_refuse_formulas_past_the_depth_bounds_naming_the_cell() {
+        let mut grid = Grid::named("S");
+        grid.set(0, 0, Entry::Formula("=1+1".into()));
+        grid.set(
+            2,
+            1,
+            Entry::Formula(format!("={}1{}", "(".repeat(700), ")".repeat(700))),
+        );
+        let err = replace(None, &Book { sheets: vec![grid] }).expect_err("deep formula");
+        assert!(
+            matches!(&err, CalcIoError::Invalid(m) if m.starts_with("cell B3 of sheet 1: formula nested")),
+            "{err}"
+        );
     }
 }

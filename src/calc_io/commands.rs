@@ -14,6 +14,7 @@ use yrs::{ReadTxn, Transact, TransactionMut};
 use super::openformula::parse_a1;
 use super::socialcalc::decode;
 use super::CalcIoError;
+use crate::calc::depth;
 use crate::calc::formula::{self, Layout};
 use crate::calc::locale::Locale;
 use crate::calc::schema::{self, Axis, Sheet, Workbook};
@@ -75,7 +76,7 @@ pub enum Command {
 /// Parses a batch: one command per line (blank lines skipped).
 pub fn parse(lines: &[String]) -> Result<Vec<Command>, CalcIoError> {
     let mut out = Vec::new();
-    for line in lines.iter().flat_map(|l| l.lines()) {
+    for (number, line) in lines.iter().flat_map(|l| l.lines()).enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -85,10 +86,17 @@ pub fn parse(lines: &[String]) -> Result<Vec<Command>, CalcIoError> {
                 "too many commands (at most {MAX_COMMANDS} per request)"
             )));
         }
-        out.push(parse_one(line).ok_or_else(|| {
-            let shown: String = line.chars().take(80).collect();
+        let shown: String = line.chars().take(80).collect();
+        let command = parse_one(line).ok_or_else(|| {
             CalcIoError::Invalid(format!("unsupported or malformed command: {shown}"))
-        })?);
+        })?;
+        // Refused here, before the formula is stored: every later evaluation would recurse
+        // through it (calc::depth).
+        if let Command::Set(_, Content::Formula(f)) = &command {
+            depth::check(f)
+                .map_err(|e| CalcIoError::Invalid(format!("line {}: {e}: {shown}", number + 1)))?;
+        }
+        out.push(command);
     }
     Ok(out)
 }
@@ -456,6 +464,14 @@ mod tests {
             let err = parse(&lines(&format!("set A1 value n 1\n{bad}"))).expect_err(bad);
             assert!(matches!(err, CalcIoError::Invalid(_)), "{bad}: {err}");
         }
+        let deep = format!("set A1 formula {}1{}", "(".repeat(700), ")".repeat(700));
+        let err = parse(&lines(&format!("set A1 value n 1\n\n{deep}"))).expect_err("deep");
+        assert!(
+            matches!(&err, CalcIoError::Invalid(m) if m.starts_with("line 3: formula nested")),
+            "{err}"
+        );
+        let ok = format!("set A1 formula {}1{}", "(".repeat(100), ")".repeat(100));
+        assert!(parse(&lines(&ok)).is_ok());
         let many = vec!["set A1 value n 1".to_owned(); MAX_COMMANDS + 1];
         assert!(matches!(parse(&many), Err(CalcIoError::TooLarge(_))));
     }

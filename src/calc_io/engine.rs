@@ -5,6 +5,8 @@ use ironcalc::base::cell::CellValue;
 use ironcalc::base::types::CellType;
 use ironcalc::base::Model;
 
+use crate::calc::depth::{self, StackBudget};
+
 use super::{Book, CalcIoError, Cell, Entry, Grid, Style, MAX_COLS, MAX_ROWS};
 
 /// Locale and language of the models built here: files hold English formulas.
@@ -48,8 +50,23 @@ pub fn sheet_names(book: &Book) -> Vec<String> {
 }
 
 impl Computed {
-    /// Builds and evaluates the model of `book` (an empty book gets one empty sheet).
+    /// Builds and evaluates the model of `book` (an empty book gets one empty sheet). A formula
+    /// past the depth bounds ([`depth::check`]) is evaluated as `#N/A`; the work runs on a
+    /// thread whose stack covers the longest chain of references the formulas can make.
     pub fn new(book: &Book) -> Result<Self, CalcIoError> {
+        let mut budget = StackBudget::default();
+        for cell in book.sheets.iter().flat_map(|s| s.cells.values()) {
+            if let Entry::Formula(f) = &cell.entry {
+                budget.add(admitted(f));
+            }
+        }
+        let stack = budget
+            .bytes()
+            .map_err(|e| CalcIoError::TooLarge(e.to_string()))?;
+        depth::on_stack(stack, || Self::build(book)).map_err(engine)?
+    }
+
+    fn build(book: &Book) -> Result<Self, CalcIoError> {
         let mut model = Model::new_empty("calc", LANG, "UTC", LANG).map_err(engine)?;
         let names = sheet_names(book);
         for (i, name) in names.iter().enumerate() {
@@ -68,7 +85,9 @@ impl Computed {
                     Entry::Number(n) => model.update_cell_with_number(index, row, col, *n),
                     Entry::Bool(b) => model.update_cell_with_bool(index, row, col, *b),
                     Entry::Text(t) => model.update_cell_with_text(index, row, col, t),
-                    Entry::Formula(f) => model.set_user_input(index, row, col, f.clone()),
+                    Entry::Formula(f) => {
+                        model.set_user_input(index, row, col, admitted(f).to_owned())
+                    }
                 }
                 .map_err(engine)?;
                 if cell.style != Style::default() {
@@ -177,6 +196,15 @@ pub fn read_model(model: &Model<'_>) -> Result<Book, CalcIoError> {
     Ok(book)
 }
 
+/// `formula`, or the `#N/A` formula that replaces it when it is past the depth bounds (a document
+/// stored before they existed, or written by a client that skipped them).
+fn admitted(formula: &str) -> &str {
+    match depth::check(formula) {
+        Ok(()) => formula,
+        Err(_) => depth::REFUSED_FORMULA,
+    }
+}
+
 /// 0-based coordinates of a 1-based engine cell, within the calc's bounds.
 fn bounded(row: i32, col: i32) -> Result<(u32, u32), CalcIoError> {
     let r = u32::try_from(row - 1).map_err(engine)?;
@@ -188,4 +216,99 @@ fn bounded(row: i32, col: i32) -> Result<(u32, u32), CalcIoError> {
         )));
     }
     Ok((r, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_sheet(cells: impl IntoIterator<Item = ((u32, u32), Entry)>) -> Book {
+        let mut grid = Grid::named("S");
+        for ((r, c), entry) in cells {
+            grid.set(r, c, entry);
+        }
+        Book { sheets: vec![grid] }
+    }
+
+    #[test]
+    fn formulas_past_the_bounds_evaluate_as_errors_and_the_rest_still_computes() {
+        let deep = format!("={}1{}", "(".repeat(700), ")".repeat(700));
+        let chain = format!("=1{}", "+1".repeat(5000));
+        let book = one_sheet([
+            ((0, 0), Entry::Formula(deep)),
+            ((1, 0), Entry::Formula(chain)),
+            (
+                (2, 0),
+                Entry::Formula("=LAMBDA(f,f(f))(LAMBDA(f,f(f)))".into()),
+            ),
+            ((3, 0), Entry::Number(2.0)),
+            ((4, 0), Entry::Formula("=A4*21".into())),
+        ]);
+        let computed = Computed::new(&book).expect("evaluate");
+        for row in 0..3 {
+            assert_eq!(
+                computed.value(0, row, 0),
+                Value::Error("#N/A".into()),
+                "{row}"
+            );
+        }
+        assert_eq!(computed.value(0, 4, 0), Value::Number(42.0));
+    }
+
+    /// A chain A1 =A2+1, A2 =A3+1, … recurses in IronCalc once per link (about 4 KiB each: 537
+    /// links overflow a 2 MiB stack). It computes on the evaluation thread, whose stack is sized
+    /// from the formulas. (100,000 links, a whole sheet, took 3 s and 475 MiB peak, mostly that
+    /// stack; 20,000 keep the test light.)
+    #[test]
+    fn a_twenty_thousand_link_reference_chain_evaluates() {
+        const LINKS: u32 = 20_000;
+        let book = one_sheet(
+            (0..LINKS)
+                .map(|r| ((r, 0), Entry::Formula(format!("=A{}+1", r + 2))))
+                .chain([((LINKS, 0), Entry::Number(0.0))]),
+        );
+        let computed = Computed::new(&book).expect("evaluate");
+        assert_eq!(computed.value(0, 0, 0), Value::Number(f64::from(LINKS)));
+    }
+
+    /// What runs outside the evaluation thread (the writers print formulas, the caller drops the
+    /// model) stays within a 2 MiB stack for formulas at the bounds.
+    #[test]
+    fn formulas_at_the_bounds_export_on_an_ordinary_stack() {
+        use crate::calc::depth::{MAX_FORMULA_NESTING, MAX_FORMULA_TREE_DEPTH};
+        let n = MAX_FORMULA_NESTING;
+        let brackets = format!("={}1{}", "(".repeat(n), ")".repeat(n));
+        let calls = format!("={}1{}", "SUM(".repeat(n), ")".repeat(n));
+        let chain = format!("=1{}", "+1".repeat(MAX_FORMULA_TREE_DEPTH));
+        let powers = format!("=1{}", "^1".repeat(MAX_FORMULA_TREE_DEPTH));
+        for f in [&brackets, &calls, &chain, &powers] {
+            assert!(depth::check(f).is_ok(), "{f}");
+        }
+        let book = one_sheet([
+            ((0, 0), Entry::Formula(brackets)),
+            ((1, 0), Entry::Formula(calls)),
+            ((2, 0), Entry::Formula(chain)),
+            ((3, 0), Entry::Formula(powers)),
+        ]);
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                for format in [
+                    super::super::CalcFormat::Csv,
+                    super::super::CalcFormat::Ods,
+                    super::super::CalcFormat::Xlsx,
+                    super::super::CalcFormat::Html,
+                    super::super::CalcFormat::SocialCalc,
+                ] {
+                    let bytes = super::super::export(&book, format, 0).expect("export");
+                    assert!(!bytes.is_empty());
+                }
+                let computed = Computed::new(&book).expect("evaluate");
+                assert_eq!(computed.value(0, 2, 0), Value::Number(257.0));
+                assert_eq!(computed.value(0, 1, 0), Value::Number(1.0));
+            })
+            .expect("thread")
+            .join()
+            .expect("exports within 2 MiB");
+    }
 }

@@ -17,6 +17,7 @@ mod durability;
 mod export;
 mod export_readers;
 mod hostile_files;
+mod hostile_formula;
 mod hostile_http;
 mod hostile_storage;
 mod http;
