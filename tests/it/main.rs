@@ -16,6 +16,7 @@ mod calc_readers;
 mod durability;
 mod export;
 mod export_readers;
+mod hostile_sync;
 mod http;
 mod loadtest;
 mod node_clients;
