@@ -81,9 +81,11 @@ pub fn parse(frame: &Bytes, max_awareness_state: usize) -> Result<Option<Inbound
         Message::SyncStep2(update) | Message::Update(update) => {
             Inbound::Update(Box::new(CheckedUpdate::decode(&update)?))
         }
-        Message::Awareness(payload) => {
-            Inbound::Awareness(awareness::decode_update(&payload, max_awareness_state)?)
-        }
+        Message::Awareness(payload) => Inbound::Awareness(awareness::decode_client_update(
+            &payload,
+            max_awareness_state,
+            awareness::MAX_CLIENTS_PER_CONNECTION,
+        )?),
         Message::QueryAwareness => Inbound::QueryAwareness,
         Message::Unknown(_) => return Ok(None),
     }))

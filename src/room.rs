@@ -22,7 +22,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use crate::awareness::{Awareness, ConnId};
+use crate::awareness::{Awareness, AwarenessError, ConnId};
 use crate::config::Config;
 use crate::creator::CreatorHash;
 use crate::edit::{self, EditRefused, TextEdit};
@@ -692,8 +692,18 @@ impl Room {
                             }
                         }
                         Inbound::Awareness(entries) => {
-                            let changed = self.awareness.apply(conn, entries, now);
-                            self.awareness_dirty.extend(changed);
+                            match self.awareness.apply(conn, entries, now) {
+                                Ok(changed) => self.awareness_dirty.extend(changed),
+                                Err(e) => {
+                                    // A full room is a passing state; speaking for many
+                                    // clients at once is not what a y-websocket client does.
+                                    let code = match e {
+                                        AwarenessError::RoomFull => code::TRY_AGAIN_LATER,
+                                        _ => code::POLICY_VIOLATION,
+                                    };
+                                    self.drop_subscriber(conn, code, e.reason());
+                                }
+                            }
                         }
                         Inbound::QueryAwareness => {
                             let frame = protocol::awareness(&self.awareness.encode_live());
@@ -1147,6 +1157,8 @@ impl Room {
             let frame = protocol::awareness(&self.awareness.encode(&clients));
             self.broadcast(frame);
         }
+        // Peers have been told: what connections that left introduced can go.
+        self.awareness.purge_departed();
     }
 
     fn broadcast(&mut self, frame: Bytes) {
