@@ -369,4 +369,161 @@ mod tests {
         assert_eq!(n.depth_of(7, 17), None);
         assert_eq!(n.depth_of(8, 0), None);
     }
+
+    /// How one generated map item hangs: the fuzz target's nested shapes.
+    #[derive(Debug, Clone)]
+    enum Place {
+        /// Under key `a` or `b` of root map `root`.
+        Root(bool),
+        /// In the map made by the item `n` clocks before it (or the first).
+        In(u32),
+        /// Beside the item `n` clocks before it (or the first): its origin.
+        Beside(u32),
+        /// In the map made by the item before it: chains.
+        Last,
+        /// In a map never sent.
+        Missing,
+    }
+
+    fn put_var(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// A v1 update of maps by client 9 from `clock`, placed as `places` say, with a delete set
+    /// removing `delete`, written by hand as a hostile client would.
+    fn encode(clock: u32, places: &[Place], delete: Option<u32>) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_var(&mut out, 1);
+        put_var(&mut out, places.len() as u64);
+        put_var(&mut out, 9);
+        put_var(&mut out, u64::from(clock));
+        for (n, place) in places.iter().enumerate() {
+            let at = clock + n as u32;
+            let back = |k: u32| at - k.min(at);
+            // The first item hangs in the root: everything else hangs under it.
+            let place = if at == 0 { &Place::Root(true) } else { place };
+            match *place {
+                Place::Root(a) => {
+                    out.extend([0x27, 1, 4]);
+                    out.extend(b"root");
+                    out.extend([1, if a { b'a' } else { b'b' }]);
+                }
+                Place::In(_) | Place::Last | Place::Missing => {
+                    let parent = match *place {
+                        Place::In(k) => back(k),
+                        Place::Last => back(1),
+                        // An id this client never sends.
+                        _ => at + 1_000,
+                    };
+                    out.extend([0x27, 0, 9]);
+                    put_var(&mut out, u64::from(parent));
+                    // A key of its own: no item replaces (deletes) another.
+                    let key = at.to_string();
+                    put_var(&mut out, key.len() as u64);
+                    out.extend(key.as_bytes());
+                }
+                Place::Beside(k) => {
+                    out.extend([0x87, 9]);
+                    put_var(&mut out, u64::from(back(k)));
+                }
+            }
+            // Type ref: YMap.
+            out.push(1);
+        }
+        match delete {
+            None => out.push(0),
+            Some(at) => {
+                for v in [1, 9, 1, u64::from(at), 1] {
+                    put_var(&mut out, v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The deepest type under root map `root` (at depth 1), exploring no deeper than `cap`.
+    fn deepest(doc: &Doc, cap: usize) -> usize {
+        use yrs::{Array, Out};
+        // Typed first: a root made by an update is of no type until asked for as one.
+        let root = doc.get_or_insert_map("root");
+        let txn = doc.transact();
+        let mut open: Vec<(Out, usize)> = vec![(Out::YMap(root), 1)];
+        let mut max = 0;
+        while let Some((out, depth)) = open.pop() {
+            max = max.max(depth);
+            if depth >= cap {
+                continue;
+            }
+            match out {
+                Out::YMap(m) => open.extend(m.iter(&txn).map(|(_, v)| (v, depth + 1))),
+                Out::YArray(a) => open.extend(a.iter(&txn).map(|v| (v, depth + 1))),
+                _ => {}
+            }
+        }
+        max
+    }
+
+    fn place() -> impl proptest::strategy::Strategy<Value = Place> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => any::<bool>().prop_map(Place::Root),
+            12 => (1u32..8).prop_map(Place::In),
+            8 => (1u32..8).prop_map(Place::Beside),
+            48 => Just(Place::Last),
+            1 => Just(Place::Missing),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Nested shapes, sent as several updates with deletions: whatever the record admits,
+        /// yrs applies without its types passing the bound.
+        #[test]
+        fn admitted_documents_stay_within_the_bound(
+            chunks in proptest::collection::vec(
+                (proptest::collection::vec(place(), 1..40), proptest::option::of(0u32..300)),
+                1..8,
+            ),
+        ) {
+            let doc = Doc::new();
+            let mut nesting = Nesting::default();
+            let mut clock = 0;
+            for (places, delete) in &chunks {
+                let update = encode(clock, places, *delete);
+                clock += places.len() as u32;
+                let Ok(shape) = shape(&update) else { continue };
+                if nesting.admit(&shape).is_err() {
+                    // Not applied; the client goes on (from another connection).
+                    continue;
+                }
+                let update = Update::decode_v1(&update).expect("the guard read it");
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    doc.transact_mut().apply_update(update)
+                }));
+            }
+            let depth = deepest(&doc, MAX_TYPE_DEPTH as usize + 8);
+            proptest::prop_assert!(depth <= MAX_TYPE_DEPTH as usize, "types {depth} deep");
+        }
+
+        /// Chains within the bound are admitted however they are split into updates.
+        #[test]
+        fn chains_within_the_bound_pass(depth in 1u32..u32::from(MAX_TYPE_DEPTH), split in 1u32..8) {
+            // The first item hangs in the root, each next one in the previous.
+            let places = vec![Place::Last; depth as usize];
+            let mut nesting = Nesting::default();
+            for (n, part) in places.chunks(split as usize).enumerate() {
+                let update = encode(n as u32 * split, part, None);
+                proptest::prop_assert_eq!(nesting.admit(&shape(&update).unwrap()), Ok(()));
+            }
+        }
+    }
 }
