@@ -24,7 +24,8 @@ pub const MAX_TYPE_DEPTH: u8 = 32;
 
 /// A document holds at most this many blocks (counted as they arrive, recounted from the
 /// snapshot at each compaction): four times the largest calc an import may create
-/// (`calc_io::MAX_CELLS`, one item per cell).
+/// (`calc_io::MAX_CELLS`, one item per cell), 60 times a pad typed like the automerge-paper
+/// trace (64,025 blocks: `measure_editing_trace` below).
 pub const MAX_DOC_ITEMS: usize = 4_000_000;
 
 /// The depth of garbage-collected ranges: yrs turns anything placed beside them into garbage
@@ -525,5 +526,68 @@ mod tests {
                 proptest::prop_assert_eq!(nesting.admit(&shape(&update).unwrap()), Ok(()));
             }
         }
+    }
+
+    /// The figures behind [`MAX_DOC_ITEMS`] and `guard::MAX_UPDATE_ITEMS`: an editing trace
+    /// like the automerge-paper one (not available offline; generated instead): 182,000
+    /// single-character insertions and 77,000 deletions by one author, typing where the cursor
+    /// is, moving it nearby one edit in 250 and anywhere one in 1,000. `cargo test --lib measure_editing_trace -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn measure_editing_trace() {
+        use yrs::{GetString, Text};
+        let doc = Doc::with_client_id(1);
+        let text = doc.get_or_insert_text("content");
+        let mut nesting = Nesting::default();
+        // A small deterministic generator (xorshift), so the trace is the same every run.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (mut cursor, mut len, mut largest_update) = (0u32, 0u32, 0usize);
+        for _ in 0..259_778 {
+            // Now and then the author moves: mostly nearby, sometimes anywhere.
+            match next(1000) {
+                0 => cursor = next(u64::from(len) + 1) as u32,
+                1..=4 => {
+                    let near = cursor.saturating_sub(100) + next(200) as u32;
+                    cursor = near.min(len);
+                }
+                _ => {}
+            }
+            let before = doc.transact().state_vector();
+            {
+                let mut txn = doc.transact_mut();
+                if next(100) < 30 && cursor > 0 {
+                    text.remove_range(&mut txn, cursor - 1, 1);
+                    cursor -= 1;
+                    len -= 1;
+                } else {
+                    let c = (b'a' + next(26) as u8) as char;
+                    text.insert(&mut txn, cursor, &c.to_string());
+                    cursor += 1;
+                    len += 1;
+                }
+            }
+            let update = doc.transact().encode_state_as_update_v1(&before);
+            let shape = shape(&update).unwrap();
+            largest_update = largest_update.max(shape.len());
+            nesting.admit(&shape).unwrap();
+        }
+        let snapshot = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let blocks = crate::guard::document_shape(&snapshot).unwrap().len();
+        let chars = text.get_string(&doc.transact()).chars().count();
+        eprintln!(
+            "{chars} chars; snapshot {} bytes, {blocks} blocks; {} blocks admitted one edit at a \
+             time, at most {largest_update} per update; {} depth runs",
+            snapshot.len(),
+            nesting.items(),
+            nesting.clients.values().map(BTreeMap::len).sum::<usize>()
+        );
     }
 }
