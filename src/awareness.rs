@@ -240,23 +240,20 @@ impl Awareness {
         }
     }
 
-    /// Removes every entry introduced by `owner`: its live states become `None` until their
-    /// removal is broadcast (then [`Awareness::purge_departed`] drops them), the rest go now;
-    /// returns the clients whose removal is to be broadcast.
+    /// Removes every entry introduced by `owner`: each becomes `None` until its removal is
+    /// broadcast (then [`Awareness::purge_departed`] drops it); returns them all, left clients
+    /// included, so that peers learn of a `null` that arrived just before the leave with the
+    /// clock they know, and so that the broadcast that purges them always happens.
     pub fn remove_owner(&mut self, owner: ConnId) -> Vec<u64> {
         self.owned.remove(&owner);
         let mut removed = Vec::new();
-        self.known.retain(|client, k| {
-            if k.owner != owner {
-                return true;
-            }
-            if k.state.take().is_some() {
+        for (client, k) in &mut self.known {
+            if k.owner == owner {
+                k.state = None;
                 k.owner = DEPARTED;
                 removed.push(*client);
-                return true;
             }
-            false
-        });
+        }
         removed
     }
 
@@ -499,11 +496,13 @@ mod tests {
         let now = Instant::now();
         a.apply_ok(1, vec![entry(1, 1, Some("{}")), entry(2, 1, None)], now);
         a.apply_ok(2, vec![entry(3, 1, Some("{}"))], now);
-        assert_eq!(a.remove_owner(1), vec![1]);
-        // The removal is broadcast with the clock peers know, then the entry goes.
+        let mut gone = a.remove_owner(1);
+        gone.sort_unstable();
+        assert_eq!(gone, vec![1, 2]);
+        // The removal is broadcast with the clock peers know, then the entries go.
         assert_eq!(
-            decode_update(&a.encode(&[1]), 64),
-            Ok(vec![entry(1, 1, None)])
+            decode_update(&a.encode(&[1, 2]), 64),
+            Ok(vec![entry(1, 1, None), entry(2, 1, None)])
         );
         a.purge_departed();
         assert_eq!(a.known.len(), 1);
