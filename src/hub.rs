@@ -180,11 +180,14 @@ impl Hub {
     /// Applies a server-made v1 update (an import, an API edit) to document `name` through its
     /// room, which persists then broadcasts it like a client's update.
     pub async fn apply(&self, name: &DocName, update: &[u8]) -> Result<Applied, HubError> {
-        use yrs::updates::decoder::Decode;
         self.with_room(name, |room| async move {
-            // Made by the server itself: failing to decode it is a bug, reported as such.
-            let decoded = yrs::Update::decode_v1(update).map_err(|_| RoomError::Unavailable)?;
-            room.apply(decoded, update.len()).await
+            // Made by the server itself, but from client data (an import, a command): it goes
+            // through the same guard as a client's update. Failing to decode it is a bug.
+            let checked = crate::inbound::CheckedUpdate::decode(update).map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "server-made update refused");
+                RoomError::Unavailable
+            })?;
+            room.apply(checked).await
         })
         .await
     }

@@ -9,7 +9,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{StateVector, Update};
 
 use crate::awareness::{self, AwarenessError};
-use crate::guard::{self, GuardError};
+use crate::guard::{self, GuardError, Shape};
 use crate::protocol::{self, Message, ProtocolError};
 
 /// A validated client message, ready for the room.
@@ -17,12 +17,39 @@ use crate::protocol::{self, Message, ProtocolError};
 pub enum Inbound {
     /// Sync step 1: answer with what the client lacks.
     Step1(StateVector),
-    /// An update to apply (from step 2 or an update message), with its encoded size.
-    Update(Box<Update>, usize),
+    /// An update to apply (from step 2 or an update message).
+    Update(Box<CheckedUpdate>),
     /// Awareness entries to apply.
     Awareness(Vec<awareness::Entry>),
     /// A request for every awareness state.
     QueryAwareness,
+}
+
+/// An update that passed the shape guard and decodes, with what the room checks before applying
+/// it: its encoded size and where its items hang.
+#[derive(Debug)]
+pub struct CheckedUpdate {
+    /// The decoded update.
+    pub update: Update,
+    /// Its encoded length.
+    pub len: usize,
+    /// Where its items hang, for the room's nesting check ([`crate::nesting::Nesting`]).
+    pub shape: Shape,
+}
+
+impl CheckedUpdate {
+    /// Vets `update` with the shape guard, then decodes it.
+    pub fn decode(update: &[u8]) -> Result<CheckedUpdate, InboundError> {
+        // yrs decodes nested values by recursion: vet the shape first, since a stack
+        // overflow aborts the process where `catch_unwind` cannot help.
+        let shape = guard::shape(update)?;
+        let decoded = guarded(|| Update::decode_v1(update).ok()).ok_or(InboundError::Update)?;
+        Ok(CheckedUpdate {
+            update: decoded,
+            len: update.len(),
+            shape,
+        })
+    }
 }
 
 /// Why a frame was refused. Messages are safe to send as close reasons.
@@ -52,16 +79,13 @@ pub fn parse(frame: &Bytes, max_awareness_state: usize) -> Result<Option<Inbound
             guarded(|| StateVector::decode_v1(&sv).ok()).ok_or(InboundError::StateVector)?,
         ),
         Message::SyncStep2(update) | Message::Update(update) => {
-            // yrs decodes nested values by recursion: vet the shape first, since a stack
-            // overflow aborts the process where `catch_unwind` cannot help.
-            guard::check(&update)?;
-            let decoded =
-                guarded(|| Update::decode_v1(&update).ok()).ok_or(InboundError::Update)?;
-            Inbound::Update(Box::new(decoded), update.len())
+            Inbound::Update(Box::new(CheckedUpdate::decode(&update)?))
         }
-        Message::Awareness(payload) => {
-            Inbound::Awareness(awareness::decode_update(&payload, max_awareness_state)?)
-        }
+        Message::Awareness(payload) => Inbound::Awareness(awareness::decode_client_update(
+            &payload,
+            max_awareness_state,
+            awareness::MAX_CLIENTS_PER_CONNECTION,
+        )?),
         Message::QueryAwareness => Inbound::QueryAwareness,
         Message::Unknown(_) => return Ok(None),
     }))
@@ -87,12 +111,15 @@ mod tests {
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         let parsed = parse(&protocol::sync_update(&update), 1024).expect("valid");
-        let Some(Inbound::Update(u, len)) = parsed else {
+        let Some(Inbound::Update(u)) = parsed else {
             panic!("expected an update, got {parsed:?}");
         };
-        assert_eq!(len, update.len());
+        assert_eq!(u.len, update.len());
         let other = Doc::new();
-        other.transact_mut().apply_update(*u).expect("applies");
+        other
+            .transact_mut()
+            .apply_update(u.update)
+            .expect("applies");
         assert_eq!(
             other
                 .get_or_insert_text("content")

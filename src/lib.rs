@@ -28,6 +28,7 @@ pub mod meta;
 pub mod metrics;
 pub mod migrate;
 pub mod name;
+pub mod nesting;
 pub mod outbox;
 pub mod pages;
 pub mod privacy;

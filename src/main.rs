@@ -7,6 +7,9 @@ use ardoise::config::{Config, ConfigError};
 use ardoise::Server;
 use tracing_subscriber::EnvFilter;
 
+/// Stack of every runtime thread (async workers and the blocking pool).
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let config = match Config::load() {
         Ok(config) => config,
@@ -32,7 +35,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Defence in depth: every input that reaches a recursive decoder (yrs, parsers) is bounded
+    // first (guard.rs, nesting.rs), which is the protection; a known, larger stack than the
+    // default 2 MiB only widens the margin. It is reserved, not resident: untouched pages cost
+    // no memory.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("ardoise: cannot start the runtime: {e}");

@@ -22,14 +22,16 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use crate::awareness::{Awareness, ConnId};
+use crate::awareness::{Awareness, AwarenessError, ConnId};
 use crate::config::Config;
 use crate::creator::CreatorHash;
 use crate::edit::{self, EditRefused, TextEdit};
-use crate::inbound::Inbound;
+use crate::guard::{self, GuardError};
+use crate::inbound::{CheckedUpdate, Inbound};
 use crate::lifetime::Clock;
 use crate::meta::{DocMeta, Kind, NewDoc};
 use crate::name::DocName;
+use crate::nesting::Nesting;
 use crate::outbox::{code, Outbox};
 use crate::protocol;
 use crate::roomstats::RoomStats;
@@ -83,10 +85,8 @@ pub enum Command {
     /// applied like a client's: persisted, then broadcast. Refused if the document does not
     /// exist (it is never created this way) or would pass the size limit.
     Apply {
-        /// The update (v1), decoded.
-        update: Update,
-        /// Its encoded length, for the size limit.
-        len: usize,
+        /// The update, vetted by the shape guard and decoded.
+        update: CheckedUpdate,
         /// Answered once the update is persisted and broadcast.
         reply: oneshot::Sender<Result<Applied, RoomError>>,
     },
@@ -229,9 +229,9 @@ impl RoomHandle {
     }
 
     /// Applies a server-made update; answers once it is persisted and broadcast.
-    pub async fn apply(&self, update: Update, len: usize) -> Result<Applied, RoomError> {
+    pub async fn apply(&self, update: CheckedUpdate) -> Result<Applied, RoomError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Apply { update, len, reply }).await?;
+        self.send(Command::Apply { update, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 
@@ -330,6 +330,9 @@ struct Room {
     awareness: Awareness,
     subscribers: HashMap<ConnId, Subscriber>,
     persisted: Persisted,
+    /// How deep the document's shared types nest: every update is admitted by it before yrs
+    /// applies it.
+    nesting: Nesting,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
     /// Arrival of the oldest update applied to the document but not yet persisted and
@@ -357,7 +360,7 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         let name = name.clone();
         tokio::task::spawn_blocking(move || load(&*store, &name)).await
     };
-    let (doc, persisted) = match loaded {
+    let (doc, persisted, nesting) = match loaded {
         Ok(Ok(loaded)) => loaded,
         Ok(Err(e)) => {
             tracing::error!(doc = %name, error = %e, "cannot load document");
@@ -381,6 +384,7 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         awareness: Awareness::default(),
         subscribers: HashMap::new(),
         persisted,
+        nesting,
         awareness_dirty: Vec::new(),
         pending_since: None,
         last_flush: tokio::time::Instant::now(),
@@ -393,8 +397,11 @@ async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
     room.stop(rx).await;
 }
 
-/// Reads a document from storage and rebuilds it (blocking).
-fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted), LoadError> {
+/// Reads a document from storage and rebuilds it (blocking). Every stored update passes the
+/// same checks as a client's before yrs sees it: one stored before those checks existed may
+/// hold a shape yrs cannot apply without overflowing the stack, and the document is then
+/// refused (logged) rather than the process aborted.
+fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted, Nesting), LoadError> {
     let Stored {
         meta,
         snapshot,
@@ -405,11 +412,13 @@ fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted), LoadError
         .transpose()
         .map_err(|_| LoadError::Corrupt("metadata"))?;
     let doc = Doc::new();
+    let mut nesting = Nesting::default();
     let mut doc_bytes = 0;
     let mut log_bytes = 0;
     {
         let mut txn = doc.transact_mut();
         let mut apply = |bytes: &[u8]| -> Result<(), LoadError> {
+            nesting.admit(&guard::document_shape(bytes)?)?;
             let update = Update::decode_v1(bytes).map_err(|_| LoadError::Corrupt("update"))?;
             txn.apply_update(update)
                 .map_err(|_| LoadError::Corrupt("update"))
@@ -430,7 +439,7 @@ fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted), LoadError
         log_bytes,
         doc_bytes: doc_bytes + log_bytes,
     };
-    Ok((doc, persisted))
+    Ok((doc, persisted, nesting))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -439,6 +448,8 @@ enum LoadError {
     Store(#[from] StoreError),
     #[error("stored {0} does not decode")]
     Corrupt(&'static str),
+    #[error("stored update refused: {0}")]
+    Refused(#[from] GuardError),
 }
 
 fn observe(doc: &Doc, deltas: &Arc<Mutex<Vec<Vec<u8>>>>) -> Result<(), yrs::TransactionAcqError> {
@@ -618,15 +629,28 @@ impl Room {
                 } => {
                     let _ = reply.send(self.delete(&reason, only_if).await);
                 }
-                Command::Apply { update, len, reply } => {
+                Command::Apply { update, reply } => {
+                    let CheckedUpdate { update, len, shape } = update;
                     if self.persisted.meta.is_none() {
                         let _ = reply.send(Ok(Applied::Missing));
-                    } else if self.admits(&update, len) {
-                        self.persisted.doc_bytes += len;
-                        updates.push((SERVER_CONN, update));
-                        applied.push(reply);
-                    } else {
+                    } else if !self.admits(&update, len) {
                         let _ = reply.send(Ok(Applied::TooBig));
+                    } else {
+                        match self.nesting.admit(&shape) {
+                            Ok(()) => {
+                                self.persisted.doc_bytes += len;
+                                updates.push((SERVER_CONN, update));
+                                applied.push(reply);
+                            }
+                            Err(GuardError::DocTooManyItems) => {
+                                let _ = reply.send(Ok(Applied::TooBig));
+                            }
+                            Err(e) => {
+                                // The server made it from a flat model: a bug, not the user's.
+                                tracing::error!(doc = %self.parts.name, error = %e, "server-made update refused");
+                                let _ = reply.send(Err(RoomError::Unavailable));
+                            }
+                        }
                     }
                 }
                 Command::Edit { edit, reply } => edits.push((edit, reply)),
@@ -642,24 +666,44 @@ impl Room {
                         // A read-only connection's document changes are dropped, per protocol.
                         Inbound::Update(..) if read_only => {}
                         Inbound::Step1(sv) => step1s.push((conn, sv)),
-                        Inbound::Update(update, len) => {
-                            if self.admits(&update, len) {
-                                self.persisted.doc_bytes += len;
-                                self.parts.stats.updates_in.inc();
-                                self.parts.stats.update_bytes_in.inc_by(len as u64);
-                                oldest = Some(oldest.map_or(received, |o| o.min(received)));
-                                updates.push((conn, *update));
-                            } else {
+                        Inbound::Update(checked) => {
+                            let CheckedUpdate { update, len, shape } = *checked;
+                            if !self.admits(&update, len) {
                                 self.drop_subscriber(
                                     conn,
                                     code::TOO_BIG,
                                     "document size limit reached",
                                 );
+                            } else if let Err(e) = self.nesting.admit(&shape) {
+                                // Checked here, before yrs applies it: nesting depth is a
+                                // property of the document, not of the update alone.
+                                tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
+                                let code = match e {
+                                    GuardError::DocTooManyItems => code::TOO_BIG,
+                                    _ => code::POLICY_VIOLATION,
+                                };
+                                self.drop_subscriber(conn, code, e.message());
+                            } else {
+                                self.persisted.doc_bytes += len;
+                                self.parts.stats.updates_in.inc();
+                                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                                oldest = Some(oldest.map_or(received, |o| o.min(received)));
+                                updates.push((conn, update));
                             }
                         }
                         Inbound::Awareness(entries) => {
-                            let changed = self.awareness.apply(conn, entries, now);
-                            self.awareness_dirty.extend(changed);
+                            match self.awareness.apply(conn, entries, now) {
+                                Ok(changed) => self.awareness_dirty.extend(changed),
+                                Err(e) => {
+                                    // A full room is a passing state; speaking for many
+                                    // clients at once is not what a y-websocket client does.
+                                    let code = match e {
+                                        AwarenessError::RoomFull => code::TRY_AGAIN_LATER,
+                                        _ => code::POLICY_VIOLATION,
+                                    };
+                                    self.drop_subscriber(conn, code, e.reason());
+                                }
+                            }
                         }
                         Inbound::QueryAwareness => {
                             let frame = protocol::awareness(&self.awareness.encode_live());
@@ -1048,12 +1092,29 @@ impl Room {
         let name = self.parts.name.clone();
         let through = self.persisted.last_seq;
         let len = snapshot.len();
-        match blocking(move || store.compact(name.as_str(), &snapshot, through)).await {
-            Ok(()) => {
+        let write = move || {
+            store.compact(name.as_str(), &snapshot, through)?;
+            // The nesting record afresh from what yrs holds: items merged or collected since
+            // load no longer count, and content that arrived before what it hangs on is known.
+            let mut nesting = Nesting::default();
+            Ok(guard::document_shape(&snapshot)
+                .and_then(|shape| nesting.admit(&shape))
+                .map(|()| nesting))
+        };
+        match blocking(write).await {
+            Ok(nesting) => {
                 tracing::debug!(doc = %self.parts.name, bytes = len, "compacted");
                 self.persisted.log_entries = 0;
                 self.persisted.log_bytes = 0;
                 self.persisted.doc_bytes = len;
+                match nesting {
+                    Ok(nesting) => self.nesting = nesting,
+                    // Every update was admitted, so this is not expected; the old record
+                    // still bounds the document.
+                    Err(e) => {
+                        tracing::error!(doc = %self.parts.name, error = %e, "cannot recount the compacted document")
+                    }
+                }
             }
             Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "compaction failed"),
         }
@@ -1069,9 +1130,10 @@ impl Room {
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
         match loaded {
-            Ok(Ok((doc, persisted))) if observe(&doc, &self.deltas).is_ok() => {
+            Ok(Ok((doc, persisted, nesting))) if observe(&doc, &self.deltas).is_ok() => {
                 self.doc = doc;
                 self.persisted = persisted;
+                self.nesting = nesting;
                 self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
             }
             _ => {
@@ -1103,6 +1165,8 @@ impl Room {
             let frame = protocol::awareness(&self.awareness.encode(&clients));
             self.broadcast(frame);
         }
+        // Peers have been told: what connections that left introduced can go.
+        self.awareness.purge_departed();
     }
 
     fn broadcast(&mut self, frame: Bytes) {

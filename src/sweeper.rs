@@ -312,10 +312,10 @@ mod tests {
         let bytes = local
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        let update = Update::decode_v1(&bytes).expect("update");
+        let update = crate::inbound::CheckedUpdate::decode(&bytes).expect("update");
         room.send(Command::Inbound {
             conn: 7,
-            msg: Inbound::Update(Box::new(update), bytes.len()),
+            msg: Inbound::Update(Box::new(update)),
             received: std::time::Instant::now(),
         })
         .await

@@ -20,6 +20,7 @@ mod hostile_files;
 mod hostile_formula;
 mod hostile_http;
 mod hostile_storage;
+mod hostile_sync;
 mod http;
 mod loadtest;
 mod node_clients;
