@@ -111,7 +111,9 @@ fn xlsx_with_nested_runs(levels: usize, shared: bool) -> Vec<u8> {
 }
 
 /// A `multipart/form-data` body with the anonymous import form's fields.
-fn upload(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+/// `POST /import` of `content` as the form's file `file_name` (and the name `imported`), asking
+/// for a JSON answer.
+async fn import_form(server: &TestServer, file_name: &str, content: &[u8]) -> (u16, String) {
     let boundary = "ardoiseHostileBoundary5Xq2";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nimported\r\n\
@@ -121,7 +123,19 @@ fn upload(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
     .into_bytes();
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let r = server
+        .request_bytes(
+            "POST",
+            "/import",
+            &[
+                ("Content-Type", content_type.as_str()),
+                ("Accept", "application/json"),
+            ],
+            &body,
+        )
+        .await;
+    (r.status, r.body)
 }
 
 async fn put(server: &TestServer, name: &str, content_type: &str, body: &[u8]) -> (u16, String) {
@@ -159,20 +173,9 @@ async fn an_ods_of_deeply_nested_spans_is_refused_by_the_api_and_the_import_form
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("levels deep"), "{body}");
 
-    let (content_type, form) = upload("nested.ods", &ods);
-    let r = server
-        .request_bytes(
-            "POST",
-            "/import",
-            &[
-                ("Content-Type", content_type.as_str()),
-                ("Accept", "application/json"),
-            ],
-            &form,
-        )
-        .await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("levels deep"), "{}", r.body);
+    let (status, body) = import_form(&server, "nested.ods", &ods).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("levels deep"), "{body}");
     // Nothing was created from the refused files.
     assert_eq!(server.get("/_/nested/csv").await.0, 404);
     assert_eq!(server.get("/_/imported/csv").await.0, 404);
@@ -205,19 +208,8 @@ async fn small_files_saying_too_many_cells_are_refused_before_they_take_memory()
     let (status, body) = put(&server, "million", ODS, &ods).await;
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("cells"), "{body}");
-    let (content_type, form) = upload("million.ods", &ods);
-    let r = server
-        .request_bytes(
-            "POST",
-            "/import",
-            &[
-                ("Content-Type", content_type.as_str()),
-                ("Accept", "application/json"),
-            ],
-            &form,
-        )
-        .await;
-    assert_eq!(r.status, 413, "{}", r.body);
+    let (status, body) = import_form(&server, "million.ods", &ods).await;
+    assert_eq!(status, 413, "{body}");
     // An XLSX has no repeats, but deflate makes 200,000 cells small too: they are counted
     // before IronCalc builds its model.
     let xlsx = calc_io::export(&small_book(), CalcFormat::Xlsx, 0).expect("xlsx");
