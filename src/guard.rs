@@ -7,7 +7,8 @@
 //! - **Deeply nested shared types.** yrs integrates, deletes and garbage-collects a shared type
 //!   by recursion into the types it holds: a chain of some thousands of `Y.Map`s, each inside
 //!   the previous one, overflows the stack the same way. The walk below reads where every item
-//!   hangs ([`Shape`]); [`crate::nesting::Nesting`] bounds the depth it reaches, across updates.
+//!   hangs ([`Shape`]); the room's nesting record (`nesting.rs`) bounds the depth it reaches,
+//!   across updates.
 //! - **Many distinct formatting attributes.** Reading the text clones the set of active
 //!   attributes for every chunk of text, so time grows as chunks × attributes: a megabyte of
 //!   hostile update with a thousand attribute keys takes minutes. With the number of distinct
@@ -24,8 +25,6 @@ use std::collections::{HashMap, HashSet};
 use yrs::encoding::read::Read;
 use yrs::updates::decoder::{Decoder, DecoderV1};
 
-use crate::nesting::Nesting;
-
 /// Why an update was refused before decoding. Messages are safe to show to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
@@ -39,17 +38,17 @@ pub enum GuardError {
     #[error("too many distinct formatting attributes")]
     TooManyKeys,
     /// More than [`MAX_UPDATE_ITEMS`] blocks in one update (a whole document: more than
-    /// [`crate::nesting::MAX_DOC_ITEMS`]).
+    /// [`MAX_DOC_ITEMS`]).
     #[error("too many items in one update")]
     TooManyItems,
-    /// Shared types nested deeper than [`crate::nesting::MAX_TYPE_DEPTH`].
+    /// Shared types nested deeper than [`MAX_TYPE_DEPTH`].
     #[error("shared types nested too deeply")]
     TypesTooDeep,
     /// A shared type placed under content the document does not have (yet), so its depth
     /// cannot be known.
     #[error("shared type placed under missing content")]
     Unanchored,
-    /// The document would hold more than [`crate::nesting::MAX_DOC_ITEMS`] items.
+    /// The document would hold more than [`MAX_DOC_ITEMS`] items.
     #[error("document has too many items")]
     DocTooManyItems,
 }
@@ -72,6 +71,17 @@ impl GuardError {
 /// More distinct formatting attribute keys than this are refused. The pad schema uses seven;
 /// Quill knows about twenty.
 pub const MAX_FORMAT_KEYS: usize = 64;
+
+/// Shared types nest at most this deep (a root type is at depth 1). The schema nests two
+/// levels (DESIGN.md §3: a calc's `sheet:<sid>` root map holds its `cells` map); yrs needs
+/// thousands of levels to overflow a 2 MiB stack.
+pub const MAX_TYPE_DEPTH: u8 = 32;
+
+/// A document holds at most this many blocks (counted as they arrive, recounted from the
+/// snapshot at each compaction): four times the largest calc an import may create
+/// (`calc_io::MAX_CELLS`, one item per cell), 60 times a pad typed like the automerge-paper
+/// trace (64,025 blocks: `nesting::tests::measure_editing_trace`).
+pub const MAX_DOC_ITEMS: usize = 4_000_000;
 
 /// Values nested deeper than this are refused. The pad schema nests two levels.
 pub const MAX_NESTING: usize = 64;
@@ -120,7 +130,7 @@ struct Node {
 }
 
 /// The blocks of one update: their ids and lengths, where each item hangs, and which items are
-/// shared types. Read by [`shape`]; checked and recorded by [`Nesting`].
+/// shared types. Read by [`shape`]; checked and recorded by the room's nesting record.
 #[derive(Debug, Default)]
 pub struct Shape {
     /// The client ids the update mentions (as item owners or in references), by index.
@@ -187,14 +197,6 @@ impl Shape {
     }
 }
 
-/// Refuses updates yrs cannot be trusted with on their own (a snapshot, an export's input);
-/// accepts everything else yrs can decode. The shared types' depth is counted from the update's
-/// own roots: for an update applied to a live document, use [`shape`] and [`Nesting::admit`].
-pub fn check(update: &[u8]) -> Result<(), GuardError> {
-    let shape = document_shape(update)?;
-    Nesting::default().admit(&shape)
-}
-
 /// Walks an update without decoding it: refuses the shapes yrs cannot be trusted with (see the
 /// module's documentation), and returns where its items hang.
 pub fn shape(update: &[u8]) -> Result<Shape, GuardError> {
@@ -202,9 +204,9 @@ pub fn shape(update: &[u8]) -> Result<Shape, GuardError> {
 }
 
 /// [`shape`] for a whole document (a snapshot, a stored update), which may hold as many blocks
-/// as a document may ([`crate::nesting::MAX_DOC_ITEMS`]).
+/// as a document may ([`MAX_DOC_ITEMS`]).
 pub fn document_shape(update: &[u8]) -> Result<Shape, GuardError> {
-    shape_within(update, crate::nesting::MAX_DOC_ITEMS)
+    shape_within(update, MAX_DOC_ITEMS)
 }
 
 fn shape_within(update: &[u8], max_items: usize) -> Result<Shape, GuardError> {
@@ -437,6 +439,11 @@ mod tests {
     use yrs::types::Attrs;
     use yrs::updates::decoder::Decode;
     use yrs::{Any, Array, Doc, ReadTxn, StateVector, Text, Transact};
+
+    /// The walk alone, on a whole document (types' depth is the nesting record's test).
+    fn check(update: &[u8]) -> Result<(), GuardError> {
+        document_shape(update).map(drop)
+    }
 
     /// A v1 update with one client, one root-level item of Any content holding `value`.
     fn any_update(value: &[u8]) -> Vec<u8> {

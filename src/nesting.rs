@@ -16,23 +16,21 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::guard::{Block, GuardError, Id, Parent, Shape};
-
-/// Shared types nest at most this deep (a root type is at depth 1). The schema nests two
-/// levels (DESIGN.md §3: a calc's `sheet:<sid>` root map holds its `cells` map); yrs needs
-/// thousands of levels to overflow a 2 MiB stack.
-pub const MAX_TYPE_DEPTH: u8 = 32;
-
-/// A document holds at most this many blocks (counted as they arrive, recounted from the
-/// snapshot at each compaction): four times the largest calc an import may create
-/// (`calc_io::MAX_CELLS`, one item per cell), 60 times a pad typed like the automerge-paper
-/// trace (64,025 blocks: `measure_editing_trace` below).
-pub const MAX_DOC_ITEMS: usize = 4_000_000;
+pub use crate::guard::{MAX_DOC_ITEMS, MAX_TYPE_DEPTH};
 
 /// The depth of garbage-collected ranges: yrs turns anything placed beside them into garbage
 /// too, so any depth is an upper bound; the lowest keeps references to them usable.
 const GC_DEPTH: u8 = 1;
 
 /// The depth record of one document.
+/// Refuses a whole document (a snapshot, an export's input) yrs cannot be trusted with on its
+/// own; accepts everything else yrs can decode. The shared types' depth is counted from the
+/// update's own roots: for an update applied to a live document, use [`Nesting::admit`].
+pub fn check_document(update: &[u8]) -> Result<(), GuardError> {
+    let shape = crate::guard::document_shape(update)?;
+    Nesting::default().admit(&shape)
+}
+
 #[derive(Debug, Default)]
 pub struct Nesting {
     /// Per client: runs of clocks `start → (end, depth of the type they hang in)`, disjoint.

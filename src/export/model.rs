@@ -19,7 +19,7 @@ use yrs::{
 };
 
 use super::ExportError;
-use crate::guard;
+use crate::nesting;
 
 /// The root `Y.Text` holding the pad's rich text.
 const CONTENT: &str = "content";
@@ -158,10 +158,10 @@ impl Color {
 
 impl Pad {
     /// Decodes a yrs v1 update of the whole document. Hostile input yields an error, never a
-    /// panic, a stack overflow or a quadratic run: [`guard::check`] vets the bytes first, and
+    /// panic, a stack overflow or a quadratic run: [`nesting::check_document`] vets the bytes first, and
     /// yrs runs under `catch_unwind`.
     pub fn from_snapshot(snapshot: &[u8]) -> Result<Pad, ExportError> {
-        guard::check(snapshot)?;
+        nesting::check_document(snapshot)?;
         catch_unwind(AssertUnwindSafe(|| decode(snapshot))).unwrap_or(Err(ExportError::BadSnapshot))
     }
 
