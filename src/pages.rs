@@ -110,7 +110,8 @@ const EN: Strings = Strings {
     not_found: "Not found",
     not_found_text: "There is nothing at this address.",
     unavailable: "Temporarily unavailable",
-    names_rule: "A name has 1 to 100 characters: letters A–Z and a–z, digits, '_', '.' and '-'.",
+    names_rule: "A name has 1 to 100 characters: letters A–Z and a–z, digits, '_', '.' and '-', \
+                 and is not made of dots only.",
     read_only_title: "Read-only pad",
     closed_title: "New pads are paused",
     closed_text:
@@ -140,7 +141,8 @@ const FR: Strings = Strings {
     not_found_text: "Il n'y a rien à cette adresse.",
     unavailable: "Temporairement indisponible",
     names_rule:
-        "Un nom compte de 1 à 100 caractères : lettres A–Z et a–z, chiffres, « _ », « . » et « - ».",
+        "Un nom compte de 1 à 100 caractères : lettres A–Z et a–z, chiffres, « _ », « . » et « - », \
+         et pas seulement des points.",
     read_only_title: "Pad en lecture seule",
     closed_title: "Création de pads suspendue",
     closed_text:
@@ -326,7 +328,7 @@ pub fn home(
          <form method=\"post\" action=\"{new}\">\n\
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
          <label for=\"new-name\">{name_label}</label>\n\
-         <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" \
+         <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" \
          autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
          <p id=\"name-hint\" class=\"hint\">{name_hint} {names_rule}</p>\n\
          <label for=\"lifetime\">{keep_label}</label>\n\
@@ -338,7 +340,7 @@ pub fn home(
          <form method=\"get\" action=\"{open}\">\n\
          <label for=\"open-name\">{name}</label>\n\
          <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
-         pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
          {import}<p class=\"privacy\">{privacy} <a href=\"{privacy_href}?lang={code}\">{privacy_link}</a></p>\n\
          </main>\n</body>\n</html>\n",
@@ -568,7 +570,7 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
          <form method=\"post\" action=\"{action}?lang={code}\" enctype=\"multipart/form-data\">\n\
          <label for=\"import-name\">{name}</label>\n\
          <input id=\"import-name\" name=\"name\" maxlength=\"100\" \
-         pattern=\"[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
          <label for=\"import-file\">{file}</label>\n\
          <input id=\"import-file\" name=\"file\" type=\"file\" required \
          accept=\".csv,.ods,.xlsx,.sc,text/csv,text/x-socialcalc\">\n\
