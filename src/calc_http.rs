@@ -289,7 +289,7 @@ async fn open_calc(state: &AppState, name: &DocName, create: bool) -> Result<boo
         lifetime: state.config.retention_default,
         creator: None,
     };
-    match state.hub.open(name, state.may_create(new)).await? {
+    match state.open_or_create(name, new).await? {
         Some(meta) if meta.kind == Kind::Calc => Ok(true),
         Some(_) => Err(CalcError::NotACalc),
         None => Err(AppError::CreationClosed(name.clone()).into()),

@@ -98,9 +98,14 @@ impl AppState {
         }
     }
 
-    /// The creation rule: `create` when creation is open, else only existing documents.
-    pub(crate) fn may_create(&self, new: NewDoc) -> Option<NewDoc> {
-        self.admission.is_open().then_some(new)
+    /// The metadata of `name`, creating it as `new` when it is missing and creation is open;
+    /// `None` when creation refused it (then nothing was loaded or kept: `creation::open`).
+    pub(crate) async fn open_or_create(
+        &self,
+        name: &DocName,
+        new: NewDoc,
+    ) -> Result<Option<DocMeta>, HubError> {
+        crate::creation::open(&self.hub, &self.admission, name, new).await
     }
 }
 
@@ -419,7 +424,7 @@ async fn create(
             lifetime,
             creator: Some(secret.hash()),
         };
-        let Some(meta) = state.hub.open(&name, state.may_create(new)).await? else {
+        let Some(meta) = state.open_or_create(&name, new).await? else {
             return Err(AppError::CreationClosed(name));
         };
         // The fragment never reaches a server or a log; the page moves the secret into the
@@ -466,8 +471,7 @@ async fn open_doc(
         creator: Some(secret.hash()),
     };
     let meta = state
-        .hub
-        .open(&name, state.may_create(new))
+        .open_or_create(&name, new)
         .await?
         .ok_or(AppError::CreationClosed(name.clone()))?;
     let secret = creator_delete::created_by(&meta, &secret).then_some(secret);
@@ -663,12 +667,22 @@ async fn websocket(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let name = DocName::parse(&raw)?;
-    // Refused at the upgrade, so a client never gets an empty document it would fill:
-    // reconnections to existing documents always pass.
-    if !state.admission.is_open() && !state.hub.exists(&name).await? {
+    // Checked before anything is created: a plain GET on this route creates nothing.
+    let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
+    // A join accepted while creation is open creates the document as opening its page does
+    // (metadata, default lifetime, read-only token), so it stays an existing document once
+    // creation closes. Refused at the upgrade, so a client never gets an empty document it
+    // would fill: reconnections to existing documents always pass.
+    let new = NewDoc {
+        kind: Kind::Pad,
+        lifetime: state.config.retention_default,
+        // No page to hand a creator secret to: nobody can delete it as its creator.
+        creator: None,
+    };
+    if state.open_or_create(&name, new).await?.is_none() {
         return Ok(state.creation_closed(lang, Some(&name)));
     }
-    upgrade_to(state, name, false, upgrade)
+    upgrade_to(state, name, false, Ok(upgrade))
 }
 
 async fn read_only_websocket(

@@ -161,13 +161,28 @@ impl Hub {
     }
 
     /// The metadata of `name`, creating the document first if `create` says how.
+    ///
+    /// Metadata is read first (the live room's, else storage's): only a creation that is
+    /// going ahead loads or spawns a room, so asking for a missing document without `create`
+    /// (a refused creation, a probe) leaves nothing in the hub. Callers decide `create`
+    /// through `creation::open`.
     pub async fn open(
         &self,
         name: &DocName,
         create: Option<NewDoc>,
     ) -> Result<Option<DocMeta>, HubError> {
-        self.with_room(name, |room| async move { room.open(create).await })
-            .await
+        if let Some(meta) = self.meta(name).await? {
+            return Ok(Some(meta));
+        }
+        let Some(create) = create else {
+            return Ok(None);
+        };
+        // The room checks again: a creation racing this one finds the document and keeps it.
+        self.with_room(
+            name,
+            move |room| async move { room.open(Some(create)).await },
+        )
+        .await
     }
 
     /// The whole document `name` as one v1 update, read through its room (loading it if

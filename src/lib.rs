@@ -13,6 +13,7 @@ pub mod calc;
 pub mod calc_http;
 pub mod calc_io;
 pub mod config;
+pub mod creation;
 pub mod creator;
 pub mod creator_delete;
 pub mod edit;

@@ -275,17 +275,10 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
         lifetime,
         creator: None,
     };
-    let Some(new) = state.may_create(new) else {
+    let Some(meta) = state.open_or_create(&name, new).await? else {
         state.metrics.refused(Refusal::CreationClosed);
         return Err(ApiError::CreationClosed);
     };
-    let meta = state
-        .hub
-        .open(&name, Some(new))
-        .await?
-        .ok_or(ApiError::Unavailable(
-            "document unavailable, try again later",
-        ))?;
     Ok(ok(
         StatusCode::CREATED,
         describe(&state, headers, &name, &meta),

@@ -13,6 +13,7 @@ mod browser;
 mod calc;
 mod calc_files;
 mod calc_readers;
+mod creation;
 mod durability;
 mod export;
 mod export_readers;
