@@ -6,6 +6,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+/// The number of CPUs in a list such as `0-3,6,8-9`.
+fn count_cpu_list(list: &str) -> usize {
+    list.split(',')
+        .filter_map(|part| match part.split_once('-') {
+            Some((a, b)) => Some(b.parse::<usize>().ok()? + 1 - a.parse::<usize>().ok()?),
+            None => part.parse::<usize>().ok().map(|_| 1),
+        })
+        .sum()
+}
+
 /// How often the resident set is sampled for its peak.
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
@@ -30,6 +40,23 @@ impl Process {
         let process = Self { pid };
         process.cpu_seconds()?;
         Ok(process)
+    }
+
+    /// This process (the load generator itself).
+    pub fn current() -> Result<Self> {
+        Self::new(std::process::id())
+    }
+
+    /// How many CPUs the process may run on (`Cpus_allowed_list`: a pinned process has one), so
+    /// that a CPU share can be read against what the process could have had.
+    pub fn allowed_cpus(&self) -> Result<usize> {
+        let path = format!("/proc/{}/status", self.pid);
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        let list = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .with_context(|| format!("no Cpus_allowed_list in {path}"))?;
+        Ok(count_cpu_list(list.trim()).max(1))
     }
 
     /// User plus system CPU time consumed so far, in seconds.
@@ -147,6 +174,13 @@ fn clock_ticks_per_second() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_cpu_lists() {
+        assert_eq!(count_cpu_list("0"), 1);
+        assert_eq!(count_cpu_list("0-3,6,8-9"), 7);
+        assert_eq!(count_cpu_list(""), 0);
+    }
 
     #[test]
     fn parses_stat_with_spaces_in_the_name() {

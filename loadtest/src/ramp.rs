@@ -133,6 +133,41 @@ pub struct Step {
     pub edits_per_sec: f64,
     /// Frames received by the counting clients during the step, per second.
     pub frames_per_sec: f64,
+    /// The server's CPU time during the step over the CPUs it may use (1.0 = all of them busy),
+    /// if `--pid` was given.
+    pub server_cpu: Option<f64>,
+    /// The same for the load generator itself.
+    pub generator_cpu: f64,
+    /// Server CPU microseconds per frame the counting clients received, if `--pid` was given.
+    pub server_us_per_frame: Option<f64>,
+}
+
+/// A CPU share at or past this means that side had no CPU left to give.
+const SATURATED: f64 = 0.9;
+
+impl Step {
+    /// Which side ran out of CPU during this step, in words.
+    pub fn limited_by(&self) -> String {
+        let server = self.server_cpu.is_some_and(|c| c >= SATURATED);
+        let generator = self.generator_cpu >= SATURATED;
+        let pct = |c: f64| format!("{:.0} %", c * 100.0);
+        let server_share = self.server_cpu.map_or("?".into(), pct);
+        match (server, generator) {
+            (true, true) => format!(
+                "both (server {server_share}, generator {})",
+                pct(self.generator_cpu)
+            ),
+            (true, false) => format!("server CPU ({server_share})"),
+            (false, true) => format!(
+                "generator CPU ({}): the figure is the generator's, not the server's",
+                pct(self.generator_cpu)
+            ),
+            (false, false) => format!(
+                "neither CPU (server {server_share}, generator {})",
+                pct(self.generator_cpu)
+            ),
+        }
+    }
 }
 
 /// The result of a ramp.
@@ -166,6 +201,8 @@ pub struct RampReport {
     pub server_cpu_secs: Option<f64>,
     /// `/proc/loadavg` at the start and the end.
     pub loadavg: [String; 2],
+    /// Which side ran out of CPU in the step that stopped the ramp (or the last step).
+    pub limited_by: String,
 }
 
 /// Runs the ramp.
@@ -205,6 +242,9 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
     };
     let peak = server.map(Process::sample_peak);
     let cpu_start = server.map(|p| p.cpu_seconds()).transpose()?;
+    let server_cpus = server.map(|p| p.allowed_cpus()).transpose()?;
+    let generator = Process::current()?;
+    let generator_cpus = generator.allowed_cpus()?;
 
     // Observers first: they see every edit from the first author on.
     let mut observers: Vec<JoinHandle<Outcome>> = (0..settings.observers)
@@ -258,6 +298,8 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
             n_lurkers += 1;
         }
         let step_start = Instant::now();
+        let server_cpu_before = server.map(|p| p.cpu_seconds()).transpose()?;
+        let generator_cpu_before = generator.cpu_seconds()?;
         let edits_before = counters.edits.load(Ordering::Relaxed);
         let frames_before = counters.frames.load(Ordering::Relaxed);
         let mut unseen = u64::MAX;
@@ -266,6 +308,12 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
             unseen = unseen.min(unseen_now());
         }
         let secs = step_start.elapsed().as_secs_f64();
+        let server_cpu_secs = match (server, server_cpu_before) {
+            (Some(p), Some(before)) => Some(p.cpu_seconds()? - before),
+            _ => None,
+        };
+        let generator_cpu_secs = generator.cpu_seconds()? - generator_cpu_before;
+        let frames = counters.frames.load(Ordering::Relaxed) - frames_before;
         let window = counters.take_window();
         let s = Step {
             at_secs: start.elapsed().as_secs_f64(),
@@ -274,13 +322,20 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
             p99_ms: p99_ms(&window),
             unseen,
             edits_per_sec: (counters.edits.load(Ordering::Relaxed) - edits_before) as f64 / secs,
-            frames_per_sec: (counters.frames.load(Ordering::Relaxed) - frames_before) as f64 / secs,
+            frames_per_sec: frames as f64 / secs,
+            server_cpu: server_cpu_secs
+                .zip(server_cpus)
+                .map(|(c, n)| c / secs / n as f64),
+            generator_cpu: generator_cpu_secs / secs / generator_cpus as f64,
+            server_us_per_frame: server_cpu_secs
+                .filter(|_| frames > 0)
+                .map(|c| c * 1e6 / frames as f64),
         };
         if progress {
             eprintln!(
-                "[{:>5.1} s] authors {} lurkers {} | p99 {:.1} ms | unseen {} | {:.0} edits/s, {:.0} frames/s | failed {}",
+                "[{:>5.1} s] authors {} lurkers {} | p99 {:.1} ms | unseen {} | {:.0} edits/s, {:.0} frames/s | failed {} | CPU: {}",
                 s.at_secs, s.authors, s.lurkers, s.p99_ms, s.unseen, s.edits_per_sec,
-                s.frames_per_sec, counters.failed.load(Ordering::Relaxed)
+                s.frames_per_sec, counters.failed.load(Ordering::Relaxed), s.limited_by()
             );
         }
         let failed = if s.p99_ms > settings.slo {
@@ -353,7 +408,11 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
         }
         _ => None,
     };
+    let limited_by = steps
+        .last()
+        .map_or_else(|| "no step ran".into(), Step::limited_by);
     Ok(RampReport {
+        limited_by,
         label,
         sustained_authors: sustained,
         stop,
@@ -398,6 +457,7 @@ impl RampReport {
         if let (Some(rss), Some(cpu)) = (self.server_rss_peak_mib, self.server_cpu_secs) {
             let _ = writeln!(out, "  server    CPU {cpu:.1} s, RSS peak {rss:.1} MiB");
         }
+        let _ = writeln!(out, "  limit     {} in the last step", self.limited_by);
         let _ = writeln!(
             out,
             "  loadavg   {} at the start, {} at the end",
@@ -410,7 +470,7 @@ impl RampReport {
 /// A Markdown table of ramp reports.
 pub fn table(reports: &[RampReport]) -> String {
     let mut out = String::from(
-        "| server | authors sustained | stopped | p99 of last passing step ms | edits/s there | frames/s there | converged |\n|---|---|---|---|---|---|---|\n",
+        "| server | authors sustained | stopped | limited by (last step) | p99 of last passing step ms | edits/s there | frames/s there | server CPU µs/frame there | converged |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in reports {
         let last = r
@@ -420,13 +480,16 @@ pub fn table(reports: &[RampReport]) -> String {
             .find(|s| s.authors == r.sustained_authors);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.label,
             r.sustained_authors,
             r.stop,
+            r.limited_by,
             last.map_or("–".into(), |s| format!("{:.1}", s.p99_ms)),
             last.map_or("–".into(), |s| format!("{:.0}", s.edits_per_sec)),
             last.map_or("–".into(), |s| format!("{:.0}", s.frames_per_sec)),
+            last.and_then(|s| s.server_us_per_frame)
+                .map_or("–".into(), |us| format!("{us:.2}")),
             if r.converged { "yes" } else { "NO" }
         );
     }
