@@ -14,6 +14,9 @@
 #   4 idle        10,000 connections over 1,000 pads: memory per connection
 #   5 storm       500 new pads at 50/s over scenario 1; ardoise twice: with [shedding] marks
 #                 the storm trips, and with --shedding-mode open
+#   6 hard storm  20 pads × (10 authors), 10 s, ardoise in auto mode with rooms_high = 300:
+#                 once alone, once with 300 new pads a second (3,000 tried); the existing pads'
+#                 p99 of both runs side by side (ardoise only: the reference has no shedding)
 #
 # Within a scenario every server is measured before the next scenario starts, so that a change
 # in the machine's background load affects both sides alike. Each scenario takes ≤ 90 s a server.
@@ -30,7 +33,7 @@ while [[ $# -gt 0 ]]; do
         --servers) servers=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -93,6 +96,14 @@ broadcast_delay_low_ms = 30
 hold_secs = 5
 TOML
 
+# Scenario 6: creation closes once 300 rooms are live and reopens under 250; the other marks
+# are the defaults.
+cat > "$out/storm6.toml" <<'TOML'
+[shedding]
+rooms_high = 300
+rooms_low = 250
+TOML
+
 server_pid=""
 server_dir=""
 stop_server() {
@@ -122,6 +133,10 @@ start_server() {
         ardoise)
             "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 --data "$server_dir/data" \
                 --shedding-mode open >"$log.out" 2>"$log.err" &
+            ;;
+        ardoise-storm6)
+            "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 --data "$server_dir/data" \
+                --config "$out/storm6.toml" --shedding-mode auto >"$log.out" 2>"$log.err" &
             ;;
         ardoise-shed)
             "${pin_server[@]}" "$ardoise" --listen 127.0.0.1:0 --data "$server_dir/data" \
@@ -217,6 +232,16 @@ for scenario in $scenarios; do
                     --duration 20 --rate 50 --count 500
             done
             ;;
+        6)
+            if [[ " $servers " == *" ardoise "* ]]; then
+                small=(--pads 20 --authors 10 --lurkers 0 --type-every 400ms --chars 4)
+                measure ardoise-storm6 "6-nostorm-ardoise" run "${small[@]}" --duration 10
+                measure ardoise-storm6 "6-storm-ardoise" create-storm "${small[@]}" \
+                    --duration 10 --rate 300 --count 3000
+                grep -E "creation of new documents" "$out/6-storm-ardoise.server.err" \
+                    >"$out/6-storm-ardoise.admission.log" || true
+            fi
+            ;;
         *) echo "run.sh: unknown scenario $scenario" >&2; exit 2 ;;
     esac
 done
@@ -225,7 +250,7 @@ echo
 sed -n '1,6p' "$out/machine.txt"
 echo
 shopt -s nullglob
-runs=("$out"/[1345]-*.json)
+runs=("$out"/[13456]-*.json)
 ramps=("$out"/2-*.json)
 [[ ${#runs[@]} -gt 0 ]] && "$loadtest" table "${runs[@]}" | tee "$out/table.md"
 [[ ${#ramps[@]} -gt 0 ]] && "$loadtest" table "${ramps[@]}" | tee "$out/ramp.md"
