@@ -518,6 +518,19 @@ impl Shared {
     }
 }
 
+/// Bytes the readiness probe writes to its own file: two fresh blocks, so a disk that cannot
+/// take new data fails it (the database file may have free pages and the journal a partly
+/// filled block).
+const PROBE_BYTES: usize = 8192;
+
+/// Rewrites the probe file at `path` with [`PROBE_BYTES`] and syncs it.
+fn probe_disk(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(&[0; PROBE_BYTES])?;
+    file.sync_data()
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -721,6 +734,14 @@ impl Store for RedbStore {
         // A non-durable commit may stay in memory: its journal record, once synced, is on the
         // disk. Not a durable redb commit: that would stall every room's writes while it syncs.
         self.shared.sync_journal()?;
+        // A small record may still fit in blocks the journal holds on a full disk: the disk
+        // must also take new blocks, synced, in a file no write waits for.
+        let db = self.shared.db()?;
+        if let Err(e) = probe_disk(&self.shared.path.with_extension("probe")) {
+            let e = StoreError::from(e);
+            self.shared.failed(&db, &e);
+            return Err(e);
+        }
         *lock(&self.shared.last_probe) = Some(Instant::now());
         Ok(())
     }
