@@ -1069,7 +1069,8 @@ impl Room {
         };
         // DESIGN.md §4: storage calls never run on the async workers. An inline append measured
         // ~10× cheaper (BENCHMARKS.md, criterion), but a write waits for other rooms' writes
-        // (the database has one writer at a time) and for the periodic durable commit; with the
+        // (the database has one writer at a time) and for a durable commit (rare: the store makes
+        // one only after 30 s without writes, past 64 MiB of journal, or with `--sync`); with the
         // tick's coalescing, one hand-off per tick per room is what this costs.
         let seq = blocking(write).await?;
         self.persisted.last_seq = seq;

@@ -106,8 +106,9 @@ impl Default for SheddingConfig {
             // slowly after a peak, and a far low mark could keep creation closed for good.
             memory_high_mib: 1536,
             memory_low_mib: 1280,
-            // An idle runtime wakes within a millisecond or two. The signal is the lag that
-            // lasted a whole sampling window (see the task), so a quarter second of it means
+            // An idle runtime wakes within a millisecond or two. The signal closes creation only
+            // when sustained for three samples (the controller's rule), so a quarter second of it
+            // in each means
             // every keystroke on every pad is visibly late: that is what shedding protects.
             loop_lag_high_ms: 250,
             loop_lag_low_ms: 50,

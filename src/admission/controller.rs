@@ -1,8 +1,9 @@
 //! The admission state machine: pure, fed with samples and the caller's clock.
 //!
-//! In [`Mode::Auto`], creation closes as soon as one signal is strictly above its high mark, and
-//! reopens only once every signal has stayed at or below its low mark, sample after sample, for
-//! the hold time. Between the marks nothing changes, which is what prevents flapping.
+//! In [`Mode::Auto`], creation closes once one signal has been strictly above its high mark in
+//! [`SUSTAINED`] samples in a row (one slow save or one slow task is not load), and reopens only
+//! once every signal has stayed at or below its low mark, sample after sample, for the hold
+//! time. Between the marks nothing changes, which is what prevents flapping.
 //!
 //! Mode changes are bumpless: the effective state never jumps when the operator returns to auto;
 //! the next sample decides from wherever the override left it (closed → hold from the next calm
@@ -15,6 +16,11 @@ use tokio::time::Instant;
 use super::config::{Mode, SheddingConfig};
 use super::signal::{Sample, Signal};
 
+/// How many samples in a row a signal must be above its high mark to close creation: with a
+/// sample every 250 ms, overload lasting about 750 ms. An unknown value (or, for the broadcast
+/// delay, a window without broadcasts, which reads 0) breaks the run.
+pub const SUSTAINED: u32 = 3;
+
 /// Why creation opened or closed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cause {
@@ -22,7 +28,7 @@ pub enum Cause {
     Overload {
         /// The signal.
         signal: Signal,
-        /// Its value in the sample that closed creation.
+        /// Its value in the sample that closed creation (the last of its sustained run).
         value: f64,
         /// Its high mark.
         high: f64,
@@ -60,6 +66,8 @@ pub struct Controller {
     cause: Option<(Signal, f64)>,
     /// Start of the current run of calm samples while closed in auto.
     calm_since: Option<Instant>,
+    /// Per signal, how many samples in a row have been above its high mark (while open).
+    above: [u32; Signal::ALL.len()],
 }
 
 impl Controller {
@@ -75,6 +83,7 @@ impl Controller {
             open: config.mode != Mode::Closed,
             cause: None,
             calm_since: None,
+            above: [0; Signal::ALL.len()],
         }
     }
 
@@ -101,10 +110,11 @@ impl Controller {
         }
         let over_high = self.first_above(sample, &self.high);
         if self.open {
-            let (signal, value) = over_high?;
+            let (signal, value) = self.sustained_above(sample)?;
             self.open = false;
             self.cause = Some((signal, value));
             self.calm_since = None;
+            self.above = [0; Signal::ALL.len()];
             return Some(Transition {
                 open: false,
                 cause: Cause::Overload {
@@ -142,8 +152,10 @@ impl Controller {
     /// controller then holds for the full hold time from its next calm sample).
     pub fn set_mode(&mut self, mode: Mode, now: Instant) -> Option<Transition> {
         self.mode = mode;
-        // A calm run that started before the override does not count: nobody watched it.
+        // A calm run that started before the override does not count: nobody watched it; nor
+        // does an overload run.
         self.calm_since = None;
+        self.above = [0; Signal::ALL.len()];
         let open = match mode {
             Mode::Auto => return None,
             Mode::Open => {
@@ -161,6 +173,25 @@ impl Controller {
             cause: Cause::Operator(mode),
             at: now,
         })
+    }
+
+    /// Counts each signal's run above its high mark, and returns the first signal (in
+    /// [`Signal::ALL`] order) whose run reached [`SUSTAINED`], with its value now.
+    fn sustained_above(&mut self, sample: &Sample) -> Option<(Signal, f64)> {
+        let mut found = None;
+        for signal in Signal::ALL {
+            let value = sample.get(signal);
+            let run = &mut self.above[index(signal)];
+            if value.is_finite() && value > self.high[index(signal)] {
+                *run = run.saturating_add(1);
+                if *run >= SUSTAINED && found.is_none() {
+                    found = Some((signal, value));
+                }
+            } else {
+                *run = 0;
+            }
+        }
+        found
     }
 
     /// The first signal strictly above its mark in `marks`. Non-finite values are unknown and
@@ -215,9 +246,22 @@ mod tests {
         calm().with(signal, c.high(signal) as f64 + 0.5)
     }
 
-    /// Closes `ctl` with an overload of rooms.
+    /// Feeds `sample` one sample short of a sustained run: nothing may happen yet.
+    fn almost_sustain(ctl: &mut Controller, sample: &Sample) {
+        for _ in 1..SUSTAINED {
+            assert_eq!(
+                ctl.observe(sample, Instant::now()),
+                None,
+                "not sustained yet"
+            );
+        }
+    }
+
+    /// Closes `ctl` with a sustained overload of rooms.
     fn close(ctl: &mut Controller) {
-        let t = ctl.observe(&overload(&config(), Signal::Rooms), Instant::now());
+        let sample = overload(&config(), Signal::Rooms);
+        almost_sustain(ctl, &sample);
+        let t = ctl.observe(&sample, Instant::now());
         assert!(matches!(t, Some(Transition { open: false, .. })));
     }
 
@@ -241,6 +285,7 @@ mod tests {
                 "{signal}: at the mark is not above it"
             );
             let sample = overload(&c, signal);
+            almost_sustain(&mut ctl, &sample);
             let now = Instant::now();
             let t = ctl.observe(&sample, now).expect("closes");
             assert_eq!(
@@ -266,6 +311,62 @@ mod tests {
                 "{signal}: reported once"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_high_sample_never_closes_whatever_the_signal() {
+        let c = config();
+        for signal in Signal::ALL {
+            let mut ctl = Controller::new(&c);
+            // A spike far above the mark (a save stalled by a slow disk), every other sample,
+            // then runs one short of sustained broken by a calm sample or an unknown one.
+            let spike = calm().with(signal, c.high(signal) as f64 * 10.0);
+            for i in 0..200 {
+                advance(Duration::from_millis(250)).await;
+                let s = if i % 2 == 0 { spike } else { calm() };
+                assert_eq!(ctl.observe(&s, Instant::now()), None, "{signal}: spike {i}");
+            }
+            for breaker in [
+                calm(),
+                Sample::UNKNOWN,
+                calm().with(signal, c.high(signal) as f64),
+            ] {
+                almost_sustain(&mut ctl, &spike);
+                assert_eq!(ctl.observe(&breaker, Instant::now()), None, "{signal}");
+            }
+            assert!(ctl.is_open(), "{signal}");
+            // Each signal counts its own run: two signals taking turns are not one overload.
+            let other = Signal::ALL[(index(signal) + 1) % Signal::ALL.len()];
+            let other_spike = calm().with(other, c.high(other) as f64 * 10.0);
+            for i in 0..20 {
+                let s = if i % 2 == 0 { spike } else { other_spike };
+                assert_eq!(ctl.observe(&s, Instant::now()), None, "{signal}/{other}");
+            }
+            almost_sustain(&mut ctl, &spike);
+            let t = ctl
+                .observe(&spike, Instant::now())
+                .expect("the sustained run closes");
+            assert!(!t.open);
+            assert_eq!(
+                ctl.last_cause(),
+                Some((signal, c.high(signal) as f64 * 10.0))
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_run_is_needed_after_reopening() {
+        let c = config();
+        let mut ctl = Controller::new(&SheddingConfig {
+            hold_secs: 0,
+            ..c.clone()
+        });
+        let spike = overload(&c, Signal::BroadcastDelayMs);
+        almost_sustain(&mut ctl, &spike);
+        assert!(ctl.observe(&spike, Instant::now()).is_some_and(|t| !t.open));
+        assert!(ctl.observe(&calm(), Instant::now()).is_some_and(|t| t.open));
+        almost_sustain(&mut ctl, &spike);
+        assert!(ctl.observe(&spike, Instant::now()).is_some_and(|t| !t.open));
     }
 
     #[tokio::test(start_paused = true)]
@@ -416,6 +517,7 @@ mod tests {
         assert!(ctl.is_open());
         assert_eq!(ctl.set_mode(Mode::Auto, Instant::now()), None, "bumpless");
         assert!(ctl.is_open());
+        almost_sustain(&mut ctl, &overload(&c, Signal::LoopLagMs));
         let t = ctl.observe(&overload(&c, Signal::LoopLagMs), Instant::now());
         assert!(t.is_some_and(|t| !t.open
             && matches!(

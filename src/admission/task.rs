@@ -1,7 +1,6 @@
 //! The sampling task: measures every [`SAMPLE_EVERY`], feeds the [`Controller`], logs each
 //! transition once and publishes the state to cheap, cloneable [`AdmissionHandle`]s.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +123,6 @@ pub fn spawn(
         inputs,
         cpu: CpuMeter::for_this_process(),
         lag,
-        recent_lag: VecDeque::with_capacity(LAG_WINDOW),
         open: open.clone(),
         state: state_tx,
         last: Sample::UNKNOWN,
@@ -142,17 +140,13 @@ struct Sampler {
     controller: Controller,
     inputs: Arc<dyn Fn() -> Inputs + Send + Sync>,
     cpu: CpuMeter,
+    /// Worst lag of each window; like every signal, it closes creation only when sustained
+    /// (the controller's rule), not for one slow task.
     lag: Arc<LagMeter>,
-    /// The latest lag readings, newest last: the signal is their minimum, so only lag that
-    /// lasts the whole window (about 750 ms) counts, not one slow task.
-    recent_lag: VecDeque<f64>,
     open: Arc<AtomicBool>,
     state: watch::Sender<AdmissionState>,
     last: Sample,
 }
-
-/// How many lag readings must all be high for the lag signal to be high.
-const LAG_WINDOW: usize = 3;
 
 impl Sampler {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, shutdown: CancellationToken) {
@@ -198,23 +192,12 @@ impl Sampler {
             rooms: inputs.rooms as f64,
             connections: inputs.connections as f64,
             memory_mib: probe::rss_mib(),
-            loop_lag_ms: self.sustained_lag(),
+            loop_lag_ms: self.lag.take(Instant::now()),
             cpu_percent: self
                 .cpu
                 .sample(std::time::Instant::now(), probe::cpu_ticks()),
             broadcast_delay_ms: inputs.broadcast_delay_ms,
         }
-    }
-
-    fn sustained_lag(&mut self) -> f64 {
-        if self.recent_lag.len() == LAG_WINDOW {
-            self.recent_lag.pop_front();
-        }
-        self.recent_lag.push_back(self.lag.take(Instant::now()));
-        self.recent_lag
-            .iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min)
     }
 
     fn publish(&self) -> AdmissionState {
@@ -348,7 +331,7 @@ mod tests {
             } else {
                 load.broadcast_delay_ms.store(201, Ordering::Relaxed);
             }
-            sleep(Duration::from_millis(300)).await;
+            sleep(Duration::from_millis(800)).await;
             assert_eq!(handle.state().cause.map(|c| c.0), Some(signal));
             assert!(!handle.is_open());
             shutdown.cancel();
@@ -359,7 +342,7 @@ mod tests {
     async fn a_blip_restarts_the_hold() {
         let (load, handle, shutdown) = start(config());
         load.set_rooms(11);
-        sleep(Duration::from_millis(300)).await;
+        sleep(Duration::from_millis(800)).await;
         load.set_rooms(0);
         sleep(Duration::from_secs(50)).await;
         load.set_rooms(6);
@@ -390,7 +373,7 @@ mod tests {
 
         let state = handle.set_mode(Mode::Auto).await.expect("task runs");
         assert_eq!((state.open, state.mode), (true, Mode::Auto), "bumpless");
-        sleep(Duration::from_millis(300)).await;
+        sleep(Duration::from_millis(800)).await;
         assert!(!handle.is_open(), "the next sample decides");
         assert_eq!(handle.state().cause, Some((Signal::Rooms, 1000.0)));
         shutdown.cancel();

@@ -56,13 +56,26 @@ pub(super) struct Journal {
 impl Journal {
     /// Opens (creating) the journal at `path` for appending after what it holds.
     pub(super) fn open(path: &Path) -> io::Result<Self> {
+        let new = !path.exists();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        if new {
+            // The journal is what survives a power loss: its name must, too.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir)?.sync_all()?;
+            }
+        }
         let len = file.metadata()?.len();
         Ok(Self {
             file,
             path: path.to_owned(),
             len,
         })
+    }
+
+    /// A second handle on the journal file, to make it durable (`sync_data`) without holding
+    /// the journal, so appends go on while the disk syncs.
+    pub(super) fn sync_handle(&self) -> io::Result<File> {
+        self.file.try_clone()
     }
 
     /// The journal's path.

@@ -14,6 +14,12 @@
 //!
 //! Commits are not durable when they return (redb's `Durability::None`); each one's effects
 //! are first appended to the journal (`journal.rs`), so a killed process loses none of them.
+//! Every flush interval the journal file is synced, from a second handle and without any lock,
+//! so a power loss loses at most that interval while writes go on. A durable redb commit, which
+//! holds redb's only write transaction while the disk syncs (a second or more on a busy disk,
+//! and every room's append waits behind it), is made only to empty the journal: once the store
+//! has been quiet for [`QUIET_BEFORE_COMMIT`], or once the journal passes [`JOURNAL_MAX`], and
+//! by [`Store::flush`].
 //! After an I/O error (a full disk) redb refuses every call until it is reopened: the store
 //! then refuses calls too, and reopens the database (replaying the journal) with a growing
 //! delay until it works again.
@@ -65,9 +71,17 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 /// storage is back within this.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
+/// How long no write may have been committed before the background thread makes a durable
+/// redb commit (which stalls writes while it syncs): an idle server, not a typing one.
+const QUIET_BEFORE_COMMIT: Duration = Duration::from_secs(30);
+
+/// Journal size past which the background thread makes a durable redb commit even while
+/// writes go on: bounds the journal's disk use and its replay at the next start.
+const JOURNAL_MAX: u64 = 64 << 20;
+
 /// The store. Writes commit without waiting for the disk (journaled first); a background
-/// thread makes them durable every flush interval, and [`Store::flush`] (and dropping the
-/// store) at once.
+/// thread makes them durable every flush interval (by syncing the journal), and
+/// [`Store::flush`] (and dropping the store) at once with a durable commit.
 pub struct RedbStore {
     shared: Arc<Shared>,
     /// Stops (by being dropped) and joins the flushing thread.
@@ -82,6 +96,12 @@ struct Shared {
     state: Mutex<State>,
     /// How many commits were made and how many are known durable.
     commits: Commits,
+    /// The journal file, for syncing it without holding `journal`.
+    journal_file: std::fs::File,
+    /// When the last commit was made, in ms since `opened_at`.
+    last_commit_ms: AtomicU64,
+    /// The origin of `last_commit_ms`.
+    opened_at: Instant,
     /// Effects of the commits made since the last durable one. Locked while a write
     /// transaction is held (after `begin_write`), so its records are in commit order.
     journal: Mutex<Journal>,
@@ -117,11 +137,15 @@ impl RedbStore {
     ) -> Result<Self, StoreError> {
         let mut journal = Journal::open(&path.with_extension("journal"))?;
         let db = open_db(path, cache_bytes, &mut journal)?;
+        let journal_file = journal.sync_handle()?;
         let shared = Arc::new(Shared {
             path: path.to_owned(),
             cache_bytes,
             state: Mutex::new(State::Open(Arc::new(db))),
             commits: Commits::default(),
+            journal_file,
+            last_commit_ms: AtomicU64::new(0),
+            opened_at: Instant::now(),
             journal: Mutex::new(journal),
             errors: AtomicU64::new(0),
             last_probe: Mutex::new(None),
@@ -412,7 +436,54 @@ impl Shared {
             return Err(e.into());
         }
         self.commits.made.fetch_add(1, Ordering::Release);
+        drop(journal);
+        self.last_commit_ms
+            .store(self.ms_since_open(), Ordering::Relaxed);
         Ok(out)
+    }
+
+    fn ms_since_open(&self) -> u64 {
+        u64::try_from(self.opened_at.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Makes every commit made before this call survive a power loss, if some may not yet, by
+    /// syncing the journal that holds them. Takes no lock a write needs: writes go on while the
+    /// disk syncs.
+    fn sync_journal(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        // Records of the commits counted here were written before they were counted.
+        let target = self.commits.made.load(Ordering::Acquire);
+        // Held during the sync, so a caller that comes while another syncs waits for it, then
+        // finds its own commits covered or syncs again.
+        let mut synced = lock(&self.commits.journal_synced);
+        if *synced >= target {
+            return Ok(());
+        }
+        match self.journal_file.sync_data() {
+            Ok(()) => {
+                *synced = target;
+                Ok(())
+            }
+            Err(e) => {
+                let e = StoreError::from(e);
+                self.failed(&db, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The background thread's work each flush interval: the journal synced, and a durable
+    /// commit when the store has been quiet or the journal has grown large.
+    fn background_flush(&self, quiet_before: Duration) -> Result<(), StoreError> {
+        self.sync_journal()?;
+        let quiet = self
+            .ms_since_open()
+            .saturating_sub(self.last_commit_ms.load(Ordering::Relaxed))
+            >= u64::try_from(quiet_before.as_millis()).unwrap_or(u64::MAX);
+        if quiet || lock(&self.journal).len() >= JOURNAL_MAX {
+            self.make_durable()?;
+        }
+        Ok(())
     }
 
     /// Makes every commit made before this call durable, if some are not yet: an empty
@@ -447,12 +518,26 @@ impl Shared {
     }
 }
 
+/// Bytes the readiness probe writes to its own file: two fresh blocks, so a disk that cannot
+/// take new data fails it (the database file may have free pages and the journal a partly
+/// filled block).
+const PROBE_BYTES: usize = 8192;
+
+/// Rewrites the probe file at `path` with [`PROBE_BYTES`] and syncs it.
+fn probe_disk(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(&[0; PROBE_BYTES])?;
+    file.sync_data()
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Starts the thread that makes commits durable every `every` (and reopens a failed database
-/// when due), until its sender is dropped.
+/// Starts the thread that makes commits durable every `every` (journal synced; see
+/// [`Shared::background_flush`]; and reopens a failed database when due), until its sender is
+/// dropped.
 fn spawn_flusher(
     shared: Arc<Shared>,
     every: Duration,
@@ -462,7 +547,7 @@ fn spawn_flusher(
         .name("ardoise-flush".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                match shared.make_durable() {
+                match shared.background_flush(QUIET_BEFORE_COMMIT) {
                     // Already logged when storage failed and at each reopening attempt.
                     Ok(()) | Err(StoreError::Unavailable) => {}
                     Err(e) => tracing::error!(error = %e, "flushing the database failed"),
@@ -480,6 +565,8 @@ struct Commits {
     made: AtomicU64,
     /// How many of them are known durable.
     durable: Mutex<u64>,
+    /// How many of them are known to have their journal records on disk.
+    journal_synced: Mutex<u64>,
 }
 
 impl Commits {
@@ -644,8 +731,17 @@ impl Store for RedbStore {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.write(|w| w.put(COUNTERS, PROBE, &now.to_be_bytes()))?;
-        // A non-durable commit may stay in memory: only a durable one reaches the disk.
-        self.shared.make_durable()?;
+        // A non-durable commit may stay in memory: its journal record, once synced, is on the
+        // disk. Not a durable redb commit: that would stall every room's writes while it syncs.
+        self.shared.sync_journal()?;
+        // A small record may still fit in blocks the journal holds on a full disk: the disk
+        // must also take new blocks, synced, in a file no write waits for.
+        let db = self.shared.db()?;
+        if let Err(e) = probe_disk(&self.shared.path.with_extension("probe")) {
+            let e = StoreError::from(e);
+            self.shared.failed(&db, &e);
+            return Err(e);
+        }
         *lock(&self.shared.last_probe) = Some(Instant::now());
         Ok(())
     }
@@ -1149,5 +1245,57 @@ mod tests {
         store.flush().expect("flush");
         assert!(!store.shared.commits.pending());
         store.flush().expect("an idle flush commits nothing");
+    }
+
+    fn open_unflushed(dir: &Path) -> RedbStore {
+        RedbStore::open(&dir.join("t.redb"), 1 << 20, Duration::from_secs(3600)).expect("opens")
+    }
+
+    fn journal_synced(store: &RedbStore) -> u64 {
+        *lock(&store.shared.commits.journal_synced)
+    }
+
+    #[test]
+    fn the_background_flush_syncs_the_journal_and_commits_only_when_quiet() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open_unflushed(dir.path());
+        store.append("a", &[b"one"]).expect("append");
+        let shared = &store.shared;
+        shared
+            .background_flush(Duration::from_secs(3600))
+            .expect("flush");
+        assert_eq!(journal_synced(&store), 1, "the journal covers the write");
+        assert!(
+            shared.commits.pending() && lock(&shared.journal).len() > 0,
+            "a store written to a moment ago gets no durable commit"
+        );
+        shared.background_flush(Duration::ZERO).expect("flush");
+        assert!(!shared.commits.pending(), "a quiet store is made durable");
+        assert_eq!(lock(&shared.journal).len(), 0, "which empties the journal");
+    }
+
+    #[test]
+    fn the_readiness_probe_syncs_the_journal_without_a_durable_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open_unflushed(dir.path());
+        store.writable().expect("writable");
+        assert_eq!(journal_synced(&store), 1);
+        assert!(store.shared.commits.pending());
+    }
+
+    #[test]
+    fn writes_go_on_while_the_journal_syncs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(open_unflushed(dir.path()));
+        // What a journal sync in progress holds: a write needs none of it.
+        let syncing = lock(&store.shared.commits.journal_synced);
+        let writer = store.clone();
+        let (done_tx, done) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(writer.append("a", &[b"typed"]));
+        });
+        let written = done.recv_timeout(Duration::from_secs(30));
+        drop(syncing);
+        assert!(matches!(written, Ok(Ok(1))), "{written:?}");
     }
 }

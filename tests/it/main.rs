@@ -23,6 +23,7 @@ mod hostile_http;
 mod hostile_storage;
 mod hostile_sync;
 mod http;
+mod idle_shedding;
 mod loadtest;
 mod node_clients;
 mod pages;
