@@ -14,8 +14,9 @@ async fn sigkill_after_a_flush_interval_loses_nothing() {
         a.insert(i, "k").await;
     }
     a.barrier().await;
-    // Past a flush interval the edits are durable in the database and the journal is cleared:
-    // the database alone must bring them back (hostile_storage.rs kills before any flush).
+    // Past a flush interval the journal holding the edits has been synced by the background
+    // flush (the database itself is made durable only once writes go quiet): the restart
+    // replays it (hostile_storage.rs kills before any flush).
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.kill9().await;
     let server = server.start_again().await;
