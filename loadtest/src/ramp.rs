@@ -157,9 +157,12 @@ impl Step {
                 "both (server {server_share}, generator {})",
                 pct(self.generator_cpu)
             ),
-            (true, false) => format!("server CPU ({server_share})"),
+            (true, false) => format!(
+                "server CPU ({server_share}; generator {})",
+                pct(self.generator_cpu)
+            ),
             (false, true) => format!(
-                "generator CPU ({}): the figure is the generator's, not the server's",
+                "generator CPU ({}; server {server_share}): the figure is the generator's",
                 pct(self.generator_cpu)
             ),
             (false, false) => format!(
