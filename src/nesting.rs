@@ -247,6 +247,7 @@ impl Nesting {
 mod tests {
     use super::*;
     use crate::guard::shape;
+    use yrs::encoding::write::Write;
     use yrs::updates::decoder::Decode;
     use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, StateVector, Text, Transact, Update};
 
@@ -384,26 +385,14 @@ mod tests {
         Missing,
     }
 
-    fn put_var(out: &mut Vec<u8>, mut v: u64) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
     /// A v1 update of maps by client 9 from `clock`, placed as `places` say, with a delete set
     /// removing `delete`, written by hand as a hostile client would.
     fn encode(clock: u32, places: &[Place], delete: Option<u32>) -> Vec<u8> {
         let mut out = Vec::new();
-        put_var(&mut out, 1);
-        put_var(&mut out, places.len() as u64);
-        put_var(&mut out, 9);
-        put_var(&mut out, u64::from(clock));
+        out.write_var(1);
+        out.write_var(places.len() as u64);
+        out.write_var(9);
+        out.write_var(u64::from(clock));
         for (n, place) in places.iter().enumerate() {
             let at = clock + n as u32;
             let back = |k: u32| at - k.min(at);
@@ -423,15 +412,13 @@ mod tests {
                         _ => at + 1_000,
                     };
                     out.extend([0x27, 0, 9]);
-                    put_var(&mut out, u64::from(parent));
+                    out.write_var(u64::from(parent));
                     // A key of its own: no item replaces (deletes) another.
-                    let key = at.to_string();
-                    put_var(&mut out, key.len() as u64);
-                    out.extend(key.as_bytes());
+                    out.write_string(&at.to_string());
                 }
                 Place::Beside(k) => {
                     out.extend([0x87, 9]);
-                    put_var(&mut out, u64::from(back(k)));
+                    out.write_var(u64::from(back(k)));
                 }
             }
             // Type ref: YMap.
@@ -441,7 +428,7 @@ mod tests {
             None => out.push(0),
             Some(at) => {
                 for v in [1, 9, 1, u64::from(at), 1] {
-                    put_var(&mut out, v);
+                    out.write_var(v);
                 }
             }
         }

@@ -450,26 +450,34 @@ impl Shared {
     /// syncing the journal that holds them. Takes no lock a write needs: writes go on while the
     /// disk syncs.
     fn sync_journal(&self) -> Result<(), StoreError> {
+        self.cover(&self.commits.journal_synced, |_| {
+            Ok(self.journal_file.sync_data()?)
+        })
+    }
+
+    /// Runs `work` unless `mark` already covers every commit made before this call, then moves
+    /// `mark` to them. `mark` is held during the work, so a caller that comes while another
+    /// works waits for it, then finds its own commits covered or works again. A failure marks
+    /// the store failed.
+    fn cover(
+        &self,
+        mark: &Mutex<u64>,
+        work: impl FnOnce(&Arc<Database>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let db = self.db()?;
-        // Records of the commits counted here were written before they were counted.
+        // Commits counted here were made (and journaled) before they were counted.
         let target = self.commits.made.load(Ordering::Acquire);
-        // Held during the sync, so a caller that comes while another syncs waits for it, then
-        // finds its own commits covered or syncs again.
-        let mut synced = lock(&self.commits.journal_synced);
-        if *synced >= target {
+        let mut covered = lock(mark);
+        if *covered >= target {
             return Ok(());
         }
-        match self.journal_file.sync_data() {
-            Ok(()) => {
-                *synced = target;
-                Ok(())
-            }
-            Err(e) => {
-                let e = StoreError::from(e);
-                self.failed(&db, &e);
-                Err(e)
-            }
+        let out = work(&db);
+        match &out {
+            // It covered at least the `target` commits counted before it began.
+            Ok(()) => *covered = target,
+            Err(e) => self.failed(&db, e),
         }
+        out
     }
 
     /// The background thread's work each flush interval: the journal synced, and a durable
@@ -491,15 +499,7 @@ impl Shared {
     /// non-durable commits before it left pending. The journal is cleared under the same
     /// write lock, so it loses no record a later commit adds.
     fn make_durable(&self) -> Result<(), StoreError> {
-        let db = self.db()?;
-        let target = self.commits.made.load(Ordering::Acquire);
-        // Held during a durable commit, so a flush that comes while another runs waits for
-        // it, then finds its own commits covered or commits again.
-        let mut durable = lock(&self.commits.durable);
-        if *durable >= target {
-            return Ok(());
-        }
-        let out = (|| {
+        self.cover(&self.commits.durable, |db| {
             let tx = db.begin_write()?;
             let mut journal = lock(&self.journal);
             tx.commit()?;
@@ -508,13 +508,7 @@ impl Shared {
                 tracing::warn!(error = %e, "cannot clear the storage journal");
             }
             Ok(())
-        })();
-        match &out {
-            // It covered at least the `target` commits counted before it began.
-            Ok(()) => *durable = target,
-            Err(e) => self.failed(&db, e),
-        }
-        out
+        })
     }
 }
 
