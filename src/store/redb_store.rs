@@ -1143,11 +1143,8 @@ mod tests {
         let (first, second) = (dir.path().join("a"), dir.path().join("b"));
         std::fs::create_dir_all(&first).expect("dir");
         std::fs::create_dir_all(&second).expect("dir");
-        let open_long = |dir: &Path| {
-            RedbStore::open(&dir.join("t.redb"), 1 << 20, Duration::from_secs(3600)).expect("opens")
-        };
         let (journal, expected) = {
-            let store = open_long(&first);
+            let store = open_unflushed(&first);
             store.put_meta("a", b"m", Some(10)).expect("meta");
             store.put_meta("gone", b"m", Some(10)).expect("meta");
             store.put_token("t", "a").expect("token");
@@ -1170,11 +1167,11 @@ mod tests {
         };
         // Replayed into an empty database, it rebuilds the same tables.
         std::fs::write(second.join("t.journal"), &journal).expect("write");
-        assert_eq!(open_long(&second).entries_for_tests(), expected);
+        assert_eq!(open_unflushed(&second).entries_for_tests(), expected);
         // Replayed over a database that already holds it all (a kill between a durable
         // commit and the journal's clearing), it changes nothing.
         std::fs::write(first.join("t.journal"), &journal).expect("write");
-        let store = open_long(&first);
+        let store = open_unflushed(&first);
         assert_eq!(store.entries_for_tests(), expected);
         assert_eq!(
             std::fs::metadata(first.join("t.journal"))
@@ -1188,12 +1185,7 @@ mod tests {
     #[test]
     fn after_an_io_error_calls_are_refused_until_the_database_is_reopened() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = RedbStore::open(
-            &dir.path().join("t.redb"),
-            1 << 20,
-            Duration::from_secs(3600),
-        )
-        .expect("opens");
+        let store = open_unflushed(dir.path());
         store.put_meta("a", b"m", None).expect("meta");
         let db = store.shared.db().expect("open");
         let full = StoreError::Io(std::io::Error::other("no space left"));
@@ -1227,12 +1219,7 @@ mod tests {
     #[test]
     fn a_flush_clears_what_awaits_it() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = RedbStore::open(
-            &dir.path().join("t.redb"),
-            1 << 20,
-            Duration::from_secs(3600),
-        )
-        .expect("opens");
+        let store = open_unflushed(dir.path());
         assert!(!store.shared.commits.pending());
         store.put_meta("a", b"m", None).expect("meta");
         assert!(store.shared.commits.pending(), "a commit awaits its flush");

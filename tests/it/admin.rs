@@ -153,12 +153,7 @@ async fn the_override_closes_and_reopens_creation_through_the_api() {
     let refused = server.get("/p/brand-new?lang=en").await;
     assert_eq!(refused.0, 503);
     assert!(refused.1.contains("Partner pads") && refused.1.contains("https://partner.example"));
-    let upgrade = tokio_tungstenite::connect_async(server.ws_url("never-seen"))
-        .await
-        .expect_err("refused");
-    let tokio_tungstenite::tungstenite::Error::Http(response) = upgrade else {
-        panic!("expected an HTTP refusal, got {upgrade}");
-    };
+    let response = server.refused_upgrade("never-seen").await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().get("retry-after").is_some());
     // Existing documents still sync and edit from two clients.

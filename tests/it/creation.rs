@@ -10,15 +10,6 @@ use crate::server::TestServer;
 
 const TOKEN: &str = "creation-test-admin-token";
 
-/// The value of the unlabelled gauge `name` in `/metrics`.
-async fn gauge(server: &TestServer, name: &str) -> f64 {
-    let metrics = server.get("/metrics").await.1;
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
-}
-
 /// Sets the creation override through the admin API.
 async fn set_creation(server: &TestServer, mode: &str) {
     let auth = format!("Bearer {TOKEN}");
@@ -36,21 +27,10 @@ async fn set_creation(server: &TestServer, mode: &str) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
-/// The HTTP status a WebSocket upgrade to `name` is refused with.
-async fn refused_upgrade(server: &TestServer, name: &str) -> u16 {
-    let err = tokio_tungstenite::connect_async(server.ws_url(name))
-        .await
-        .expect_err("upgrade refused");
-    let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
-        panic!("expected an HTTP refusal, got {err}");
-    };
-    response.status().as_u16()
-}
-
 #[tokio::test]
 async fn refused_creations_leave_no_room_behind() {
     let server = TestServer::start_with(&["--shedding-mode", "closed"]).await;
-    assert_eq!(gauge(&server, "ardoise_rooms").await, 0.0);
+    assert_eq!(server.metric("ardoise_rooms").await, 0.0);
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
     let csv = [("Content-Type", "text/csv")];
     for i in 0..10 {
@@ -61,7 +41,10 @@ async fn refused_creations_leave_no_room_behind() {
             .await;
         assert_eq!(r.status, 503);
         assert_eq!(
-            refused_upgrade(&server, &format!("refused-ws-{i}")).await,
+            server
+                .refused_upgrade(&format!("refused-ws-{i}"))
+                .await
+                .status(),
             503
         );
         let r = server
@@ -72,11 +55,11 @@ async fn refused_creations_leave_no_room_behind() {
         assert_eq!(r.status, 503, "{}", r.body);
     }
     assert_eq!(
-        gauge(&server, "ardoise_rooms").await,
+        server.metric("ardoise_rooms").await,
         0.0,
         "refusals left rooms in the hub"
     );
-    assert_eq!(gauge(&server, "ardoise_stored_documents").await, 0.0);
+    assert_eq!(server.metric("ardoise_stored_documents").await, 0.0);
 }
 
 #[tokio::test]
@@ -149,7 +132,7 @@ async fn a_document_joined_over_websocket_exists_once_creation_closes() {
     let joined = Client::connect(&server, "joined-first").await;
     joined.close().await;
     set_creation(&server, "closed").await;
-    assert_eq!(refused_upgrade(&server, "never-joined").await, 503);
+    assert_eq!(server.refused_upgrade("never-joined").await.status(), 503);
     opens_and_syncs(&server, "joined-first").await;
 }
 

@@ -30,16 +30,6 @@ fn limit_file_size(pid: u32, bytes: Option<u64>) {
 /// short journal record still fits under it.
 const FULL: Option<u64> = Some(4096);
 
-/// The value of the metric line starting with `name ` in `/metrics`.
-async fn metric(server: &TestServer, name: &str) -> f64 {
-    let (status, body) = server.get("/metrics").await;
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("metric {name} in {body}"))
-}
-
 #[tokio::test]
 async fn a_full_disk_refuses_writes_then_recovers_without_a_restart_losing_nothing_acknowledged() {
     let mut server = TestServer::start().await;
@@ -54,7 +44,7 @@ async fn a_full_disk_refuses_writes_then_recovers_without_a_restart_losing_nothi
         })
         .await;
     // (No /readyz yet: a success stands for a second, and the next one must probe.)
-    assert_eq!(metric(&server, "ardoise_storage_writable").await, 1.0);
+    assert_eq!(server.metric("ardoise_storage_writable").await, 1.0);
 
     limit_file_size(server.pid(), FULL);
     // The probe writes, so it sees what a read would not.
@@ -75,8 +65,8 @@ async fn a_full_disk_refuses_writes_then_recovers_without_a_restart_losing_nothi
         server.is_alive(),
         "a write past the limit is an error, not SIGXFSZ"
     );
-    assert_eq!(metric(&server, "ardoise_storage_writable").await, 0.0);
-    assert!(metric(&server, "ardoise_storage_errors_total").await >= 1.0);
+    assert_eq!(server.metric("ardoise_storage_writable").await, 0.0);
+    assert!(server.metric("ardoise_storage_errors_total").await >= 1.0);
 
     // Space is freed: storage comes back by itself, and so does every document.
     limit_file_size(server.pid(), None);
@@ -84,7 +74,7 @@ async fn a_full_disk_refuses_writes_then_recovers_without_a_restart_losing_nothi
         .wait_log("the storage recovery", |l| l.contains("storage recovered"))
         .await;
     assert_eq!(server.get("/readyz").await.0, 200);
-    assert_eq!(metric(&server, "ardoise_storage_writable").await, 1.0);
+    assert_eq!(server.metric("ardoise_storage_writable").await, 1.0);
     let mut other = Client::connect(&server, "unrelated").await;
     other.insert(0, "works again").await;
     other.barrier().await;

@@ -23,12 +23,7 @@ async fn invalid_names_are_refused_at_the_upgrade() {
         ("%C3%A9t%C3%A9", "may only contain"),
         (long.as_str(), "longer than 100"),
     ] {
-        let err = tokio_tungstenite::connect_async(server.ws_url(name))
-            .await
-            .expect_err("upgrade refused");
-        let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
-            panic!("expected an HTTP refusal for {name}, got {err}");
-        };
+        let response = server.refused_upgrade(name).await;
         assert_eq!(response.status(), 400, "{name}");
         let body =
             String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();

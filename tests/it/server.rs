@@ -226,6 +226,31 @@ impl TestServer {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The value of the unlabelled metric `name` in `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let (status, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{body}"))
+    }
+
+    /// The HTTP answer that refused a WebSocket upgrade to `/ws/{name}` (the test fails if the
+    /// upgrade is accepted).
+    pub async fn refused_upgrade(
+        &self,
+        name: &str,
+    ) -> tokio_tungstenite::tungstenite::http::Response<Option<Vec<u8>>> {
+        let err = tokio_tungstenite::connect_async(self.ws_url(name))
+            .await
+            .expect_err("upgrade refused");
+        let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+            panic!("expected an HTTP refusal for {name}, got {err}");
+        };
+        *response
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub async fn stop(mut self) -> ExitStatus {
         self.terminate().await

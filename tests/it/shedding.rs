@@ -51,12 +51,7 @@ async fn past_the_high_mark_new_documents_get_503_and_existing_ones_work() {
         .request("POST", "/new", &FORM, "name=another-new&keep=30")
         .await;
     assert_eq!(form.status, 503);
-    let upgrade = tokio_tungstenite::connect_async(server.ws_url("never-seen"))
-        .await
-        .expect_err("refused");
-    let tokio_tungstenite::tungstenite::Error::Http(response) = upgrade else {
-        panic!("expected an HTTP refusal, got {upgrade}");
-    };
+    let response = server.refused_upgrade("never-seen").await;
     assert_eq!(response.status(), 503);
     let home = server.get("/?lang=en").await.1;
     assert!(
