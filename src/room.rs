@@ -442,6 +442,14 @@ fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Persisted, Nesting), 
     Ok((doc, persisted, nesting))
 }
 
+/// Why an update was not admitted into the document.
+enum Refusal {
+    /// Past the document's size or item limit; the text says which.
+    TooBig(&'static str),
+    /// A shape the document must not take (nesting).
+    Shape(GuardError),
+}
+
 #[derive(Debug, thiserror::Error)]
 enum LoadError {
     #[error(transparent)]
@@ -630,22 +638,18 @@ impl Room {
                     let _ = reply.send(self.delete(&reason, only_if).await);
                 }
                 Command::Apply { update, reply } => {
-                    let CheckedUpdate { update, len, shape } = update;
                     if self.persisted.meta.is_none() {
                         let _ = reply.send(Ok(Applied::Missing));
-                    } else if !self.admits(&update, len) {
-                        let _ = reply.send(Ok(Applied::TooBig));
                     } else {
-                        match self.nesting.admit(&shape) {
+                        match self.admit(&update) {
                             Ok(()) => {
-                                self.persisted.doc_bytes += len;
-                                updates.push((SERVER_CONN, update));
+                                updates.push((SERVER_CONN, update.update));
                                 applied.push(reply);
                             }
-                            Err(GuardError::DocTooManyItems) => {
+                            Err(Refusal::TooBig(_)) => {
                                 let _ = reply.send(Ok(Applied::TooBig));
                             }
-                            Err(e) => {
+                            Err(Refusal::Shape(e)) => {
                                 // The server made it from a flat model: a bug, not the user's.
                                 tracing::error!(doc = %self.parts.name, error = %e, "server-made update refused");
                                 let _ = reply.send(Err(RoomError::Unavailable));
@@ -666,31 +670,21 @@ impl Room {
                         // A read-only connection's document changes are dropped, per protocol.
                         Inbound::Update(..) if read_only => {}
                         Inbound::Step1(sv) => step1s.push((conn, sv)),
-                        Inbound::Update(checked) => {
-                            let CheckedUpdate { update, len, shape } = *checked;
-                            if !self.admits(&update, len) {
-                                self.drop_subscriber(
-                                    conn,
-                                    code::TOO_BIG,
-                                    "document size limit reached",
-                                );
-                            } else if let Err(e) = self.nesting.admit(&shape) {
-                                // Checked here, before yrs applies it: nesting depth is a
-                                // property of the document, not of the update alone.
-                                tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
-                                let code = match e {
-                                    GuardError::DocTooManyItems => code::TOO_BIG,
-                                    _ => code::POLICY_VIOLATION,
-                                };
-                                self.drop_subscriber(conn, code, e.message());
-                            } else {
-                                self.persisted.doc_bytes += len;
+                        Inbound::Update(checked) => match self.admit(&checked) {
+                            Ok(()) => {
                                 self.parts.stats.updates_in.inc();
-                                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                                self.parts.stats.update_bytes_in.inc_by(checked.len as u64);
                                 oldest = Some(oldest.map_or(received, |o| o.min(received)));
-                                updates.push((conn, update));
+                                updates.push((conn, checked.update));
                             }
-                        }
+                            Err(Refusal::TooBig(reason)) => {
+                                self.drop_subscriber(conn, code::TOO_BIG, reason);
+                            }
+                            Err(Refusal::Shape(e)) => {
+                                tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
+                                self.drop_subscriber(conn, code::POLICY_VIOLATION, e.message());
+                            }
+                        },
                         Inbound::Awareness(entries) => {
                             match self.awareness.apply(conn, entries, now) {
                                 Ok(changed) => self.awareness_dirty.extend(changed),
@@ -955,6 +949,23 @@ impl Room {
     fn admits(&self, update: &Update, len: usize) -> bool {
         self.persisted.doc_bytes + len <= self.parts.config.max_doc_bytes
             || update.state_vector_lower().is_empty()
+    }
+
+    /// Admits an update into the document before yrs applies it: within the size limit (see
+    /// [`Room::admits`]) and within the nesting bounds, which are a property of the document,
+    /// not of the update alone. Counts its bytes once admitted.
+    fn admit(&mut self, checked: &CheckedUpdate) -> Result<(), Refusal> {
+        if !self.admits(&checked.update, checked.len) {
+            return Err(Refusal::TooBig("document size limit reached"));
+        }
+        match self.nesting.admit(&checked.shape) {
+            Ok(()) => {
+                self.persisted.doc_bytes += checked.len;
+                Ok(())
+            }
+            Err(e @ GuardError::DocTooManyItems) => Err(Refusal::TooBig(e.message())),
+            Err(e) => Err(Refusal::Shape(e)),
+        }
     }
 
     /// Applies updates in one transaction; the observer keeps the resulting delta for the next
