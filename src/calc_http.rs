@@ -323,7 +323,8 @@ fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
 }
 
 /// Replaces the content of calc `name` with the file `bytes` (creating the calc when `create`
-/// and creation is open); `Ok(true)` if it was created.
+/// and creation is open); `Ok(true)` if it was created. `bytes` were read under the import
+/// limit already (`gate::Authed` or the upload form).
 async fn replace(
     state: &AppState,
     name: &DocName,
@@ -331,7 +332,6 @@ async fn replace(
     format: CalcFormat,
     create: bool,
 ) -> Result<bool, CalcError> {
-    check_size(state, bytes.len())?;
     // Parsed before anything is created, so a bad file leaves nothing behind.
     let book = http::bounded(state, name, "calc import", move || {
         calc_io::import(&bytes, format)
