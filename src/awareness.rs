@@ -166,8 +166,6 @@ pub struct Awareness {
     // Entries whose state is `None` are kept for their clock while their connection stays, so
     // that a stale update cannot bring a departed client back; they go with the connection.
     known: HashMap<u64, Known>,
-    /// Entries per owning connection.
-    owned: HashMap<ConnId, usize>,
 }
 
 impl Awareness {
@@ -194,8 +192,7 @@ impl Awareness {
                 }
             }
         }
-        let owned = self.owned.get(&owner).copied().unwrap_or(0);
-        if owned + taken.len() > MAX_CLIENTS_PER_CONNECTION {
+        if self.owned_by(owner) + taken.len() > MAX_CLIENTS_PER_CONNECTION {
             return Err(AwarenessError::TooManyClients);
         }
         if self.known.len() + added > MAX_CLIENTS_PER_ROOM {
@@ -213,7 +210,7 @@ impl Awareness {
             if !accept {
                 continue;
             }
-            let before = self.known.insert(
+            self.known.insert(
                 e.client,
                 Known {
                     clock: e.clock,
@@ -222,22 +219,14 @@ impl Awareness {
                     renewed: now,
                 },
             );
-            if let Some(before) = before {
-                self.disown(before.owner);
-            }
-            *self.owned.entry(owner).or_default() += 1;
             changed.push(e.client);
         }
         Ok(changed)
     }
 
-    fn disown(&mut self, owner: ConnId) {
-        if let Some(n) = self.owned.get_mut(&owner) {
-            *n -= 1;
-            if *n == 0 {
-                self.owned.remove(&owner);
-            }
-        }
+    /// Entries `owner` introduced (live or left): at most a room's bound, so counted, not kept.
+    fn owned_by(&self, owner: ConnId) -> usize {
+        self.known.values().filter(|k| k.owner == owner).count()
     }
 
     /// Removes every entry introduced by `owner`: each becomes `None` until its removal is
@@ -245,7 +234,6 @@ impl Awareness {
     /// included, so that peers learn of a `null` that arrived just before the leave with the
     /// clock they know, and so that the broadcast that purges them always happens.
     pub fn remove_owner(&mut self, owner: ConnId) -> Vec<u64> {
-        self.owned.remove(&owner);
         let mut removed = Vec::new();
         for (client, k) in &mut self.known {
             if k.owner == owner {
@@ -506,10 +494,10 @@ mod tests {
         );
         a.purge_departed();
         assert_eq!(a.known.len(), 1);
-        assert_eq!(a.owned.get(&1), None);
-        assert_eq!(a.owned.get(&2), Some(&1));
+        assert_eq!(a.owned_by(1), 0);
+        assert_eq!(a.owned_by(2), 1);
         // A client taken over by another connection counts for that one only.
         a.apply_ok(3, vec![entry(3, 2, Some("{}"))], now);
-        assert_eq!((a.owned.get(&2), a.owned.get(&3)), (None, Some(&1)));
+        assert_eq!((a.owned_by(2), a.owned_by(3)), (0, 1));
     }
 }
