@@ -5,6 +5,7 @@
 import * as Y from 'yjs'
 
 import { h, clear } from './dom.js'
+import { icon } from './icons.js'
 import { t, initLang, onLang, bindText, lang } from './i18n.js'
 import { pageChrome } from './chrome.js'
 import { creatorDelete, goneKey } from './creator.js'
@@ -12,7 +13,7 @@ import { calcFileMenu } from './calc/menu.js'
 import { remoteUser } from './cursors.js'
 import { createGrid, DEFAULT_W } from './calc/grid.js'
 import { loadEngine, Evaluation } from './calc/engine.js'
-import { layout, colName } from './calc/formula.js'
+import { layout, colName, rangeRows } from './calc/formula.js'
 import { parseTyped, editText, inputOf, storedOf, parseNumber } from './calc/value.js'
 import * as D from './calc/doc.js'
 
@@ -73,6 +74,11 @@ function main () {
   initLang(ds.lang)
 
   const ydoc = new Y.Doc()
+  // This page's own edits carry LOCAL as their origin: the undo manager tracks that origin only,
+  // never the updates the connection applies (other people's edits) nor the fixed first sheet.
+  const LOCAL = { calcPage: true }
+  /** Runs `fn` as one local edit: one transaction, so one undo step. */
+  const edit = (fn) => ydoc.transact(fn, LOCAL)
   // An erased calc (close 4410): say why, stop editing; the connection stays closed.
   let gone = null
   const onGone = (reason) => {
@@ -100,11 +106,17 @@ function main () {
   let sheet = null // {id, rows, cols, rowIndex, colIndex, parts}
   let evaluation = null
   let engine = 'loading' // 'loading' | 'ready' | 'failed'
+  // Undo and redo of this page's own edits only (origin LOCAL): the tab list and every sheet's
+  // map (added to the scope as sheets appear). Each edit is one transaction and one step
+  // (captureTimeout 0: two quick edits are never merged), so a sort, a paste, a row or column
+  // insertion or deletion is undone whole.
+  const undo = readOnly ? null : new Y.UndoManager([ydoc.getArray('sheets')], { trackedOrigins: new Set([LOCAL]), captureTimeout: 0 })
 
   function readStructure () {
     // The sheet on screen stays on screen when others add, move or delete tabs around it.
     const shown = sids[current]
     sids = D.sheetIds(ydoc)
+    if (undo) undo.addToScope(sids.map((sid) => D.sheetMap(ydoc, sid)))
     const still = shown ? sids.indexOf(shown) : -1
     if (still >= 0) current = still
     if (current >= sids.length) current = Math.max(0, sids.length - 1)
@@ -165,6 +177,11 @@ function main () {
     onCommit: (r, c, text) => commit(r, c, text),
     onClear: (sel) => clearRange(sel),
     onKey: (e) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey) {
+        const k = e.key.toLowerCase()
+        if (k === 'z' && !e.shiftKey) { runUndo(false); return true }
+        if ((k === 'z' && e.shiftKey) || (k === 'y' && !e.shiftKey)) { runUndo(true); return true }
+      }
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'b' || e.key === 'B')) { toggleFmt('b'); return true }
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'i' || e.key === 'I')) { toggleFmt('i'); return true }
       if (e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
@@ -176,7 +193,7 @@ function main () {
     onMenu: ({ x, y, c }) => openGridMenu(x, y, c),
     onResize: (c, w) => {
       if (readOnly || !sheet || !sheet.parts.colmeta) return
-      ydoc.transact(() => { ensureAuthor(); sheet.parts.colmeta.set(sheet.cols[c], { w }) })
+      edit(() => { ensureAuthor(); sheet.parts.colmeta.set(sheet.cols[c], { w }) })
     },
     onEditing: (text) => { if (text !== null) bar.value = text; else showSelection(grid.sel) }
   })
@@ -187,6 +204,23 @@ function main () {
     nameBox.textContent = a === b ? a : `${a}:${b}`
     if (document.activeElement !== bar) bar.value = grid.isEditing() ? bar.value : (inputAt(sel.r, sel.c) ? editText(inputAt(sel.r, sel.c), locale, at()) : '')
     updateToolbar()
+  }
+
+  // ---- undo ----------------------------------------------------------------------------------
+  // A step remembers the selection it was made with, and undoing or redoing it selects that
+  // again, so the person sees what came back.
+  if (undo) {
+    undo.on('stack-item-added', (e) => { e.stackItem.meta.set('sel', { ...grid.sel }) })
+    undo.on('stack-item-popped', (e) => {
+      const s = e.stackItem.meta.get('sel')
+      if (s) grid.select(s.r, s.c, s.r2, s.c2)
+    })
+    for (const ev of ['stack-item-added', 'stack-item-popped', 'stack-cleared']) undo.on(ev, () => updateUndoButtons())
+  }
+  function runUndo (redo) {
+    if (readOnly || !undo) return
+    if (redo) undo.redo()
+    else undo.undo()
   }
 
   function remoteSelections () {
@@ -216,7 +250,7 @@ function main () {
     const input = parseTyped(text, locale, at())
     const before = inputOf(sheet.parts.cells.get(key))
     if (!input && !before) return
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       if (input) sheet.parts.cells.set(key, storedOf(input))
       else sheet.parts.cells.delete(key)
@@ -235,7 +269,7 @@ function main () {
 
   function clearRange (sel) {
     if (readOnly || !sheet || !sheet.parts.cells) return
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       forRange(sel, (r, c, key) => { if (key && sheet.parts.cells.has(key)) sheet.parts.cells.delete(key) })
     })
@@ -243,7 +277,7 @@ function main () {
 
   function setFmt (key, value) {
     if (readOnly || !sheet || !sheet.parts.fmt) return
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       forRange(grid.sel, (r, c, k) => {
         if (!k) return
@@ -267,7 +301,7 @@ function main () {
     const lo = isRows ? Math.min(sel.r, sel.r2) : Math.min(sel.c, sel.c2)
     const hi = isRows ? Math.max(sel.r, sel.r2) : Math.max(sel.c, sel.c2)
     const total = isRows ? sheet.rows.length : sheet.cols.length
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       if (op === 'before') D.insertIds(ydoc, sheet.id, axis, lo, 1)
       else if (op === 'after') D.insertIds(ydoc, sheet.id, axis, hi + 1, 1)
@@ -279,8 +313,83 @@ function main () {
   // ---- sorting and moving rows ----------------------------------------------------------------
   // Both rewrite only the sheet's `rows` id array (doc.js reorderIds): cells are keyed by row id
   // and formulas name rows by id, so every value and formula travels with its row. What that
-  // means for ranges and under concurrency is written on schema::reorder.
-  let headerRow = false
+  // means for ranges and under concurrency is written on schema::reorder. A sort reorders only
+  // the rows of its target (sortTarget): rows above and below keep their places, and a range
+  // over the sorted rows (a total under them) keeps covering the same positions.
+
+  /** Whether the cell shows a number (typed, or computed by a formula). */
+  function isNumber (r, c) {
+    const input = inputAt(r, c)
+    if (!input) return false
+    if (input.kind === 'number') return true
+    if (input.kind !== 'formula' || !evaluation) return false
+    const v = evaluation.cell(current, r, c)
+    return !!(v && v.number && !v.error)
+  }
+
+  /**
+   * The rows a sort acts on: the selection's rows, or with a single cell selected the block of
+   * data around it (grown while a neighbouring row or column, diagonals included, holds a cell;
+   * so bounded by blank rows and columns), without its trailing summary rows (rows whose formula
+   * has a range over rows of the block above them, as `=SUM(B2:B5)` under B2:B5). `header`: the
+   * first row is text where the row below holds a number (the menu lets the person change it).
+   * @returns {{r0: number, r1: number, c0: number, c1: number, header: boolean}}
+   */
+  function sortTarget () {
+    const sel = grid.sel
+    let r0 = Math.min(sel.r, sel.r2)
+    let r1 = Math.max(sel.r, sel.r2)
+    let c0 = Math.min(sel.c, sel.c2)
+    let c1 = Math.max(sel.c, sel.c2)
+    const rows = sheet.rows.length
+    const cols = sheet.cols.length
+    if (r0 === r1 && c0 === c1) {
+      const rowHas = (r, a, b) => {
+        for (let c = Math.max(0, a); c <= Math.min(cols - 1, b); c++) if (inputAt(r, c)) return true
+        return false
+      }
+      const colHas = (c, a, b) => {
+        for (let r = Math.max(0, a); r <= Math.min(rows - 1, b); r++) if (inputAt(r, c)) return true
+        return false
+      }
+      // Rows grow as far as they go, then columns; a pass repeats only when something grew, so
+      // each scan of an edge either grows the block or ends that side for the pass.
+      for (let grew = true; grew;) {
+        grew = false
+        while (r0 > 0 && rowHas(r0 - 1, c0 - 1, c1 + 1)) { r0--; grew = true }
+        while (r1 < rows - 1 && rowHas(r1 + 1, c0 - 1, c1 + 1)) { r1++; grew = true }
+        while (c0 > 0 && colHas(c0 - 1, r0 - 1, r1 + 1)) { c0--; grew = true }
+        while (c1 < cols - 1 && colHas(c1 + 1, r0 - 1, r1 + 1)) { c1++; grew = true }
+      }
+      const isSummary = (r) => {
+        for (let c = c0; c <= c1; c++) {
+          const input = inputAt(r, c)
+          if (!input || input.kind !== 'formula') continue
+          for (const [a, b] of rangeRows(input.value, sheet.id, sheet.id)) {
+            const ra = sheet.rowIndex.get(a)
+            const rb = sheet.rowIndex.get(b)
+            if (ra !== undefined && rb !== undefined && Math.min(ra, rb) >= r0 && Math.max(ra, rb) < r) return true
+          }
+        }
+        return false
+      }
+      while (r1 > r0 && isSummary(r1)) r1--
+    }
+    let header = false
+    if (r1 > r0) {
+      let texts = 0
+      let numberBelow = false
+      for (let c = c0; c <= c1; c++) {
+        const input = inputAt(r0, c)
+        if (!input) continue
+        if (input.kind !== 'text') { texts = -1; break }
+        texts++
+        if (isNumber(r0 + 1, c)) numberBelow = true
+      }
+      header = texts > 0 && numberBelow
+    }
+    return { r0, r1, c0, c1, header }
+  }
 
   /** What row `rowId` sorts by in column `c`: its computed value, else its input. */
   function sortKey (rowId, c) {
@@ -301,14 +410,16 @@ function main () {
     return n !== null ? { kind: 'number', value: n } : { kind: 'text', value: v.text }
   }
 
-  function sortBy (c, descending) {
+  function sortBy (target, c, descending) {
     if (readOnly || !sheet) return
     const collator = new Intl.Collator(locale, { sensitivity: 'base', numeric: false })
     const sid = sheet.id
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
-      D.sortRows(ydoc, sid, descending, headerRow, (rowId) => sortKey(rowId, c), collator)
+      D.sortRows(ydoc, sid, descending, target.header, (rowId) => sortKey(rowId, c), collator, target.r0, target.r1)
     })
+    // The sorted rows stay selected, as spreadsheets do.
+    grid.select(target.r0, target.c0, target.r1, target.c1)
   }
 
   /** Moves the selected rows by one (`by` = -1 up, 1 down); the selection follows them. */
@@ -319,7 +430,7 @@ function main () {
     const n = Math.abs(sel.r - sel.r2) + 1
     const sid = sheet.id
     let moved = false
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       moved = D.moveIds(ydoc, sid, 'rows', lo, n, by)
     })
@@ -394,15 +505,18 @@ function main () {
     const sel = grid.sel
     const lo = Math.min(sel.r, sel.r2)
     const hi = Math.max(sel.r, sel.r2)
+    const target = sortTarget()
+    const range = colName(target.c0 + 1) + (target.r0 + 1) + ':' + colName(target.c1 + 1) + (target.r1 + 1)
     openMenu(x, y, [
-      { label: t('calc.sortAsc', { col }), cls: 'menu-sort-asc', run: () => sortBy(c, false) },
-      { label: t('calc.sortDesc', { col }), cls: 'menu-sort-desc', run: () => sortBy(c, true) },
+      { label: t('calc.sortRange', { range }), cls: 'menu-sort-range', disabled: true, run: () => {} },
+      { label: t('calc.sortAsc', { col }), cls: 'menu-sort-asc', run: () => sortBy(target, c, false) },
+      { label: t('calc.sortDesc', { col }), cls: 'menu-sort-desc', run: () => sortBy(target, c, true) },
       {
         label: t('calc.sortHeader'),
         cls: 'menu-sort-header',
-        checked: headerRow,
+        checked: target.header,
         keep: true,
-        run: (b) => { headerRow = !headerRow; b.setAttribute('aria-checked', String(headerRow)) }
+        run: (b) => { target.header = !target.header; b.setAttribute('aria-checked', String(target.header)) }
       },
       'sep',
       { label: t('calc.moveUp'), cls: 'menu-move-up', disabled: lo === 0, run: () => moveRows(-1) },
@@ -448,7 +562,7 @@ function main () {
     const r0 = Math.min(grid.sel.r, grid.sel.r2)
     const c0 = Math.min(grid.sel.c, grid.sel.c2)
     let n = 0
-    ydoc.transact(() => {
+    edit(() => {
       ensureAuthor()
       rows.forEach((fields, dr) => {
         fields.forEach((field, dc) => {
@@ -484,11 +598,30 @@ function main () {
     onLang(() => { b.title = t(labelKey); b.setAttribute('aria-label', t(labelKey).replace(/ \(.*\)$/, '')) })
     return b
   }
-  const sortButton = tbButton('calc.sortMenu', '⇅', () => {
+  /** A button with an icon and its visible text, which is also its accessible name (WCAG 2.5.3). */
+  const textButton = (textKey, titleKey, iconName, run, cls) => {
+    const text = h('span.tb-text')
+    const b = h('button.tb.tb-labelled.' + cls, { type: 'button', onmousedown: (e) => e.preventDefault(), onclick: run }, icon(iconName), text)
+    onLang(() => { text.textContent = t(textKey); b.title = t(titleKey) })
+    return b
+  }
+  const group = (labelKey, ...buttons) => {
+    const g = h('div.tb-group', { role: 'group' }, ...buttons)
+    onLang(() => g.setAttribute('aria-label', t(labelKey)))
+    return g
+  }
+  const sortButton = textButton('calc.tb.sort', 'calc.sortMenu', 'sort', () => {
     const box = sortButton.getBoundingClientRect()
     openGridMenu(box.left, box.bottom, grid.sel.c)
   }, 'tb-sort')
   sortButton.setAttribute('aria-haspopup', 'menu')
+  const undoBtn = textButton('calc.tb.undo', 'calc.tb.undoTitle', 'undo', () => runUndo(false), 'tb-undo')
+  const redoBtn = textButton('calc.tb.redo', 'calc.tb.redoTitle', 'redo', () => runUndo(true), 'tb-redo')
+  function updateUndoButtons () {
+    undoBtn.disabled = !undo || !undo.canUndo()
+    redoBtn.disabled = !undo || !undo.canRedo()
+  }
+  updateUndoButtons()
   const boldBtn = tbButton('calc.bold', 'B', () => toggleFmt('b'), 'tb-bold')
   const italicBtn = tbButton('calc.italic', 'I', () => toggleFmt('i'), 'tb-italic')
   boldBtn.setAttribute('aria-pressed', 'false')
@@ -511,31 +644,60 @@ function main () {
   const toolbar = readOnly
     ? null
     : h('div.toolbar.calc-toolbar', { role: 'toolbar' },
-      h('div.tb-group', null, boldBtn, italicBtn, fmtSelect),
-      h('div.tb-group', null,
-        tbButton('calc.rowAbove', '+↑', () => structure('rows', 'before'), 'tb-row-above'),
-        tbButton('calc.rowBelow', '+↓', () => structure('rows', 'after'), 'tb-row-below'),
-        tbButton('calc.deleteRows', '−≡', () => structure('rows', 'delete'), 'tb-row-delete')),
-      h('div.tb-group', null,
-        tbButton('calc.colLeft', '+←', () => structure('cols', 'before'), 'tb-col-left'),
-        tbButton('calc.deleteCols', '−‖', () => structure('cols', 'delete'), 'tb-col-delete')),
-      h('div.tb-group', null, tbButton('calc.moreRows', '+1000', () => structure('rows', 'more'), 'tb-more-rows')),
-      h('div.tb-group', null, sortButton))
+      group('calc.group.edit', undoBtn, redoBtn),
+      group('calc.group.format', boldBtn, italicBtn, fmtSelect),
+      group('calc.group.rows',
+        textButton('calc.tb.rowAbove', 'calc.rowAbove', 'rowAbove', () => structure('rows', 'before'), 'tb-row-above'),
+        textButton('calc.tb.rowBelow', 'calc.rowBelow', 'rowBelow', () => structure('rows', 'after'), 'tb-row-below'),
+        textButton('calc.tb.deleteRows', 'calc.deleteRows', 'rowDelete', () => structure('rows', 'delete'), 'tb-row-delete'),
+        textButton('calc.tb.moreRows', 'calc.moreRows', 'moreRows', () => structure('rows', 'more'), 'tb-more-rows')),
+      group('calc.group.cols',
+        textButton('calc.tb.colLeft', 'calc.colLeft', 'colLeft', () => structure('cols', 'before'), 'tb-col-left'),
+        textButton('calc.tb.deleteCols', 'calc.deleteCols', 'colDelete', () => structure('cols', 'delete'), 'tb-col-delete')),
+      group('calc.group.sort', sortButton))
   if (toolbar) onLang(() => toolbar.setAttribute('aria-label', t('toolbar')))
 
   // ---- sheet tabs ----------------------------------------------------------------------------
-  // Each tab has a menu (right click, or the ContextMenu key / Shift+F10 on the focused tab):
+  // Each tab has a menu (a click on the tab on screen, right click, or the ContextMenu key /
+  // Shift+F10 on the focused tab):
   // rename, move left or right, delete (confirmed; never the last sheet).
   const tabs = h('nav.sheet-tabs')
+  let renameDlg = null
+  /** The rename dialog (in the page: a native prompt() cannot be styled, translated or tested). */
   function renameSheet (sid, name) {
-    const answer = window.prompt(t('calc.renameSheet'), name)
-    if (answer && answer.trim()) ydoc.transact(() => { ensureAuthor(); D.sheetMap(ydoc, sid).set('name', answer.trim().slice(0, 31)) })
+    if (readOnly) return
+    closeMenu(false)
+    if (!renameDlg) {
+      renameDlg = h('dialog.dialog.sheet-rename-dialog', { 'aria-labelledby': 'sheet-rename-title' })
+      document.body.appendChild(renameDlg)
+    }
+    clear(renameDlg)
+    const back = document.activeElement
+    const input = h('input#sheet-rename-input', { type: 'text', value: name, maxlength: 31, autocomplete: 'off', spellcheck: false, required: true })
+    const cancel = h('button.btn.sheet-rename-cancel', { type: 'button', onclick: () => renameDlg.close() }, t('calc.cancel'))
+    const ok = h('button.btn.btn-primary.sheet-rename-ok', { type: 'submit' }, t('calc.renameOk'))
+    const form = h('form', { method: 'dialog' },
+      h('h2#sheet-rename-title', null, t('calc.renameTitle', { name })),
+      h('div.field', null, h('label', { for: 'sheet-rename-input' }, t('calc.renameSheet')), input),
+      h('div.dialog-actions', null, cancel, ok))
+    form.addEventListener('submit', (e) => {
+      e.preventDefault()
+      const answer = input.value.trim().slice(0, 31)
+      renameDlg.close()
+      if (answer && answer !== name && D.sheetIds(ydoc).includes(sid)) {
+        edit(() => { ensureAuthor(); D.sheetMap(ydoc, sid).set('name', answer) })
+      }
+    })
+    renameDlg.onclose = () => { if (back && back.isConnected) back.focus() }
+    renameDlg.append(form)
+    renameDlg.showModal()
+    input.select()
   }
   function moveSheet (sid, by) {
     // The moved tab becomes the one shown, and readStructure follows it to its new place.
     const i = sids.indexOf(sid)
     if (i >= 0) current = i
-    ydoc.transact(() => { ensureAuthor(); D.moveSheet(ydoc, sid, by) })
+    edit(() => { ensureAuthor(); D.moveSheet(ydoc, sid, by) })
     refresh()
     tabs.querySelectorAll('.sheet-tab')[current]?.focus()
   }
@@ -551,7 +713,7 @@ function main () {
     ok.addEventListener('click', () => {
       deleteDlg.close()
       let done = false
-      ydoc.transact(() => { ensureAuthor(); done = D.deleteSheet(ydoc, sid) })
+      edit(() => { ensureAuthor(); done = D.deleteSheet(ydoc, sid) })
       if (done) {
         current = Math.max(0, Math.min(current, D.sheetIds(ydoc).length - 1))
         refresh()
@@ -586,7 +748,13 @@ function main () {
         type: 'button',
         'aria-current': i === current ? 'page' : null,
         'aria-haspopup': readOnly ? null : 'menu',
-        onclick: () => { if (current !== i) { current = i; refresh(); grid.select(0, 0) } },
+        // A click on the tab on screen opens its menu (touch screens have no right click).
+        onclick: () => {
+          if (current !== i) { current = i; refresh(); grid.select(0, 0); return }
+          if (readOnly) return
+          const box = b.getBoundingClientRect()
+          openTabMenu(box.left, box.top, i, b)
+        },
         ondblclick: () => { if (!readOnly) renameSheet(sid, name) },
         oncontextmenu: (e) => {
           if (readOnly) return
@@ -607,7 +775,7 @@ function main () {
       const add = h('button.sheet-tab.sheet-add', {
         type: 'button',
         onclick: () => {
-          ydoc.transact(() => { ensureAuthor(); D.addSheet(ydoc, `${t('calc.sheet')}${sids.length + 1}`) })
+          edit(() => { ensureAuthor(); D.addSheet(ydoc, `${t('calc.sheet')}${sids.length + 1}`) })
           current = D.sheetIds(ydoc).length - 1
           refresh()
         }

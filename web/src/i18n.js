@@ -146,7 +146,27 @@ const STRINGS = {
     'calc.replace.none': 'Choisissez d’abord un fichier.',
     'calc.replace.sending': 'Envoi du fichier…',
     'calc.replace.failed': 'Le fichier n’a pas été importé : {message}',
-    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.'
+    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.',
+    // calc editing (A)
+    'calc.group.edit': 'Édition',
+    'calc.group.format': 'Mise en forme',
+    'calc.group.rows': 'Lignes',
+    'calc.group.cols': 'Colonnes',
+    'calc.group.sort': 'Trier',
+    'calc.tb.undo': 'Annuler',
+    'calc.tb.redo': 'Rétablir',
+    'calc.tb.undoTitle': 'Annuler votre dernière modification (Ctrl+Z)',
+    'calc.tb.redoTitle': 'Rétablir la modification annulée (Ctrl+Y)',
+    'calc.tb.rowAbove': 'Ligne au-dessus',
+    'calc.tb.rowBelow': 'Ligne en dessous',
+    'calc.tb.deleteRows': 'Supprimer les lignes',
+    'calc.tb.moreRows': '+1000 lignes',
+    'calc.tb.colLeft': 'Colonne à gauche',
+    'calc.tb.deleteCols': 'Supprimer les colonnes',
+    'calc.tb.sort': 'Trier',
+    'calc.sortRange': 'Plage {range}',
+    'calc.renameTitle': 'Renommer la feuille « {name} »',
+    'calc.renameOk': 'Renommer'
   },
   en: {
     home: 'Home',
@@ -290,7 +310,27 @@ const STRINGS = {
     'calc.replace.none': 'Choose a file first.',
     'calc.replace.sending': 'Sending the file…',
     'calc.replace.failed': 'The file was not imported: {message}',
-    'calc.replace.network': 'The file could not be sent, try again later.'
+    'calc.replace.network': 'The file could not be sent, try again later.',
+    // calc editing (A)
+    'calc.group.edit': 'Edit',
+    'calc.group.format': 'Format',
+    'calc.group.rows': 'Rows',
+    'calc.group.cols': 'Columns',
+    'calc.group.sort': 'Sort',
+    'calc.tb.undo': 'Undo',
+    'calc.tb.redo': 'Redo',
+    'calc.tb.undoTitle': 'Undo your last change (Ctrl+Z)',
+    'calc.tb.redoTitle': 'Redo the change you undid (Ctrl+Y)',
+    'calc.tb.rowAbove': 'Row above',
+    'calc.tb.rowBelow': 'Row below',
+    'calc.tb.deleteRows': 'Delete rows',
+    'calc.tb.moreRows': '+1000 rows',
+    'calc.tb.colLeft': 'Column left',
+    'calc.tb.deleteCols': 'Delete columns',
+    'calc.tb.sort': 'Sort',
+    'calc.sortRange': 'Range {range}',
+    'calc.renameTitle': 'Rename the sheet “{name}”',
+    'calc.renameOk': 'Rename'
   }
 }
 

@@ -12,7 +12,15 @@ const ICONS = {
   redo: [['path', { d: 'm15 14 5-5-5-5' }], ['path', { d: 'M20 9H9.5a5.5 5.5 0 0 0 0 11H13' }]],
   chat: [['path', { d: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z' }]],
   share: [['circle', { cx: 18, cy: 5, r: 3 }], ['circle', { cx: 6, cy: 12, r: 3 }], ['circle', { cx: 18, cy: 19, r: 3 }], ['path', { d: 'm8.6 13.5 6.8 4M15.4 6.5l-6.8 4' }]],
-  download: [['path', { d: 'M12 3v12M7 10l5 5 5-5M4 21h16' }]]
+  download: [['path', { d: 'M12 3v12M7 10l5 5 5-5M4 21h16' }]],
+  // calc toolbar (A): a row or column drawn as a box, with what the button does to it
+  rowAbove: [['rect', { x: 3, y: 13, width: 18, height: 7, rx: 1 }], ['path', { d: 'M12 2v8M8 6h8' }]],
+  rowBelow: [['rect', { x: 3, y: 4, width: 18, height: 7, rx: 1 }], ['path', { d: 'M12 14v8M8 18h8' }]],
+  rowDelete: [['rect', { x: 3, y: 3, width: 18, height: 7, rx: 1 }], ['path', { d: 'm9 14 6 6M15 14l-6 6' }]],
+  moreRows: [['path', { d: 'M3 5h11M3 10h11M3 15h7M3 20h7M18 12v9M13.5 16.5h9' }]],
+  colLeft: [['rect', { x: 13, y: 3, width: 7, height: 18, rx: 1 }], ['path', { d: 'M6 8v8M2 12h8' }]],
+  colDelete: [['rect', { x: 3, y: 3, width: 7, height: 18, rx: 1 }], ['path', { d: 'm14 9 6 6M20 9l-6 6' }]],
+  sort: [['path', { d: 'M7 20V4M3.5 7.5 7 4l3.5 3.5M17 4v16M13.5 16.5 17 20l3.5-3.5' }]]
 }
 
 /** An <svg> icon by name. */

@@ -249,16 +249,21 @@ export function compareKeys (a, b, descending, collator) {
 }
 
 /**
- * Sorts the rows of sheet `sid` by `key(rowId)` (see compareKeys); with `header` the first row
- * stays first. Only the `rows` array changes (reorderIds).
+ * Sorts the shown rows `lo`..`hi` (inclusive; the whole sheet by default) of sheet `sid` by
+ * `key(rowId)` (see compareKeys); with `header` the first of them stays first. Rows outside the
+ * span keep their places, and a range over them keeps its positions (reorderIds), so a total
+ * under the sorted span still sums the same cells. Only the `rows` array changes.
  */
-export function sortRows (ydoc, sid, descending, header, key, collator) {
+export function sortRows (ydoc, sid, descending, header, key, collator, lo = 0, hi = Infinity) {
   const order = ids(sheetParts(ydoc, sid).rows, MAX_ROWS)
-  const skip = header ? Math.min(1, order.length) : 0
-  const keyed = order.slice(skip).map((id) => [key(id), id])
+  const first = Math.max(0, lo)
+  const last = Math.min(order.length - 1, hi)
+  if (last <= first) return true
+  const start = first + (header ? 1 : 0)
+  const keyed = order.slice(start, last + 1).map((id) => [key(id), id])
   // Array.prototype.sort is stable: equal keys keep their rows' order.
   keyed.sort((x, y) => compareKeys(x[0], y[0], descending, collator))
-  return reorderIds(ydoc, sid, 'rows', order.slice(0, skip).concat(keyed.map(([, id]) => id)))
+  return reorderIds(ydoc, sid, 'rows', order.slice(0, start).concat(keyed.map(([, id]) => id), order.slice(last + 1)))
 }
 
 /**

@@ -438,6 +438,13 @@ export function keepRangePositions (stored, home, change) {
   })
 }
 
+/** The [first, last] row ids of every range of `stored` (on sheet `home`) that lies on `sheet`. */
+export function rangeRows (stored, home, sheet) {
+  const out = []
+  mapRanges(stored, home, sheet, true, (a, b) => { out.push([a, b]); return null })
+  return out
+}
+
 // A structure edit rewrites every formula of the workbook with one deletion or change object:
 // its lookups are built once per object, not once per formula.
 const lookups = new WeakMap()

@@ -180,7 +180,21 @@ export function createGrid (opts) {
     else if (rect.x + rect.w > scroll.scrollLeft + w) scroll.scrollLeft = rect.x + rect.w - w
   }
 
+  // Where a run of Tabs started: Enter after it goes one row down in that column, as in
+  // LibreOffice and Sheets (a form filled row by row). Any other move ends the run.
+  let tabStart = null
+  function tab (back) {
+    const start = tabStart ?? sel.c
+    select(sel.r, sel.c + (back ? -1 : 1))
+    tabStart = start
+  }
+  function enterDown (back) {
+    const c = back || tabStart === null ? sel.c : tabStart
+    select(sel.r + (back ? -1 : 1), c)
+  }
+
   function select (r, c, r2 = r, c2 = c) {
+    tabStart = null
     const { rows, cols } = opts.size()
     const clampR = (v) => Math.max(0, Math.min(rows - 1, v))
     const clampC = (v) => Math.max(0, Math.min(cols - 1, v))
@@ -217,8 +231,8 @@ export function createGrid (opts) {
     if (e.key === 'Enter' || e.key === 'Tab') {
       e.preventDefault()
       stopEdit(true)
-      if (e.key === 'Enter') select(sel.r + (e.shiftKey ? -1 : 1), sel.c)
-      else select(sel.r, sel.c + (e.shiftKey ? -1 : 1))
+      if (e.key === 'Enter') enterDown(e.shiftKey)
+      else tab(e.shiftKey)
     } else if (e.key === 'Escape') {
       e.preventDefault()
       stopEdit(false)
@@ -295,10 +309,11 @@ export function createGrid (opts) {
       else select(sel.r + dr, sel.c + dc)
     } else if (e.key === 'Tab') {
       e.preventDefault()
-      select(sel.r, sel.c + (e.shiftKey ? -1 : 1))
+      tab(e.shiftKey)
     } else if (e.key === 'Enter') {
       e.preventDefault()
-      if (e.shiftKey) select(sel.r - 1, sel.c)
+      if (e.shiftKey) enterDown(true)
+      else if (tabStart !== null) enterDown(false)
       else startEdit()
     } else if (e.key === 'F2') {
       e.preventDefault()
