@@ -598,11 +598,18 @@ function main () {
     onLang(() => { b.title = t(labelKey); b.setAttribute('aria-label', t(labelKey).replace(/ \(.*\)$/, '')) })
     return b
   }
-  /** A button with an icon and its visible text, which is also its accessible name (WCAG 2.5.3). */
-  const textButton = (textKey, titleKey, iconName, run, cls) => {
+  /**
+   * A button with an icon and its visible text: its accessible name is that text, or `nameKey`'s
+   * longer name, which starts with it (WCAG 2.5.3: the name contains what is shown).
+   */
+  const textButton = (textKey, titleKey, iconName, run, cls, nameKey) => {
     const text = h('span.tb-text')
     const b = h('button.tb.tb-labelled.' + cls, { type: 'button', onmousedown: (e) => e.preventDefault(), onclick: run }, icon(iconName), text)
-    onLang(() => { text.textContent = t(textKey); b.title = t(titleKey) })
+    onLang(() => {
+      text.textContent = t(textKey)
+      b.title = t(titleKey)
+      if (nameKey) b.setAttribute('aria-label', t(nameKey))
+    })
     return b
   }
   const group = (labelKey, ...buttons) => {
@@ -649,11 +656,11 @@ function main () {
       group('calc.group.rows',
         textButton('calc.tb.rowAbove', 'calc.rowAbove', 'rowAbove', () => structure('rows', 'before'), 'tb-row-above'),
         textButton('calc.tb.rowBelow', 'calc.rowBelow', 'rowBelow', () => structure('rows', 'after'), 'tb-row-below'),
-        textButton('calc.tb.deleteRows', 'calc.deleteRows', 'rowDelete', () => structure('rows', 'delete'), 'tb-row-delete'),
-        textButton('calc.tb.moreRows', 'calc.moreRows', 'moreRows', () => structure('rows', 'more'), 'tb-more-rows')),
+        textButton('calc.tb.delete', 'calc.deleteRows', 'rowDelete', () => structure('rows', 'delete'), 'tb-row-delete', 'calc.tb.deleteRows'),
+        textButton('calc.tb.more', 'calc.moreRows', 'moreRows', () => structure('rows', 'more'), 'tb-more-rows', 'calc.tb.moreRows')),
       group('calc.group.cols',
         textButton('calc.tb.colLeft', 'calc.colLeft', 'colLeft', () => structure('cols', 'before'), 'tb-col-left'),
-        textButton('calc.tb.deleteCols', 'calc.deleteCols', 'colDelete', () => structure('cols', 'delete'), 'tb-col-delete')),
+        textButton('calc.tb.delete', 'calc.deleteCols', 'colDelete', () => structure('cols', 'delete'), 'tb-col-delete', 'calc.tb.deleteCols')),
       group('calc.group.sort', sortButton))
   if (toolbar) onLang(() => toolbar.setAttribute('aria-label', t('toolbar')))
 

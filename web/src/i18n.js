@@ -164,6 +164,8 @@ const STRINGS = {
     'calc.tb.colLeft': 'Colonne à gauche',
     'calc.tb.deleteCols': 'Supprimer les colonnes',
     'calc.tb.sort': 'Trier',
+    'calc.tb.delete': 'Supprimer',
+    'calc.tb.more': '+1000',
     'calc.sortRange': 'Plage {range}',
     'calc.renameTitle': 'Renommer la feuille « {name} »',
     'calc.renameOk': 'Renommer'
@@ -328,6 +330,8 @@ const STRINGS = {
     'calc.tb.colLeft': 'Column left',
     'calc.tb.deleteCols': 'Delete columns',
     'calc.tb.sort': 'Sort',
+    'calc.tb.delete': 'Delete',
+    'calc.tb.more': '+1000',
     'calc.sortRange': 'Range {range}',
     'calc.renameTitle': 'Rename the sheet “{name}”',
     'calc.renameOk': 'Rename'
