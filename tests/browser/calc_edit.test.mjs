@@ -157,6 +157,32 @@ test('undo and redo: a typed cell, a sort (others see it), never another person\
   await assertClean(alice, bob)
 })
 
+test('a paste and a row insertion are one undo step each', T, async () => {
+  const url = `${suite.server.url}/c/${padName('undopaste')}`
+  const alice = await person(ALICE)
+  await openCalc(alice, url)
+  const a = alice.page
+  await typeCell(a, 0, 0, 'top')
+  await typeCell(a, 1, 0, 'below')
+  // Four cells pasted at A3: one Ctrl+Z takes all four back.
+  await select(a, 2, 0)
+  await a.evaluate(() => window.ardoise.pasteTsv('1\t2\n3\t4\n'))
+  await waitColumn(a, 1, ['', '', '2', '4'])
+  await select(a, 2, 0)
+  await a.keyboard.press('Control+z')
+  await waitColumn(a, 0, ['top', 'below', '', ''])
+  await waitColumn(a, 1, ['', '', '', ''])
+  // A row inserted above row 2 pushes "below" down; one undo brings it back up.
+  await select(a, 1, 0)
+  await a.click('.tb-row-above')
+  await waitColumn(a, 0, ['top', '', 'below'])
+  await a.click('.tb-undo')
+  await waitColumn(a, 0, ['top', 'below'])
+  await a.click('.tb-redo')
+  await waitColumn(a, 0, ['top', '', 'below'])
+  await assertClean(alice)
+})
+
 test('Tab then Enter goes back to the column where the Tabs started, one row down', T, async () => {
   const url = `${suite.server.url}/c/${padName('tabenter')}`
   const alice = await person(ALICE)
