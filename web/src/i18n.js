@@ -146,7 +146,15 @@ const STRINGS = {
     'calc.replace.none': 'Choisissez d’abord un fichier.',
     'calc.replace.sending': 'Envoi du fichier…',
     'calc.replace.failed': 'Le fichier n’a pas été importé : {message}',
-    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.'
+    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.',
+    // link dialog (C)
+    'link.title': 'Lien',
+    'link.url': 'Adresse du lien',
+    'link.hint': 'Une adresse web (https://…) ou une adresse électronique (nom@exemple.fr).',
+    'link.text': 'Texte : « {text} »',
+    'link.empty': 'Saisissez une adresse, ou choisissez « Retirer le lien ».',
+    'link.ok': 'Valider',
+    'link.remove': 'Retirer le lien'
   },
   en: {
     home: 'Home',
@@ -290,7 +298,15 @@ const STRINGS = {
     'calc.replace.none': 'Choose a file first.',
     'calc.replace.sending': 'Sending the file…',
     'calc.replace.failed': 'The file was not imported: {message}',
-    'calc.replace.network': 'The file could not be sent, try again later.'
+    'calc.replace.network': 'The file could not be sent, try again later.',
+    // link dialog (C)
+    'link.title': 'Link',
+    'link.url': 'Link address',
+    'link.hint': 'A web address (https://…) or an email address (name@example.org).',
+    'link.text': 'Text: “{text}”',
+    'link.empty': 'Enter an address, or choose “Remove link”.',
+    'link.ok': 'OK',
+    'link.remove': 'Remove link'
   }
 }
 
