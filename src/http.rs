@@ -23,7 +23,7 @@ use crate::assets;
 use crate::base_path;
 use crate::config::Config;
 use crate::creator::CreatorSecret;
-use crate::export::{export_pad, ExportOptions, PadFormat, UnknownFormat};
+use crate::export::{export_pad, ExportOptions, Language, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
 use crate::lifetime::choose_lifetime;
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
@@ -740,6 +740,7 @@ impl ExportQuery {
         ExportOptions {
             colors: on(&self.colors),
             authors_list: on(&self.authors),
+            ..ExportOptions::default()
         }
     }
 }
@@ -752,7 +753,7 @@ async fn pad_export(
 ) -> Response {
     let result = async {
         let name = DocName::parse(&raw)?;
-        export(&state, &name, name.as_str(), &format, &query).await
+        export(&state, &name, name.as_str(), &format, &query, lang).await
     };
     result.await.unwrap_or_else(|e| e.page(lang))
 }
@@ -777,21 +778,30 @@ async fn read_only_export(
             .await;
         }
         // The file is named "pad": a read-only link must not reveal the (writable) name.
-        export(&state, &name, "pad", &format, &query).await
+        export(&state, &name, "pad", &format, &query, lang).await
     };
     result.await.unwrap_or_else(|e| e.page(lang))
 }
 
-/// Renders document `name` as a download named `stem.{ext}`, off the async workers.
+/// Renders document `name` as a download named `stem.{ext}`, off the async workers, with the
+/// words the export adds (the authors heading) in the page's language.
 async fn export(
     state: &AppState,
     name: &DocName,
     stem: &str,
     format: &str,
     query: &ExportQuery,
+    lang: Lang,
 ) -> Result<Response, AppError> {
     let format: PadFormat = format.parse()?;
-    let bytes = render_export(state, name, format, query.options()).await?;
+    let options = ExportOptions {
+        language: match lang {
+            Lang::En => Language::En,
+            Lang::Fr => Language::Fr,
+        },
+        ..query.options()
+    };
+    let bytes = render_export(state, name, format, options).await?;
     Ok(download(bytes, format, stem))
 }
 

@@ -389,6 +389,7 @@ async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError
     let options = ExportOptions {
         colors: false,
         authors_list: false,
+        ..ExportOptions::default()
     };
     let bytes = render(state, name, PadFormat::Txt, options).await?;
     String::from_utf8(bytes).map_err(|_| ApiError::Unavailable("the text could not be produced"))

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run};
+use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run, INK, LINK};
 use super::package::Package;
 use super::xml::XmlWriter;
 use super::{ExportError, ExportOptions};
@@ -176,7 +176,7 @@ impl<'a> Document<'a> {
             bold: true,
             ..RunLook::default()
         };
-        text_run(w, &bold, "Authors")?;
+        text_run(w, &bold, self.opts.language.authors_heading())?;
         w.end("w:p")?;
         for author in &self.pad.authors {
             w.start("w:p", &[])?;
@@ -185,7 +185,7 @@ impl<'a> Document<'a> {
                 shade: author.color.filter(|_| self.opts.colors),
                 ..RunLook::default()
             };
-            text_run(w, &look, &author.name)?;
+            text_run(w, &look, self.opts.language.name_of(author))?;
             w.end("w:p")?;
         }
         Ok(())
@@ -239,9 +239,6 @@ fn text_run(w: &mut XmlWriter, look: &RunLook, text: &str) -> Result<(), ExportE
         if look.strike {
             w.empty("w:strike", &[])?;
         }
-        if look.shade.is_some_and(Color::is_dark) {
-            w.empty("w:color", &[("w:val", "FFFFFF")])?;
-        }
         if look.underline {
             w.empty("w:u", &[("w:val", "single")])?;
         }
@@ -251,7 +248,8 @@ fn text_run(w: &mut XmlWriter, look: &RunLook, text: &str) -> Result<(), ExportE
                 &[
                     ("w:val", "clear"),
                     ("w:color", "auto"),
-                    ("w:fill", &shade.ooxml()),
+                    // The editor's pale tint: the ink and link colours read on every one.
+                    ("w:fill", &shade.tint().ooxml()),
                 ],
             )?;
         }
@@ -361,6 +359,7 @@ fn styles() -> Result<Vec<u8>, ExportError> {
     w.start("w:docDefaults", &[])?;
     w.start("w:rPrDefault", &[])?;
     w.start("w:rPr", &[])?;
+    w.empty("w:color", &[("w:val", &INK.ooxml())])?;
     w.empty("w:sz", &[("w:val", "22")])?;
     w.empty("w:szCs", &[("w:val", "22")])?;
     w.end("w:rPr")?;
@@ -426,7 +425,7 @@ fn styles() -> Result<Vec<u8>, ExportError> {
     )?;
     w.empty("w:name", &[("w:val", "Hyperlink")])?;
     w.start("w:rPr", &[])?;
-    w.empty("w:color", &[("w:val", "0563C1")])?;
+    w.empty("w:color", &[("w:val", &LINK.ooxml())])?;
     w.empty("w:u", &[("w:val", "single")])?;
     w.end("w:rPr")?;
     w.end("w:style")?;
@@ -449,6 +448,7 @@ fn numbering(numbered_lists: usize) -> Result<Vec<u8>, ExportError> {
         w.empty("w:lvlText", &[("w:val", text)])?;
         w.empty("w:lvlJc", &[("w:val", "left")])?;
         w.start("w:pPr", &[])?;
+        // Indented as in the editor: the label 0.635 cm in, the text 1.27 cm.
         w.empty("w:ind", &[("w:left", "720"), ("w:hanging", "360")])?;
         w.end("w:pPr")?;
         w.end("w:lvl")?;
@@ -540,6 +540,7 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: false,
+                ..ExportOptions::default()
             },
         );
     }
@@ -549,7 +550,7 @@ mod tests {
         let entries = docx(&rich_pad(), ExportOptions::default());
         let document = part(&entries, "word/document.xml");
         let text = xml_text(document.as_bytes());
-        let alice = "<w:shd w:val=\"clear\" w:color=\"auto\" w:fill=\"FFAA00\"/>";
+        let alice = "<w:shd w:val=\"clear\" w:color=\"auto\" w:fill=\"FFE1A6\"/>";
         for expected in [
             "<w:pStyle w:val=\"Heading1\"/></w:pPr><w:r><w:rPr>".to_owned(),
             "<w:pStyle w:val=\"Heading2\"/>".to_owned(),
@@ -559,7 +560,7 @@ mod tests {
             format!("<w:r><w:rPr><w:u w:val=\"single\"/>{alice}</w:rPr><w:t xml:space=\"preserve\">underlined</w:t></w:r>"),
             format!("<w:r><w:rPr><w:strike/>{alice}</w:rPr><w:t xml:space=\"preserve\">struck</w:t></w:r>"),
             format!("<w:b/><w:bCs/><w:i/><w:iCs/><w:strike/><w:u w:val=\"single\"/>{alice}</w:rPr><w:t xml:space=\"preserve\">all four</w:t>"),
-            "<w:color w:val=\"FFFFFF\"/><w:shd w:val=\"clear\" w:color=\"auto\" w:fill=\"000080\"/></w:rPr><w:t xml:space=\"preserve\">Bob adds this</w:t>".to_owned(),
+            "<w:shd w:val=\"clear\" w:color=\"auto\" w:fill=\"A6A6D3\"/></w:rPr><w:t xml:space=\"preserve\">Bob adds this</w:t>".to_owned(),
             "<w:hyperlink r:id=\"rId3\" w:history=\"1\"><w:r><w:rPr><w:rStyle w:val=\"Hyperlink\"/>".to_owned(),
             "<w:hyperlink r:id=\"rId4\"".to_owned(),
             "<w:t xml:space=\"preserve\">spaces:  two,   three, </w:t><w:tab/><w:t xml:space=\"preserve\">tab</w:t><w:tab/><w:t xml:space=\"preserve\">and</w:t><w:tab/><w:tab/><w:t xml:space=\"preserve\">two tabs  </w:t>".to_owned(),
@@ -620,6 +621,7 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: true,
+                ..ExportOptions::default()
             },
         );
         let document = part(&entries, "word/document.xml");

@@ -7,19 +7,33 @@ use crate::escape::html_into as escape;
 
 use std::fmt::Write as _;
 
-use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run};
-use super::ExportOptions;
+use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run, INK, LINK};
+use super::{ExportOptions, Language};
 
 /// The document's only stylesheet: pad lines are lines (no paragraph margins) and keep their
-/// runs of spaces and tabs.
-const STYLE: &str = "body{font-family:sans-serif;line-height:1.5;max-width:50em;\
-margin:2em auto;padding:0 1em}p,h1,h2,h3,li{white-space:pre-wrap;margin:0}\
-h1,h2,h3{margin:.5em 0 .25em}ul,ol{margin:0}a{color:#0645ad}";
+/// runs of spaces and tabs; list items are indented; text and links have colours that read on
+/// white and on every author's tint (`model::INK`, `model::LINK`).
+fn style() -> String {
+    format!(
+        "body{{font-family:sans-serif;line-height:1.5;max-width:50em;\
+margin:2em auto;padding:0 1em;color:{ink};background-color:#ffffff}}\
+p,h1,h2,h3,li{{white-space:pre-wrap;margin:0}}\
+h1,h2,h3{{margin:.5em 0 .25em}}ul,ol{{margin:0;padding-left:2.5em}}a{{color:{link}}}",
+        ink = INK.hex(),
+        link = LINK.hex()
+    )
+}
 
 /// Renders the pad as an HTML document.
 pub fn render(pad: &Pad, opts: &ExportOptions) -> Vec<u8> {
     let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+    let lang = match opts.language {
+        Language::En => "en",
+        Language::Fr => "fr",
+    };
+    out.push_str("<!DOCTYPE html>\n<html lang=\"");
+    out.push_str(lang);
+    out.push_str("\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(
         "<meta http-equiv=\"Content-Security-Policy\" \
          content=\"default-src 'none'; style-src 'unsafe-inline'\">\n",
@@ -28,7 +42,7 @@ pub fn render(pad: &Pad, opts: &ExportOptions) -> Vec<u8> {
     out.push_str("<title>");
     escape(&mut out, &pad.title());
     out.push_str("</title>\n<style>");
-    out.push_str(STYLE);
+    out.push_str(&style());
     out.push_str("</style>\n</head>\n<body>\n");
     for block in pad.blocks() {
         match block[0].kind {
@@ -49,14 +63,16 @@ pub fn render(pad: &Pad, opts: &ExportOptions) -> Vec<u8> {
         }
     }
     if opts.authors_list && !pad.authors.is_empty() {
-        out.push_str("<hr>\n<p><strong>Authors</strong></p>\n<ul>\n");
+        out.push_str("<hr>\n<p><strong>");
+        out.push_str(opts.language.authors_heading());
+        out.push_str("</strong></p>\n<ul>\n");
         for author in &pad.authors {
             out.push_str("<li>");
             let color = author.color.filter(|_| opts.colors);
             if let Some(color) = color {
                 shade(&mut out, color);
             }
-            escape(&mut out, &author.name);
+            escape(&mut out, opts.language.name_of(author));
             if color.is_some() {
                 out.push_str("</span>");
             }
@@ -120,13 +136,14 @@ fn styled(out: &mut String, run: &Run) {
     }
 }
 
-/// Opens a span shaded with an author's colour (white text on dark colours).
+/// Opens a span shaded with the pale tint of an author's colour, as the editor shows it; the
+/// text keeps the ink (or link) colour, which reads on every tint.
 fn shade(out: &mut String, color: Color) {
-    let _ = write!(out, "<span style=\"background-color:{}", color.hex());
-    if color.is_dark() {
-        out.push_str(";color:#ffffff");
-    }
-    out.push_str("\">");
+    let _ = write!(
+        out,
+        "<span style=\"background-color:{}\">",
+        color.tint().hex()
+    );
 }
 
 #[cfg(test)]
@@ -142,10 +159,12 @@ mod tests {
     #[test]
     fn structure_and_formatting() {
         let out = html(&rich_pad(), ExportOptions::default());
-        assert!(out.starts_with("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"));
+        assert!(out.starts_with(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        ));
         assert!(out.contains("<title>Main &lt;title&gt; &amp; more</title>"));
-        let alice = "<span style=\"background-color:#ffaa00\">";
-        let bob = "<span style=\"background-color:#000080;color:#ffffff\">";
+        let alice = "<span style=\"background-color:#ffe1a6\">";
+        let bob = "<span style=\"background-color:#a6a6d3\">";
         for expected in [
             format!("<h1 dir=\"auto\">{alice}Main &lt;title&gt; &amp; more</span></h1>\n"),
             format!("<h2 dir=\"auto\">{alice}Second level</span></h2>\n"),
@@ -192,9 +211,10 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: false,
+                ..ExportOptions::default()
             },
         );
-        assert!(!out.contains("background-color"));
+        assert!(!out.contains("<span style=\"background-color"));
         assert!(!out.contains("Authors"));
         assert!(out.contains("<strong>bold</strong>"));
         let names_only = html(
@@ -202,6 +222,7 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: true,
+                ..ExportOptions::default()
             },
         );
         assert!(names_only.contains("<li>Alice &lt;script&gt;</li>"));

@@ -3,7 +3,9 @@
 //! Every line of the pad is a block of its own (a blank line between blocks, list items of one
 //! list on consecutive lines). Text is escaped so it renders literally. Markdown cannot show
 //! underline or colours, so those are left out; empty lines and runs of spaces are kept with
-//! `&nbsp;`, which Markdown neither collapses nor reads as indentation.
+//! no-break spaces (U+00A0, written as the character, not as `&nbsp;`, which a person reading
+//! the file would see), which Markdown neither collapses nor reads as indentation or as a
+//! blank line.
 //!
 //! Emphasis delimiters only work when they touch letters or digits and do not run into other
 //! delimiters (`**a***b*` is ambiguous). Where that cannot be guaranteed the run is wrapped in
@@ -12,6 +14,9 @@
 
 use super::model::{link_groups, LineKind, Pad, Run};
 use super::ExportOptions;
+
+/// The no-break space that keeps empty lines and runs of spaces.
+const NBSP: char = '\u{a0}';
 
 /// How far to look after `&` for the `;` of something a Markdown reader would take for an entity.
 const MAX_ENTITY_LEN: usize = 32;
@@ -36,7 +41,7 @@ pub fn render(pad: &Pad, opts: &ExportOptions) -> Vec<u8> {
             let runs = md_runs(&paragraph.runs);
             if runs.is_empty() && paragraph.kind == LineKind::Paragraph {
                 // An empty paragraph would vanish; a no-break space keeps the empty line.
-                out.push_str("&nbsp;");
+                out.push(NBSP);
             }
             inline(&mut out, &runs);
             out.push('\n');
@@ -46,14 +51,14 @@ pub fn render(pad: &Pad, opts: &ExportOptions) -> Vec<u8> {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str("---\n\n**Authors**\n\n");
+        // Names only: Markdown shows no colour, and a hex code means nothing to a reader.
+        out.push_str("---\n\n**");
+        out.push_str(opts.language.authors_heading());
+        out.push_str("**\n\n");
         for author in &pad.authors {
             out.push_str("- ");
             let mut state = Inline::line_start();
-            text(&mut out, &author.name, &mut state);
-            if let Some(color) = author.color.filter(|_| opts.colors) {
-                out.push_str(&format!(" ({})", color.hex()));
-            }
+            text(&mut out, opts.language.name_of(author), &mut state);
             out.push('\n');
         }
     }
@@ -91,7 +96,7 @@ fn md_runs(runs: &[Run]) -> Vec<Run> {
 
 /// Where the writer stands within a line.
 struct Inline {
-    /// Nothing written yet on this line: block markers must be escaped, spaces kept as `&nbsp;`.
+    /// Nothing written yet on this line: block markers must be escaped, spaces kept as [`NBSP`].
     line_start: bool,
     /// The last character written was a space or tab.
     after_space: bool,
@@ -185,7 +190,7 @@ fn text(out: &mut String, s: &str, state: &mut Inline) {
     };
     for (i, c) in s.char_indices() {
         match c {
-            ' ' if state.line_start || state.after_space => out.push_str("&nbsp;"),
+            ' ' if state.line_start || state.after_space => out.push(NBSP),
             '\t' if state.line_start || state.after_space => out.push_str("&#9;"),
             ' ' | '\t' => out.push(c),
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '~' | '|' => {
@@ -245,6 +250,7 @@ mod tests {
         ExportOptions {
             colors: true,
             authors_list: false,
+            ..ExportOptions::default()
         }
     }
 
@@ -255,12 +261,12 @@ mod tests {
             "# Main \\<title\\> & more\n\n## Second level\n\n### Third level\n\n",
             "Some **bold**, *italic*, underlined, ~~struck~~ and ~~***all four***~~ text; Bob adds this.\n",
             "A [web link](<https://example.org/?a=1&b=2>), a [mail link](<mailto:pad@example.org>) and a bad link.\n",
-            "\n&nbsp;\n\n",
-            "spaces: &nbsp;two, &nbsp;&nbsp;three, &#9;tab\tand\t&#9;two tabs &nbsp;\n",
-            "&nbsp;&nbsp;leading spaces\n",
+            "\n\u{a0}\n\n",
+            "spaces: \u{a0}two, \u{a0}\u{a0}three, &#9;tab\tand\t&#9;two tabs \u{a0}\n",
+            "\u{a0}\u{a0}leading spaces\n",
             "- first bullet\n- second bullet by Bob\n\n1. first number\n2. second number\n\nbetween lists\n\n1. restarted number\n",
             "ctrl:end\n",
-            "\n---\n\n**Authors**\n\n- Alice \\<script\\> (#ffaa00)\n- Bob & Co (#000080)\n",
+            "\n---\n\n**Authors**\n\n- Alice \\<script\\>\n- Bob & Co\n",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
@@ -283,7 +289,7 @@ mod tests {
             "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) \\<f\\> \\~\\~g\\~\\~ \\| h \\\\ i \\&amp; j & k !\\[l\\](m)\n",
             "\\---\n",
             "\\===\n",
-            "&nbsp;&nbsp;&nbsp;&nbsp;not code\n",
+            "\u{a0}\u{a0}\u{a0}\u{a0}not code\n",
             "&#9;not code either\n",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
@@ -304,7 +310,7 @@ mod tests {
         assert_eq!(
             out,
             "**bold**<em>italic</em> <strong>(paren)</strong>  *padded* end\n"
-                .replace("  *", " &nbsp;*")
+                .replace("  *", " \u{a0}*")
         );
     }
 
@@ -335,7 +341,7 @@ mod tests {
         b.alice("\n\n")
             .alice_attrs("\n", &[("list", "bullet".into())]);
         b.alice_attrs("\n", &[("header", 1.into())]);
-        assert_eq!(md(&b, no_authors()), "&nbsp;\n\n&nbsp;\n\n- \n\n# \n");
+        assert_eq!(md(&b, no_authors()), "\u{a0}\n\n\u{a0}\n\n- \n\n# \n");
     }
 
     #[test]

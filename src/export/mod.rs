@@ -108,10 +108,12 @@ impl FromStr for PadFormat {
 /// What an export includes besides the text and its formatting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportOptions {
-    /// Shade each author's text with their colour (html, odt, docx).
+    /// Shade each author's text with a pale tint of their colour (html, odt, docx).
     pub colors: bool,
-    /// End the document with the list of authors, name and colour (md, html, odt, docx).
+    /// End the document with the list of authors (md, html, odt, docx).
     pub authors_list: bool,
+    /// The language of the words the export adds itself (the authors heading, "Anonymous").
+    pub language: Language,
 }
 
 impl Default for ExportOptions {
@@ -119,6 +121,44 @@ impl Default for ExportOptions {
         Self {
             colors: true,
             authors_list: true,
+            language: Language::En,
+        }
+    }
+}
+
+/// The languages of the words an export adds to the pad's own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// English.
+    #[default]
+    En,
+    /// French.
+    Fr,
+}
+
+impl Language {
+    /// The heading of the closing list of authors.
+    pub fn authors_heading(self) -> &'static str {
+        match self {
+            Language::En => "Authors",
+            Language::Fr => "Auteurs",
+        }
+    }
+
+    /// The name shown for an author who gave none.
+    pub fn anonymous(self) -> &'static str {
+        match self {
+            Language::En => "Anonymous",
+            Language::Fr => "Anonyme",
+        }
+    }
+
+    /// An author's name as the export shows it.
+    pub(crate) fn name_of(self, author: &model::Author) -> &str {
+        if author.name.is_empty() {
+            self.anonymous()
+        } else {
+            &author.name
         }
     }
 }
@@ -276,6 +316,7 @@ mod tests {
                 let opts = ExportOptions {
                     colors,
                     authors_list: true,
+                    ..ExportOptions::default()
                 };
                 let out = export_pad(&snapshot, f, &opts).expect("exports");
                 assert!(!out.is_empty());

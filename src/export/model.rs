@@ -109,7 +109,8 @@ impl Run {
 pub struct Author {
     /// The stable person id from the authors map (or `client:<clientID>` when it had none).
     pub id: String,
-    /// The display name, cleaned; "Anonymous" when none was given.
+    /// The display name, cleaned; empty when none was given (each export names it in its
+    /// language: [`super::Language::name_of`]).
     pub name: String,
     /// The author's colour, when the map held a valid `#rrggbb`.
     pub color: Option<Color>,
@@ -148,13 +149,61 @@ impl Color {
         format!("{:02X}{:02X}{:02X}", self.r, self.g, self.b)
     }
 
-    /// Whether black text would be hard to read on this colour, so text on it should be white.
-    pub fn is_dark(self) -> bool {
-        // Rec. 601 luma, the usual quick estimate of perceived brightness.
-        let luma = 299 * u32::from(self.r) + 587 * u32::from(self.g) + 114 * u32::from(self.b);
-        luma < 128 * 1000
+    /// The pale shade the editor paints behind this author's text: the colour at alpha
+    /// `0x59` over white paper (`--a: <colour>59` in web/src/chrome.js). Every channel of a
+    /// tint is at least 166, so its relative luminance is at least 0.38, whatever the colour.
+    pub fn tint(self) -> Color {
+        let blend = |c: u8| {
+            let covered = (255 - u32::from(c)) * TINT_ALPHA;
+            // Rounded to nearest, as the browser composites; never above 255.
+            255 - ((covered + 127) / 255) as u8
+        };
+        Color {
+            r: blend(self.r),
+            g: blend(self.g),
+            b: blend(self.b),
+        }
+    }
+
+    /// WCAG 2 relative luminance, 0 (black) to 1 (white).
+    #[cfg(test)]
+    pub fn luminance(self) -> f64 {
+        let linear = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(self.r) + 0.7152 * linear(self.g) + 0.0722 * linear(self.b)
+    }
+
+    /// WCAG 2 contrast ratio between two colours, 1 to 21.
+    #[cfg(test)]
+    pub fn contrast(self, other: Color) -> f64 {
+        let (a, b) = (self.luminance(), other.luminance());
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
     }
 }
+
+/// The opacity of an author's colour in its tint, out of 255 (the `59` of `#rrggbb59`).
+const TINT_ALPHA: u32 = 0x59;
+
+/// The text colour of every export, the editor's ink: at least 6.4:1 on any tint.
+pub const INK: Color = Color {
+    r: 0x1c,
+    g: 0x23,
+    b: 0x30,
+};
+
+/// The colour of links in every export: at least 4.9:1 on any tint (a tint's luminance is at
+/// least 0.38), where a usual link blue (#0645ad) falls to 3.5:1.
+pub const LINK: Color = Color {
+    r: 0x00,
+    g: 0x30,
+    b: 0x7f,
+};
 
 impl Pad {
     /// Decodes a yrs v1 update of the whole document. Hostile input yields an error, never a
@@ -300,11 +349,6 @@ fn read_authors<T: ReadTxn>(txn: &T) -> (Vec<Author>, HashMap<u64, usize>) {
             author.color = entry.color;
         }
         clients.insert(client, index);
-    }
-    for author in &mut authors {
-        if author.name.is_empty() {
-            author.name = "Anonymous".to_owned();
-        }
     }
     (authors, clients)
 }
@@ -729,7 +773,7 @@ mod tests {
         assert_eq!(eve.id, "client:6");
         let ann = p.author(Some(ALICE)).expect("nested Y.Map entry");
         assert_eq!(ann.name, "Ann");
-        assert!(ann.color.expect("colour").is_dark());
+        assert_eq!(ann.color.map(Color::hex).as_deref(), Some("#123456"));
         assert_eq!(p.author(Some(5)), None);
     }
 
@@ -824,8 +868,32 @@ mod tests {
         ] {
             assert_eq!(Color::parse(bad), None, "{bad}");
         }
-        assert!(Color::parse("#000080").expect("navy").is_dark());
-        assert!(!Color::parse("#ffff99").expect("pale").is_dark());
+    }
+
+    #[test]
+    fn tints_are_the_editors_and_text_and_links_read_on_every_one() {
+        // The editor's shade of #911eb4 (alpha 0x59 over white), as Chromium composites it.
+        let purple = Color::parse("#911eb4").expect("colour");
+        assert_eq!(purple.tint().hex(), "#d9b0e5");
+        assert_eq!(
+            Color::parse("#ffffff").expect("white").tint().hex(),
+            "#ffffff"
+        );
+        // The darkest possible tint is the one of black; every other has more luminance.
+        let darkest = Color::parse("#000000").expect("black").tint();
+        assert_eq!(darkest.hex(), "#a6a6a6");
+        assert!(INK.contrast(darkest) >= 4.5, "{}", INK.contrast(darkest));
+        assert!(LINK.contrast(darkest) >= 4.5, "{}", LINK.contrast(darkest));
+        for channel in 0..=255u8 {
+            let grey = Color {
+                r: channel,
+                g: channel,
+                b: channel,
+            };
+            assert!(grey.tint().luminance() >= darkest.luminance());
+        }
+        let white = Color::parse("#ffffff").expect("white");
+        assert!((white.contrast(Color::parse("#000000").expect("black")) - 21.0).abs() < 1e-9);
     }
 
     #[test]

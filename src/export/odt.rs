@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run};
+use super::model::{link_groups, Color, LineKind, Pad, Paragraph, Run, INK, LINK};
 use super::package::Package;
 use super::xml::XmlWriter;
 use super::{ExportError, ExportOptions};
@@ -159,10 +159,8 @@ impl TextStyles {
                 props.push(("style:text-line-through-type", "single".into()));
             }
             if let Some(color) = look.shade {
-                props.push(("fo:background-color", color.hex()));
-                if color.is_dark() {
-                    props.push(("fo:color", "#ffffff".into()));
-                }
+                // The editor's pale tint: the ink and link colours read on every one.
+                props.push(("fo:background-color", color.tint().hex()));
             }
             let attrs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
             w.empty("style:text-properties", &attrs)?;
@@ -251,9 +249,10 @@ fn list_style(w: &mut XmlWriter, name: &str, numbered: bool) -> Result<(), Expor
         "style:list-level-label-alignment",
         &[
             ("text:label-followed-by", "listtab"),
-            ("text:list-tab-stop-position", "0.635cm"),
+            // Indented as in the editor: the label sits 0.635 cm in, the text 1.27 cm.
+            ("text:list-tab-stop-position", "1.27cm"),
             ("fo:text-indent", "-0.635cm"),
-            ("fo:margin-left", "0.635cm"),
+            ("fo:margin-left", "1.27cm"),
         ],
     )?;
     w.end("style:list-level-properties")?;
@@ -371,9 +370,10 @@ fn authors(
         bold: true,
         ..Look::default()
     });
+    let heading = opts.language.authors_heading();
     match bold {
-        Some(style) => w.element("text:span", &[("text:style-name", &style)], "Authors")?,
-        None => w.text("Authors")?,
+        Some(style) => w.element("text:span", &[("text:style-name", &style)], heading)?,
+        None => w.text(heading)?,
     }
     w.end("text:p")?;
     w.start("text:list", &[("text:style-name", BULLET_LIST)])?;
@@ -388,10 +388,10 @@ fn authors(
         match styles.name(&look) {
             Some(style) => {
                 w.start("text:span", &[("text:style-name", &style)])?;
-                spaced(w, &author.name, &mut after_space)?;
+                spaced(w, opts.language.name_of(author), &mut after_space)?;
                 w.end("text:span")?;
             }
-            None => spaced(w, &author.name, &mut after_space)?,
+            None => spaced(w, opts.language.name_of(author), &mut after_space)?,
         }
         w.end("text:p")?;
         w.end("text:list-item")?;
@@ -414,9 +414,11 @@ fn styles_xml() -> Result<Vec<u8>, ExportError> {
     )?;
     w.start("office:styles", &[])?;
     w.start("style:default-style", &[("style:family", "paragraph")])?;
+    let ink = INK.hex();
     w.empty(
         "style:text-properties",
         &[
+            ("fo:color", &ink),
             ("fo:font-size", "11pt"),
             ("style:font-size-asian", "11pt"),
             ("style:font-size-complex", "11pt"),
@@ -468,13 +470,11 @@ fn styles_xml() -> Result<Vec<u8>, ExportError> {
         )?;
         w.end("style:style")?;
     }
-    for (name, display, color) in [
-        ("Internet_20_link", "Internet link", "#000080"),
-        (
-            "Visited_20_Internet_20_Link",
-            "Visited Internet Link",
-            "#800000",
-        ),
+    // One link colour, visited or not: it reads on white and on every author's tint.
+    let link = LINK.hex();
+    for (name, display) in [
+        ("Internet_20_link", "Internet link"),
+        ("Visited_20_Internet_20_Link", "Visited Internet Link"),
     ] {
         w.start(
             "style:style",
@@ -487,7 +487,7 @@ fn styles_xml() -> Result<Vec<u8>, ExportError> {
         w.empty(
             "style:text-properties",
             &[
-                ("fo:color", color),
+                ("fo:color", &link),
                 ("style:text-underline-style", "solid"),
                 ("style:text-underline-width", "auto"),
                 ("style:text-underline-color", "font-color"),
@@ -617,6 +617,7 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: false,
+                ..ExportOptions::default()
             },
         ));
     }
@@ -638,8 +639,8 @@ mod tests {
             "Main &lt;title&gt; &amp; more",
             "spaces: <text:s/>two, <text:s text:c=\"2\"/>three,<text:s/><text:tab/>tab<text:tab/>and<text:tab/><text:tab/>two tabs<text:s text:c=\"2\"/>",
             "<text:s text:c=\"2\"/>leading spaces",
-            "fo:background-color=\"#ffaa00\"",
-            "fo:background-color=\"#000080\" fo:color=\"#ffffff\"",
+            "fo:background-color=\"#ffe1a6\"",
+            "fo:background-color=\"#a6a6d3\"",
             "fo:font-weight=\"bold\"",
             "fo:font-style=\"italic\"",
             "style:text-underline-style=\"solid\"",
@@ -663,7 +664,7 @@ mod tests {
             .split("<style:style style:name=\"")
             .find(|s| {
                 s.contains("fo:font-weight=\"bold\" ")
-                    && s.contains("#ffaa00")
+                    && s.contains("#ffe1a6")
                     && !s.contains("italic")
             })
             .and_then(|s| s.split('"').next())
@@ -681,6 +682,7 @@ mod tests {
             ExportOptions {
                 colors: false,
                 authors_list: true,
+                ..ExportOptions::default()
             },
         ));
         let content = part(&entries, "content.xml");

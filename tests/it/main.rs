@@ -16,6 +16,7 @@ mod calc_readers;
 mod creation;
 mod durability;
 mod export;
+mod export_look;
 mod export_readers;
 mod hostile_files;
 mod hostile_formula;

@@ -168,7 +168,15 @@ const STRINGS = {
     'calc.tb.more': '+1000',
     'calc.sortRange': 'Plage {range}',
     'calc.renameTitle': 'Renommer la feuille « {name} »',
-    'calc.renameOk': 'Renommer'
+    'calc.renameOk': 'Renommer',
+    // link dialog (C)
+    'link.title': 'Lien',
+    'link.url': 'Adresse du lien',
+    'link.hint': 'Une adresse web (https://…) ou une adresse électronique (nom@exemple.fr).',
+    'link.text': 'Texte : « {text} »',
+    'link.empty': 'Saisissez une adresse, ou choisissez « Retirer le lien ».',
+    'link.ok': 'Valider',
+    'link.remove': 'Retirer le lien'
   },
   en: {
     home: 'Home',
@@ -334,7 +342,15 @@ const STRINGS = {
     'calc.tb.more': '+1000',
     'calc.sortRange': 'Range {range}',
     'calc.renameTitle': 'Rename the sheet “{name}”',
-    'calc.renameOk': 'Rename'
+    'calc.renameOk': 'Rename',
+    // link dialog (C)
+    'link.title': 'Link',
+    'link.url': 'Link address',
+    'link.hint': 'A web address (https://…) or an email address (name@example.org).',
+    'link.text': 'Text: “{text}”',
+    'link.empty': 'Enter an address, or choose “Remove link”.',
+    'link.ok': 'OK',
+    'link.remove': 'Remove link'
   }
 }
 

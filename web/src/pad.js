@@ -3,7 +3,7 @@
 // The server's HTML shell gives <div id="app" data-…> and <meta name="csp-nonce">.
 
 import * as Y from 'yjs'
-import { EditorState, Prec, Compartment } from '@codemirror/state'
+import { EditorState, EditorSelection, Prec, Compartment } from '@codemirror/state'
 import { EditorView, keymap, placeholder } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
@@ -12,9 +12,10 @@ import { h, clear } from './dom.js'
 import { t, initLang, onLang, bindText, lang } from './i18n.js'
 import { storageGet, storageSet } from './identity.js'
 import {
-  guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink, linkAt,
-  enter, backspace, safeHref, INLINE_KEYS
+  guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink,
+  linkRange, attrsOfChar, enter, backspace, safeHref, INLINE_KEYS
 } from './rich.js'
+import { linkDialog } from './linkdialog.js'
 import { richDecorations, refresher } from './decorations.js'
 import { remoteCursors } from './cursors.js'
 import { icon } from './icons.js'
@@ -41,11 +42,12 @@ function main () {
   const exportLinks = EXPORTS.map((fmt) => bindText(h('a.menu-item', { download: '' }), `export.${fmt}`))
   const updateExportLinks = () => {
     EXPORTS.forEach((fmt, i) => {
-      exportLinks[i].href = exportBase + fmt + (colorsBox.checked ? '' : '?colors=0')
+      // The page's language names the export's own words (the authors heading).
+      exportLinks[i].href = exportBase + fmt + '?' + (colorsBox.checked ? '' : 'colors=0&') + 'lang=' + lang()
     })
   }
   colorsBox.addEventListener('change', updateExportLinks)
-  updateExportLinks()
+  onLang(updateExportLinks)
   const exportMenu = exportBase
     ? dropdownMenu({
       labelKey: 'export',
@@ -100,21 +102,27 @@ function main () {
   }
   const runInline = (key) => step((view) => toggleInline(view, key, getPending, setPending))
   const runLine = (key, value) => step((view) => toggleLine(view, key, value))
-  const runLink = step((view) => {
-    const sel = view.state.selection.main
-    if (sel.empty) return true
-    const current = linkAt(view)
-    const answer = window.prompt(t('link.prompt'), current || 'https://')
-    if (answer === null) return true
-    const trimmed = answer.trim()
-    if (trimmed === '' || trimmed === 'https://') return setLink(view, null)
-    const href = safeHref(trimmed)
-    if (!href) {
-      window.alert(t('link.invalid'))
-      return true
-    }
-    return setLink(view, href)
-  })
+  let linkDlg = null
+  /** Ctrl+K / toolbar: the link dialog for the selection, the link around the caret, or its word. */
+  const runLink = (view) => {
+    if (readOnly) return false
+    let range = view.state.selection.main
+    if (range.empty) range = linkRange(ytext, range.head) || view.state.wordAt(range.head)
+    if (!range || range.empty) return true
+    const { from, to } = range
+    const current = attrsOfChar(ytext, from).link
+    linkDlg ??= linkDialog()
+    linkDlg.open({
+      text: view.state.sliceDoc(from, to),
+      current: typeof current === 'string' ? current : null,
+      apply: (href) => {
+        view.dispatch({ selection: EditorSelection.single(from, Math.min(to, view.state.doc.length)) })
+        step((v) => setLink(v, href))(view)
+      },
+      restore: () => view.focus()
+    })
+    return true
+  }
   const padKeymap = [
     { key: 'Enter', run: (v) => enter(v, setPending) },
     { key: 'Backspace', run: backspace },

@@ -120,15 +120,23 @@ export function guardText (ytext, hooks) {
   }
 }
 
-/** The attributes typed text gets at `index`, or undefined when plain inheritance is right. */
-function typingAttrs (ytext, index, pending) {
+/**
+ * The attributes typed text gets at `index`, or undefined when plain inheritance is right.
+ * Text typed at the end of a link is not part of it (as in every editor): the link would
+ * otherwise grow with each character, and a line typed after it would become a link too. Inside
+ * a link (same link on both sides) typing stays in it; bold and the like continue everywhere.
+ */
+export function typingAttrs (ytext, index, pending) {
   const before = index > 0 ? attrsOfChar(ytext, index - 1) : {}
   const hasLine = LINE_KEYS.some((k) => k in before)
-  if (!hasLine && !pending) return undefined
+  const endsLink = before.link != null && attrsOfChar(ytext, index).link !== before.link
+  if (!hasLine && !pending && !endsLink) return undefined
   const attrs = {}
   for (const [k, v] of Object.entries(before)) {
     if (!LINE_KEYS.includes(k)) attrs[k] = v
   }
+  // An explicit null: Yjs would otherwise inherit the link from the format marker before.
+  if (endsLink) attrs.link = null
   if (pending) Object.assign(attrs, pending)
   return attrs
 }
@@ -281,6 +289,29 @@ export function setLink (view, href) {
   })
   view.focus()
   return true
+}
+
+/**
+ * The extent {from, to} of the link the caret at `pos` touches (the character after it, else
+ * the one before), or null when there is none.
+ */
+export function linkRange (ytext, pos) {
+  let href = attrsOfChar(ytext, pos).link
+  if (typeof href !== 'string') href = attrsOfChar(ytext, pos - 1).link
+  if (typeof href !== 'string') return null
+  let stretch = null // the current run of characters with this link
+  let hit = null
+  scan(ytext, 0, Infinity, (s, e, str, attrs) => {
+    if (attrs.get('link') === href) {
+      if (stretch) stretch.to = e
+      else stretch = { from: s, to: e }
+      if (stretch.from <= pos && pos <= stretch.to) hit = stretch
+    } else {
+      if (hit) return false
+      stretch = null
+    }
+  })
+  return hit
 }
 
 /** The link at the selection (first character), if any. */
