@@ -39,8 +39,10 @@ async fn wait_erased(server: &TestServer, name: &str) {
         .await;
 }
 
+/// A short unload grace, long enough for a client to join the document its visit created (at
+/// 0 the visit's own room would unload, and erase it, before the join).
 fn quick_unload() -> Vec<&'static str> {
-    vec!["--admin-token", TOKEN, "--unload-grace-secs", "0"]
+    vec!["--admin-token", TOKEN, "--unload-grace-secs", "1"]
 }
 
 #[tokio::test]
@@ -173,4 +175,18 @@ async fn a_bad_name_is_refused_with_what_a_name_may_contain() {
     let (code, page) = server.get("/open?name=a%2Fb&lang=en").await;
     assert_eq!(code, 400);
     assert!(page.contains("letters without accents"), "{page}");
+}
+
+#[tokio::test]
+async fn a_calc_page_joining_a_missing_name_creates_a_calc() {
+    let server = TestServer::start_with(&quick_unload()).await;
+    // What the calc page asks when its calc was erased untyped while it was away.
+    let mut client = Client::connect(&server, "rejoined?kind=calc").await;
+    client.insert(0, "x").await;
+    client.barrier().await;
+    let r = server
+        .request("GET", "/open?name=rejoined&lang=en", &[], "")
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/c/rejoined?lang=en"));
 }
