@@ -103,6 +103,7 @@ fn fill(store: &RedbStore, pads: usize, expired: usize) {
                 kind: Kind::Pad,
                 lifetime,
                 creator: Some(CreatorSecret::generate().hash()),
+                provisional: false,
             },
             edited,
         );

@@ -108,6 +108,7 @@ mod tests {
                     kind: Kind::Pad,
                     lifetime: Lifetime::After(7 * 86_400),
                     creator: None,
+                    provisional: false,
                 },
                 1_000,
             );

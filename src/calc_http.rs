@@ -127,7 +127,7 @@ impl CalcError {
     fn json(self) -> Response {
         let status = self.status();
         let code = match &self {
-            CalcError::App(AppError::CreationClosed(_)) => "creation_closed",
+            CalcError::App(AppError::CreationClosed(..)) => "creation_closed",
             CalcError::App(AppError::NotFound) => "not_found",
             CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => "bad_request",
             CalcError::App(_) => "unavailable",
@@ -151,8 +151,8 @@ impl CalcError {
 
     /// The error as the API answers it: plain text (503s with `Retry-After`).
     fn text(self, state: &AppState) -> Response {
-        if let CalcError::App(AppError::CreationClosed(name)) = self {
-            let mut r = state.creation_closed(Lang::En, Some(&name));
+        if let CalcError::App(AppError::CreationClosed(name, kind)) = self {
+            let mut r = state.creation_closed(Lang::En, Some(&name), kind);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -288,11 +288,12 @@ async fn open_calc(state: &AppState, name: &DocName, create: bool) -> Result<boo
         kind: Kind::Calc,
         lifetime: state.config.retention_default,
         creator: None,
+        provisional: false,
     };
     match state.open_or_create(name, new).await? {
         Some(meta) if meta.kind == Kind::Calc => Ok(true),
         Some(_) => Err(CalcError::NotACalc),
-        None => Err(AppError::CreationClosed(name.clone()).into()),
+        None => Err(AppError::CreationClosed(name.clone(), Kind::Calc).into()),
     }
 }
 

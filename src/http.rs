@@ -72,14 +72,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The answer to a request that would create a document while creation is closed:
-    /// 503, `Retry-After`, and the partner hosts.
-    pub(crate) fn creation_closed(&self, lang: Lang, name: Option<&DocName>) -> Response {
+    /// The answer to a request that would create a document of `kind` while creation is
+    /// closed: 503, `Retry-After`, and the partner hosts that make that kind.
+    pub(crate) fn creation_closed(
+        &self,
+        lang: Lang,
+        name: Option<&DocName>,
+        kind: Kind,
+    ) -> Response {
         self.metrics.refused(Refusal::CreationClosed);
         let body = pages::creation_closed(
             lang,
             assets::urls(),
             name.map(DocName::as_str),
+            kind,
             &self.config.trusted_hosts,
         );
         let mut response = html(StatusCode::SERVICE_UNAVAILABLE, body, CSP_STATIC.into());
@@ -93,7 +99,7 @@ impl AppState {
     /// The error page for `e`, with the partner hosts when creation was refused.
     pub(crate) fn fail(&self, lang: Lang, e: AppError) -> Response {
         match e {
-            AppError::CreationClosed(name) => self.creation_closed(lang, Some(&name)),
+            AppError::CreationClosed(name, kind) => self.creation_closed(lang, Some(&name), kind),
             other => other.page(lang),
         }
     }
@@ -136,9 +142,9 @@ pub enum AppError {
     /// The export format is unknown; the message lists the known ones.
     #[error(transparent)]
     UnknownFormat(#[from] UnknownFormat),
-    /// Creating this document was refused because the server is shedding load.
+    /// Creating this document (of this kind) was refused because the server is shedding load.
     #[error("new documents are paused while the server is busy; existing ones work")]
-    CreationClosed(DocName),
+    CreationClosed(DocName, Kind),
     /// The export did not finish in time or failed (details are in the log).
     #[error("the export could not be produced, try again later")]
     ExportFailed,
@@ -171,7 +177,7 @@ impl AppError {
             AppError::ShuttingDown
             | AppError::Unavailable
             | AppError::ExportFailed
-            | AppError::CreationClosed(_) => {
+            | AppError::CreationClosed(..) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
             }
         };
@@ -345,11 +351,12 @@ pub(crate) fn static_page(body: String) -> Response {
     html(StatusCode::OK, body, CSP_STATIC.into())
 }
 
-/// `?name=` of the partner-host button; empty for a random name.
+/// `?name=` of the partner-host button (empty for a random name), `?kind=calc` for a calc.
 #[derive(Debug, Deserialize)]
 struct ElsewhereQuery {
     #[serde(default)]
     name: String,
+    kind: Option<Kind>,
 }
 
 /// Sends the visitor to a partner host picked at random by weight, to create the pad there.
@@ -365,9 +372,18 @@ async fn elsewhere(
             Err(e) => return AppError::from(e).page(lang),
         },
     };
+    let kind = query.kind.unwrap_or(Kind::Pad);
+    // Only the hosts that make this kind (a calc needs a `calc_url`).
+    let hosts: Vec<_> = state
+        .config
+        .trusted_hosts
+        .iter()
+        .filter(|h| h.url_for_kind(kind, "").is_some())
+        .cloned()
+        .collect();
     let r = u64::from_str_radix(&random_hex()[..16], 16).unwrap_or(0);
-    match pick_weighted(&state.config.trusted_hosts, r) {
-        Some(host) => Redirect::to(&host.url_for(&name)).into_response(),
+    match pick_weighted(&hosts, r).and_then(|host| host.url_for_kind(kind, &name)) {
+        Some(url) => Redirect::to(&url).into_response(),
         None => AppError::NotFound.page(lang),
     }
 }
@@ -423,9 +439,11 @@ async fn create(
             kind: form.kind.unwrap_or(Kind::Pad),
             lifetime,
             creator: Some(secret.hash()),
+            // Asked for: kept even if nobody ever types into it.
+            provisional: false,
         };
         let Some(meta) = state.open_or_create(&name, new).await? else {
-            return Err(AppError::CreationClosed(name));
+            return Err(AppError::CreationClosed(name, new.kind));
         };
         // The fragment never reaches a server or a log; the page moves the secret into the
         // browser's storage and removes it from the address bar.
@@ -448,10 +466,41 @@ struct OpenQuery {
     name: String,
 }
 
-async fn open(RequestLang(lang): RequestLang, Query(query): Query<OpenQuery>) -> Response {
-    match DocName::parse(query.name.trim()) {
-        Ok(name) => Redirect::to(&base_path::url(&format!("/p/{name}?lang={}", lang.code())))
-            .into_response(),
+/// "Open" on the home page: an existing document opens in its editor (by its kind); a missing
+/// name gets a page offering to create it, with the near names that exist (asking creates
+/// nothing); a bad name gets what a name may contain. Every answer keeps the language.
+async fn open(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Query(query): Query<OpenQuery>,
+) -> Response {
+    let raw = query.name.trim();
+    let name = match DocName::parse(raw) {
+        Ok(name) => name,
+        Err(_) => {
+            // Shown back in the field to be corrected; no name is longer.
+            let typed: String = raw.chars().take(crate::name::MAX_NAME_LEN).collect();
+            let page = pages::bad_name(lang, assets::urls(), &typed);
+            return html(StatusCode::BAD_REQUEST, page, CSP_STATIC.into());
+        }
+    };
+    match state.hub.meta(&name).await {
+        Ok(Some(meta)) => Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response(),
+        Ok(None) => {
+            let near: Vec<(String, Kind)> = crate::creation::near_names(&state.hub, &name)
+                .await
+                .into_iter()
+                .map(|(name, kind)| (name.to_string(), kind))
+                .collect();
+            let page = pages::open_missing(
+                lang,
+                assets::urls(),
+                name.as_str(),
+                &near,
+                state.admission.is_open(),
+            );
+            html(StatusCode::NOT_FOUND, page, CSP_STATIC.into())
+        }
         Err(e) => AppError::from(e).page(lang),
     }
 }
@@ -469,11 +518,13 @@ async fn open_doc(
         kind,
         lifetime: state.config.retention_default,
         creator: Some(secret.hash()),
+        // Made by visiting its link: kept only once someone types (`creation`'s rule).
+        provisional: true,
     };
     let meta = state
         .open_or_create(&name, new)
         .await?
-        .ok_or(AppError::CreationClosed(name.clone()))?;
+        .ok_or(AppError::CreationClosed(name.clone(), kind))?;
     let secret = creator_delete::created_by(&meta, &secret).then_some(secret);
     Ok((name, meta, secret))
 }
@@ -660,10 +711,18 @@ async fn read_only_qr(
     }
 }
 
+/// `?kind=calc` of a calc page's WebSocket: what its join creates if the document is missing (a
+/// provisional calc erased while its page was away); a pad otherwise.
+#[derive(Debug, Deserialize)]
+struct JoinQuery {
+    kind: Option<Kind>,
+}
+
 async fn websocket(
     State(state): State<AppState>,
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
+    query: Result<Query<JoinQuery>, axum::extract::rejection::QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let name = DocName::parse(&raw)?;
@@ -673,14 +732,16 @@ async fn websocket(
     // (metadata, default lifetime, read-only token), so it stays an existing document once
     // creation closes. Refused at the upgrade, so a client never gets an empty document it
     // would fill: reconnections to existing documents always pass.
+    let kind = query.ok().and_then(|Query(q)| q.kind).unwrap_or(Kind::Pad);
     let new = NewDoc {
-        kind: Kind::Pad,
+        kind,
         lifetime: state.config.retention_default,
         // No page to hand a creator secret to: nobody can delete it as its creator.
         creator: None,
+        provisional: true,
     };
     if state.open_or_create(&name, new).await?.is_none() {
-        return Ok(state.creation_closed(lang, Some(&name)));
+        return Ok(state.creation_closed(lang, Some(&name), kind));
     }
     upgrade_to(state, name, false, Ok(upgrade))
 }

@@ -35,6 +35,10 @@ pub struct DocMeta {
     /// Hash of the creator secret, if the document was created by a browser that got one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<CreatorHash>,
+    /// Created by opening its link (a page visit or a WebSocket join), not asked for: erased
+    /// when its room unloads while nobody has typed into it (`creation`'s rule).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
 }
 
 /// Metadata as stored by any version: documents written before lifetimes were durations carry
@@ -51,6 +55,8 @@ struct StoredMeta {
     read_token: ReadToken,
     #[serde(default)]
     creator: Option<CreatorHash>,
+    #[serde(default)]
+    provisional: bool,
 }
 
 impl TryFrom<StoredMeta> for DocMeta {
@@ -68,6 +74,7 @@ impl TryFrom<StoredMeta> for DocMeta {
             lifetime,
             read_token: m.read_token,
             creator: m.creator,
+            provisional: m.provisional,
         })
     }
 }
@@ -81,6 +88,9 @@ pub struct NewDoc {
     pub lifetime: Lifetime,
     /// Hash of the secret handed to the creating browser, if any.
     pub creator: Option<CreatorHash>,
+    /// Made by opening the document's link rather than asked for (see
+    /// [`DocMeta::provisional`]).
+    pub provisional: bool,
 }
 
 impl DocMeta {
@@ -93,6 +103,7 @@ impl DocMeta {
             lifetime: new.lifetime,
             read_token: ReadToken::generate(),
             creator: new.creator,
+            provisional: new.provisional,
         }
     }
 
@@ -202,6 +213,7 @@ mod tests {
         kind: Kind::Pad,
         lifetime: Lifetime::After(30 * 86_400),
         creator: None,
+        provisional: false,
     };
 
     #[test]

@@ -132,6 +132,7 @@ mod tests {
             lifetime,
             read_token: ReadToken::generate(),
             creator: None,
+            provisional: false,
         }
     }
 

@@ -9,6 +9,9 @@ use crate::escape::html as escape;
 use crate::lifetime::{self, Lifetime, Unit};
 use crate::meta::Kind;
 
+mod open;
+pub use open::{bad_name, name_rule, open_missing};
+
 /// The interface language, chosen from `?lang=` or `Accept-Language`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -216,14 +219,24 @@ fn link(assets: &AssetUrls, path: &str) -> String {
 }
 
 /// The partner hosts offered while creation is closed, as a list and a button that picks one
-/// (server-side, by weight) for `name`.
+/// (server-side, by weight) for `name`. Only hosts that make documents of `kind` are listed (a
+/// calc needs a host's `calc_url`); each links to `name` there, or to the host's home page when
+/// there is no name (a link never ends in an empty name).
 fn hosts_section(
     lang: Lang,
     assets: &AssetUrls,
     name: Option<&str>,
+    kind: Kind,
     hosts: &[TrustedHost],
 ) -> String {
-    if hosts.is_empty() {
+    let offered: Vec<(&TrustedHost, String)> = hosts
+        .iter()
+        .filter_map(|host| {
+            let url = host.url_for_kind(kind, name.unwrap_or(""))?;
+            Some((host, if name.is_some() { url } else { host.home() }))
+        })
+        .collect();
+    if offered.is_empty() {
         return String::new();
     }
     let t = lang.t();
@@ -231,18 +244,20 @@ fn hosts_section(
         "<section class=\"hosts\">\n<h2>{}</h2>\n<ul>\n",
         t.closed_hosts
     );
-    for host in hosts {
+    for (host, url) in offered {
         let _ = writeln!(
             out,
             "<li><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></li>",
-            escape(&host.url_for(name.unwrap_or(""))),
+            escape(&url),
             escape(&host.name)
         );
     }
     let _ = writeln!(
         out,
-        "</ul>\n<form method=\"get\" action=\"{}\">",
-        link(assets, "/elsewhere")
+        "</ul>\n<form method=\"get\" action=\"{}\">\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{}\">",
+        link(assets, "/elsewhere"),
+        lang.code()
     );
     if let Some(name) = name {
         let _ = writeln!(
@@ -251,29 +266,44 @@ fn hosts_section(
             escape(name)
         );
     }
+    if kind == Kind::Calc {
+        out.push_str("<input type=\"hidden\" name=\"kind\" value=\"calc\">\n");
+    }
+    let button = match kind {
+        Kind::Pad => t.closed_button,
+        Kind::Calc => open::closed_calc(lang).button,
+    };
     let _ = write!(
         out,
-        "<button type=\"submit\">{}</button>\n</form>\n</section>\n",
-        t.closed_button
+        "<button type=\"submit\">{button}</button>\n</form>\n</section>\n"
     );
     out
 }
 
-/// The page answered (503) when a document would be created while creation is closed.
+/// The page answered (503) when a document of `kind` would be created while creation is
+/// closed: it names what is paused (pads or calcs) and offers partners making that kind.
 pub fn creation_closed(
     lang: Lang,
     assets: &AssetUrls,
     name: Option<&str>,
+    kind: Kind,
     hosts: &[TrustedHost],
 ) -> String {
     let t = lang.t();
+    let (closed_title, closed_text) = match kind {
+        Kind::Pad => (t.closed_title, t.closed_text),
+        Kind::Calc => {
+            let c = open::closed_calc(lang);
+            (c.title, c.text)
+        }
+    };
     format!(
         "{head}<body class=\"error\">\n<header><h1>ardoise</h1></header>\n<main>\n<h2>{title}</h2>\n\
          <p>{text}</p>\n{hosts}<p><a href=\"{home}?lang={code}\">{back}</a></p>\n</main>\n</body>\n</html>\n",
-        head = head(lang, t.closed_title, assets, None),
-        title = t.closed_title,
-        text = escape(t.closed_text),
-        hosts = hosts_section(lang, assets, name, hosts),
+        head = head(lang, closed_title, assets, None),
+        title = closed_title,
+        text = escape(closed_text),
+        hosts = hosts_section(lang, assets, name, kind, hosts),
         home = link(assets, "/"),
         code = lang.code(),
         back = t.back_home,
@@ -305,7 +335,7 @@ pub fn home(
         format!(
             "<p class=\"banner\" role=\"status\">{}</p>\n{}",
             escape(t.closed_banner),
-            hosts_section(lang, assets, None, creation.hosts)
+            hosts_section(lang, assets, None, Kind::Pad, creation.hosts)
         )
     };
     let mut options = String::new();
@@ -329,7 +359,7 @@ pub fn home(
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
          <label for=\"new-name\">{name_label}</label>\n\
          <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" \
-         autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
+         title=\"{name_title}\" autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
          <p id=\"name-hint\" class=\"hint\">{name_hint} {names_rule}</p>\n\
          <label for=\"lifetime\">{keep_label}</label>\n\
          <select id=\"lifetime\" name=\"lifetime\">{options}</select>\n\
@@ -338,9 +368,10 @@ pub fn home(
          </form>\n</section>\n\
          <section>\n<h2>{open_title}</h2>\n\
          <form method=\"get\" action=\"{open}\">\n\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
          <label for=\"open-name\">{name}</label>\n\
          <input id=\"open-name\" name=\"name\" required maxlength=\"100\" \
-         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" title=\"{name_title}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{open_button}</button>\n</form>\n</section>\n\
          {import}<p class=\"privacy\">{privacy} <a href=\"{privacy_href}?lang={code}\">{privacy_link}</a></p>\n\
          </main>\n</body>\n</html>\n",
@@ -356,6 +387,7 @@ pub fn home(
         name_label = t.name_label,
         name_hint = t.name_hint,
         names_rule = escape(t.names_rule),
+        name_title = escape(open::name_rule(lang)),
         keep_label = t.keep_label,
         create_button = t.create_button,
         create_calc_button = t.create_calc_button,
@@ -570,13 +602,14 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
          <form method=\"post\" action=\"{action}?lang={code}\" enctype=\"multipart/form-data\">\n\
          <label for=\"import-name\">{name}</label>\n\
          <input id=\"import-name\" name=\"name\" maxlength=\"100\" \
-         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" autocomplete=\"off\">\n\
+         pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" title=\"{name_title}\" autocomplete=\"off\">\n\
          <label for=\"import-file\">{file}</label>\n\
          <input id=\"import-file\" name=\"file\" type=\"file\" required \
          accept=\".csv,.ods,.xlsx,.sc,text/csv,text/x-socialcalc\">\n\
          <button type=\"submit\">{button}</button>\n</form>\n</section>\n",
         action = link(assets, "/import"),
         code = lang.code(),
+        name_title = escape(open::name_rule(lang)),
     )
 }
 
@@ -694,7 +727,7 @@ pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> S
     let t = lang.t();
     let (title, text) = match kind {
         ErrorKind::BadRequest => (t.bad_request, String::new()),
-        ErrorKind::BadName => (t.bad_request, escape(t.names_rule)),
+        ErrorKind::BadName => (t.bad_request, escape(open::name_rule(lang))),
         ErrorKind::NotFound => (t.not_found, t.not_found_text.to_owned()),
         ErrorKind::Unavailable => (t.unavailable, String::new()),
     };
@@ -943,8 +976,9 @@ mod tests {
             name: "Partner <1>".into(),
             url: "https://pads.example/p/{name}".into(),
             weight: 1,
+            calc_url: None,
         }];
-        let page = creation_closed(Lang::En, &assets(), Some("maths"), &hosts);
+        let page = creation_closed(Lang::En, &assets(), Some("maths"), Kind::Pad, &hosts);
         assert!(page.contains("Partner &lt;1&gt;"));
         assert!(page.contains("https://pads.example/p/maths"));
         assert!(page.contains("action=\"/elsewhere\"") && page.contains("value=\"maths\""));
@@ -1039,6 +1073,7 @@ mod tests {
             name: "P".into(),
             url: "https://p.example/{name}".into(),
             weight: 1,
+            calc_url: None,
         }];
         let closed = Creation {
             open: false,
@@ -1052,7 +1087,7 @@ mod tests {
                 Lifetime::After(86_400),
                 closed,
             ),
-            creation_closed(Lang::En, &assets, Some("x"), &hosts),
+            creation_closed(Lang::En, &assets, Some("x"), Kind::Pad, &hosts),
             error(Lang::En, &assets, ErrorKind::NotFound, ""),
         ];
         for page in &pages {

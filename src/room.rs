@@ -562,6 +562,9 @@ impl Room {
         if !self.broken && !self.deleted {
             self.flush().await;
         }
+        if !shutting_down && !self.broken && !self.deleted {
+            self.erase_if_untouched().await;
+        }
         if !self.broken && !self.deleted {
             self.compact().await;
         }
@@ -580,6 +583,19 @@ impl Room {
             }
         }
         tracing::info!(doc = %self.parts.name, "room unloaded");
+    }
+
+    /// Erases a provisional document (made by opening its link) that holds nothing anyone typed
+    /// (see [`untouched`]), as its room unloads: `creation`'s rule. Not at shutdown: a page
+    /// left open reconnects after the restart and must find its document, of its kind.
+    async fn erase_if_untouched(&mut self) {
+        let provisional = self.persisted.meta.as_ref().is_some_and(|m| m.provisional);
+        if !provisional || !untouched(&self.doc) {
+            return;
+        }
+        if let Ok(true) = self.delete("", DeleteIf::Always).await {
+            tracing::info!(doc = %self.parts.name, "untouched document erased at unload");
+        }
     }
 
     /// Handles one batch of commands: joins and leaves, then all updates in one transaction
@@ -1048,11 +1064,13 @@ impl Room {
     /// Appends one delta to the log (and the metadata when it changed).
     async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
         if self.persisted.meta.is_none() {
-            // A client wrote to a name nobody opened through a page: that creates a pad.
+            // A client wrote to a name nobody opened through a page: that creates a pad, by
+            // its link like a WebSocket join (what it wrote decides whether it is kept).
             let new = NewDoc {
                 kind: Kind::Pad,
                 lifetime: self.parts.config.retention_default,
                 creator: None,
+                provisional: true,
             };
             self.create(new).await?;
         }
@@ -1223,6 +1241,22 @@ impl Room {
         let gone = self.awareness.remove_owner(conn);
         self.awareness_dirty.extend(gone);
     }
+}
+
+/// Whether nobody ever typed into the document: it holds no item but the calc's first sheet,
+/// which every calc client writes alike on opening (`calc::schema::FIRST_SHEET_CLIENT`), and
+/// nothing was ever deleted. State vectors only grow, so a document once typed into (even
+/// emptied since) never counts as untouched again.
+fn untouched(doc: &Doc) -> bool {
+    use crate::calc::schema::{FIRST_SHEET_CLIENT, FIRST_SHEET_CLOCK};
+    let txn = doc.transact();
+    let first_sheet = yrs::block::ClientID::new(FIRST_SHEET_CLIENT);
+    let only_first_sheet = txn
+        .state_vector()
+        .iter()
+        .all(|(client, clock)| *client == first_sheet && *clock <= FIRST_SHEET_CLOCK);
+    // Checked second: the delete set walks every block, and only an untyped document is small.
+    only_first_sheet && txn.snapshot().delete_set.is_empty()
 }
 
 /// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs

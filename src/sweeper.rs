@@ -293,6 +293,7 @@ mod tests {
             kind: Kind::Pad,
             lifetime,
             creator: Some(CreatorSecret::generate().hash()),
+            provisional: false,
         }
     }
 

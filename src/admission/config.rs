@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::signal::Signal;
+use crate::meta::Kind;
 
 /// Who decides whether new documents may be created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,6 +197,10 @@ pub struct TrustedHost {
     /// Relative share of the users sent there (at least 1; defaults to 1).
     #[serde(default = "one")]
     pub weight: u32,
+    /// Where a calc is created there, `{name}` as in `url`; without it the host is not offered
+    /// for calcs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calc_url: Option<String>,
 }
 
 fn one() -> u32 {
@@ -243,11 +248,13 @@ impl TrustedHost {
                 url: self.url.clone(),
             });
         }
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(TrustedHostError::Scheme { name: name() });
-        }
-        if !self.url.contains(Self::PLACEHOLDER) {
-            return Err(TrustedHostError::NoPlaceholder { name: name() });
+        for url in std::iter::once(&self.url).chain(&self.calc_url) {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(TrustedHostError::Scheme { name: name() });
+            }
+            if !url.contains(Self::PLACEHOLDER) {
+                return Err(TrustedHostError::NoPlaceholder { name: name() });
+            }
         }
         if self.weight == 0 {
             return Err(TrustedHostError::ZeroWeight { name: name() });
@@ -258,6 +265,28 @@ impl TrustedHost {
     /// The URL that creates `pad` on this host: every `{name}` replaced by `pad`,
     /// percent-encoded so that any pad name stays inside its path segment or query value.
     pub fn url_for(&self, pad: &str) -> String {
+        Self::fill(&self.url, pad)
+    }
+
+    /// The URL that creates a document of `kind` named `name` on this host; `None` for a calc
+    /// when the host offers none (no `calc_url`).
+    pub fn url_for_kind(&self, kind: Kind, name: &str) -> Option<String> {
+        match kind {
+            Kind::Pad => Some(self.url_for(name)),
+            Kind::Calc => self.calc_url.as_deref().map(|url| Self::fill(url, name)),
+        }
+    }
+
+    /// The host's home: the scheme and authority of `url` (validated as http(s)), then `/`.
+    pub fn home(&self) -> String {
+        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
+        let end = self.url[after_scheme..]
+            .find(['/', '?', '#'])
+            .map_or(self.url.len(), |i| after_scheme + i);
+        format!("{}/", &self.url[..end])
+    }
+
+    fn fill(url: &str, pad: &str) -> String {
         let mut encoded = String::with_capacity(pad.len());
         for byte in pad.bytes() {
             // RFC 3986 unreserved characters are safe in every part of a URL.
@@ -268,7 +297,7 @@ impl TrustedHost {
                 let _ = write!(encoded, "%{byte:02X}");
             }
         }
-        self.url.replace(Self::PLACEHOLDER, &encoded)
+        url.replace(Self::PLACEHOLDER, &encoded)
     }
 }
 
@@ -310,6 +339,7 @@ mod tests {
             name: name.into(),
             url: format!("https://{name}.example/p/{{name}}"),
             weight,
+            calc_url: None,
         }
     }
 
@@ -441,6 +471,7 @@ mod tests {
             name: "a".into(),
             url: url.into(),
             weight,
+            calc_url: None,
         };
         assert_eq!(
             with("ftp://a/{name}", 1).validate(),
@@ -458,6 +489,28 @@ mod tests {
             with("https://a/p/{name}", 0).validate(),
             Err(TrustedHostError::ZeroWeight { name: "a".into() })
         );
+        let calc = |url: &str| TrustedHost {
+            calc_url: Some(url.into()),
+            ..host("a", 1)
+        };
+        assert_eq!(calc("https://a/c/{name}").validate(), Ok(()));
+        assert_eq!(
+            calc("javascript:x//{name}").validate(),
+            Err(TrustedHostError::Scheme { name: "a".into() })
+        );
+        assert_eq!(
+            calc("https://a/c/").validate(),
+            Err(TrustedHostError::NoPlaceholder { name: "a".into() })
+        );
+        assert_eq!(host("a", 1).home(), "https://a.example/");
+        assert_eq!(with("http://h:8080?p={name}", 1).home(), "http://h:8080/");
+        assert_eq!(host("a", 1).url_for_kind(Kind::Calc, "x"), None);
+        assert_eq!(
+            calc("https://a/c/{name}")
+                .url_for_kind(Kind::Calc, "x")
+                .as_deref(),
+            Some("https://a/c/x")
+        );
         let nameless = TrustedHost {
             name: "  ".into(),
             ..host("a", 1)
@@ -474,6 +527,7 @@ mod tests {
             name: "a".into(),
             url: "https://a.example/p/{name}?from={name}".into(),
             weight: 1,
+            calc_url: None,
         };
         assert_eq!(
             h.url_for("réunion 2/3&x"),

@@ -162,7 +162,7 @@ impl From<AppError> for ApiError {
             AppError::NotWebSocket => ApiError::BadRequest(e.to_string()),
             AppError::NotFound => ApiError::NotFound("no such document"),
             AppError::UnknownFormat(e) => ApiError::UnknownFormat(e),
-            AppError::CreationClosed(_) => ApiError::CreationClosed,
+            AppError::CreationClosed(..) => ApiError::CreationClosed,
             AppError::ShuttingDown => ApiError::Unavailable("server shutting down"),
             AppError::Unavailable => ApiError::Unavailable("document unavailable, try again later"),
             AppError::ExportFailed => {

@@ -274,6 +274,7 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
         kind: req.kind,
         lifetime,
         creator: None,
+        provisional: false,
     };
     let Some(meta) = state.open_or_create(&name, new).await? else {
         state.metrics.refused(Refusal::CreationClosed);

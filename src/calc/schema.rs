@@ -252,7 +252,7 @@ pub enum EditError {
 /// content, so two people opening a brand-new calc at once make the same items, which Yjs merges
 /// as one (a nested `cells` map created by each would otherwise be last-writer-wins, and the
 /// loser's first edits would vanish). The browser's `doc.js` does the same.
-const FIRST_SHEET_CLIENT: u64 = 1;
+pub const FIRST_SHEET_CLIENT: u64 = 1;
 /// Clock of `FIRST_SHEET_CLIENT` after the first sheet, the same in the browser.
 pub const FIRST_SHEET_CLOCK: u32 = 1034;
 

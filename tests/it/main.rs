@@ -27,6 +27,7 @@ mod http;
 mod idle_shedding;
 mod loadtest;
 mod node_clients;
+mod opening;
 mod pages;
 mod retention;
 mod shedding;

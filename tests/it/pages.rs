@@ -166,6 +166,7 @@ async fn bad_names_and_unknown_routes_get_explaining_pages() {
         .await;
     assert_eq!(r.status, 404);
     assert!(r.body.contains("Page introuvable"));
+    // A missing name is offered for creation, not created (tests/it/opening.rs).
     let r = server.request("GET", "/open?name=ok-name", &[], "").await;
-    assert_eq!(r.status, 303);
+    assert_eq!(r.status, 404);
 }

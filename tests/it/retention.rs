@@ -350,6 +350,7 @@ fn write_sled_directory(
         kind: Kind::Pad,
         lifetime,
         creator: None,
+        provisional: false,
     };
     let meta = DocMeta::new(new, 1_000);
     let old = sled::open(data.join("db")).expect("sled");

@@ -106,7 +106,7 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
   }
 
   // ---- awareness ---------------------------------------------------------------------------------
-  conn = connect(ydoc, room, { readOnly, base, onState: (s) => renderStatus(s), onNotice: showNotice })
+  conn = connect(ydoc, room, { readOnly, base, kind: ds.kind, onState: (s) => renderStatus(s), onNotice: showNotice })
   const awareness = conn.provider.awareness
   const setUser = () => awareness.setLocalStateField('user', { name: me.name, color: me.color, colorLight: me.color + '33' })
   setUser()

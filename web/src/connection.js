@@ -22,8 +22,9 @@ const MSG_NOTICE = 100
 /**
  * @param {import('yjs').Doc} ydoc
  * @param {string} room
- * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, onNotice?: (text: string) => void, readOnly: boolean, base: string }} opts
- *   `base` is the server's base path (`--base-path`, e.g. '/pad'; '' at the root)
+ * @param {{ onState: (s: {state: string, retryAt: number, busy: boolean, unsaved: boolean, everSynced: boolean}) => void, onNotice?: (text: string) => void, readOnly: boolean, base: string, kind?: string }} opts
+ *   `base` is the server's base path (`--base-path`, e.g. '/pad'; '' at the root); `kind` ('pad' or
+ *   'calc') is what a join creates if the document is gone (an untyped one erased meanwhile)
  */
 export function connect (ydoc, room, opts) {
   const wsBase = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + (opts.base || '') + '/ws'
@@ -37,6 +38,7 @@ export function connect (ydoc, room, opts) {
 
   const provider = new WebsocketProvider(wsBase, room, ydoc, {
     disableBc: true,
+    params: opts.kind === 'calc' ? { kind: 'calc' } : {},
     // every close from the server comes back to us (see 'closed' below): we pace reconnects
     shouldReconnect: () => false
   })
