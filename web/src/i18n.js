@@ -146,7 +146,18 @@ const STRINGS = {
     'calc.replace.none': 'Choisissez d’abord un fichier.',
     'calc.replace.sending': 'Envoi du fichier…',
     'calc.replace.failed': 'Le fichier n’a pas été importé : {message}',
-    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.'
+    'calc.replace.network': 'Le fichier n’a pas pu être envoyé, réessayez plus tard.',
+    // accessibility and small screens (D)
+    'side.unread': '{n} non lus',
+    'side.unread.one': '1 non lu',
+    'side.people': '{n} personnes',
+    'side.people.one': '1 personne',
+    'announce.toggle': 'Annoncer les modifications des autres (lecteur d’écran)',
+    'announce.edited': '{names} a modifié le document.',
+    'announce.editedMany': '{names} ont modifié le document.',
+    'announce.joined': '{names} vient d’arriver.',
+    'announce.joinedMany': '{names} viennent d’arriver.',
+    'announce.and': ' et '
   },
   en: {
     home: 'Home',
@@ -290,7 +301,18 @@ const STRINGS = {
     'calc.replace.none': 'Choose a file first.',
     'calc.replace.sending': 'Sending the file…',
     'calc.replace.failed': 'The file was not imported: {message}',
-    'calc.replace.network': 'The file could not be sent, try again later.'
+    'calc.replace.network': 'The file could not be sent, try again later.',
+    // accessibility and small screens (D)
+    'side.unread': '{n} unread',
+    'side.unread.one': '1 unread',
+    'side.people': '{n} people',
+    'side.people.one': '1 person',
+    'announce.toggle': 'Announce other people’s changes (screen readers)',
+    'announce.edited': '{names} edited the document.',
+    'announce.editedMany': '{names} edited the document.',
+    'announce.joined': '{names} joined.',
+    'announce.joinedMany': '{names} joined.',
+    'announce.and': ' and '
   }
 }
 
