@@ -432,6 +432,20 @@ struct AdminStrings {
     is_open: &'static str,
     is_closed: &'static str,
     none: &'static str,
+    /// Names of the counters and signals the stats API reports, by their JSON key.
+    stat_names: [(&'static str, &'static str); 7],
+    signal: &'static str,
+    value: &'static str,
+    closes_at: &'static str,
+    reopens_at: &'static str,
+    kind_pad: &'static str,
+    kind_calc: &'static str,
+    /// Byte units: B, KiB, MiB.
+    units: [&'static str; 3],
+    delete_title: &'static str,
+    delete_message: &'static str,
+    cancel: &'static str,
+    delete_confirm: &'static str,
 }
 
 const ADMIN_EN: AdminStrings = AdminStrings {
@@ -460,10 +474,30 @@ const ADMIN_EN: AdminStrings = AdminStrings {
     bad_token: "This token is not valid.",
     failed: "The request failed:",
     delete: "Delete",
-    delete_prompt: "Delete this document for good? Message shown to the people editing it:",
+    delete_prompt: "The people who have it open will see this message.",
     is_open: "open",
     is_closed: "closed",
     none: "none",
+    stat_names: [
+        ("connections", "Open connections"),
+        ("rooms", "Documents open"),
+        ("stored_documents", "Stored documents"),
+        ("memory_mib", "Memory (MiB)"),
+        ("loop_lag_ms", "Event-loop lag (ms)"),
+        ("cpu_percent", "CPU (%)"),
+        ("broadcast_delay_ms", "Broadcast delay (ms)"),
+    ],
+    signal: "Signal",
+    value: "Value",
+    closes_at: "Closes creation at",
+    reopens_at: "Reopens below",
+    kind_pad: "pad",
+    kind_calc: "calc",
+    units: ["B", "KiB", "MiB"],
+    delete_title: "Delete “{name}” for good?",
+    delete_message: "Message (optional)",
+    cancel: "Cancel",
+    delete_confirm: "Delete for good",
 };
 
 const ADMIN_FR: AdminStrings = AdminStrings {
@@ -477,7 +511,8 @@ const ADMIN_FR: AdminStrings = AdminStrings {
     open: "Forcer l'ouverture",
     closed: "Forcer la fermeture",
     notice: "Message à tous les pads ouverts",
-    notice_hint: "Affiché en bandeau sur chaque pad, y compris ceux ouverts ensuite, jusqu'à                   effacement.",
+    notice_hint:
+        "Affiché en bandeau sur chaque pad, y compris ceux ouverts ensuite, jusqu'à effacement.",
     notice_set: "Afficher",
     notice_clear: "Effacer",
     documents: "Documents",
@@ -492,10 +527,30 @@ const ADMIN_FR: AdminStrings = AdminStrings {
     bad_token: "Ce jeton n'est pas valide.",
     failed: "La requête a échoué :",
     delete: "Supprimer",
-    delete_prompt: "Supprimer définitivement ce document ? Message montré aux personnes qui                     l'éditent :",
+    delete_prompt: "Les personnes qui l'ont ouvert verront ce message.",
     is_open: "ouverte",
     is_closed: "fermée",
     none: "aucun",
+    stat_names: [
+        ("connections", "Connexions ouvertes"),
+        ("rooms", "Documents ouverts"),
+        ("stored_documents", "Documents enregistrés"),
+        ("memory_mib", "Mémoire (Mio)"),
+        ("loop_lag_ms", "Retard de la boucle d'événements (ms)"),
+        ("cpu_percent", "Processeur (%)"),
+        ("broadcast_delay_ms", "Délai de diffusion (ms)"),
+    ],
+    signal: "Signal",
+    value: "Valeur",
+    closes_at: "Ferme la création à",
+    reopens_at: "Rouvre sous",
+    kind_pad: "pad",
+    kind_calc: "tableur",
+    units: ["o", "Kio", "Mio"],
+    delete_title: "Supprimer définitivement « {name} » ?",
+    delete_message: "Message (facultatif)",
+    cancel: "Annuler",
+    delete_confirm: "Supprimer définitivement",
 };
 
 /// The admin page: a token form, then (filled by its script from the JSON API) the state, the
@@ -505,51 +560,78 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
         Lang::En => &ADMIN_EN,
         Lang::Fr => &ADMIN_FR,
     };
-    let data = [
+    let mut words: Vec<(String, &str)> = [
         ("bad-token", a.bad_token),
         ("failed", a.failed),
         ("delete", a.delete),
-        ("delete-prompt", a.delete_prompt),
         ("is-open", a.is_open),
         ("is-closed", a.is_closed),
         ("none", a.none),
         ("auto", a.auto),
         ("open", a.open),
         ("closed", a.closed),
+        ("kind-pad", a.kind_pad),
+        ("kind-calc", a.kind_calc),
+        ("unit-b", a.units[0]),
+        ("unit-kib", a.units[1]),
+        ("unit-mib", a.units[2]),
+        ("delete-title", a.delete_title),
+        ("name", a.name),
+        ("kind", a.kind),
+        ("size", a.size),
+        ("last-edit", a.last_edit),
+        ("connections-col", a.connections),
     ]
     .iter()
-    .map(|(k, v)| format!(" data-{k}=\"{}\"", escape(v)))
-    .collect::<String>();
+    .map(|(k, v)| ((*k).to_owned(), *v))
+    .collect();
+    // dataset turns `stat-memory_mib` into `statMemory_mib`; the script asks for that key.
+    words.extend(a.stat_names.iter().map(|(k, v)| (format!("stat-{k}"), *v)));
+    let data = words
+        .iter()
+        .map(|(k, v)| format!(" data-{k}=\"{}\"", escape(v)))
+        .collect::<String>();
     format!(
         "{head}<body class=\"home admin\">\n<header><h1>ardoise · {title}</h1>{switch}</header>\n\
          <main id=\"admin\" data-lang=\"{code}\" data-base=\"{base}\"{data}>\n\
-         <form id=\"login\">\n<label for=\"token\">{token}</label>\n\
+         <section>\n<form id=\"login\">\n<label for=\"token\">{token}</label>\n\
          <input id=\"token\" type=\"password\" autocomplete=\"off\" required>\n\
          <button type=\"submit\">{sign_in}</button>\n\
-         <p id=\"login-error\" class=\"notice\" role=\"alert\" hidden></p>\n</form>\n\
+         <p id=\"login-error\" class=\"notice\" role=\"alert\" hidden></p>\n</form>\n</section>\n\
          <div id=\"panel\" hidden>\n\
          <p id=\"error\" class=\"notice\" role=\"alert\" hidden></p>\n\
          <section>\n<h2>{state}</h2>\n<dl id=\"stats\"></dl>\n\
-         <table id=\"signals\"><tbody></tbody></table>\n\
+         <table id=\"signals\"><thead><tr><th scope=\"col\">{signal}</th><th scope=\"col\">{value}</th>\
+         <th scope=\"col\">{closes_at}</th><th scope=\"col\">{reopens_at}</th></tr></thead><tbody></tbody></table>\n\
          <button type=\"button\" id=\"refresh\">{refresh}</button>\n</section>\n\
          <section>\n<h2>{creation}</h2>\n<p id=\"creation-state\" role=\"status\"></p>\n\
          <p class=\"modes\"><button type=\"button\" data-mode=\"auto\">{auto}</button> \
          <button type=\"button\" data-mode=\"open\">{open}</button> \
          <button type=\"button\" data-mode=\"closed\">{closed}</button></p>\n</section>\n\
-         <section>\n<h2>{notice}</h2>\n<form id=\"notice-form\">\n\
-         <label for=\"notice\">{notice}</label>\n\
-         <textarea id=\"notice\" maxlength=\"500\" rows=\"3\" aria-describedby=\"notice-hint\"></textarea>\n\
+         <section>\n<h2 id=\"notice-title\">{notice}</h2>\n<form id=\"notice-form\">\n\
+         <textarea id=\"notice\" maxlength=\"500\" rows=\"3\" aria-labelledby=\"notice-title\" \
+         aria-describedby=\"notice-hint\"></textarea>\n\
          <p id=\"notice-hint\" class=\"hint\">{notice_hint}</p>\n\
-         <button type=\"submit\">{notice_set}</button> \
-         <button type=\"button\" id=\"notice-clear\">{notice_clear}</button>\n</form>\n</section>\n\
+         <p class=\"actions\"><button type=\"submit\">{notice_set}</button> \
+         <button type=\"button\" id=\"notice-clear\">{notice_clear}</button></p>\n</form>\n</section>\n\
          <section>\n<h2>{documents}</h2>\n<form id=\"search\">\n\
          <label for=\"prefix\">{prefix}</label>\n\
          <input id=\"prefix\" maxlength=\"100\" pattern=\"[A-Za-z0-9_.\\-]{{0,100}}\" autocomplete=\"off\">\n\
          <button type=\"submit\">{search}</button>\n</form>\n\
-         <table id=\"docs\">\n<thead><tr><th>{name}</th><th>{kind}</th><th>{size}</th>\
-         <th>{last_edit}</th><th>{connections}</th><th></th></tr></thead>\n<tbody></tbody>\n</table>\n\
+         <table id=\"docs\">\n<thead><tr><th scope=\"col\">{name}</th><th scope=\"col\">{kind}</th>\
+         <th scope=\"col\">{size}</th><th scope=\"col\">{last_edit}</th><th scope=\"col\">{connections}</th>\
+         <th scope=\"col\"><span class=\"visually-hidden\">{delete}</span></th></tr></thead>\n<tbody></tbody>\n</table>\n\
          <button type=\"button\" id=\"more\" hidden>{more}</button>\n</section>\n\
-         </div>\n</main>\n<script src=\"{js}\" defer></script>\n</body>\n</html>\n",
+         </div>\n\
+         <dialog id=\"delete-dialog\" class=\"dialog\" aria-labelledby=\"delete-title\">\n\
+         <form id=\"delete-form\" method=\"dialog\">\n<h2 id=\"delete-title\"></h2>\n\
+         <p id=\"delete-hint\">{delete_prompt}</p>\n\
+         <label for=\"delete-message\">{delete_message}</label>\n\
+         <textarea id=\"delete-message\" maxlength=\"500\" rows=\"2\" aria-describedby=\"delete-hint\"></textarea>\n\
+         <div class=\"dialog-actions\"><button type=\"button\" id=\"delete-cancel\" class=\"btn\">{cancel}</button> \
+         <button type=\"submit\" id=\"delete-confirm\" class=\"btn btn-danger\">{delete_confirm}</button></div>\n\
+         </form>\n</dialog>\n\
+         </main>\n<script src=\"{js}\" defer></script>\n</body>\n</html>\n",
         head = head(lang, &format!("{} · ardoise", a.title), assets, None),
         title = a.title,
         switch = lang_switch(lang, &format!("{}/admin", assets.base)),
@@ -558,13 +640,17 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
         token = a.token,
         sign_in = a.sign_in,
         state = a.state,
+        signal = a.signal,
+        value = a.value,
+        closes_at = a.closes_at,
+        reopens_at = a.reopens_at,
         refresh = a.refresh,
         creation = a.creation,
         auto = a.auto,
         open = a.open,
         closed = a.closed,
         notice = a.notice,
-        notice_hint = a.notice_hint,
+        notice_hint = escape(a.notice_hint),
         notice_set = a.notice_set,
         notice_clear = a.notice_clear,
         documents = a.documents,
@@ -575,7 +661,12 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
         size = a.size,
         last_edit = a.last_edit,
         connections = a.connections,
+        delete = a.delete,
         more = a.more,
+        delete_prompt = escape(a.delete_prompt),
+        delete_message = a.delete_message,
+        cancel = a.cancel,
+        delete_confirm = a.delete_confirm,
         js = escape(&assets.admin_js),
     )
 }
@@ -1214,8 +1305,17 @@ mod tests {
         let page = admin(Lang::Fr, &assets());
         assert!(page.contains("<html lang=\"fr\">"));
         assert!(page.contains("id=\"token\" type=\"password\""));
-        assert!(page.contains("data-delete-prompt=\"Supprimer définitivement ce document ? "));
-        assert!(page.contains("l&#39;éditent") || page.contains("l&#x27;éditent"));
+        assert!(page.contains("data-delete-title=\"Supprimer définitivement « {name} » ?\""));
+        assert!(page.contains("l&#39;ont ouvert") || page.contains("l&#x27;ont ouvert"));
+        assert!(
+            page.contains("data-unit-kib=\"Kio\"")
+                && page.contains("data-stat-stored_documents=\"Documents enregistrés\"")
+        );
+        assert_eq!(
+            page.matches("Message à tous les pads ouverts").count(),
+            1,
+            "said once"
+        );
         assert!(page.contains("src=\"/assets/admin.js?v=1\""));
         assert!(!page.contains("<script>"), "no inline script");
     }

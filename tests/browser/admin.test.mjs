@@ -56,8 +56,13 @@ test('the operator signs in, shows a notice on every pad, clears it, and deletes
   await assertClean(writer)
   await assertClean(late)
 
-  op.page.once('dialog', (d) => d.accept('Removed by the operator'))
+  // Deleting asks in the page's own dialog (issue 18), not with prompt().
+  op.page.once('dialog', (d) => { op.issues.push(`unexpected ${d.type()}()`); d.dismiss() })
   await op.page.locator('#docs tbody tr', { hasText: pad }).getByRole('button').click()
+  await op.page.locator('#delete-dialog[open]').waitFor({ timeout: WAIT_MS })
+  assert.match(await op.page.textContent('#delete-title'), new RegExp(pad))
+  await op.page.fill('#delete-message', 'Removed by the operator')
+  await op.page.click('#delete-confirm')
   await op.page.locator('#docs tbody tr', { hasText: pad }).waitFor({ state: 'detached', timeout: WAIT_MS })
   await screenshot(op.page, 'admin')
   const list = await fetch(`${suite.server.url}/admin/api/documents?prefix=${pad}`, {

@@ -265,7 +265,7 @@ test('a 375 px phone: the toolbar wraps, the chat is collapsed, nothing overflow
   // a new chat message while collapsed shows an unread count; opening the panel clears it
   await alice.page.fill('#chat-input', 'Tout le monde a vu ?')
   await alice.page.press('#chat-input', 'Enter')
-  await p.waitForFunction(() => { const b = document.querySelector('.side-toggle .badge'); return b && !b.hidden && b.textContent === '1' }, null, { timeout: WAIT_MS })
+  await p.waitForFunction(() => { const b = document.querySelector('.side-toggle .badge'); return b && !b.hidden && /^1 /.test(b.textContent) }, null, { timeout: WAIT_MS })
   await p.click('.side-toggle')
   assert.equal(await p.isHidden('#side'), false)
   await p.waitForFunction(() => document.querySelector('.side-toggle .badge').hidden, null, { timeout: WAIT_MS })

@@ -32,24 +32,37 @@ function showError (e) {
   p.hidden = false
 }
 
-function fmtBytes (n) {
-  if (n < 1024) return n + ' B'
-  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KiB'
-  return (n / 1024 / 1024).toFixed(1) + ' MiB'
+/** A size in the page's language: "7.3 KiB", "7,3 Kio". */
+function fmtBytes (n, lang = document.documentElement.lang, unit = say) {
+  const one = new Intl.NumberFormat(lang, { maximumFractionDigits: 1, minimumFractionDigits: 1 })
+  const nbsp = '\u00a0'
+  if (n < 1024) return n + nbsp + unit('unitB')
+  if (n < 1024 * 1024) return one.format(n / 1024) + nbsp + unit('unitKib')
+  return one.format(n / 1024 / 1024) + nbsp + unit('unitMib')
 }
+
+/** A number in the page's language (decimal comma in French). */
+function fmtNumber (v) {
+  return new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 1 }).format(v)
+}
+
+/** The words for a counter or signal of the stats API, by its JSON key. */
+const statName = (k) => (root && root.dataset['stat' + k[0].toUpperCase() + k.slice(1)]) || k
 
 function fmtTime (secs) {
   return secs ? new Date(secs * 1000).toLocaleString(document.documentElement.lang) : ''
 }
 
-function row (cells) {
+/** A table row; `labels` name each cell for the narrow layout, where each row is a card. */
+function row (cells, labels = []) {
   const tr = document.createElement('tr')
-  for (const c of cells) {
+  cells.forEach((c, i) => {
     const td = document.createElement('td')
+    if (labels[i]) td.dataset.label = labels[i]
     if (c instanceof Node) td.append(c)
     else td.textContent = String(c)
     tr.append(td)
-  }
+  })
   return tr
 }
 
@@ -60,7 +73,7 @@ function renderStats (s) {
     ['connections', s.connections], ['rooms', s.rooms], ['stored_documents', s.stored_documents]
   ]) {
     const dt = document.createElement('dt')
-    dt.textContent = k
+    dt.textContent = statName(k)
     const dd = document.createElement('dd')
     dd.textContent = String(v)
     dl.append(dt, dd)
@@ -68,8 +81,8 @@ function renderStats (s) {
   const body = $('signals').tBodies[0]
   body.replaceChildren()
   for (const [name, sig] of Object.entries(s.signals)) {
-    const value = sig.value === null ? '?' : (Math.round(sig.value * 10) / 10)
-    body.append(row([name, value, '≥ ' + sig.high, '≤ ' + sig.low]))
+    const value = sig.value === null ? '?' : fmtNumber(sig.value)
+    body.append(row([statName(name), value, '≥\u00a0' + fmtNumber(sig.high), '<\u00a0' + fmtNumber(sig.low)]))
   }
   renderCreation(s.creation)
   $('notice').value = s.notice || ''
@@ -77,7 +90,7 @@ function renderStats (s) {
 
 function renderCreation (c) {
   let text = say(c.open ? 'isOpen' : 'isClosed') + ' — ' + say(c.mode)
-  if (c.cause) text += ' (' + c.cause.signal + ' = ' + Math.round(c.cause.value * 10) / 10 + ')'
+  if (c.cause) text += ' (' + statName(c.cause.signal) + '\u00a0=\u00a0' + fmtNumber(c.cause.value) + ')'
   $('creation-state').textContent = text
   for (const b of document.querySelectorAll('button[data-mode]')) {
     b.setAttribute('aria-pressed', String(b.dataset.mode === c.mode))
@@ -97,22 +110,44 @@ async function search (more) {
   if (after) q.set('after', after)
   const page = await api('GET', 'documents?' + q)
   const body = $('docs').tBodies[0]
+  const labels = [say('name'), say('kind'), say('size'), say('lastEdit'), say('connectionsCol'), '']
   for (const d of page.documents) {
     const del = document.createElement('button')
     del.type = 'button'
+    del.className = 'btn-danger'
     del.textContent = say('delete')
-    del.addEventListener('click', () => remove(d.name, del).catch(showError))
-    body.append(row([d.name, d.kind, fmtBytes(d.bytes), fmtTime(d.last_edit), d.connections, del]))
+    del.setAttribute('aria-label', say('delete') + ' ' + d.name)
+    del.addEventListener('click', () => askRemove(d.name, del))
+    const kind = d.kind === 'calc' ? say('kindCalc') : d.kind === 'pad' ? say('kindPad') : d.kind
+    body.append(row([d.name, kind, fmtBytes(d.bytes), fmtTime(d.last_edit), d.connections, del], labels))
   }
   after = page.next
   $('more').hidden = !after
 }
 
-async function remove (name, button) {
-  const message = window.prompt(say('deletePrompt') + '\n' + name, '')
-  if (message === null) return
+// The document the open delete dialog is about, and its row's button (focus goes back to it).
+let pending = null
+
+/** Asks in the page's own dialog (not prompt(), which cannot be styled, translated or tested). */
+function askRemove (name, button) {
+  pending = { name, button }
+  $('delete-title').textContent = say('deleteTitle').replace('{name}', name)
+  $('delete-message').value = ''
+  $('delete-dialog').showModal()
+}
+
+async function remove () {
+  if (!pending) return
+  const { name, button } = pending
+  pending = null
+  const message = $('delete-message').value
+  $('delete-dialog').close()
   await api('DELETE', 'documents/' + encodeURIComponent(name), { message })
-  button.closest('tr').remove()
+  const tr = button.closest('tr')
+  const next = tr.nextElementSibling || tr.previousElementSibling
+  tr.remove()
+  const focusTo = next && next.querySelector('button')
+  if (focusTo) focusTo.focus()
   await refresh()
 }
 
@@ -155,6 +190,12 @@ function main () {
     await refresh()
   }))
   $('search').addEventListener('submit', run(() => search(false)))
+  $('delete-form').addEventListener('submit', run(remove))
+  $('delete-cancel').addEventListener('click', () => $('delete-dialog').close())
+  $('delete-dialog').addEventListener('close', () => {
+    if (pending) pending.button.focus()
+    pending = null
+  })
   $('more').addEventListener('click', run(() => search(true)))
 }
 

@@ -5,7 +5,7 @@
 
 import { h, clear } from './dom.js'
 import { t, setLang, onLang, bindText, lang, LANGS } from './i18n.js'
-import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX } from './identity.js'
+import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX, storageGet, storageSet } from './identity.js'
 import { DynStyle } from './dynstyle.js'
 import { styleAwareness, remoteUser } from './cursors.js'
 import { connect } from './connection.js'
@@ -130,15 +130,30 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
     meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
   })
 
+  // The toggle's accessible name is its own text (WCAG 2.5.3): "Chat · 1 unread · 2 people".
+  // On a phone the words "Chat" and "people" are only visually hidden, so the name stays whole
+  // while the button shows the icon and the numbers.
   const unreadBadge = h('span.badge', { hidden: true })
+  const peopleNumber = h('span.count-n')
+  const peopleWords = h('span.narrow-hidden')
   const sideToggle = h('button.btn.side-toggle', {
     type: 'button',
     'aria-expanded': 'false',
     'aria-controls': 'side',
     onclick: () => setSide(!sideOpen)
-  }, icon('chat'), bindText(h('span.wide'), 'side.toggle'), h('span.count-pill', null, ''), unreadBadge)
-  onLang(() => sideToggle.setAttribute('aria-label', t('side.toggle')))
-  const peopleCountPill = sideToggle.querySelector('.count-pill')
+  }, icon('chat'), bindText(h('span.narrow-hidden'), 'side.toggle'), ' ', unreadBadge, ' ',
+  h('span.count-pill', null, peopleNumber, peopleWords))
+  let peopleCount = 0
+  let unreadCount = 0
+  const renderToggle = () => {
+    const plural = (key, n) => (n === 1 ? t(key + '.one') : t(key, { n }))
+    peopleNumber.textContent = String(peopleCount)
+    // "2 people": the number is shown apart, the rest of the phrase follows it.
+    peopleWords.textContent = plural('side.people', peopleCount).replace(String(peopleCount), '')
+    unreadBadge.textContent = plural('side.unread', unreadCount)
+    unreadBadge.hidden = unreadCount === 0
+  }
+  onLang(renderToggle)
 
   const shareBtn = h('button.btn.share-btn', { type: 'button', onclick: () => openShare() }, icon('share'), bindText(h('span.wide'), 'share'))
   bindText(shareBtn, 'share', 'aria-label')
@@ -168,12 +183,47 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
         client === ydoc.clientID ? h('span.you', null, `(${t('you').toLowerCase()})`) : null))
     }
     peopleTitle.textContent = `${t('people')} (${rows.length})`
-    peopleCountPill.textContent = String(rows.length)
+    peopleCount = rows.length
+    renderToggle()
     meName.textContent = me.name
     meButton.setAttribute('aria-label', `${t('identity.button')}: ${me.name}`)
   }
   awareness.on('change', renderPeople)
   onLang(renderPeople)
+
+  // ---- other people's changes, announced politely to screen readers ---------------------------
+  const announce = announcer({
+    nameOf: (client) => {
+      const u = remoteUser(awareness.getStates().get(client), '')
+      if (u && u.name) return u.name
+      const a = authors.get(String(client))
+      return a && typeof a.name === 'string' ? cleanName(a.name, t('anonymous')) : t('anonymous')
+    }
+  })
+  // Who changed the document (not only the chat or the authors list) in a remote transaction.
+  ydoc.on('afterTransaction', (tr) => {
+    if (tr.local || !conn.everSynced()) return
+    let content = false
+    tr.changed.forEach((_keys, type) => { if (type !== chat && type !== authors) content = true })
+    if (!content) return
+    const clients = new Set()
+    tr.afterState.forEach((clock, client) => {
+      if (client !== ydoc.clientID && clock > (tr.beforeState.get(client) || 0)) clients.add(client)
+    })
+    tr.deleteSet.clients.forEach((_d, client) => { if (client !== ydoc.clientID) clients.add(client) })
+    clients.forEach((c) => announce.edited(c))
+  })
+  // A person joins when their name first becomes known (a state may arrive before its user field).
+  const named = new Set()
+  awareness.on('change', ({ added, updated, removed }) => {
+    for (const c of removed) named.delete(c)
+    for (const c of [...added, ...updated]) {
+      if (c === ydoc.clientID || named.has(c) || !remoteUser(awareness.getStates().get(c), '')) continue
+      named.add(c)
+      // Those already here when this page connected are not news.
+      if (conn.everSynced()) announce.joined(c)
+    }
+  })
 
   // side panel: people and chat
   let sideOpen = false
@@ -189,9 +239,8 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
     isVisible: () => sideOpen && !document.hidden,
     countsUnread: () => conn.everSynced(),
     onUnread: (n) => {
-      unreadBadge.hidden = n === 0
-      unreadBadge.textContent = String(n)
-      unreadBadge.setAttribute('aria-label', t('chat.unread', { n }))
+      unreadCount = n
+      renderToggle()
     }
   })
   const side = h('aside#side.side', { hidden: true },
@@ -200,7 +249,8 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
     h('section.people-panel', null,
       peopleTitle,
       peopleExtras,
-      peopleList),
+      peopleList,
+      announce.toggle),
     chatUi.el)
   onLang(() => side.querySelector('.side-close').setAttribute('aria-label', t('side.close')))
   function setSide (open) {
@@ -218,7 +268,9 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
   const closeButton = (dlg) => bindText(h('button.btn', { type: 'button', onclick: () => dlg.close() }), 'close')
 
   function linkRow (labelKey, url, qrSrc, id) {
-    const input = h('input.link-input', { type: 'text', readonly: true, value: url, id })
+    // A read-only text area, so the whole link shows (wrapped) even on a phone.
+    const input = h('textarea.link-input', { readonly: true, rows: 2, spellcheck: 'false', id })
+    input.value = url
     const copyBtn = bindText(h('button.btn.btn-primary', { type: 'button' }), 'copy')
     const note = h('span.copy-note', { 'aria-live': 'polite' })
     copyBtn.addEventListener('click', async () => {
@@ -315,7 +367,79 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
     idDlg.showModal()
   }
 
-  return { me, style, conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople }
+  return { me, style, conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople, announce }
+}
+
+/** localStorage key of the announcements' switch ('off' when turned off). */
+export const ANNOUNCE_KEY = 'ardoise.announce'
+/** At most one announcement per this many milliseconds; what happens meanwhile is coalesced. */
+export const ANNOUNCE_EVERY_MS = 4000
+
+/**
+ * One `aria-live="polite"` region saying who edited or joined ("Alice edited the document."),
+ * coalesced so that a screen reader hears at most one sentence every ANNOUNCE_EVERY_MS, and a
+ * checkbox (kept in localStorage) to turn it off. The region is in the page even when off, so
+ * turning it back on needs no new element (live regions must exist before they speak).
+ * @param {{ nameOf: (client: number) => string }} opts
+ */
+export function announcer ({ nameOf }) {
+  const region = h('div.visually-hidden.announcer', { 'aria-live': 'polite', 'aria-atomic': 'true' })
+  document.body.appendChild(region)
+  let on = storageGet(ANNOUNCE_KEY) !== 'off'
+  const box = h('input', { type: 'checkbox', id: 'announce-toggle', checked: on ? true : null })
+  box.addEventListener('change', () => {
+    on = box.checked
+    storageSet(ANNOUNCE_KEY, on ? 'on' : 'off')
+    if (!on) {
+      editors.clear()
+      arrivals.clear()
+      clearTimeout(timer)
+      timer = 0
+      region.textContent = ''
+    }
+  })
+  const toggle = h('p.announce-line', null, box, bindText(h('label', { for: 'announce-toggle' }), 'announce.toggle'))
+
+  const editors = new Set()
+  const arrivals = new Set()
+  let last = -Infinity
+  let timer = 0
+  const list = (names) => {
+    const all = [...names]
+    return all.length < 2 ? all.join('') : all.slice(0, -1).join(', ') + t('announce.and') + all[all.length - 1]
+  }
+  function flush () {
+    timer = 0
+    if (!on || (!editors.size && !arrivals.size)) return
+    const parts = []
+    if (arrivals.size) parts.push(t(arrivals.size > 1 ? 'announce.joinedMany' : 'announce.joined', { names: list(arrivals) }))
+    if (editors.size) parts.push(t(editors.size > 1 ? 'announce.editedMany' : 'announce.edited', { names: list(editors) }))
+    editors.clear()
+    arrivals.clear()
+    last = Date.now()
+    const text = parts.join(' ')
+    // The same sentence twice in a row would not be read again: make it differ.
+    region.textContent = region.textContent === text ? text + '\u00a0' : text
+  }
+  function schedule () {
+    if (!on || timer) return
+    const wait = Math.max(0, last + ANNOUNCE_EVERY_MS - Date.now())
+    timer = setTimeout(flush, wait)
+  }
+  return {
+    region,
+    toggle,
+    edited (client) {
+      if (!on) return
+      editors.add(nameOf(client))
+      schedule()
+    },
+    joined (client) {
+      if (!on) return
+      arrivals.add(nameOf(client))
+      schedule()
+    }
+  }
 }
 
 /**

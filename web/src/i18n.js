@@ -176,7 +176,18 @@ const STRINGS = {
     'link.text': 'Texte : « {text} »',
     'link.empty': 'Saisissez une adresse, ou choisissez « Retirer le lien ».',
     'link.ok': 'Valider',
-    'link.remove': 'Retirer le lien'
+    'link.remove': 'Retirer le lien',
+    // accessibility and small screens (D)
+    'side.unread': '{n} non lus',
+    'side.unread.one': '1 non lu',
+    'side.people': '{n} personnes',
+    'side.people.one': '1 personne',
+    'announce.toggle': 'Annoncer les modifications des autres (lecteur d’écran)',
+    'announce.edited': '{names} a modifié le document.',
+    'announce.editedMany': '{names} ont modifié le document.',
+    'announce.joined': '{names} vient d’arriver.',
+    'announce.joinedMany': '{names} viennent d’arriver.',
+    'announce.and': ' et '
   },
   en: {
     home: 'Home',
@@ -350,7 +361,18 @@ const STRINGS = {
     'link.text': 'Text: “{text}”',
     'link.empty': 'Enter an address, or choose “Remove link”.',
     'link.ok': 'OK',
-    'link.remove': 'Remove link'
+    'link.remove': 'Remove link',
+    // accessibility and small screens (D)
+    'side.unread': '{n} unread',
+    'side.unread.one': '1 unread',
+    'side.people': '{n} people',
+    'side.people.one': '1 person',
+    'announce.toggle': 'Announce other people’s changes (screen readers)',
+    'announce.edited': '{names} edited the document.',
+    'announce.editedMany': '{names} edited the document.',
+    'announce.joined': '{names} joined.',
+    'announce.joinedMany': '{names} joined.',
+    'announce.and': ' and '
   }
 }
 

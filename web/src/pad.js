@@ -222,6 +222,8 @@ function main () {
   const headingButton = (n) => {
     const b = tb(`header:${n}`, `tb.h${n}`, '', runLine('header', n), 'tb-h')
     clear(b).appendChild(hGlyph(n))
+    // Named by its visible text first, "H1 — Heading 1" (WCAG 2.5.3; issue 18, helper D).
+    onLang(() => b.setAttribute('aria-label', `${t('tb.h')}${n} — ${t(`tb.h${n}`).replace(/ \(.*\)$/, '')}`))
     return b
   }
   toolbar = readOnly
