@@ -5,7 +5,7 @@
 import * as Y from 'yjs'
 
 import { h, clear } from './dom.js'
-import { t, initLang, onLang, bindText, lang } from './i18n.js'
+import { t, initLang, onLang, bindText, lang, withLang } from './i18n.js'
 import { pageChrome } from './chrome.js'
 import { creatorDelete, goneKey } from './creator.js'
 import { calcFileMenu } from './calc/menu.js'
@@ -77,7 +77,7 @@ function main () {
   let gone = null
   const onGone = (reason) => {
     if (gone) return
-    gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
+    gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: withLang((ds.base || '') + '/') }), 'gone.home'))
     app.prepend(gone)
     creator.forget()
     readOnly = true
