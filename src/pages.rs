@@ -935,7 +935,7 @@ pub fn problem_page(
         Problem::BadForm => said(t.bad_form),
         Problem::BadLifetime => said(t.bad_lifetime),
         Problem::TooLarge(text) => foreign(t.too_large, text),
-        Problem::Other(text) if text.is_empty() => said(t.other_problem),
+        Problem::Other("") => said(t.other_problem),
         Problem::Other(text) => foreign(t.other_problem, text),
     };
     error_page(lang, assets, kind, &detail)
