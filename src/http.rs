@@ -29,7 +29,7 @@ use crate::lifetime::choose_lifetime;
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
-use crate::pages::{self, ErrorKind, Lang, PadShell, Retention};
+use crate::pages::{self, ErrorKind, Lang, PadShell, Problem, Retention};
 use crate::ratelimit::IpLimits;
 use crate::{admin, api, creator_delete, privacy, qr, throttle, ws};
 
@@ -151,6 +151,12 @@ pub enum AppError {
     /// The document is past a limit of the file work asked for; the text says which.
     #[error("{0}")]
     TooLarge(String),
+    /// A form could not be read (missing or malformed fields).
+    #[error("the form is incomplete or malformed")]
+    BadForm,
+    /// The lifetime asked for is not one the server offers.
+    #[error(transparent)]
+    BadLifetime(#[from] crate::lifetime::LifetimeError),
 }
 
 impl From<HubError> for AppError {
@@ -167,9 +173,10 @@ impl AppError {
     pub fn page(self, lang: Lang) -> Response {
         let (status, kind) = match &self {
             AppError::BadName(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadName),
-            AppError::NotWebSocket | AppError::BadRequest(_) => {
-                (StatusCode::BAD_REQUEST, ErrorKind::BadRequest)
-            }
+            AppError::NotWebSocket
+            | AppError::BadRequest(_)
+            | AppError::BadForm
+            | AppError::BadLifetime(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::BadRequest),
             AppError::NotFound | AppError::UnknownFormat(_) => {
                 (StatusCode::NOT_FOUND, ErrorKind::NotFound)
@@ -181,13 +188,27 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
             }
         };
-        let detail = match self {
-            AppError::NotFound => String::new(),
-            other => other.to_string(),
+        // Each kind is said with the page's catalogue, never with this type's English
+        // `Display` (which the API and the log use).
+        let problem = match &self {
+            AppError::BadName(NameError::Empty) => Problem::NameEmpty,
+            AppError::BadName(NameError::TooLong) => Problem::NameTooLong,
+            AppError::BadName(NameError::BadChar) => Problem::NameBadChar,
+            AppError::BadName(NameError::OnlyDots) => Problem::NameOnlyDots,
+            AppError::NotWebSocket => Problem::NotWebSocket,
+            AppError::BadRequest(text) => Problem::Other(text),
+            AppError::NotFound => Problem::None,
+            AppError::ShuttingDown => Problem::ShuttingDown,
+            AppError::Unavailable | AppError::CreationClosed(_) => Problem::Unavailable,
+            AppError::UnknownFormat(_) => Problem::UnknownFormat,
+            AppError::ExportFailed => Problem::ExportFailed,
+            AppError::TooLarge(text) => Problem::TooLarge(text),
+            AppError::BadForm => Problem::BadForm,
+            AppError::BadLifetime(_) => Problem::BadLifetime,
         };
         let mut response = html(
             status,
-            pages::error(lang, assets::urls(), kind, &detail),
+            pages::problem_page(lang, assets::urls(), kind, problem),
             CSP_STATIC.into(),
         );
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -425,9 +446,8 @@ async fn create(
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Response {
     let result = async {
-        let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
-        let lifetime = choose_lifetime(&state.config, form.lifetime.as_deref())
-            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let Form(form) = form.map_err(|_| AppError::BadForm)?;
+        let lifetime = choose_lifetime(&state.config, form.lifetime.as_deref())?;
         let raw = form.name.trim();
         let name = if raw.is_empty() {
             DocName::parse(&random_name())
@@ -724,8 +744,20 @@ async fn websocket(
     Path(raw): Path<String>,
     query: Result<Query<JoinQuery>, axum::extract::rejection::QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    join(&state, lang, &raw, upgrade)
+        .await
+        .unwrap_or_else(|e| e.page(lang))
+}
+
+/// The upgrade of a join to document `raw`, creating it if creation is open.
+async fn join(
+    state: &AppState,
+    lang: Lang,
+    raw: &str,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
-    let name = DocName::parse(&raw)?;
+    let name = DocName::parse(raw)?;
     // Checked before anything is created: a plain GET on this route creates nothing.
     let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
     // A join accepted while creation is open creates the document as opening its page does
@@ -743,16 +775,20 @@ async fn websocket(
     if state.open_or_create(&name, new).await?.is_none() {
         return Ok(state.creation_closed(lang, Some(&name), kind));
     }
-    upgrade_to(state, name, false, Ok(upgrade))
+    upgrade_to(state.clone(), name, false, Ok(upgrade))
 }
 
 async fn read_only_websocket(
     State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, AppError> {
-    let (_, name) = resolve(&state, &raw).await?;
-    upgrade_to(state, name, true, upgrade)
+) -> Response {
+    let result = async {
+        let (_, name) = resolve(&state, &raw).await?;
+        upgrade_to(state.clone(), name, true, upgrade)
+    };
+    result.await.unwrap_or_else(|e| e.page(lang))
 }
 
 fn upgrade_to(

@@ -94,6 +94,23 @@ struct Strings {
     closed_button: &'static str,
     closed_banner: &'static str,
     other_lang: (&'static str, &'static str),
+    // (B) language everywhere: every detail an error page gives, and the no-script notes.
+    noscript_pad: &'static str,
+    noscript_calc: &'static str,
+    name_empty: &'static str,
+    name_too_long: &'static str,
+    name_bad_char: &'static str,
+    name_only_dots: &'static str,
+    not_websocket: &'static str,
+    unknown_format: &'static str,
+    shutting_down: &'static str,
+    unavailable_text: &'static str,
+    export_failed: &'static str,
+    bad_form: &'static str,
+    bad_lifetime: &'static str,
+    too_large: &'static str,
+    other_problem: &'static str,
+    detail_in_english: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -124,6 +141,22 @@ const EN: Strings = Strings {
     closed_button: "Create it on a partner host",
     closed_banner: "This server is very busy: new pads are paused, existing pads work normally.",
     other_lang: ("fr", "Français"),
+    noscript_pad: "ardoise needs JavaScript to edit pads.",
+    noscript_calc: "ardoise needs JavaScript to edit calcs.",
+    name_empty: "The document name is empty.",
+    name_too_long: "The document name is longer than 100 characters.",
+    name_bad_char: "The document name contains a character that is not allowed.",
+    name_only_dots: "The document name is made of dots only.",
+    not_websocket: "This address is the editor's live connection, not a page.",
+    unknown_format: "This export format does not exist.",
+    shutting_down: "The server is restarting. Try again in a minute.",
+    unavailable_text: "This document cannot be reached right now. Try again in a minute.",
+    export_failed: "The file could not be produced. Try again later.",
+    bad_form: "The form sent was incomplete or malformed. Go back and try again.",
+    bad_lifetime: "This server does not offer that retention time. Choose one from the list.",
+    too_large: "The document or file is past one of this server's limits.",
+    other_problem: "The request could not be carried out.",
+    detail_in_english: "Details:",
 };
 
 const FR: Strings = Strings {
@@ -157,7 +190,134 @@ const FR: Strings = Strings {
     closed_banner: "Ce serveur est très sollicité : la création de pads est suspendue, les pads \
                     existants fonctionnent normalement.",
     other_lang: ("en", "English"),
+    noscript_pad: "ardoise a besoin de JavaScript pour modifier les pads.",
+    noscript_calc: "ardoise a besoin de JavaScript pour modifier les tableurs.",
+    name_empty: "Le nom du document est vide.",
+    name_too_long: "Le nom du document dépasse 100 caractères.",
+    name_bad_char: "Le nom du document contient un caractère non autorisé.",
+    name_only_dots: "Le nom du document n'est fait que de points.",
+    not_websocket: "Cette adresse est la connexion en direct de l'éditeur, pas une page.",
+    unknown_format: "Ce format d'export n'existe pas.",
+    shutting_down: "Le serveur redémarre. Réessayez dans une minute.",
+    unavailable_text: "Ce document est momentanément inaccessible. Réessayez dans une minute.",
+    export_failed: "Le fichier n'a pas pu être produit. Réessayez plus tard.",
+    bad_form: "Le formulaire envoyé est incomplet ou mal formé. Revenez en arrière et réessayez.",
+    bad_lifetime: "Ce serveur ne propose pas cette durée de conservation. Choisissez-en une dans la liste.",
+    too_large: "Le document ou le fichier dépasse l'une des limites de ce serveur.",
+    other_problem: "La demande n'a pas pu aboutir.",
+    detail_in_english: "Détail technique (en anglais)\u{a0}:",
 };
+
+/// Every sentence and word of the server's catalogue in `lang` (templates with their
+/// `{placeholders}` left in), for tests that check a page holds none of the other language's.
+/// A field added to a table without being listed here escapes those tests.
+pub fn catalogue(lang: Lang) -> Vec<&'static str> {
+    let t = lang.t();
+    let r = retention_text(lang);
+    let a = match lang {
+        Lang::En => &ADMIN_EN,
+        Lang::Fr => &ADMIN_FR,
+    };
+    let mut all = vec![
+        t.tagline,
+        t.create_title,
+        t.name_label,
+        t.name_hint,
+        t.keep_label,
+        t.create_button,
+        t.create_calc_button,
+        t.read_only_calc_title,
+        t.open_title,
+        t.open_button,
+        t.privacy,
+        t.back_home,
+        t.bad_request,
+        t.not_found,
+        t.not_found_text,
+        t.unavailable,
+        t.names_rule,
+        t.read_only_title,
+        t.closed_title,
+        t.closed_text,
+        t.closed_hosts,
+        t.closed_button,
+        t.closed_banner,
+        t.noscript_pad,
+        t.noscript_calc,
+        t.name_empty,
+        t.name_too_long,
+        t.name_bad_char,
+        t.name_only_dots,
+        t.not_websocket,
+        t.unknown_format,
+        t.shutting_down,
+        t.unavailable_text,
+        t.export_failed,
+        t.bad_form,
+        t.bad_lifetime,
+        t.too_large,
+        t.other_problem,
+        t.detail_in_english,
+        t.other_lang.1,
+        a.title,
+        a.token,
+        a.sign_in,
+        a.state,
+        a.refresh,
+        a.creation,
+        a.auto,
+        a.open,
+        a.closed,
+        a.notice,
+        a.notice_hint,
+        a.notice_set,
+        a.notice_clear,
+        a.documents,
+        a.prefix,
+        a.search,
+        a.name,
+        a.kind,
+        a.size,
+        a.last_edit,
+        a.connections,
+        a.more,
+        a.bad_token,
+        a.failed,
+        a.delete,
+        a.delete_prompt,
+        a.is_open,
+        a.is_closed,
+        a.none,
+        r.forever,
+        r.privacy_link,
+        r.expires,
+        r.when,
+        r.kept_forever,
+        r.privacy_title,
+        r.keep_title,
+        r.keep_text,
+        r.keep_choices,
+        r.keep_forever,
+        r.keep_erased,
+        r.keep_archive,
+        r.stored_title,
+        r.stored_text,
+        r.stored_meta,
+        r.browser_title,
+        r.browser_text,
+        r.logs_title,
+        r.logs_text,
+        r.third_title,
+        r.third_text,
+        r.contact_title,
+        r.no_contact,
+    ];
+    all.extend(r.units.iter().flat_map(|(one, many)| [*one, *many]));
+    all.extend(r.months);
+    all.extend(r.docs);
+    all.extend(import_words(lang));
+    all
+}
 
 /// Versioned URLs of the bundled assets, for cache busting.
 #[derive(Debug, Clone)]
@@ -355,8 +515,7 @@ pub fn home(
         "{head}<body class=\"home\">\n<header><h1>ardoise</h1>{switch}</header>\n<main>\n\
          <p class=\"tagline\">{tagline}</p>\n{banner}\
          <section>\n<h2>{create_title}</h2>\n\
-         <form method=\"post\" action=\"{new}\">\n\
-         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\n\
+         <form method=\"post\" action=\"{new}?lang={code}\">\n\
          <label for=\"new-name\">{name_label}</label>\n\
          <input id=\"new-name\" name=\"name\" maxlength=\"100\" pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" \
          title=\"{name_title}\" autocomplete=\"off\" aria-describedby=\"name-hint\">\n\
@@ -674,20 +833,7 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
 /// The home page's form that makes a calc from a CSV, ODS, XLSX or SocialCalc file
 /// (`POST /import`).
 pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
-    let (title, name, file, button) = match lang {
-        Lang::Fr => (
-            "Importer un tableur",
-            "Nom (facultatif)",
-            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
-            "Importer",
-        ),
-        Lang::En => (
-            "Import a spreadsheet",
-            "Name (optional)",
-            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
-            "Import",
-        ),
-    };
+    let [title, name, file, button] = import_words(lang);
     format!(
         "<section>\n<h2>{title}</h2>\n\
          <form method=\"post\" action=\"{action}?lang={code}\" enctype=\"multipart/form-data\">\n\
@@ -702,6 +848,24 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
         code = lang.code(),
         name_title = escape(open::name_rule(lang)),
     )
+}
+
+/// The import form's title, name label, file label and button.
+fn import_words(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::Fr => [
+            "Importer un tableur",
+            "Nom (facultatif)",
+            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
+            "Importer",
+        ],
+        Lang::En => [
+            "Import a spreadsheet",
+            "Name (optional)",
+            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
+            "Import",
+        ],
+    }
 }
 
 /// What the pad shell tells the client.
@@ -742,18 +906,14 @@ pub fn editor(
     nonce: &str,
     shell: &PadShell<'_>,
 ) -> String {
+    let t = lang.t();
     let (kind_name, read_only_title, js, noscript) = match kind {
-        Kind::Pad => (
-            "pad",
-            lang.t().read_only_title,
-            &assets.pad_js,
-            "ardoise needs JavaScript to edit pads.",
-        ),
+        Kind::Pad => ("pad", t.read_only_title, &assets.pad_js, t.noscript_pad),
         Kind::Calc => (
             "calc",
-            lang.t().read_only_calc_title,
+            t.read_only_calc_title,
             &assets.calc_js,
-            "ardoise needs JavaScript to edit calcs.",
+            t.noscript_calc,
         ),
     };
     let title = match shell.name {
@@ -785,9 +945,16 @@ pub fn editor(
     let retention = shell
         .retention
         .map(|r| {
+            // The client rewrites the sentence in the page's language and the reader's time
+            // zone from these attributes; the text is the UTC fallback.
+            let expires = r
+                .expires_at
+                .map(|at| format!(" data-expires-at=\"{}\"", iso_utc(at)))
+                .unwrap_or_default();
             format!(
-                "<p id=\"expiry\" class=\"expiry\">{}</p>\n",
-                escape(&expiry_note(lang, kind, r))
+                "<p id=\"expiry\" class=\"expiry\" data-lifetime=\"{}\"{expires}>{}</p>\n",
+                r.lifetime,
+                expiry_html(lang, kind, r)
             )
         })
         .unwrap_or_default();
@@ -815,17 +982,96 @@ pub enum ErrorKind {
 
 /// An error page; `detail` is plain text (escaped here).
 pub fn error(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> String {
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!("<p class=\"detail\">{}</p>\n", escape(detail))
+    };
+    error_page(lang, assets, kind, &detail)
+}
+
+/// What went wrong with a request, said with the page's catalogue: every kind the server knows
+/// has its sentence in each language; a message made by another layer (`Other`, `TooLarge`)
+/// exists only in English, so a French page says the French sentence and gives the English
+/// text as a marked technical detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem<'a> {
+    /// Nothing more to say than the title.
+    None,
+    /// The document name is empty.
+    NameEmpty,
+    /// The document name is past 100 characters.
+    NameTooLong,
+    /// The document name has a character outside `[A-Za-z0-9_.-]`.
+    NameBadChar,
+    /// The document name is only dots.
+    NameOnlyDots,
+    /// A plain request reached the WebSocket route.
+    NotWebSocket,
+    /// The export format is unknown.
+    UnknownFormat,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// Storage is unavailable.
+    Unavailable,
+    /// An export failed or timed out.
+    ExportFailed,
+    /// A form could not be read.
+    BadForm,
+    /// A lifetime the server does not offer.
+    BadLifetime,
+    /// A limit was passed; the text (English) says which.
+    TooLarge(&'a str),
+    /// Any other refusal; the text (English) says why.
+    Other(&'a str),
+}
+
+/// An error page saying `problem` in `lang`.
+pub fn problem_page(
+    lang: Lang,
+    assets: &AssetUrls,
+    kind: ErrorKind,
+    problem: Problem<'_>,
+) -> String {
+    let t = lang.t();
+    let said = |text: &str| format!("<p class=\"detail\">{}</p>\n", escape(text));
+    let foreign = |lead: &str, text: &str| match lang {
+        Lang::En => said(text),
+        Lang::Fr => format!(
+            "{}<p class=\"detail\">{} <span lang=\"en\">{}</span></p>\n",
+            said(lead),
+            escape(t.detail_in_english),
+            escape(text)
+        ),
+    };
+    let detail = match problem {
+        Problem::None => String::new(),
+        Problem::NameEmpty => said(t.name_empty),
+        Problem::NameTooLong => said(t.name_too_long),
+        Problem::NameBadChar => said(t.name_bad_char),
+        Problem::NameOnlyDots => said(t.name_only_dots),
+        Problem::NotWebSocket => said(t.not_websocket),
+        Problem::UnknownFormat => said(t.unknown_format),
+        Problem::ShuttingDown => said(t.shutting_down),
+        Problem::Unavailable => said(t.unavailable_text),
+        Problem::ExportFailed => said(t.export_failed),
+        Problem::BadForm => said(t.bad_form),
+        Problem::BadLifetime => said(t.bad_lifetime),
+        Problem::TooLarge(text) => foreign(t.too_large, text),
+        Problem::Other("") => said(t.other_problem),
+        Problem::Other(text) => foreign(t.other_problem, text),
+    };
+    error_page(lang, assets, kind, &detail)
+}
+
+/// The frame of every error page around `detail` (HTML, already escaped).
+fn error_page(lang: Lang, assets: &AssetUrls, kind: ErrorKind, detail: &str) -> String {
     let t = lang.t();
     let (title, text) = match kind {
         ErrorKind::BadRequest => (t.bad_request, String::new()),
         ErrorKind::BadName => (t.bad_request, escape(open::name_rule(lang))),
         ErrorKind::NotFound => (t.not_found, t.not_found_text.to_owned()),
         ErrorKind::Unavailable => (t.unavailable, String::new()),
-    };
-    let detail = if detail.is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"detail\">{}</p>\n", escape(detail))
     };
     let text = if text.is_empty() {
         String::new()
@@ -851,6 +1097,8 @@ struct RetentionText {
     privacy_link: &'static str,
     months: [&'static str; 12],
     expires: &'static str,
+    /// The moment in `expires`, `{when}`: `{date}` and `{time}`, in UTC.
+    when: &'static str,
     kept_forever: &'static str,
     /// What a pad and a calc are called in the sentences above, `{doc}`.
     docs: [&'static str; 2],
@@ -882,7 +1130,8 @@ const RETENTION_EN: RetentionText = RetentionText {
         "January", "February", "March", "April", "May", "June", "July", "August", "September",
         "October", "November", "December",
     ],
-    expires: "If nobody edits it, this {doc} will be erased on {date} at {time} UTC ({lifetime} after the last edit).",
+    expires: "If nobody edits it, this {doc} will be erased on {when} ({lifetime} after the last edit).",
+    when: "{date} at {time} UTC",
     kept_forever: "This {doc} is kept until someone deletes it.",
     docs: ["pad", "calc"],
     privacy_title: "Privacy",
@@ -896,7 +1145,7 @@ const RETENTION_EN: RetentionText = RetentionText {
     stored_text: "The content of each document: its text and formatting, its chat, and the names and colours its authors chose. No account, no IP address, no cookie.",
     stored_meta: "About each document: its kind, when it was created and last edited, its lifetime, the secret of its read-only link, and a hash of its creator's secret.",
     browser_title: "In your browser",
-    browser_text: "The page keeps in your browser's local storage, never in a cookie: the name and colour you chose, your language, whether authors' colours are shown, and for each document you created, the secret that lets you delete it. Only that delete request ever sends the secret back.",
+    browser_text: "The page keeps in your browser's local storage, never in a cookie: the name and colour you chose, whether authors' colours are shown, and for each document you created, the secret that lets you delete it. Only that delete request ever sends the secret back.",
     logs_title: "Logs",
     logs_text: "The server logs events such as “document created”, “document deleted”, with the document's name. It never logs IP addresses or what documents contain.",
     third_title: "No third parties",
@@ -913,7 +1162,8 @@ const RETENTION_FR: RetentionText = RetentionText {
         "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
         "octobre", "novembre", "décembre",
     ],
-    expires: "Sans modification, ce {doc} sera effacé le {date} à {time} UTC ({lifetime} après la dernière modification).",
+    expires: "Sans modification, ce {doc} sera effacé le {when} ({lifetime} après la dernière modification).",
+    when: "{date} à {time} UTC",
     kept_forever: "Ce {doc} est conservé jusqu'à ce que quelqu'un le supprime.",
     docs: ["pad", "tableur"],
     privacy_title: "Vie privée",
@@ -927,7 +1177,7 @@ const RETENTION_FR: RetentionText = RetentionText {
     stored_text: "Le contenu de chaque document : son texte et sa mise en forme, sa discussion, et les noms et couleurs choisis par ses auteurs. Pas de compte, pas d'adresse IP, pas de cookie.",
     stored_meta: "Pour chaque document : sa nature, ses dates de création et de dernière modification, sa durée de conservation, le secret de son lien de lecture et une empreinte du secret de sa créatrice ou de son créateur.",
     browser_title: "Dans votre navigateur",
-    browser_text: "La page garde dans le stockage local de votre navigateur, jamais dans un cookie : le nom et la couleur choisis, votre langue, l'affichage des couleurs des auteurs et, pour chaque document que vous avez créé, le secret qui permet de le supprimer. Seule la demande de suppression renvoie ce secret.",
+    browser_text: "La page garde dans le stockage local de votre navigateur, jamais dans un cookie : le nom et la couleur choisis, l'affichage des couleurs des auteurs et, pour chaque document que vous avez créé, le secret qui permet de le supprimer. Seule la demande de suppression renvoie ce secret.",
     logs_title: "Journaux",
     logs_text: "Le serveur journalise des événements comme « document créé », « document supprimé », avec le nom du document. Il ne journalise jamais d'adresse IP ni le contenu des documents.",
     third_title: "Aucun tiers",
@@ -962,21 +1212,60 @@ pub fn lifetime_label(lang: Lang, lifetime: Lifetime) -> String {
 
 /// When a document will be erased if nobody edits it, as a sentence (plain text).
 pub fn expiry_note(lang: Lang, kind: Kind, retention: Retention) -> String {
+    let (sentence, when) = expiry_parts(lang, kind, retention);
+    match when {
+        Some((utc_text, _)) => sentence.replace("{when}", &utc_text),
+        None => sentence,
+    }
+}
+
+/// [`expiry_note`] as HTML, the moment in a `<time datetime>` a client can reformat.
+fn expiry_html(lang: Lang, kind: Kind, retention: Retention) -> String {
+    let (sentence, when) = expiry_parts(lang, kind, retention);
+    let Some((utc_text, at)) = when else {
+        return escape(&sentence);
+    };
+    let (before, after) = sentence.split_once("{when}").unwrap_or((&sentence, ""));
+    format!(
+        "{}<time datetime=\"{}\">{}</time>{}",
+        escape(before),
+        iso_utc(at),
+        escape(&utc_text),
+        escape(after)
+    )
+}
+
+/// The expiry sentence with `{when}` left in, and that moment in UTC words and Unix seconds
+/// (`None` for a document kept until deleted).
+fn expiry_parts(lang: Lang, kind: Kind, retention: Retention) -> (String, Option<(String, u64)>) {
     let t = retention_text(lang);
     let doc = t.docs[match kind {
         Kind::Pad => 0,
         Kind::Calc => 1,
     }];
     let Some(at) = retention.expires_at else {
-        return t.kept_forever.replace("{doc}", doc);
+        return (t.kept_forever.replace("{doc}", doc), None);
     };
     let (year, month, day, hour, minute) = lifetime::utc(at);
     let month = t.months[(month as usize).saturating_sub(1) % 12];
-    t.expires
+    let utc_text = t
+        .when
         .replace("{date}", &format!("{day} {month} {year}"))
-        .replace("{time}", &format!("{hour:02}:{minute:02}"))
+        .replace("{time}", &format!("{hour:02}:{minute:02}"));
+    let sentence = t
+        .expires
         .replace("{lifetime}", &lifetime_label(lang, retention.lifetime))
-        .replace("{doc}", doc)
+        .replace("{doc}", doc);
+    (sentence, Some((utc_text, at)))
+}
+
+/// `unix` seconds as an ISO 8601 UTC timestamp (`2024-02-29T13:37:00Z`).
+fn iso_utc(unix: u64) -> String {
+    let (year, month, day, hour, minute) = lifetime::utc(unix);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{:02}Z",
+        unix % 60
+    )
 }
 
 /// What the privacy page says, from the configuration.
@@ -1135,6 +1424,34 @@ mod tests {
     }
 
     #[test]
+    fn error_details_are_said_in_the_page_language() {
+        let fr = problem_page(
+            Lang::Fr,
+            &assets(),
+            ErrorKind::BadName,
+            Problem::NameBadChar,
+        );
+        assert!(fr.contains("Le nom du document contient un caractère non autorisé."));
+        assert!(!fr.contains("document name"));
+        // Another layer's English message stays, marked as English, under a French sentence.
+        let other = problem_page(
+            Lang::Fr,
+            &assets(),
+            ErrorKind::BadRequest,
+            Problem::Other("row 3 <x>"),
+        );
+        assert!(other.contains("La demande n&#39;a pas pu aboutir."));
+        assert!(other.contains("<span lang=\"en\">row 3 &lt;x&gt;</span>"));
+        let en = problem_page(
+            Lang::En,
+            &assets(),
+            ErrorKind::BadRequest,
+            Problem::Other("row 3"),
+        );
+        assert!(en.contains("<p class=\"detail\">row 3</p>") && !en.contains("<span lang"));
+    }
+
+    #[test]
     fn read_only_shell_hides_the_name() {
         let shell = PadShell {
             name: None,
@@ -1194,7 +1511,8 @@ mod tests {
             }
         }
         assert!(
-            pages[0].contains("action=\"/pad/new\"") && pages[0].contains("href=\"/pad/?lang=fr\"")
+            pages[0].contains("action=\"/pad/new?lang=en\"")
+                && pages[0].contains("href=\"/pad/?lang=fr\"")
         );
         assert!(pages[1].contains("action=\"/pad/elsewhere\""));
         let shell = PadShell {
@@ -1234,7 +1552,9 @@ mod tests {
         assert!(html.contains("<option value=\"1d\">1 day</option>"));
         assert!(html.contains("<option value=\"30s\">30 seconds</option>"));
         assert!(html.contains("<option value=\"forever\">until deleted</option>"));
-        assert!(html.contains("action=\"/new\"") && html.contains("href=\"/privacy?lang=en\""));
+        assert!(
+            html.contains("action=\"/new?lang=en\"") && html.contains("href=\"/privacy?lang=en\"")
+        );
         assert!(html.contains("name=\"kind\" value=\"calc\""));
     }
 
@@ -1270,13 +1590,17 @@ mod tests {
             creator_secret: Some("s3cret"),
         };
         let html = editor(Kind::Pad, Lang::En, &assets(), "n", &shell);
-        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it, this pad"));
+        assert!(html.contains(
+            "<p id=\"expiry\" class=\"expiry\" data-lifetime=\"60d\" \
+             data-expires-at=\"2024-02-29T13:37:00Z\">If nobody edits it, this pad will be erased \
+             on <time datetime=\"2024-02-29T13:37:00Z\">29 February 2024 at 13:37 UTC</time> (60 days"
+        ));
         assert!(html.contains("data-creator=\"s3cret\""));
         assert!(!html.contains("data-wasm"));
         let html = editor(Kind::Calc, Lang::En, &assets(), "n", &shell);
         assert!(html.contains("data-creator=\"s3cret\""));
         assert!(html.contains("data-kind=\"calc\"") && html.contains("data-wasm="));
-        assert!(html.contains("<p id=\"expiry\" class=\"expiry\">If nobody edits it, this calc"));
+        assert!(html.contains("2024-02-29T13:37:00Z\">If nobody edits it, this calc"));
     }
 
     #[test]

@@ -169,6 +169,7 @@ impl From<AppError> for ApiError {
                 ApiError::Unavailable("the export could not be produced, try again later")
             }
             AppError::TooLarge(why) => ApiError::TooLargeToExport(why),
+            AppError::BadForm | AppError::BadLifetime(_) => ApiError::BadRequest(e.to_string()),
         }
     }
 }

@@ -56,7 +56,7 @@ export const PHONE = { width: 375, height: 740 }
  * is stored before the first page load; later reloads keep whatever the page saved.
  * Console errors, page errors and CSP violations are collected in `issues`.
  * @param {import('playwright-core').Browser} browser
- * @param {{name?: string, color?: string, id?: string, viewport?: {width:number,height:number}, lang?: string, phone?: boolean, allow?: RegExp[]}} who
+ * @param {{name?: string, color?: string, id?: string, viewport?: {width:number,height:number}, lang?: string, phone?: boolean, allow?: RegExp[], timezoneId?: string}} who
  */
 export async function newPerson (browser, who = {}) {
   const phone = who.phone ?? false
@@ -65,7 +65,8 @@ export async function newPerson (browser, who = {}) {
     deviceScaleFactor: phone ? 2 : 1,
     isMobile: phone,
     hasTouch: phone,
-    locale: who.lang === 'en' ? 'en-GB' : 'fr-FR'
+    locale: who.lang === 'en' ? 'en-GB' : 'fr-FR',
+    ...(who.timezoneId ? { timezoneId: who.timezoneId } : {})
   })
   const identity = who.name
     ? JSON.stringify({ id: who.id ?? Math.random().toString(16).slice(2).padEnd(16, '0'), name: who.name, color: who.color ?? '#4363d8' })

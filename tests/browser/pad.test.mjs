@@ -362,9 +362,9 @@ test('the export menu links every format, with or without authors\' colours', T,
   const a = alice.page
   await a.click('details.menu > summary')
   const hrefs = async () => a.$$eval('details.menu a.menu-item', (as) => as.map((x) => new URL(x.href).pathname + new URL(x.href).search))
-  assert.deepEqual(await hrefs(), ['txt', 'md', 'html', 'odt', 'docx'].map((f) => `/p/${pad}/export/${f}`))
+  assert.deepEqual(await hrefs(), ['txt', 'md', 'html', 'odt', 'docx'].map((f) => `/p/${pad}/export/${f}?lang=fr`))
   await a.uncheck('#export-colors')
-  assert.deepEqual(await hrefs(), ['txt', 'md', 'html', 'odt', 'docx'].map((f) => `/p/${pad}/export/${f}?colors=0`))
+  assert.deepEqual(await hrefs(), ['txt', 'md', 'html', 'odt', 'docx'].map((f) => `/p/${pad}/export/${f}?colors=0&lang=fr`))
   await a.check('#export-colors')
   // the text export has what was typed in the browser
   const res = await a.request.get(`${padUrl()}/export/txt`)

@@ -25,6 +25,7 @@ mod hostile_storage;
 mod hostile_sync;
 mod http;
 mod idle_shedding;
+mod language;
 mod loadtest;
 mod node_clients;
 mod opening;

@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 
 import { h, clear } from './dom.js'
 import { icon } from './icons.js'
-import { t, initLang, onLang, bindText, lang } from './i18n.js'
+import { t, initLang, onLang, bindText, lang, withLang } from './i18n.js'
 import { pageChrome } from './chrome.js'
 import { creatorDelete, goneKey } from './creator.js'
 import { calcFileMenu } from './calc/menu.js'
@@ -83,7 +83,7 @@ function main () {
   let gone = null
   const onGone = (reason) => {
     if (gone) return
-    gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
+    gone = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: withLang((ds.base || '') + '/') }), 'gone.home'))
     app.prepend(gone)
     creator.forget()
     readOnly = true

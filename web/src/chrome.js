@@ -4,7 +4,7 @@
 // grid) is the caller's.
 
 import { h, clear } from './dom.js'
-import { t, setLang, onLang, bindText, lang, LANGS } from './i18n.js'
+import { t, setLang, onLang, bindText, lang, withLang, LANGS } from './i18n.js'
 import { loadIdentity, saveIdentity, validColor, cleanName, PALETTE, NAME_MAX, storageGet, storageSet } from './identity.js'
 import { DynStyle } from './dynstyle.js'
 import { styleAwareness, remoteUser } from './cursors.js'
@@ -158,8 +158,14 @@ export function pageChrome ({ ydoc, ds, nonce, readOnly, exportMenu = null, head
   const shareBtn = h('button.btn.share-btn', { type: 'button', onclick: () => openShare() }, icon('share'), bindText(h('span.wide'), 'share'))
   bindText(shareBtn, 'share', 'aria-label')
 
+  const brand = h('a.brand', { href: withLang(base + '/') }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise'))
+  onLang(() => { brand.href = withLang(base + '/') })
+  // The read-only page's title names no document: it says what the page is, in its language.
+  if (!padName) onLang(() => { document.title = `${t(ds.kind === 'calc' ? 'title.readonly.calc' : 'title.readonly.pad')} · ardoise` })
+  localizeExpiry(ds.kind === 'calc' ? 'calc' : 'pad')
+
   const header = h('header.pad-header', null,
-    h('a.brand', { href: base + '/' }, bindText(h('span.visually-hidden'), 'home'), h('span', { 'aria-hidden': 'true' }, 'ardoise')),
+    brand,
     padName ? h('h1.pad-name', { title: padName }, padName) : null,
     readOnly ? bindText(h(padName ? 'span.tag' : 'h1.tag'), 'readonly') : null,
     statusEl,
@@ -468,4 +474,32 @@ export function dropdownMenu ({ labelKey, iconName = 'download', items, onOpen =
     if (!inside || acts) menu.open = false
   })
   return menu
+}
+
+/**
+ * The server's sentence saying when the document is erased if nobody edits it (`#expiry`, in
+ * UTC and the server's choice of language), said again in the page's language with the moment
+ * in the reader's own time zone, and again after every language switch.
+ * @param {'pad' | 'calc'} kind
+ */
+function localizeExpiry (kind) {
+  const el = document.getElementById('expiry')
+  if (!el) return
+  const m = /^(\d+)([smhd])$/.exec(el.dataset.lifetime || '')
+  const iso = el.dataset.expiresAt
+  const at = iso ? new Date(iso) : null
+  if (at && Number.isNaN(at.getTime())) return
+  onLang((l) => {
+    const doc = t('expiry.doc.' + kind)
+    if (!at) {
+      el.textContent = t('expiry.forever', { doc })
+      return
+    }
+    if (!m) return
+    const n = Number(m[1])
+    const lifetime = `${n} ${t(`unit.${m[2]}.${n === 1 ? 'one' : 'many'}`)}`
+    const [before, after = ''] = t('expiry.at', { doc, lifetime, when: '{when}' }).split('{when}')
+    const when = new Intl.DateTimeFormat(l, { dateStyle: 'long', timeStyle: 'short' }).format(at)
+    el.replaceChildren(before, h('time', { datetime: iso }, when), after)
+  })
 }

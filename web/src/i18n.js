@@ -1,7 +1,5 @@
-// UI strings in French and English. The page's language comes from the server
-// (data-lang, from Accept-Language) unless the user picked one (localStorage).
-
-import { storageGet, storageSet } from './identity.js'
+// UI strings in French and English. The page's language comes from the server (data-lang:
+// `?lang=`, else Accept-Language); a switch in the page rewrites the address's `?lang=`.
 
 const STRINGS = {
   fr: {
@@ -187,7 +185,22 @@ const STRINGS = {
     'announce.editedMany': '{names} ont modifié le document.',
     'announce.joined': '{names} vient d’arriver.',
     'announce.joinedMany': '{names} viennent d’arriver.',
-    'announce.and': ' et '
+    'announce.and': ' et ',
+    // language everywhere (B)
+    'expiry.at': 'Sans modification, ce {doc} sera effacé le {when} ({lifetime} après la dernière modification).',
+    'expiry.forever': 'Ce {doc} est conservé jusqu’à ce que quelqu’un le supprime.',
+    'expiry.doc.pad': 'pad',
+    'expiry.doc.calc': 'tableur',
+    'unit.s.one': 'seconde',
+    'unit.s.many': 'secondes',
+    'unit.m.one': 'minute',
+    'unit.m.many': 'minutes',
+    'unit.h.one': 'heure',
+    'unit.h.many': 'heures',
+    'unit.d.one': 'jour',
+    'unit.d.many': 'jours',
+    'title.readonly.pad': 'Pad en lecture seule',
+    'title.readonly.calc': 'Tableur en lecture seule'
   },
   en: {
     home: 'Home',
@@ -372,21 +385,37 @@ const STRINGS = {
     'announce.editedMany': '{names} edited the document.',
     'announce.joined': '{names} joined.',
     'announce.joinedMany': '{names} joined.',
-    'announce.and': ' and '
+    'announce.and': ' and ',
+    // language everywhere (B)
+    'expiry.at': 'If nobody edits it, this {doc} will be erased on {when} ({lifetime} after the last edit).',
+    'expiry.forever': 'This {doc} is kept until someone deletes it.',
+    'expiry.doc.pad': 'pad',
+    'expiry.doc.calc': 'calc',
+    'unit.s.one': 'second',
+    'unit.s.many': 'seconds',
+    'unit.m.one': 'minute',
+    'unit.m.many': 'minutes',
+    'unit.h.one': 'hour',
+    'unit.h.many': 'hours',
+    'unit.d.one': 'day',
+    'unit.d.many': 'days',
+    'title.readonly.pad': 'Read-only pad',
+    'title.readonly.calc': 'Read-only calc'
   }
 }
 
 export const LANGS = [['fr', 'Français'], ['en', 'English']]
-const LANG_KEY = 'ardoise.lang'
 
 let current = 'fr'
 const listeners = []
 
-/** Pick the language: the user's saved choice, else the server's (Accept-Language), else French. */
+/**
+ * Take the page's language from the server (`data-lang`), which chose it from the address's
+ * `?lang=`, else Accept-Language. There is no other preference (no cookie, no storage): the
+ * choice travels in the address of every link and form, so one language holds across pages.
+ */
 export function initLang (serverLang) {
-  const saved = storageGet(LANG_KEY)
-  if (saved && STRINGS[saved]) current = saved
-  else if (serverLang && STRINGS[serverLang]) current = serverLang
+  if (serverLang && STRINGS[serverLang]) current = serverLang
   document.documentElement.lang = current
   return current
 }
@@ -395,12 +424,22 @@ export function lang () {
   return current
 }
 
+/** Switch the page to `l` in place, and write it into the address so a reload keeps it. */
 export function setLang (l) {
   if (!STRINGS[l] || l === current) return
   current = l
-  storageSet(LANG_KEY, l)
   document.documentElement.lang = l
+  try {
+    const url = new URL(location.href)
+    url.searchParams.set('lang', l)
+    history.replaceState(history.state, '', url)
+  } catch {}
   for (const fn of listeners) fn(l)
+}
+
+/** `path` (on this server) carrying the page's language, for links that leave the page. */
+export function withLang (path) {
+  return path + (path.includes('?') ? '&' : '?') + 'lang=' + current
 }
 
 /** Call `fn` now and after every language switch. */

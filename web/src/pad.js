@@ -9,7 +9,7 @@ import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
 import { h, clear } from './dom.js'
-import { t, initLang, onLang, bindText, lang } from './i18n.js'
+import { t, initLang, onLang, bindText, lang, withLang } from './i18n.js'
 import { storageGet, storageSet } from './identity.js'
 import {
   guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink,
@@ -42,8 +42,8 @@ function main () {
   const exportLinks = EXPORTS.map((fmt) => bindText(h('a.menu-item', { download: '' }), `export.${fmt}`))
   const updateExportLinks = () => {
     EXPORTS.forEach((fmt, i) => {
-      // The page's language names the export's own words (the authors heading).
-      exportLinks[i].href = exportBase + fmt + '?' + (colorsBox.checked ? '' : 'colors=0&') + 'lang=' + lang()
+      // The export's own words (headings, authors) follow the page's language.
+      exportLinks[i].href = withLang(exportBase + fmt + (colorsBox.checked ? '' : '?colors=0'))
     })
   }
   colorsBox.addEventListener('change', updateExportLinks)
@@ -72,7 +72,7 @@ function main () {
   function showGone (reason) {
     const key = goneKey(reason, 'pad')
     if (!goneBanner) {
-      goneBanner = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: (ds.base || '') + '/' }), 'gone.home'))
+      goneBanner = h('div.gone', { role: 'alert' }, h('p.gone-text'), bindText(h('a', { href: withLang((ds.base || '') + '/') }), 'gone.home'))
       app.prepend(goneBanner)
       creator.forget()
       if (view) view.dispatch({ effects: editableCompartment.reconfigure(editable(false)) })
