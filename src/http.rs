@@ -199,7 +199,7 @@ impl AppError {
             AppError::BadRequest(text) => Problem::Other(text),
             AppError::NotFound => Problem::None,
             AppError::ShuttingDown => Problem::ShuttingDown,
-            AppError::Unavailable | AppError::CreationClosed(_) => Problem::Unavailable,
+            AppError::Unavailable | AppError::CreationClosed(..) => Problem::Unavailable,
             AppError::UnknownFormat(_) => Problem::UnknownFormat,
             AppError::ExportFailed => Problem::ExportFailed,
             AppError::TooLarge(text) => Problem::TooLarge(text),
@@ -745,7 +745,8 @@ async fn websocket(
     query: Result<Query<JoinQuery>, axum::extract::rejection::QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    join(&state, lang, &raw, upgrade)
+    let kind = query.ok().and_then(|Query(q)| q.kind).unwrap_or(Kind::Pad);
+    join(&state, lang, &raw, kind, upgrade)
         .await
         .unwrap_or_else(|e| e.page(lang))
 }
@@ -755,6 +756,7 @@ async fn join(
     state: &AppState,
     lang: Lang,
     raw: &str,
+    kind: Kind,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let name = DocName::parse(raw)?;
@@ -764,7 +766,6 @@ async fn join(
     // (metadata, default lifetime, read-only token), so it stays an existing document once
     // creation closes. Refused at the upgrade, so a client never gets an empty document it
     // would fill: reconnections to existing documents always pass.
-    let kind = query.ok().and_then(|Query(q)| q.kind).unwrap_or(Kind::Pad);
     let new = NewDoc {
         kind,
         lifetime: state.config.retention_default,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
 
 use yrs::types::Attrs;
-use yrs::{Any, Doc, Map, Text, Transact};
+use yrs::{Any, Doc, Map, Text};
 use zip::ZipArchive;
 
 use crate::client::Client;
