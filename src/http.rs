@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::creator::CreatorSecret;
 use crate::export::{export_pad, ExportOptions, Language, PadFormat, UnknownFormat};
 use crate::hub::{Hub, HubError};
-use crate::lifetime::choose_lifetime;
+use crate::lifetime::{choose_lifetime, LifetimeError};
 use crate::meta::{random_hex, random_name, DocMeta, Kind, NewDoc, ReadToken};
 use crate::metrics::{Metrics, Refusal, Snapshot};
 use crate::name::{DocName, NameError};
@@ -156,7 +156,7 @@ pub enum AppError {
     BadForm,
     /// The lifetime asked for is not one the server offers.
     #[error(transparent)]
-    BadLifetime(#[from] crate::lifetime::LifetimeError),
+    BadLifetime(#[from] LifetimeError),
 }
 
 impl From<HubError> for AppError {
@@ -190,6 +190,7 @@ impl AppError {
         };
         // Each kind is said with the page's catalogue, never with this type's English
         // `Display` (which the API and the log use).
+        let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
         let problem = match &self {
             AppError::BadName(NameError::Empty) => Problem::NameEmpty,
             AppError::BadName(NameError::TooLong) => Problem::NameTooLong,
@@ -200,11 +201,15 @@ impl AppError {
             AppError::NotFound => Problem::None,
             AppError::ShuttingDown => Problem::ShuttingDown,
             AppError::Unavailable | AppError::CreationClosed(..) => Problem::Unavailable,
-            AppError::UnknownFormat(_) => Problem::UnknownFormat,
+            AppError::UnknownFormat(_) => Problem::UnknownFormat(&formats),
             AppError::ExportFailed => Problem::ExportFailed,
             AppError::TooLarge(text) => Problem::TooLarge(text),
             AppError::BadForm => Problem::BadForm,
-            AppError::BadLifetime(_) => Problem::BadLifetime,
+            AppError::BadLifetime(
+                LifetimeError::Syntax(value)
+                | LifetimeError::Range(value)
+                | LifetimeError::NotOffered(value),
+            ) => Problem::BadLifetime(value),
         };
         let mut response = html(
             status,

@@ -147,13 +147,14 @@ const EN: Strings = Strings {
     name_too_long: "The document name is longer than 100 characters.",
     name_bad_char: "The document name contains a character that is not allowed.",
     name_only_dots: "The document name is made of dots only.",
-    not_websocket: "This address is the editor's live connection, not a page.",
-    unknown_format: "This export format does not exist.",
+    not_websocket: "This address is the editor's live connection (a WebSocket), not a page.",
+    unknown_format: "This export format does not exist. The formats are: {formats}.",
     shutting_down: "The server is restarting. Try again in a minute.",
     unavailable_text: "This document cannot be reached right now. Try again in a minute.",
     export_failed: "The file could not be produced. Try again later.",
     bad_form: "The form sent was incomplete or malformed. Go back and try again.",
-    bad_lifetime: "This server does not offer that retention time. Choose one from the list.",
+    bad_lifetime:
+        "`{value}` is not one of the retention times this server offers. Choose one from the list.",
     too_large: "The document or file is past one of this server's limits.",
     other_problem: "The request could not be carried out.",
     detail_in_english: "Details:",
@@ -196,13 +197,13 @@ const FR: Strings = Strings {
     name_too_long: "Le nom du document dépasse 100 caractères.",
     name_bad_char: "Le nom du document contient un caractère non autorisé.",
     name_only_dots: "Le nom du document n'est fait que de points.",
-    not_websocket: "Cette adresse est la connexion en direct de l'éditeur, pas une page.",
-    unknown_format: "Ce format d'export n'existe pas.",
+    not_websocket: "Cette adresse est la connexion en direct de l'éditeur (un WebSocket), pas une page.",
+    unknown_format: "Ce format d'export n'existe pas. Les formats sont : {formats}.",
     shutting_down: "Le serveur redémarre. Réessayez dans une minute.",
     unavailable_text: "Ce document est momentanément inaccessible. Réessayez dans une minute.",
     export_failed: "Le fichier n'a pas pu être produit. Réessayez plus tard.",
     bad_form: "Le formulaire envoyé est incomplet ou mal formé. Revenez en arrière et réessayez.",
-    bad_lifetime: "Ce serveur ne propose pas cette durée de conservation. Choisissez-en une dans la liste.",
+    bad_lifetime: "« {value} » ne fait pas partie des durées de conservation de ce serveur. Choisissez-en une dans la liste.",
     too_large: "Le document ou le fichier dépasse l'une des limites de ce serveur.",
     other_problem: "La demande n'a pas pu aboutir.",
     detail_in_english: "Détail technique (en anglais)\u{a0}:",
@@ -1008,8 +1009,8 @@ pub enum Problem<'a> {
     NameOnlyDots,
     /// A plain request reached the WebSocket route.
     NotWebSocket,
-    /// The export format is unknown.
-    UnknownFormat,
+    /// The export format is unknown; the known ones, comma-separated.
+    UnknownFormat(&'a str),
     /// The server is shutting down.
     ShuttingDown,
     /// Storage is unavailable.
@@ -1018,8 +1019,8 @@ pub enum Problem<'a> {
     ExportFailed,
     /// A form could not be read.
     BadForm,
-    /// A lifetime the server does not offer.
-    BadLifetime,
+    /// A lifetime the server does not offer (as it was sent).
+    BadLifetime(&'a str),
     /// A limit was passed; the text (English) says which.
     TooLarge(&'a str),
     /// Any other refusal; the text (English) says why.
@@ -1051,12 +1052,12 @@ pub fn problem_page(
         Problem::NameBadChar => said(t.name_bad_char),
         Problem::NameOnlyDots => said(t.name_only_dots),
         Problem::NotWebSocket => said(t.not_websocket),
-        Problem::UnknownFormat => said(t.unknown_format),
+        Problem::UnknownFormat(formats) => said(&t.unknown_format.replace("{formats}", formats)),
         Problem::ShuttingDown => said(t.shutting_down),
         Problem::Unavailable => said(t.unavailable_text),
         Problem::ExportFailed => said(t.export_failed),
         Problem::BadForm => said(t.bad_form),
-        Problem::BadLifetime => said(t.bad_lifetime),
+        Problem::BadLifetime(value) => said(&t.bad_lifetime.replace("{value}", value)),
         Problem::TooLarge(text) => foreign(t.too_large, text),
         Problem::Other("") => said(t.other_problem),
         Problem::Other(text) => foreign(t.other_problem, text),

@@ -25,7 +25,7 @@ test('under /pad: create from the home page, co-edit, share, export, read only',
   const home = await alice.page.goto(`${suite.server.url}/pad/`)
   assert.equal(home.status(), 200)
   await alice.page.fill('#new-name', pad)
-  await Promise.all([alice.page.waitForURL(`**/pad/p/${pad}**`), alice.page.click('form[action="/pad/new"] button')])
+  await Promise.all([alice.page.waitForURL(`**/pad/p/${pad}**`), alice.page.click('form[action^="/pad/new?"] button')])
   await waitConnected(alice.page)
   const wsUrls = []
   bob.page.on('websocket', (ws) => wsUrls.push(new URL(ws.url()).pathname))

@@ -42,7 +42,7 @@ test('the home page creates a pad with the chosen name and opens an existing one
     await screenshot(p.page, 'home-desktop', { fullPage: true })
     const name = padName('depuis-accueil')
     await p.page.fill('#new-name', name)
-    await Promise.all([p.page.waitForURL(new RegExp(`/p/${name}`)), p.page.click('form[action="/new"] button[type="submit"]')])
+    await Promise.all([p.page.waitForURL(new RegExp(`/p/${name}`)), p.page.click('form[action^="/new?"] button[type="submit"]')])
     await waitConnected(p.page)
     await p.page.keyboard.type('créé depuis l’accueil')
 
@@ -55,7 +55,7 @@ test('the home page creates a pad with the chosen name and opens an existing one
 
     // an empty name gives a random, unguessable one
     await p.page.goto(server.url + '/')
-    await Promise.all([p.page.waitForURL(/\/p\/[A-Za-z0-9_.-]{10,}/), p.page.click('form[action="/new"] button[type="submit"]')])
+    await Promise.all([p.page.waitForURL(/\/p\/[A-Za-z0-9_.-]{10,}/), p.page.click('form[action^="/new?"] button[type="submit"]')])
     await waitConnected(p.page)
     await assertClean(p)
   } finally {

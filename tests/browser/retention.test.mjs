@@ -46,7 +46,7 @@ test('the creator deletes the pad after confirming; the other browser is told an
 
   await alice.page.goto(`${server.url}/?lang=en`)
   await alice.page.fill('#new-name', name)
-  await alice.page.click('form[action="/new"] button[type="submit"]')
+  await alice.page.click('form[action^="/new?"] button[type="submit"]')
   await waitConnected(alice.page)
   assert.equal(new URL(alice.page.url()).hash, '', 'the secret left the address bar')
   await typeAtEnd(alice.page, 'A draft nobody needs.')

@@ -30,7 +30,7 @@ async fn the_whole_app_lives_under_the_base_path() {
     for home in ["/pad/", "/pad", "/pad/?lang=fr"] {
         let (status, page) = server.get(home).await;
         assert_eq!(status, 200, "{home}");
-        assert!(page.contains("action=\"/pad/new\""), "{page}");
+        assert!(page.contains("action=\"/pad/new?lang="), "{page}");
         assert!(page.contains("href=\"/pad/assets/app.css?v="), "{page}");
         assert_links_under_base(&page);
     }

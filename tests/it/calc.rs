@@ -555,7 +555,8 @@ fn shedding_config() -> tempfile::NamedTempFile {
     writeln!(
         f,
         "[shedding]\nrooms_high = 1\nrooms_low = 0\nhold_secs = 3600\n\n\
-         [[trusted_hosts]]\nname = \"Partner\"\nurl = \"https://partner.example/p/{{name}}\"\nweight = 1"
+         [[trusted_hosts]]\nname = \"Partner\"\nurl = \"https://partner.example/p/{{name}}\"\n\
+         calc_url = \"https://partner.example/c/{{name}}\"\nweight = 1"
     )
     .expect("write");
     f
@@ -640,6 +641,7 @@ async fn new_calcs_are_refused_while_creation_is_closed() {
     assert_eq!(page.status, 503);
     assert_eq!(page.header("retry-after"), Some("60"));
     assert!(page.body.contains("Partner"), "{}", page.body);
+    assert!(page.body.contains("New calcs are paused"), "{}", page.body);
     // The existing calc still opens and edits.
     assert_eq!(server.get("/c/existing-calc").await.0, 200);
     type_in(&mut a, 0, 0, 1, "still works", Locale::En).await;

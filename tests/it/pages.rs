@@ -62,7 +62,8 @@ async fn creating_a_pad_redirects_to_it_with_its_retention() {
         .await;
     assert_eq!(r.status, 400);
     assert!(
-        r.body.contains("`8d` is not one of the offered lifetimes"),
+        r.body
+            .contains("`8d` is not one of the retention times this server offers"),
         "{}",
         r.body
     );
