@@ -136,7 +136,7 @@ const EN: Strings = Strings {
     closed_title: "New pads are paused",
     closed_text:
         "This server is very busy, so it is not creating new pads for now. Every existing \
-                  pad still works. Try again in a few minutes, or create your pad with a partner:",
+                  pad still works. Try again in a few minutes.",
     closed_hosts: "Partner hosts",
     closed_button: "Create it on a partner host",
     closed_banner: "This server is very busy: new pads are paused, existing pads work normally.",
@@ -184,8 +184,7 @@ const FR: Strings = Strings {
     closed_title: "Création de pads suspendue",
     closed_text:
         "Ce serveur est très sollicité : il ne crée plus de nouveaux pads pour l'instant. \
-                  Tous les pads existants fonctionnent. Réessayez dans quelques minutes, ou créez \
-                  votre pad chez un partenaire :",
+                  Tous les pads existants fonctionnent. Réessayez dans quelques minutes.",
     closed_hosts: "Hébergeurs partenaires",
     closed_button: "Le créer chez un partenaire",
     closed_banner: "Ce serveur est très sollicité : la création de pads est suspendue, les pads \
@@ -754,7 +753,7 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
     format!(
         "{head}<body class=\"home admin\">\n<header><h1>ardoise · {title}</h1>{switch}</header>\n\
          <main id=\"admin\" data-lang=\"{code}\" data-base=\"{base}\"{data}>\n\
-         <section>\n<form id=\"login\">\n<label for=\"token\">{token}</label>\n\
+         <section id=\"login-card\">\n<form id=\"login\">\n<label for=\"token\">{token}</label>\n\
          <input id=\"token\" type=\"password\" autocomplete=\"off\" required>\n\
          <button type=\"submit\">{sign_in}</button>\n\
          <p id=\"login-error\" class=\"notice\" role=\"alert\" hidden></p>\n</form>\n</section>\n\

@@ -86,15 +86,14 @@ pub(super) struct ClosedCalc {
 const CLOSED_CALC_EN: ClosedCalc = ClosedCalc {
     title: "New calcs are paused",
     text: "This server is very busy, so it is not creating new calcs for now. Every existing \
-           calc still works. Try again in a few minutes, or create your calc with a partner:",
+           calc still works. Try again in a few minutes.",
     button: "Create it on a partner host",
 };
 
 const CLOSED_CALC_FR: ClosedCalc = ClosedCalc {
-    title: "Création de calcs suspendue",
-    text: "Ce serveur est très sollicité\u{a0}: il ne crée plus de nouveaux calcs pour \
-           l’instant. Tous les calcs existants fonctionnent. Réessayez dans quelques minutes, \
-           ou créez votre calc chez un partenaire\u{a0}:",
+    title: "Création de tableurs suspendue",
+    text: "Ce serveur est très sollicité\u{a0}: il ne crée plus de nouveaux tableurs pour \
+           l’instant. Tous les tableurs existants fonctionnent. Réessayez dans quelques minutes.",
     button: "Le créer chez un partenaire",
 };
 
@@ -260,7 +259,7 @@ mod tests {
         ];
         let calc =
             super::super::creation_closed(Lang::Fr, &assets(), Some("budget"), Kind::Calc, &hosts);
-        assert!(calc.contains("Création de calcs suspendue"), "{calc}");
+        assert!(calc.contains("Création de tableurs suspendue"), "{calc}");
         assert!(calc.contains("https://both.example/c/budget"));
         assert!(!calc.contains("pads.example") && !calc.contains("/p/budget"));
         assert!(calc.contains("name=\"kind\" value=\"calc\""));

@@ -36,6 +36,7 @@ test('the operator signs in, shows a notice on every pad, clears it, and deletes
   await op.page.fill('#token', TOKEN)
   await op.page.click('#login button[type=submit]')
   await op.page.locator('#panel').waitFor({ state: 'visible', timeout: WAIT_MS })
+  assert.ok(await op.page.locator('#login-card').isHidden(), 'signed in: no empty login card is left')
   assert.match(await op.page.locator('#creation-state').textContent(), /open/)
   await op.page.locator('#docs tbody tr', { hasText: pad }).waitFor({ timeout: WAIT_MS })
 

@@ -159,7 +159,7 @@ describe('refusal pages while creation is closed', () => {
         let res = await p.page.goto(`${server.url}/c/${calc}?lang=${lang}`)
         assert.equal(res.status(), 503)
         assert.equal(await p.page.getAttribute('html', 'lang'), lang)
-        assert.equal(await p.page.textContent('main h2'), lang === 'fr' ? 'Création de calcs suspendue' : 'New calcs are paused')
+        assert.equal(await p.page.textContent('main h2'), lang === 'fr' ? 'Création de tableurs suspendue' : 'New calcs are paused')
         let links = await p.page.$$eval('.hosts a', (as) => as.map((a) => a.href))
         assert.deepEqual(links, [`https://both.example.org/c/${calc}`])
         assert.equal(await p.page.getAttribute('.hosts input[name="kind"]', 'value'), 'calc')

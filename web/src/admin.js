@@ -173,7 +173,7 @@ function main () {
       return
     }
     $('token').value = ''
-    $('login').hidden = true
+    $('login-card').hidden = true
     $('panel').hidden = false
     await search(false).catch(showError)
   })
