@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  browserSuite, padName, screenshot, sameHue, WAIT_MS, assertClean, openCalc, typeCell
+  browserSuite, padName, screenshot, sameHue, WAIT_MS, assertClean, openCalc, openCalcs, typeCell
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -37,10 +37,7 @@ test('two people fill a sheet: values, formulas in both languages, selections, p
   const url = `${suite.server.url}/c/${padName('notes')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
-  await openCalc(alice, url)
-  await openCalc(bob, url)
-  const a = alice.page
-  const b = bob.page
+  const [a, b] = await openCalcs(url, alice, bob)
 
   // Alice (French) types numbers with a decimal comma and a French formula.
   await typeCell(a, 0, 0, '12')
@@ -144,10 +141,7 @@ test('sort from the column menu (keyboard and mouse), move rows, delete a sheet 
   const url = `${suite.server.url}/c/${padName('sort')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
-  await openCalc(alice, url)
-  await openCalc(bob, url)
-  const a = alice.page
-  const b = bob.page
+  const [a, b] = await openCalcs(url, alice, bob)
 
   const rows = [['Nom', 'Note'], ['zoé', '12'], ['Bruno', '9'], ['ada', '15']]
   for (const [r, [name, note]] of rows.entries()) {

@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { browserSuite, padName, screenshot, WAIT_MS, assertClean, openCalc, typeCell, waitCellText } from './helpers.mjs'
+import { browserSuite, padName, screenshot, WAIT_MS, assertClean, openCalc, openCalcs, typeCell, waitCellText } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
 const ALICE = { name: 'Alice', color: '#e6194b', id: 'a11ce0000000000000000000000000a1', lang: 'en' }
@@ -42,10 +42,7 @@ test('sorting a selected range leaves the blank row and the total under it in pl
   const url = `${suite.server.url}/c/${padName('sortrange')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
-  await openCalc(alice, url)
-  await openCalc(bob, url)
-  const a = alice.page
-  const b = bob.page
+  const [a, b] = await openCalcs(url, alice, bob)
   await fill(a, [...MARKS, ['', ''], ['Total', '=SUM(B2:B5)']])
   await waitCellText(a, 6, 1, '53')
 
@@ -104,10 +101,7 @@ test('undo and redo: a typed cell, a sort (others see it), never another person\
   const url = `${suite.server.url}/c/${padName('undo')}`
   const alice = await person(ALICE)
   const bob = await person(BOB)
-  await openCalc(alice, url)
-  await openCalc(bob, url)
-  const a = alice.page
-  const b = bob.page
+  const [a, b] = await openCalcs(url, alice, bob)
   assert.equal(await a.isDisabled('.tb-undo'), true, 'nothing to undo yet')
   assert.equal(await a.isDisabled('.tb-redo'), true)
 

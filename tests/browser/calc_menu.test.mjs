@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
 import {
-  browserSuite, padName, screenshot, openCalc, waitCalcReady, typeCell, waitCellText, WAIT_MS, assertClean
+  browserSuite, padName, screenshot, openCalc, openCalcs, waitCalcReady, typeCell, waitCellText, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -39,10 +39,7 @@ test('File menu: the sheet on screen as CSV, the workbook, replacing from a file
   // Chromium logs the refused upload's 413 as a console error: expected here, once.
   const alice = await person({ name: 'Alice', color: '#e6194b', allow: [/status of 413 \(Payload Too Large\).*\/import\?/] })
   const bob = await person({ name: 'Bob', color: '#3cb44b' })
-  await openCalc(alice, url)
-  await openCalc(bob, url)
-  const a = alice.page
-  const b = bob.page
+  const [a, b] = await openCalcs(url, alice, bob)
 
   await typeCell(a, 0, 0, 'first sheet')
   await typeCell(a, 1, 0, '2')

@@ -305,6 +305,12 @@ export async function openCalc (person, url) {
 }
 
 /** Wait until the calc page on screen is connected and IronCalc has evaluated it. */
+/** Opens the calc at `url` for each person in turn (each page ready); returns their pages. */
+export async function openCalcs (url, ...people) {
+  for (const p of people) await openCalc(p, url)
+  return people.map((p) => p.page)
+}
+
 export async function waitCalcReady (page) {
   await page.waitForSelector('.grid-scroll', { timeout: WAIT_MS })
   await page.waitForFunction(() => document.querySelector('.status')?.dataset.state === 'connected', null, { timeout: WAIT_MS })
