@@ -240,6 +240,8 @@ test('other people\'s arrivals and edits are announced politely, and the announc
   const bob = stockClient(suite.server.wsUrl, name)
   await bob.synced
   bob.provider.awareness.setLocalStateField('user', { name: 'Bob', color: '#3cb44b' })
+  // The announcement names the editor from presence: Bob's name must have arrived before his edit.
+  await page.waitForFunction(() => [...document.querySelectorAll('.people .person-name')].some((e) => e.textContent === 'Bob'), null, { timeout: WAIT_MS })
   bob.doc.getText('content').insert(0, 'Bonjour ')
   await waitText(page, 'Bonjour')
   await page.waitForFunction(() => /Bob edited the document\./.test(document.querySelector('.announcer').textContent), null, { timeout: WAIT_MS })

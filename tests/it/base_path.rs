@@ -49,14 +49,7 @@ async fn the_whole_app_lives_under_the_base_path() {
     assert_eq!(server.get("/pad/healthz").await, (200, "ok".into()));
 
     // The form redirects inside the base path.
-    let r = server
-        .request(
-            "POST",
-            "/pad/new",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            "name=made",
-        )
-        .await;
+    let r = server.post_form("/pad/new", "name=made").await;
     assert_eq!(r.status, 303, "{}", r.body);
     // The creating browser also gets its creator secret, in the fragment.
     let location = r.header("location").unwrap_or_default();

@@ -289,14 +289,7 @@ async fn names_made_of_dots_are_refused() {
         let (status, body) = server.get(&format!("/p/{name}")).await;
         assert_eq!(status, 400, "/p/{name}");
         assert!(body.contains("made of dots only"), "{body}");
-        let form = server
-            .request(
-                "POST",
-                "/new",
-                &[("Content-Type", "application/x-www-form-urlencoded")],
-                &format!("name={name}"),
-            )
-            .await;
+        let form = server.post_form("/new", &format!("name={name}")).await;
         assert_eq!(form.status, 400, "/new {name}");
         let put = server
             .request(

@@ -105,12 +105,7 @@ async fn a_typed_document_is_kept_through_unload_and_restart() {
 async fn a_document_asked_for_is_kept_even_if_empty() {
     let server = TestServer::start_with(&quick_unload()).await;
     let r = server
-        .request(
-            "POST",
-            "/new?lang=en",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            "name=asked-for&kind=calc&lang=en",
-        )
+        .post_form("/new?lang=en", "name=asked-for&kind=calc&lang=en")
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let client = Client::connect(&server, "asked-for").await;
@@ -151,12 +146,7 @@ async fn opening_a_missing_name_offers_to_create_it_and_creates_nothing() {
 async fn opening_an_existing_calc_goes_to_the_calc() {
     let server = TestServer::start_with(&quick_unload()).await;
     let r = server
-        .request(
-            "POST",
-            "/new?lang=en",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            "name=budget&kind=calc",
-        )
+        .post_form("/new?lang=en", "name=budget&kind=calc")
         .await;
     assert_eq!(r.status, 303);
     let r = server

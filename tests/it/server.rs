@@ -307,6 +307,12 @@ impl TestServer {
             .await
     }
 
+    /// A POST of an HTML form (`application/x-www-form-urlencoded`) over a fresh connection.
+    pub async fn post_form(&self, path: &str, body: &str) -> HttpResponse {
+        let form = [("Content-Type", "application/x-www-form-urlencoded")];
+        self.request("POST", path, &form, body).await
+    }
+
     /// One HTTP/1.1 request with a binary body over a fresh connection.
     pub async fn request_bytes(
         &self,

@@ -603,7 +603,7 @@ function main () {
    * longer name, which starts with it (WCAG 2.5.3: the name contains what is shown).
    */
   const textButton = (textKey, titleKey, iconName, run, cls, nameKey) => {
-    const text = h('span.tb-text')
+    const text = h('span.tb-text.narrow-hidden')
     const b = h('button.tb.tb-labelled.' + cls, { type: 'button', onmousedown: (e) => e.preventDefault(), onclick: run }, icon(iconName), text)
     onLang(() => {
       text.textContent = t(textKey)
