@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ardoise::export::{export_pad, ExportOptions, PadFormat};
+use ardoise::convert::pad::{export_pad, ExportOptions, PadFormat};
 use ardoise::store::Store;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use yrs::updates::decoder::Decode;

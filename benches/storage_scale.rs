@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ardoise::config::Config;
-use ardoise::creator::CreatorSecret;
-use ardoise::hub::Hub;
-use ardoise::lifetime::{Clock, Lifetime};
-use ardoise::meta::{DocMeta, Kind, NewDoc};
+use ardoise::doc::lifetime::{Clock, Lifetime};
+use ardoise::doc::meta::{DocMeta, Kind, NewDoc};
+use ardoise::doc::secret::CreatorSecret;
+use ardoise::service::sweeper::Sweeper;
 use ardoise::store::{RedbStore, Store};
-use ardoise::sweeper::Sweeper;
+use ardoise::sync::hub::Hub;
 use tokio_util::sync::CancellationToken;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact};
 
@@ -121,7 +121,7 @@ fn fill(store: &RedbStore, pads: usize, expired: usize) {
     // Written as this version writes, expiry index included: nothing for the one-time
     // migration of older databases to do at the server's start.
     store
-        .mark_done(ardoise::migrate::EXPIRY_INDEX)
+        .mark_done(ardoise::store::migrate::EXPIRY_INDEX)
         .expect("mark migrated");
     store.flush().expect("flush");
     println!(

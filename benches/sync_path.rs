@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ardoise::{inbound, protocol};
+use ardoise::sync::{inbound, protocol};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
 

@@ -1,47 +1,13 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
-pub mod accept;
-pub mod admin;
-pub mod admission;
-pub mod api;
-pub mod assets;
-pub mod awareness;
-pub mod backup;
-pub mod base_path;
-pub mod calc;
-pub mod calc_http;
-pub mod calc_io;
 pub mod config;
-pub mod creation;
-pub mod creator;
-pub mod creator_delete;
-pub mod edit;
-pub mod escape;
-pub mod export;
-pub mod gate;
-pub mod guard;
+pub mod convert;
+pub mod doc;
 pub mod http;
-pub mod hub;
-pub mod inbound;
-pub mod lifetime;
-pub mod meta;
-pub mod metrics;
-pub mod migrate;
-pub mod name;
-pub mod nesting;
-pub mod outbox;
-pub mod pages;
-pub mod privacy;
-pub mod protocol;
-pub mod qr;
-pub mod ratelimit;
-pub mod room;
-pub mod roomstats;
+pub mod service;
 pub mod store;
-pub mod sweeper;
-pub mod throttle;
-pub mod ws;
+pub mod sync;
 
 use std::future::Future;
 use std::path::Path;
@@ -53,13 +19,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::hub::Hub;
 use crate::store::{Store, StoreError};
+use crate::sync::hub::Hub;
 
 /// Exports that may run at once; each holds a blocking thread and a core.
 const EXPORTS_AT_ONCE: usize = 2;
 
-/// Request bodies of the largest size the server may hold at once (`gate::BodyBudget`); past
+/// Request bodies of the largest size the server may hold at once (`http::gate::BodyBudget`); past
 /// them, another body is refused with 503 until one is done.
 const BODIES_AT_ONCE: usize = 4;
 
@@ -115,7 +81,7 @@ impl Server {
         let load = {
             let hub = hub.clone();
             let connections = connections.clone();
-            Arc::new(move || admission::Inputs {
+            Arc::new(move || service::admission::Inputs {
                 rooms: hub.live_rooms(),
                 connections: connections.len(),
                 // The worst delay since the previous sample: one late broadcast is a late
@@ -123,22 +89,23 @@ impl Server {
                 broadcast_delay_ms: hub.room_stats().take_window_max_ms(),
             })
         };
-        let sweeper = sweeper::Sweeper {
+        let sweeper = service::sweeper::Sweeper {
             hub: hub.clone(),
             store: self.store.clone(),
-            clock: lifetime::Clock::system(),
+            clock: doc::lifetime::Clock::system(),
             archive: self.config.retention_archive_dir.clone(),
         }
         .spawn(self.config.sweep_interval(), token.clone());
-        let migration = migrate::spawn(self.store.clone(), token.clone());
-        let mut metrics = metrics::Metrics::default();
+        let migration = store::migrate::spawn(self.store.clone(), token.clone());
+        let mut metrics = http::metrics::Metrics::default();
         metrics.register_rooms(hub.room_stats());
         let metrics = Arc::new(metrics);
-        let slots = accept::Slots::new(
-            accept::effective_cap(self.config.max_connections),
+        let slots = http::accept::Slots::new(
+            http::accept::effective_cap(self.config.max_connections),
             self.config.max_connections_per_address,
         );
-        let admission = admission::spawn(self.config.shedding.clone(), load, token.clone());
+        let admission =
+            service::admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
             config: self.config.clone(),
@@ -147,12 +114,12 @@ impl Server {
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
             metrics: metrics.clone(),
-            limits: Arc::new(ratelimit::IpLimits::new(
+            limits: Arc::new(http::ratelimit::IpLimits::new(
                 self.config.ip_requests_per_sec,
                 self.config.ip_upgrades_per_sec,
             )),
             slots: slots.clone(),
-            bodies: gate::BodyBudget::new(
+            bodies: http::gate::BodyBudget::new(
                 BODIES_AT_ONCE.saturating_mul(
                     self.config
                         .max_import_bytes
@@ -161,11 +128,11 @@ impl Server {
             ),
         });
         let stop = token.clone();
-        let settings = accept::Settings {
+        let settings = http::accept::Settings {
             header_timeout: self.config.http_header_timeout(),
             trust_proxy: self.config.trust_proxy,
         };
-        accept::serve(listener, app, settings, slots, metrics, async move {
+        http::accept::serve(listener, app, settings, slots, metrics, async move {
             shutdown.await;
             tracing::info!("shutting down");
             stop.cancel();

@@ -10,10 +10,10 @@ use axum::routing::get;
 use axum::Router;
 
 use super::{AppState, RequestLang};
-use crate::meta::{random_hex, Kind};
-use crate::name::DocName;
-use crate::pages::{self, Lang, PadShell};
-use crate::{assets, base_path};
+use crate::doc::meta::{random_hex, Kind};
+use crate::doc::name::DocName;
+use crate::http::pages::{self, Lang, PadShell};
+use crate::http::{assets, base_path};
 
 /// The calc routes, merged into `http::router`.
 pub(super) fn routes() -> Router<AppState> {

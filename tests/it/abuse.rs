@@ -46,20 +46,20 @@ async fn every_malformed_message_closes_only_its_connection() {
     let update = valid_update();
     let truncated = {
         let mut f = bytes::BytesMut::new();
-        ardoise::protocol::put_var_uint(&mut f, 0);
-        ardoise::protocol::put_var_uint(&mut f, 2);
-        ardoise::protocol::put_var_bytes(&mut f, &update[..update.len() / 2]);
+        ardoise::sync::protocol::put_var_uint(&mut f, 0);
+        ardoise::sync::protocol::put_var_uint(&mut f, 2);
+        ardoise::sync::protocol::put_var_bytes(&mut f, &update[..update.len() / 2]);
         f.freeze()
     };
-    let mut trailing = ardoise::protocol::sync_update(&update).to_vec();
+    let mut trailing = ardoise::sync::protocol::sync_update(&update).to_vec();
     trailing.extend_from_slice(&[1, 2, 3]);
     let garbage_awareness = {
         let mut p = bytes::BytesMut::new();
-        ardoise::protocol::put_var_uint(&mut p, 1);
-        ardoise::protocol::put_var_uint(&mut p, 42);
-        ardoise::protocol::put_var_uint(&mut p, 1);
-        ardoise::protocol::put_var_bytes(&mut p, b"{\"a\":");
-        ardoise::protocol::awareness(&p)
+        ardoise::sync::protocol::put_var_uint(&mut p, 1);
+        ardoise::sync::protocol::put_var_uint(&mut p, 42);
+        ardoise::sync::protocol::put_var_uint(&mut p, 1);
+        ardoise::sync::protocol::put_var_bytes(&mut p, b"{\"a\":");
+        ardoise::sync::protocol::awareness(&p)
     };
     // yrs would recurse once per level and overflow the stack: the process would abort.
     let deeply_nested = {
@@ -68,7 +68,7 @@ async fn every_malformed_message_closes_only_its_connection() {
             u.extend([117, 1]);
         }
         u.extend([126, 0]);
-        ardoise::protocol::sync_update(&u)
+        ardoise::sync::protocol::sync_update(&u)
     };
     let cases: Vec<(&str, Bytes)> = vec![
         ("deeply nested values", deeply_nested),
@@ -84,11 +84,11 @@ async fn every_malformed_message_closes_only_its_connection() {
         ("empty frame", Bytes::new()),
         (
             "garbage update",
-            ardoise::protocol::sync_update(&[0xff; 40]),
+            ardoise::sync::protocol::sync_update(&[0xff; 40]),
         ),
         (
             "garbage state vector",
-            ardoise::protocol::sync_step1(&[0xff, 0xff, 0xff]),
+            ardoise::sync::protocol::sync_step1(&[0xff, 0xff, 0xff]),
         ),
     ];
     for (what, frame) in cases {
@@ -123,7 +123,7 @@ async fn text_frames_are_refused() {
 async fn oversized_messages_are_refused() {
     let server = TestServer::start_with(&["--max-message-bytes", "4096"]).await;
     let mut bystander = Client::connect(&server, "big").await;
-    let frame = ardoise::protocol::sync_update(&vec![0u8; 8192]);
+    let frame = ardoise::sync::protocol::sync_update(&vec![0u8; 8192]);
     closes_only_sender(
         &server,
         "big",

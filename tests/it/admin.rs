@@ -259,7 +259,7 @@ async fn the_notice_reaches_open_pads_and_later_ones_without_breaking_sync() {
     let notice = |c: &Client| {
         c.received
             .iter()
-            .filter_map(|f| ardoise::protocol::notice_text(f).map(str::to_owned))
+            .filter_map(|f| ardoise::sync::protocol::notice_text(f).map(str::to_owned))
             .last()
     };
     a.until("the notice", |c| {
@@ -292,7 +292,7 @@ async fn a_flooding_connection_is_cut_and_its_neighbour_is_not() {
     // after the cut may fail; only the close frame matters.
     for _ in 0..200 {
         flood
-            .send_ws(WsMessage::Binary(ardoise::protocol::query_awareness()))
+            .send_ws(WsMessage::Binary(ardoise::sync::protocol::query_awareness()))
             .await;
     }
     let frame = flood.closed_by_server().await.expect("a close frame");

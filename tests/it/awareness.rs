@@ -77,7 +77,7 @@ async fn query_awareness_is_answered_and_stale_states_expire() {
     b.until("state", |c| c.live_awareness().contains_key(&55))
         .await;
     b.awareness.clear();
-    b.send(ardoise::protocol::query_awareness()).await;
+    b.send(ardoise::sync::protocol::query_awareness()).await;
     b.until("query answered", |c| c.live_awareness().contains_key(&55))
         .await;
     // Never renewed: the server drops it after the timeout and tells everyone.

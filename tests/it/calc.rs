@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use ardoise::calc::schema::{self, Axis};
-use ardoise::calc::sort::SortKey;
-use ardoise::calc::{evaluate, parse_typed, read, Computed, Input, Layout, Locale, Workbook};
+use ardoise::doc::calc::schema::{self, Axis};
+use ardoise::doc::calc::sort::SortKey;
+use ardoise::doc::calc::{evaluate, parse_typed, read, Computed, Input, Layout, Locale, Workbook};
 use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
 use crate::client::Client;
@@ -33,7 +33,7 @@ async fn type_in(c: &mut Client, sheet: usize, row: usize, col: usize, text: &st
     let input = parse_typed(
         text,
         locale,
-        ardoise::calc::value::At {
+        ardoise::doc::calc::value::At {
             layout: &layout,
             sheet,
         },
@@ -464,7 +464,9 @@ async fn formulas_follow_their_rows_through_a_sort() {
         let layout = Layout::new(wb);
         let r = row_of(wb, "row7");
         match wb.sheets[0].input_at(r, 2) {
-            Some(Input::Formula(f)) => ardoise::calc::formula::to_a1(f, Locale::En, &layout, 0),
+            Some(Input::Formula(f)) => {
+                ardoise::doc::calc::formula::to_a1(f, Locale::En, &layout, 0)
+            }
             other => panic!("a formula, not {other:?}"),
         }
     };

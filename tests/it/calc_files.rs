@@ -2,7 +2,7 @@
 //! round-trip through XLSX and ODS with their formulas, the API's shapes and errors, and rows
 //! appended over HTTP arriving at a connected client.
 
-use ardoise::calc_io::{self, bridge, Book, CalcFormat, Entry, Grid};
+use ardoise::convert::calc::{self as calc_io, bridge, Book, CalcFormat, Entry, Grid};
 use serde_json::Value;
 use yrs::{ReadTxn, StateVector, Transact};
 

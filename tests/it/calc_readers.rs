@@ -4,7 +4,7 @@
 //!
 //! Needs `soffice` with Calc (Debian: `libreoffice-calc-nogui`); the test fails without it.
 
-use ardoise::calc_io::{self, Book, CalcFormat, Entry, Grid};
+use ardoise::convert::calc::{self as calc_io, Book, CalcFormat, Entry, Grid};
 
 use crate::export_readers::convert;
 

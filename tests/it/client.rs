@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ardoise::protocol::{self, Message};
+use ardoise::sync::protocol::{self, Message};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -211,7 +211,8 @@ impl Client {
             }
             Message::Update(update) => self.apply(&update),
             Message::Awareness(payload) => {
-                for e in ardoise::awareness::decode_update(&payload, usize::MAX).expect("awareness")
+                for e in ardoise::sync::awareness::decode_update(&payload, usize::MAX)
+                    .expect("awareness")
                 {
                     self.awareness
                         .insert(e.client, (e.clock, e.state.map(|s| s.to_string())));

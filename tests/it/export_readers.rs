@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ardoise::export::{export_pad, ExportOptions, PadFormat};
+use ardoise::convert::pad::{export_pad, ExportOptions, PadFormat};
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, Map, ReadTxn, StateVector, Text, Transact, Update};

@@ -5,8 +5,8 @@
 
 use std::io::{Cursor, Read, Write};
 
-use ardoise::calc_io::{self, bridge, Book, CalcFormat, Entry, Grid};
-use ardoise::protocol;
+use ardoise::convert::calc::{self as calc_io, bridge, Book, CalcFormat, Entry, Grid};
+use ardoise::sync::protocol;
 use yrs::{ReadTxn, StateVector, Transact};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};

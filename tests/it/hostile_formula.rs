@@ -3,9 +3,9 @@
 //! after a restart; EtherCalc commands refuse one, naming the line; a long reference chain
 //! evaluates.
 
-use ardoise::calc::schema;
-use ardoise::calc::value::At;
-use ardoise::calc::{parse_typed, read, Input, Layout, Locale};
+use ardoise::doc::calc::schema;
+use ardoise::doc::calc::value::At;
+use ardoise::doc::calc::{parse_typed, read, Input, Layout, Locale};
 use yrs::Transact;
 
 use crate::client::Client;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ardoise::pages::{catalogue, Lang};
+use ardoise::http::pages::{catalogue, Lang};
 
 use crate::server::TestServer;
 

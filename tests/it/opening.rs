@@ -67,7 +67,7 @@ async fn a_visited_calc_holding_only_its_first_sheet_is_gone_after_its_visit() {
     assert_eq!(server.get("/c/sheet-only").await.0, 200);
     // What every calc client writes on opening: the fixed first sheet.
     let doc = Doc::new();
-    ardoise::calc::schema::ensure_first_sheet(&mut doc.transact_mut());
+    ardoise::doc::calc::schema::ensure_first_sheet(&mut doc.transact_mut());
     let mut client = Client::connect_doc(&server, "sheet-only", doc).await;
     client.push_local().await;
     client.barrier().await;

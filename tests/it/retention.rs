@@ -341,10 +341,10 @@ async fn the_privacy_page_follows_the_configuration() {
 fn write_sled_directory(
     data: &std::path::Path,
     name: &str,
-    lifetime: ardoise::lifetime::Lifetime,
+    lifetime: ardoise::doc::lifetime::Lifetime,
     text: Option<&str>,
-) -> ardoise::meta::DocMeta {
-    use ardoise::meta::{DocMeta, Kind, NewDoc};
+) -> ardoise::doc::meta::DocMeta {
+    use ardoise::doc::meta::{DocMeta, Kind, NewDoc};
     use yrs::{ReadTxn, StateVector, Text, Transact};
     let new = NewDoc {
         kind: Kind::Pad,
@@ -380,7 +380,7 @@ fn write_sled_directory(
 
 #[tokio::test]
 async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
-    use ardoise::lifetime::Lifetime;
+    use ardoise::doc::lifetime::Lifetime;
     use std::sync::Arc;
 
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
@@ -424,7 +424,7 @@ async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
 
 #[tokio::test]
 async fn documents_stored_before_the_expiry_index_expire_too() {
-    use ardoise::lifetime::Lifetime;
+    use ardoise::doc::lifetime::Lifetime;
     use std::sync::Arc;
 
     // A data directory as an older version left it: in sled, a pad edited long ago with a

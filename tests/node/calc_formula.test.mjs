@@ -1,14 +1,14 @@
-// The browser's formula translation (web/src/calc/formula.js, value.js) against the cases the
+// The browser's formula translation (web/src/doc/calc/formula.js, value.js) against the cases the
 // server's formula.rs is tested with: both sides must store and show formulas identically.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
-import { layout, toStored, toA1, colName, shrinkRanges, keepRangePositions } from '../../web/src/calc/formula.js'
-import { parseNumber, parseTyped } from '../../web/src/calc/value.js'
+import { layout, toStored, toA1, colName, shrinkRanges, keepRangePositions } from '../../web/src/doc/calc/formula.js'
+import { parseNumber, parseTyped } from '../../web/src/doc/calc/value.js'
 
-const cases = JSON.parse(readFileSync(new URL('../../src/calc/formula_cases.json', import.meta.url), 'utf8'))
+const cases = JSON.parse(readFileSync(new URL('../../src/doc/calc/formula_cases.json', import.meta.url), 'utf8'))
 const ids = (p, n) => Array.from({ length: n }, (_, i) => `${p}${i + 1}`)
 const sheets = [
   { id: 's1', name: 'Sheet1', rows: ids('r', 10), cols: ids('c', 5) },
@@ -35,7 +35,7 @@ test('inserted rows are inside ranges, deleted rows are #REF!', () => {
 })
 
 test('shared range cases: deletions shrink ranges, sorts keep their positions', () => {
-  const cases = JSON.parse(readFileSync(new URL('../../src/calc/range_cases.json', import.meta.url), 'utf8'))
+  const cases = JSON.parse(readFileSync(new URL('../../src/doc/calc/range_cases.json', import.meta.url), 'utf8'))
   assert.ok(cases.length >= 20)
   for (const c of cases) {
     const order = c.rows ? ids('r', 5) : ids('c', 5)
@@ -62,7 +62,7 @@ test('numbers and inputs per locale', () => {
 
 test('the first sheet is the same items in the browser and the server', async () => {
   const Y = await import('yjs')
-  const { firstSheetUpdate, FIRST_SHEET_CLOCK } = await import('../../web/src/calc/doc.js')
+  const { firstSheetUpdate, FIRST_SHEET_CLOCK } = await import('../../web/src/doc/calc/doc.js')
   const d = new Y.Doc()
   Y.applyUpdate(d, firstSheetUpdate())
   // the same clock as schema.rs's FIRST_SHEET_CLOCK (its unit test checks its side)

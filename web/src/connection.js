@@ -15,7 +15,7 @@ const BUSY_MAX_MS = 60_000
 const RETRY_AFTER_MAX_S = 600
 /** Close code of a document that no longer exists (modelled on HTTP 410). */
 export const GONE = 4410
-// The operator's notice to every open pad (an ardoise message type, see src/protocol.rs): a
+// The operator's notice to every open pad (an ardoise message type, see src/sync/protocol.rs): a
 // varString, empty when the notice is withdrawn. Stock clients ignore this type.
 const MSG_NOTICE = 100
 

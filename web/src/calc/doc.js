@@ -1,4 +1,4 @@
-// The calc document in Yjs (DESIGN.md §3), the browser's twin of src/calc/schema.rs: reading
+// The calc document in Yjs (DESIGN.md §3), the browser's twin of src/doc/calc/schema.rs: reading
 // sheets, and the edits (sheets, rows, columns, cells, formats, widths, sorts and moves). Cells
 // are keyed `rowId:colId`, so structure edits never move anyone's data.
 //
@@ -236,7 +236,7 @@ const RANK = { number: 0, text: 1, error: 2 }
 
 /**
  * The sort order of two keys ({kind: 'number'|'text'|'error', value} or null for empty), as
- * src/calc/sort.rs: numbers (booleans as 0/1) before text before errors, text by `collator`
+ * src/doc/calc/sort.rs: numbers (booleans as 0/1) before text before errors, text by `collator`
  * (the viewer's locale), empty cells last in both directions.
  */
 export function compareKeys (a, b, descending, collator) {

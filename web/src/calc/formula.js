@@ -1,6 +1,6 @@
 // Formulas between what people type and what is stored: the browser's twin of
-// src/calc/formula.rs (read its header for the stored form). Both are checked against the same
-// cases, src/calc/formula_cases.json (tests/node/calc_formula.test.mjs runs this side).
+// src/doc/calc/formula.rs (read its header for the stored form). Both are checked against the same
+// cases, src/doc/calc/formula_cases.json (tests/node/calc_formula.test.mjs runs this side).
 
 import { toEnglish, fromEnglish, errorsOf, decimalOf, listOf } from './locale.js'
 

@@ -1,8 +1,8 @@
-// Formula languages (the browser's twin of src/calc/locale.rs): storage is English, each viewer
-// reads and types in theirs. The French names are IronCalc's own (src/calc/fr.json, checked
+// Formula languages (the browser's twin of src/doc/calc/locale.rs): storage is English, each viewer
+// reads and types in theirs. The French names are IronCalc's own (src/doc/calc/fr.json, checked
 // against IronCalc's parser by the server's tests).
 
-import FR from '../../../src/calc/fr.json' with { type: 'json' }
+import FR from '../../../src/doc/calc/fr.json' with { type: 'json' }
 
 const toFr = { f: new Map(), e: new Map(), b: new Map() }
 const toEn = { f: new Map(), e: new Map(), b: new Map() }

@@ -1,5 +1,5 @@
 // Cell inputs as stored ({v: number | boolean | string}) and what people type: the browser's
-// twin of src/calc/value.rs.
+// twin of src/doc/calc/value.rs.
 
 import { toStored, toA1 } from './formula.js'
 import { parseBool, boolName } from './locale.js'

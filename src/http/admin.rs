@@ -1,0 +1,461 @@
+//! The operator's `/admin` page and its JSON API under `/admin/api/`: stats, the creation
+//! override, a paged search of documents, deletion with a message, and a notice shown on every
+//! open pad. Everything answers 404 unless an admin token is configured; the API wants it as
+//! `Authorization: Bearer <token>` (any case of `Bearer`, compared in constant time) and answers
+//! 401 otherwise, before reading any body. The
+//! page itself holds no data: its script asks for the token and keeps it in memory only.
+
+use std::fmt;
+use std::str::FromStr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::doc::name::DocName;
+use crate::http::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
+use crate::http::{assets, pages};
+use crate::http::{AppError, AppState, RequestLang};
+use crate::service::admission::{Mode, Signal};
+use crate::sync::hub::HubError;
+
+/// Most documents one page of the search returns.
+pub const MAX_PAGE: usize = 200;
+
+/// Longest notice, in characters.
+pub const MAX_NOTICE_CHARS: usize = 500;
+
+/// What disconnected clients are told when the operator gives no message.
+const DEFAULT_DELETE_REASON: &str = "this document was deleted by the operator";
+
+/// The operator's secret. Its `Debug` form hides it, so logging the configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminToken(String);
+
+/// An admin token must not be empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the admin token must not be empty")]
+pub struct EmptyToken;
+
+impl FromStr for AdminToken {
+    type Err = EmptyToken;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            Err(EmptyToken)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl AdminToken {
+    /// Whether `given` is this token, in time that does not depend on where they differ.
+    pub fn matches(&self, given: &str) -> bool {
+        self.0.as_bytes().ct_eq(given.as_bytes()).into()
+    }
+}
+
+/// The `/admin` routes, to merge into the server's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(page).fallback(wrong_method))
+        .route("/admin/api/stats", get(stats).fallback(wrong_method))
+        .route(
+            "/admin/api/creation",
+            put(set_creation).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/documents",
+            get(documents).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/documents/{name}",
+            delete(delete_document).fallback(wrong_method),
+        )
+        .route(
+            "/admin/api/notice",
+            put(set_notice).delete(clear_notice).fallback(wrong_method),
+        )
+}
+
+/// Another method on an admin path: 405, or 404 like everything else when the admin is off
+/// (so a disabled admin does not show that its paths exist).
+async fn wrong_method(State(state): State<AppState>) -> Response {
+    if state.config.admin_token.is_none() {
+        AppError::NotFound.into_response()
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
+}
+
+/// Errors of the admin API, answered as `{"error": "..."}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No admin token is configured: the admin does not exist.
+    #[error("not found")]
+    Disabled,
+    /// The bearer token is missing or wrong.
+    #[error("a valid admin token is required (Authorization: Bearer …)")]
+    Unauthorized,
+    /// The request is invalid; the text says why.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such document.
+    #[error("no such document")]
+    NotFound,
+    /// The request body is larger than `api_max_body_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Storage or the server is unavailable (details are in the log).
+    #[error("unavailable, try again later")]
+    Unavailable,
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(_) => ApiError::TooLarge(e.to_string()),
+            BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+            BodyError::Busy => ApiError::Unavailable,
+        }
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(_: HubError) -> Self {
+        ApiError::Unavailable
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::Disabled => return AppError::NotFound.into_response(),
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        let h = response.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ardoise admin\""),
+            );
+        }
+        response
+    }
+}
+
+/// The admin token as a [`Credential`]: 404 when the admin is off, 401 when the token is
+/// missing or wrong.
+pub struct AdminKey;
+
+impl Credential for AdminKey {
+    type Rejection = ApiError;
+
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.admin_token else {
+            return Err(ApiError::Disabled);
+        };
+        match token {
+            Some(given) if expected.matches(given) => Ok(AdminKey),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// Proof that the request carries the admin token.
+pub type Admin = Bearer<AdminKey>;
+
+/// A request with the admin token and a body of at most `api_max_body_bytes`.
+type TokenAndBody = Authed<AdminKey, ApiLimit>;
+
+/// The JSON body of an admin request (400 if it is not JSON or not the expected shape).
+fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, ApiError> {
+    if !gate::is_json(&request.headers) {
+        return Err(ApiError::BadRequest(
+            "Expected request with `Content-Type: application/json`".into(),
+        ));
+    }
+    Json::<T>::from_bytes(&request.body)
+        .map(|Json(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+async fn page(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
+    if state.config.admin_token.is_none() {
+        return AppError::NotFound.page(lang);
+    }
+    crate::http::static_page(pages::admin(lang, assets::urls()))
+}
+
+/// One load signal with its marks.
+#[derive(Debug, Serialize)]
+struct SignalView {
+    /// Latest value (`null` when unknown).
+    value: Option<f64>,
+    high: u64,
+    low: u64,
+}
+
+/// The creation state.
+#[derive(Debug, Serialize)]
+struct CreationView {
+    open: bool,
+    mode: Mode,
+    /// The signal that closed creation automatically, while it stays closed.
+    cause: Option<CauseView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CauseView {
+    signal: Signal,
+    value: f64,
+}
+
+/// `GET /admin/api/stats`.
+#[derive(Debug, Serialize)]
+struct Stats {
+    connections: usize,
+    rooms: usize,
+    stored_documents: u64,
+    creation: CreationView,
+    signals: std::collections::BTreeMap<&'static str, SignalView>,
+    notice: Option<String>,
+}
+
+fn creation_view(state: &crate::service::admission::AdmissionState) -> CreationView {
+    CreationView {
+        open: state.open,
+        mode: state.mode,
+        cause: state
+            .cause
+            .map(|(signal, value)| CauseView { signal, value }),
+    }
+}
+
+async fn stats(_: Admin, State(state): State<AppState>) -> Response {
+    let admission = state.admission.state();
+    let marks = &state.config.shedding;
+    let signals = Signal::ALL
+        .into_iter()
+        .map(|s| {
+            let value = admission.last.get(s);
+            let view = SignalView {
+                value: value.is_finite().then_some(value),
+                high: marks.high(s),
+                low: marks.low(s),
+            };
+            (s.name(), view)
+        })
+        .collect();
+    json(Stats {
+        connections: state.connections.len(),
+        rooms: state.hub.live_rooms(),
+        stored_documents: state.hub.stored_documents(),
+        creation: creation_view(&admission),
+        signals,
+        notice: state.hub.notice().map(|n| n.to_string()),
+    })
+}
+
+/// Body of `PUT /admin/api/creation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreationBody {
+    mode: Mode,
+}
+
+async fn set_creation(
+    State(state): State<AppState>,
+    request: TokenAndBody,
+) -> Result<Response, ApiError> {
+    let body: CreationBody = body(&request)?;
+    let now = state
+        .admission
+        .set_mode(body.mode)
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    Ok(json(creation_view(&now)))
+}
+
+/// Query of `GET /admin/api/documents`.
+#[derive(Debug, Deserialize)]
+struct DocumentsQuery {
+    #[serde(default)]
+    prefix: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+struct DocumentView {
+    name: String,
+    kind: crate::doc::meta::Kind,
+    /// Bytes stored (snapshot and log).
+    bytes: u64,
+    /// Unix seconds.
+    created: u64,
+    /// Unix seconds.
+    last_edit: u64,
+    /// Live WebSocket connections.
+    connections: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct DocumentsPage {
+    documents: Vec<DocumentView>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    next: Option<String>,
+}
+
+async fn documents(
+    _: Admin,
+    State(state): State<AppState>,
+    query: Result<Query<DocumentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let prefix = query.prefix.trim();
+    // A prefix is part of a name, so the same characters; empty lists everything.
+    if !prefix.is_empty() {
+        DocName::parse(prefix).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
+    let after = match query.after.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(DocName::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))?),
+    };
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    // One more than asked tells whether there is a next page.
+    let mut listed = state.hub.list(prefix, after.as_ref(), limit + 1).await?;
+    let more = listed.len() > limit;
+    listed.truncate(limit);
+    let next = more
+        .then(|| listed.last().map(|d| d.name.to_string()))
+        .flatten();
+    let documents = listed
+        .into_iter()
+        .map(|d| DocumentView {
+            connections: state.hub.live_connections(&d.name),
+            name: d.name.to_string(),
+            kind: d.meta.kind,
+            bytes: d.bytes,
+            created: d.meta.created,
+            last_edit: d.meta.last_edit,
+        })
+        .collect();
+    Ok(json(DocumentsPage { documents, next }))
+}
+
+/// Body of `DELETE /admin/api/documents/{name}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    /// Shown to the disconnected clients.
+    #[serde(default)]
+    message: String,
+}
+
+async fn delete_document(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    request: TokenAndBody,
+) -> Result<Response, ApiError> {
+    let name = DocName::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let body: DeleteBody = body(&request)?;
+    let message = match body.message.trim() {
+        "" => DEFAULT_DELETE_REASON,
+        text => text,
+    };
+    // Probe first, so an unknown name does not load (and create nothing in) a room.
+    if !state.hub.exists(&name).await? {
+        return Err(ApiError::NotFound);
+    }
+    if !state.hub.delete(&name, message).await? {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(doc = %name, "document deleted by the operator");
+    Ok(json(serde_json::json!({ "deleted": name.as_str() })))
+}
+
+/// Body of `PUT /admin/api/notice`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeBody {
+    message: String,
+}
+
+async fn set_notice(
+    State(state): State<AppState>,
+    request: TokenAndBody,
+) -> Result<Response, ApiError> {
+    let body: NoticeBody = body(&request)?;
+    let message = body.message.trim();
+    if message.chars().count() > MAX_NOTICE_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a notice has at most {MAX_NOTICE_CHARS} characters"
+        )));
+    }
+    if message.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::BadRequest(
+            "a notice is plain text without control characters".into(),
+        ));
+    }
+    state
+        .hub
+        .set_notice((!message.is_empty()).then(|| message.to_owned()));
+    tracing::info!(chars = message.chars().count(), "notice to open pads set");
+    Ok(json(
+        serde_json::json!({ "notice": state.hub.notice().as_deref() }),
+    ))
+}
+
+async fn clear_notice(_: Admin, State(state): State<AppState>) -> Response {
+    state.hub.set_notice(None);
+    tracing::info!("notice to open pads cleared");
+    json(serde_json::json!({ "notice": null }))
+}
+
+/// A JSON answer nobody caches.
+fn json(value: impl Serialize) -> Response {
+    let mut response = Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_exactly_and_never_print() {
+        let token: AdminToken = "s3cret-token".parse().expect("token");
+        assert!(token.matches("s3cret-token"));
+        assert!(!token.matches("s3cret-toke"));
+        assert!(!token.matches("s3cret-tokenX"));
+        assert!(!token.matches(""));
+        assert!(!format!("{token:?}").contains("s3cret"));
+        assert_eq!("  ".parse::<AdminToken>(), Err(EmptyToken));
+    }
+}

@@ -1,0 +1,607 @@
+//! The HTTP API under `/api/v1`: JSON, for scripts and integrations, behind an API key
+//! (`Authorization: Bearer <key>`, kept hashed in the configuration). Every edit goes through
+//! the document's room, so live editors see it at once; exports use the pages' bounded export
+//! path. The OpenAPI description of these routes is [`openapi::document`].
+
+mod error;
+mod key;
+pub mod openapi;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::convert::pad::{ExportOptions, PadFormat};
+use crate::doc::edit::TextEdit;
+use crate::doc::lifetime::{choose_lifetime, Lifetime};
+use crate::doc::meta::{random_name, DocMeta, Kind, NewDoc};
+use crate::doc::name::DocName;
+use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
+use crate::http::metrics::Refusal;
+use crate::http::{self, AppState, ExportQuery};
+
+pub use error::ApiError;
+pub use key::{ApiKeyHash, BadKeyHash};
+
+/// Where the API is mounted (under the base path).
+pub const PREFIX: &str = "/api/v1";
+
+/// Most documents one list call returns.
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// Documents a list call returns when `limit` is not given.
+const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// One API endpoint: method, path (relative to [`PREFIX`], axum syntax) and handler. The router
+/// and the OpenAPI test both read this one table.
+struct Endpoint {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn endpoint(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        handler,
+    }
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    use axum::routing::{delete, get, post, put};
+    vec![
+        endpoint(Method::GET, "/openapi.json", get(openapi_json)),
+        endpoint(Method::GET, "/documents", get(list)),
+        endpoint(Method::POST, "/documents", post(create)),
+        endpoint(Method::GET, "/documents/{name}", get(info)),
+        endpoint(Method::DELETE, "/documents/{name}", delete(remove)),
+        endpoint(Method::GET, "/documents/{name}/text", get(get_text)),
+        endpoint(Method::PUT, "/documents/{name}/text", put(set_text)),
+        endpoint(Method::POST, "/documents/{name}/append", post(append_text)),
+        endpoint(Method::GET, "/documents/{name}/html", get(get_html)),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/export/{format}",
+            get(export),
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/last-edited",
+            get(last_edited),
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/read-only-link",
+            get(read_only_link),
+        ),
+        endpoint(Method::GET, "/stats", get(stats)),
+        endpoint(Method::POST, "/backup", post(backup)),
+    ]
+}
+
+/// Every route as (method, path relative to [`PREFIX`]), for checking the OpenAPI document.
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect()
+}
+
+/// The API's routes, to nest under [`PREFIX`]; bodies are limited to `api_max_body_bytes`.
+pub fn routes(config: &Config) -> Router<AppState> {
+    let mut router = Router::new();
+    for e in endpoints() {
+        // Routes sharing a path merge their methods.
+        router = router.route(e.path, e.handler);
+    }
+    router
+        .fallback(|| async { ApiError::NotFound("no such endpoint") })
+        .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
+}
+
+/// The API key as a [`Credential`]: 404 when the API is off, 401 when the key is missing or
+/// wrong.
+pub struct ApiKey;
+
+impl Credential for ApiKey {
+    type Rejection = ApiError;
+
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
+        let Some(hash) = &state.config.api_key_sha256 else {
+            return Err(ApiError::Disabled);
+        };
+        match token {
+            Some(key) if hash.matches(key) => Ok(ApiKey),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// Proof that the request carried the API key.
+pub type Authorized = Bearer<ApiKey>;
+
+/// A request with the API key and a body of at most `api_max_body_bytes`.
+type KeyAndBody = Authed<ApiKey, ApiLimit>;
+
+/// A document name from the path, validated.
+fn doc_name(raw: &str) -> Result<DocName, ApiError> {
+    Ok(DocName::parse(raw)?)
+}
+
+/// The JSON body of a request that passed the key and the body limit (400 if it is not JSON
+/// or not the expected shape).
+fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
+    if !gate::is_json(&request.headers) {
+        return Err(ApiError::BadRequest(
+            "Expected request with `Content-Type: application/json`".into(),
+        ));
+    }
+    Json::<T>::from_bytes(&request.body)
+        .map(|Json(v)| v)
+        .map_err(ApiError::from_body)
+}
+
+/// The lifetime of a new document, checked against what the operator offers (the same rule
+/// as the home form's).
+pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, ApiError> {
+    choose_lifetime(config, requested).map_err(|e| {
+        let offered: Vec<String> = config
+            .retention_choices
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        ApiError::BadRequest(format!("{e}; choose one of {}", offered.join(", ")))
+    })
+}
+
+/// 404 unless document `name` exists; asked without loading it, so probing unknown names
+/// costs no room.
+async fn must_exist(state: &AppState, name: &DocName) -> Result<(), ApiError> {
+    if state.hub.exists(name).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("no such document"))
+    }
+}
+
+/// The metadata of an existing document.
+async fn meta_of(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> {
+    must_exist(state, name).await?;
+    state
+        .hub
+        .open(name, None)
+        .await?
+        .ok_or(ApiError::NotFound("no such document"))
+}
+
+/// The metadata of an existing pad (409 for a calc).
+async fn pad_meta(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> {
+    let meta = meta_of(state, name).await?;
+    if meta.kind == Kind::Pad {
+        Ok(meta)
+    } else {
+        Err(ApiError::WrongKind)
+    }
+}
+
+fn kind_str(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pad => "pad",
+        Kind::Calc => "calc",
+    }
+}
+
+/// Absolute URLs of a document's pages.
+fn links(state: &AppState, headers: &HeaderMap, name: &DocName, meta: &DocMeta) -> Value {
+    let base = http::public_base(&state.config, headers);
+    let page = match meta.kind {
+        Kind::Pad => "p",
+        Kind::Calc => "c",
+    };
+    json!({
+        "url": format!("{base}/{page}/{name}"),
+        "read_only_url": format!("{base}/r/{}", meta.read_token.as_str()),
+    })
+}
+
+/// A document as the API describes it.
+fn describe(state: &AppState, headers: &HeaderMap, name: &DocName, meta: &DocMeta) -> Value {
+    let mut doc = json!({
+        "name": name.as_str(),
+        "kind": kind_str(meta.kind),
+        "created": meta.created,
+        "last_edit": meta.last_edit,
+        "lifetime": meta.lifetime.to_string(),
+        "expires": meta.expires_at(),
+    });
+    if let (Some(doc), Value::Object(links)) =
+        (doc.as_object_mut(), links(state, headers, name, meta))
+    {
+        doc.extend(links);
+    }
+    doc
+}
+
+/// A JSON answer that no cache keeps.
+fn ok(status: StatusCode, value: Value) -> Response {
+    let mut response = (status, Json(value)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.config.api_key_sha256.is_none() {
+        return Err(ApiError::Disabled);
+    }
+    Ok(Json(openapi::document(&state.config)).into_response())
+}
+
+/// Body of `POST /documents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: Option<String>,
+    #[serde(default = "default_kind")]
+    kind: Kind,
+    lifetime: Option<String>,
+}
+
+fn default_kind() -> Kind {
+    Kind::Pad
+}
+
+async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Response, ApiError> {
+    let headers = &req.headers;
+    let req: CreateBody = body(&req)?;
+    let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
+    let name = match req.name.as_deref().map(str::trim) {
+        None | Some("") => DocName::parse(&random_name())?,
+        Some(raw) => doc_name(raw)?,
+    };
+    if state.hub.exists(&name).await? {
+        return Err(ApiError::Exists);
+    }
+    let new = NewDoc {
+        kind: req.kind,
+        lifetime,
+        creator: None,
+        provisional: false,
+    };
+    let Some(meta) = state.open_or_create(&name, new).await? else {
+        state.metrics.refused(Refusal::CreationClosed);
+        return Err(ApiError::CreationClosed);
+    };
+    Ok(ok(
+        StatusCode::CREATED,
+        describe(&state, headers, &name, &meta),
+    ))
+}
+
+/// Query of `GET /documents`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    prefix: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if limit == 0 || limit > MAX_LIST_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIST_LIMIT}"
+        )));
+    }
+    // A prefix is the start of a name: same characters, same length bound.
+    if !query.prefix.is_empty() {
+        doc_name(&query.prefix)?;
+    }
+    let after = query.after.as_deref().map(doc_name).transpose()?;
+    let docs = state.hub.list(&query.prefix, after.as_ref(), limit).await?;
+    let next = (docs.len() == limit)
+        .then(|| docs.last().map(|d| d.name.as_str().to_owned()))
+        .flatten();
+    let documents: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name.as_str(),
+                "kind": kind_str(d.meta.kind),
+                "created": d.meta.created,
+                "last_edit": d.meta.last_edit,
+                "lifetime": d.meta.lifetime.to_string(),
+                "expires": d.meta.expires_at(),
+                "bytes": d.bytes,
+            })
+        })
+        .collect();
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "documents": documents, "next": next }),
+    ))
+}
+
+async fn info(
+    _: Authorized,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let meta = meta_of(&state, &name).await?;
+    Ok(ok(StatusCode::OK, describe(&state, &headers, &name, &meta)))
+}
+
+/// Query of `DELETE /documents/{name}`.
+#[derive(Debug, Deserialize)]
+struct DeleteQuery {
+    reason: Option<String>,
+}
+
+/// Shown to live editors of a deleted document when none is given.
+const DEFAULT_DELETE_REASON: &str = "this document was deleted";
+
+async fn remove(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    must_exist(&state, &name).await?;
+    let reason = query
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DELETE_REASON.to_owned());
+    if state.hub.delete(&name, &reason).await? {
+        Ok(ok(StatusCode::OK, json!({ "deleted": name.as_str() })))
+    } else {
+        Err(ApiError::NotFound("no such document"))
+    }
+}
+
+/// Renders pad `name` in `format` through the pages' bounded export path.
+async fn render(
+    state: &AppState,
+    name: &DocName,
+    format: PadFormat,
+    options: ExportOptions,
+) -> Result<Vec<u8>, ApiError> {
+    pad_meta(state, name).await?;
+    Ok(http::render_export(state, name, format, options).await?)
+}
+
+/// The plain text of a pad, as the txt export writes it.
+async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError> {
+    let options = ExportOptions {
+        colors: false,
+        authors_list: false,
+        ..ExportOptions::default()
+    };
+    let bytes = render(state, name, PadFormat::Txt, options).await?;
+    String::from_utf8(bytes).map_err(|_| ApiError::Unavailable("the text could not be produced"))
+}
+
+async fn get_text(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let text = plain_text(&state, &name).await?;
+    Ok(ok(StatusCode::OK, json!({ "text": text })))
+}
+
+/// Body of the text edits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextBody {
+    text: String,
+}
+
+/// Applies an edit through the pad's room and answers with the new last-edit time.
+async fn edit(state: &AppState, raw: &str, edit: TextEdit) -> Result<Response, ApiError> {
+    let name = doc_name(raw)?;
+    must_exist(state, &name).await?;
+    let meta = state.hub.edit(&name, edit).await??;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "name": name.as_str(), "last_edit": meta.last_edit }),
+    ))
+}
+
+async fn set_text(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    req: KeyAndBody,
+) -> Result<Response, ApiError> {
+    let req: TextBody = body(&req)?;
+    edit(&state, &raw, TextEdit::Set(req.text)).await
+}
+
+async fn append_text(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    req: KeyAndBody,
+) -> Result<Response, ApiError> {
+    let req: TextBody = body(&req)?;
+    edit(&state, &raw, TextEdit::Append(req.text)).await
+}
+
+async fn get_html(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let bytes = render(&state, &name, PadFormat::Html, query.options()).await?;
+    let html = String::from_utf8(bytes)
+        .map_err(|_| ApiError::Unavailable("the HTML could not be produced"))?;
+    Ok(ok(StatusCode::OK, json!({ "html": html })))
+}
+
+async fn export(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path((raw, format)): Path<(String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    if crate::http::calc_files::is_calc(&state, &name).await? {
+        // Checked here so that an unknown format is answered as for a pad, naming the calc's.
+        format.parse::<crate::convert::calc::CalcFormat>()?;
+        let sheet = query.sheet.as_deref();
+        return Ok(
+            crate::http::calc_files::export(&state, &name, name.as_str(), &format, sheet).await?,
+        );
+    }
+    let format: PadFormat = format.parse()?;
+    let bytes = render(&state, &name, format, query.options()).await?;
+    Ok(http::download(bytes, format, name.as_str()))
+}
+
+async fn last_edited(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let meta = meta_of(&state, &name).await?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "name": name.as_str(), "last_edit": meta.last_edit }),
+    ))
+}
+
+async fn read_only_link(
+    _: Authorized,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let meta = meta_of(&state, &name).await?;
+    let links = links(&state, &headers, &name, &meta);
+    Ok(ok(
+        StatusCode::OK,
+        json!({
+            "token": meta.read_token.as_str(),
+            "url": links["read_only_url"],
+        }),
+    ))
+}
+
+/// What `GET /stats` answers.
+#[derive(Debug, Serialize)]
+struct Stats {
+    documents_live: usize,
+    connections: usize,
+    creation: &'static str,
+}
+
+async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
+    let stats = Stats {
+        documents_live: state.hub.live_rooms(),
+        connections: state.connections.len(),
+        creation: if state.admission.is_open() {
+            "open"
+        } else {
+            "closed"
+        },
+    };
+    ok(StatusCode::OK, json!(stats))
+}
+
+async fn backup(_: Authorized, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let report = state.hub.backup().await?;
+    Ok(ok(
+        StatusCode::CREATED,
+        json!({
+            "path": report.path.display().to_string(),
+            "documents": report.documents,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let config = Config::load_from(["ardoise"]).expect("defaults");
+        let doc = openapi::document(&config);
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if method != "parameters" {
+                    documented.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        let mut routes: Vec<(String, String)> = route_table()
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p.to_owned()))
+            .collect();
+        documented.sort();
+        routes.sort();
+        assert_eq!(documented, routes);
+    }
+
+    #[test]
+    fn the_key_hash_and_base_path_come_from_flags_or_the_file() {
+        use std::io::Write;
+        let hash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "api_key_sha256 = \"{hash}\"\nbase_path = \"/pad/\"").expect("write");
+        let path = f.path().to_str().expect("utf-8 path");
+        let c = Config::load_from(["ardoise", "--config", path]).expect("parses");
+        assert!(c
+            .api_key_sha256
+            .as_ref()
+            .is_some_and(|h| h.matches("secret")));
+        assert_eq!(c.base_path.as_str(), "/pad");
+        let c = Config::load_from(["ardoise", "--api-key-sha256", hash, "--base-path", "/a/b"])
+            .expect("parses");
+        assert!(c.api_key_sha256.is_some());
+        assert_eq!(c.base_path.as_str(), "/a/b");
+        assert!(Config::load_from(["ardoise", "--api-key-sha256", "secret"]).is_err());
+        assert!(Config::load_from(["ardoise", "--base-path", "pad"]).is_err());
+        let defaults = Config::load_from(["ardoise"]).expect("parses");
+        assert!(defaults.api_key_sha256.is_none() && defaults.base_path.is_root());
+    }
+
+    #[test]
+    fn lifetimes_are_the_offered_ones() {
+        let config = Config::load_from([
+            "ardoise",
+            "--retention-choices",
+            "1d,7d",
+            "--retention-default",
+            "1d",
+        ])
+        .expect("parses");
+        assert_eq!(
+            lifetime(&config, Some("7d")).ok(),
+            Some(Lifetime::After(7 * 86_400))
+        );
+        assert!(lifetime(&config, Some("3d")).is_err());
+        assert!(lifetime(&config, Some("soon")).is_err());
+        assert!(lifetime(&config, None).is_ok());
+    }
+}

@@ -1,0 +1,201 @@
+//! Durable storage: per-document metadata, an append-only log of updates and a snapshot, behind
+//! a small blocking [`Store`] trait that knows bytes and document names only. Callers run it off
+//! the async workers (`spawn_blocking`). [`RedbStore`] is the implementation; [`open`] also
+//! imports a data directory written by the versions that stored documents in sled.
+
+use std::path::Path;
+use std::time::Duration;
+
+pub mod backup;
+mod journal;
+mod legacy;
+pub mod migrate;
+mod redb_store;
+
+pub use redb_store::RedbStore;
+
+/// What storage holds for one document.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Opaque metadata, if the document exists.
+    pub meta: Option<Vec<u8>>,
+    /// The latest snapshot (an encoded update of the whole document), if any.
+    pub snapshot: Option<Vec<u8>>,
+    /// Updates logged since the snapshot, oldest first, with their sequence numbers.
+    pub log: Vec<(u64, Vec<u8>)>,
+}
+
+/// One stored document, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The document's name.
+    pub name: String,
+    /// Its opaque metadata.
+    pub meta: Vec<u8>,
+}
+
+/// A storage failure. Logged by callers, never shown to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+    /// The sled database of an older version could not be read for its import.
+    #[error("reading the older sled database: {0}")]
+    Legacy(#[from] sled::Error),
+    /// A file of the data directory could not be created, renamed or removed.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// A storage call panicked.
+    #[error("storage call panicked")]
+    Panicked,
+    /// A stored key does not have the expected layout.
+    #[error("corrupt key in {tree}")]
+    CorruptKey {
+        /// The table holding the key.
+        tree: &'static str,
+    },
+    /// Storage failed on an I/O error (a full disk, say) and is not reopened yet.
+    #[error("storage unavailable until the database is reopened")]
+    Unavailable,
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk (or the store being failed), which reopening the
+    /// database may cure, rather than from what is stored.
+    pub fn is_io(&self) -> bool {
+        match self {
+            StoreError::Io(_) | StoreError::Unavailable => true,
+            StoreError::Db(e) => matches!(
+                e,
+                redb::Error::Io(_)
+                    | redb::Error::PreviousIo
+                    | redb::Error::DatabaseClosed
+                    | redb::Error::Backend(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Whether storage can write, and how often it failed, for `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// The database is open (not failed and waiting to be reopened).
+    pub writable: bool,
+    /// Storage calls that failed on an I/O error, and failed attempts to reopen the database.
+    pub errors: u64,
+}
+
+/// Each of redb's error types converts through its umbrella `redb::Error`, so `?` works on any.
+macro_rules! from_redb {
+    ($($error:ty),*) => {$(
+        impl From<$error> for StoreError {
+            fn from(e: $error) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Opens the database of the data directory `data` (creating it if needed): `ardoise.redb`,
+/// after importing the `db` directory an older version left there, if any. Commits become
+/// durable every `flush_every` (what a power loss can lose; a killed process loses nothing,
+/// see `journal.rs`) and on [`Store::flush`].
+pub fn open(
+    data: &Path,
+    cache_bytes: usize,
+    flush_every: Duration,
+) -> Result<RedbStore, StoreError> {
+    let path = data.join(DB_FILE);
+    legacy::import_if_present(&data.join(LEGACY_DIR), &path)?;
+    RedbStore::open(&path, cache_bytes, flush_every)
+}
+
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "ardoise.redb";
+
+/// The sled directory versions before the redb store kept inside a data directory.
+pub const LEGACY_DIR: &str = "db";
+
+/// Blocking storage of documents as bytes. Implementations must be safe to call from many
+/// threads; calls for one document come from its room, in order.
+pub trait Store: Send + Sync + 'static {
+    /// Everything stored for `name` (all fields empty if it was never written).
+    fn load(&self, name: &str) -> Result<Stored, StoreError>;
+    /// The metadata of `name`, if the document exists.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the metadata of `name` and, in the same transaction, its entry in the expiry
+    /// index: `expires` is when it is due for erasure (Unix seconds), `None` for never.
+    fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError>;
+    /// Appends updates to the log of `name`; returns the sequence number of the last one.
+    fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError>;
+    /// Stores `snapshot` as the state of `name` and drops log entries up to `through`.
+    fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError>;
+    /// Makes everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Commits a small write and makes it durable, so a readiness probe learns whether storage
+    /// can write now (a read would succeed on a full disk); a success stands for a second.
+    fn writable(&self) -> Result<(), StoreError>;
+    /// Whether storage is open and how many of its calls failed so far.
+    fn health(&self) -> Health;
+    /// Records that the read-only token `token` designates document `name`.
+    fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError>;
+    /// The document a read-only token designates, if any.
+    fn token_name(&self, token: &str) -> Result<Option<String>, StoreError>;
+    /// Erases everything stored for `name` (log, snapshot, read-only `token`, metadata and
+    /// expiry entry), in one transaction.
+    fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError>;
+    /// Up to `limit` documents whose names start with `prefix`, in name order, after `after`.
+    /// Costs what it returns, not what is stored.
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError>;
+    /// Bytes stored for `name` (snapshot and log).
+    fn size(&self, name: &str) -> Result<u64, StoreError>;
+    /// Up to `limit` documents due for erasure at or before `now`, earliest first, after
+    /// `after`. Reads only the expiry index's due range: costs what is due, not what is stored.
+    fn expired(&self, now: u64, after: Option<&Due>, limit: usize) -> Result<Vec<Due>, StoreError>;
+    /// Drops the index entry `due` if the document's current expiry is another (or it has
+    /// none): an entry that no longer describes its document must not be visited forever.
+    fn drop_stale_due(&self, due: &Due) -> Result<(), StoreError>;
+    /// Documents stored, without a scan.
+    fn count(&self) -> u64;
+    /// Adds the expiry index entry of a document stored without one, if its metadata is
+    /// still `meta` and it still has none; returns whether it did. For a one-time migration:
+    /// a room that rewrote the metadata meanwhile has indexed it itself.
+    fn index_if_missing(&self, name: &str, meta: &[u8], expires: u64) -> Result<bool, StoreError>;
+    /// Whether the one-time step `step` has completed on this database.
+    fn done(&self, step: &str) -> Result<bool, StoreError>;
+    /// Records that the one-time step `step` has completed.
+    fn mark_done(&self, step: &str) -> Result<(), StoreError>;
+}
+
+/// A document due for erasure, from the expiry index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// When it expires, Unix seconds.
+    pub at: u64,
+    /// The document's name.
+    pub name: String,
+}
+
+/// Opens the store of the data directory `data` in tests, with a small cache.
+#[cfg(test)]
+pub(crate) fn open_for_tests(data: &Path) -> RedbStore {
+    match open(data, 1 << 20, Duration::from_millis(100)) {
+        Ok(store) => store,
+        Err(e) => panic!("cannot open the store: {e}"),
+    }
+}

@@ -1,0 +1,420 @@
+//! The registry of live rooms: at most one room per document name, created on first use, so
+//! concurrent first connections share a single load.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::doc::edit::{EditRefused, TextEdit};
+use crate::doc::lifetime::Clock;
+use crate::doc::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
+use crate::doc::name::DocName;
+use crate::store::backup::{self, BackupReport};
+use crate::store::{Health, Store, StoreError};
+use crate::sync::awareness::ConnId;
+use crate::sync::outbox::Outbox;
+use crate::sync::room::{self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::sync::roomstats::RoomStats;
+
+/// How often a join may find its room closing under it (unloading at that very moment) before
+/// giving up; each retry starts a fresh room.
+const JOIN_ATTEMPTS: usize = 4;
+
+/// Why a connection could not join its document.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    /// The server is shutting down.
+    #[error("server shutting down")]
+    ShuttingDown,
+    /// The document could not be loaded.
+    #[error("document unavailable")]
+    Unavailable,
+}
+
+/// A stored document as listed by [`Hub::list`].
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    /// Its name.
+    pub name: DocName,
+    /// Its metadata.
+    pub meta: DocMeta,
+    /// Bytes stored for it (snapshot and log).
+    pub bytes: u64,
+}
+
+/// All live rooms of the server.
+pub struct Hub {
+    rooms: Arc<DashMap<DocName, RoomHandle>>,
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    next_id: AtomicU64,
+    clock: Clock,
+    /// The operator's message to every open pad (`None` when there is none).
+    notice: watch::Sender<Option<Arc<str>>>,
+    stats: Arc<RoomStats>,
+}
+
+impl Hub {
+    /// Creates an empty registry; rooms stop when `shutdown` is cancelled.
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, shutdown: CancellationToken) -> Self {
+        Self {
+            rooms: Arc::new(DashMap::new()),
+            store,
+            config,
+            shutdown,
+            tasks: TaskTracker::new(),
+            next_id: AtomicU64::new(1),
+            clock: Clock::system(),
+            notice: watch::Sender::new(None),
+            stats: Arc::default(),
+        }
+    }
+
+    /// Uses `clock` for edit times and expiry instead of the system clock (tests under paused
+    /// time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// What the rooms count (updates, bytes, broadcast delay).
+    pub fn room_stats(&self) -> &Arc<RoomStats> {
+        &self.stats
+    }
+
+    /// The live room of `name`, started if there is none.
+    fn room(&self, name: &DocName) -> Result<RoomHandle, HubError> {
+        if self.shutdown.is_cancelled() {
+            return Err(HubError::ShuttingDown);
+        }
+        if let Some(handle) = self.rooms.get(name) {
+            return Ok(handle.clone());
+        }
+        let handle = self
+            .rooms
+            .entry(name.clone())
+            .or_insert_with(|| {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let rooms = self.rooms.clone();
+                let key = name.clone();
+                let parts = RoomParts {
+                    name: name.clone(),
+                    id,
+                    store: self.store.clone(),
+                    config: self.config.clone(),
+                    shutdown: self.shutdown.clone(),
+                    stats: self.stats.clone(),
+                    unregister: Unregister::new(move || {
+                        rooms.remove_if(&key, |_, h| h.id() == id);
+                    }),
+                    clock: self.clock,
+                    connections: Default::default(),
+                };
+                room::spawn(parts, &self.tasks)
+            })
+            .clone();
+        Ok(handle)
+    }
+
+    /// Runs `f` on the live room of `name`, retrying on a fresh room when it finds the room
+    /// closing under it (an unload racing this request).
+    async fn with_room<T, F, Fut>(&self, name: &DocName, f: F) -> Result<T, HubError>
+    where
+        F: Fn(RoomHandle) -> Fut,
+        Fut: Future<Output = Result<T, RoomError>>,
+    {
+        for _ in 0..JOIN_ATTEMPTS {
+            match f(self.room(name)?).await {
+                Ok(value) => return Ok(value),
+                Err(RoomError::Unavailable) => return Err(HubError::Unavailable),
+                Err(RoomError::Closed) => continue,
+            }
+        }
+        if self.shutdown.is_cancelled() {
+            Err(HubError::ShuttingDown)
+        } else {
+            Err(HubError::Unavailable)
+        }
+    }
+
+    /// Subscribes a connection to the room of `name`, loading the document if needed.
+    pub async fn join(
+        &self,
+        name: &DocName,
+        conn: ConnId,
+        outbox: &Outbox,
+        read_only: bool,
+    ) -> Result<RoomHandle, HubError> {
+        self.with_room(name, |room| {
+            let outbox = outbox.clone();
+            async move { room.join(conn, outbox, read_only).await.map(|()| room) }
+        })
+        .await
+    }
+
+    /// The metadata of `name`, creating the document first if `create` says how.
+    ///
+    /// Metadata is read first (the live room's, else storage's): only a creation that is
+    /// going ahead loads or spawns a room, so asking for a missing document without `create`
+    /// (a refused creation, a probe) leaves nothing in the hub. Callers decide `create`
+    /// through `creation::open`.
+    pub async fn open(
+        &self,
+        name: &DocName,
+        create: Option<NewDoc>,
+    ) -> Result<Option<DocMeta>, HubError> {
+        if let Some(meta) = self.meta(name).await? {
+            return Ok(Some(meta));
+        }
+        let Some(create) = create else {
+            return Ok(None);
+        };
+        // The room checks again: a creation racing this one finds the document and keeps it.
+        self.with_room(
+            name,
+            move |room| async move { room.open(Some(create)).await },
+        )
+        .await
+    }
+
+    /// The whole document `name` as one v1 update, read through its room (loading it if
+    /// needed); `None` if it was never written.
+    pub async fn snapshot(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
+        self.with_room(name, |room| async move { room.snapshot().await })
+            .await
+    }
+
+    /// Applies a server-made v1 update (an import, an API edit) to document `name` through its
+    /// room, which persists then broadcasts it like a client's update.
+    pub async fn apply(&self, name: &DocName, update: &[u8]) -> Result<Applied, HubError> {
+        self.with_room(name, |room| async move {
+            // Made by the server itself, but from client data (an import, a command): it goes
+            // through the same guard as a client's update. Failing to decode it is a bug.
+            let checked = crate::sync::inbound::CheckedUpdate::decode(update).map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "server-made update refused");
+                RoomError::Unavailable
+            })?;
+            room.apply(checked).await
+        })
+        .await
+    }
+
+    /// Applies a text edit to pad `name` through its room, so live editors see it at once;
+    /// answers with the metadata once the edit is persisted.
+    pub async fn edit(
+        &self,
+        name: &DocName,
+        edit: TextEdit,
+    ) -> Result<Result<DocMeta, EditRefused>, HubError> {
+        self.with_room(name, |room| {
+            let edit = edit.clone();
+            async move { room.edit(edit).await }
+        })
+        .await
+    }
+
+    /// Whether document `name` exists (has been created), without loading it: asked of its
+    /// room when it is live, else of storage, so probing unknown names costs no room.
+    pub async fn exists(&self, name: &DocName) -> Result<bool, HubError> {
+        if let Some(meta) = self.live_meta(name).await {
+            return Ok(meta.is_some());
+        }
+        // Unreadable metadata still counts as a document (it can be erased).
+        Ok(self.stored_meta(name).await?.is_some())
+    }
+
+    /// The metadata of document `name` (`None` if it was never created), without loading it:
+    /// asked of its room when it is live, else of storage.
+    pub async fn meta(&self, name: &DocName) -> Result<Option<DocMeta>, HubError> {
+        if let Some(meta) = self.live_meta(name).await {
+            return Ok(meta);
+        }
+        match self.stored_meta(name).await? {
+            None => Ok(None),
+            Some(bytes) => DocMeta::from_bytes(&bytes).map(Some).map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "unreadable metadata");
+                HubError::Unavailable
+            }),
+        }
+    }
+
+    /// The live room's answer, if the room is live and answers.
+    async fn live_meta(&self, name: &DocName) -> Option<Option<DocMeta>> {
+        let room = self.rooms.get(name).map(|room| room.clone())?;
+        room.open(None).await.ok()
+    }
+
+    /// The stored metadata bytes of `name`, read on the blocking pool.
+    async fn stored_meta(&self, name: &DocName) -> Result<Option<Vec<u8>>, HubError> {
+        let store = self.store.clone();
+        let key = name.clone();
+        tokio::task::spawn_blocking(move || store.meta(key.as_str()))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(doc = %name, error = %e, "cannot read metadata");
+                HubError::Unavailable
+            })
+    }
+
+    /// Erases document `name` (loading its room if needed, so no connection can race the
+    /// erasure) and disconnects its clients with `reason`; whether it existed.
+    pub async fn delete(&self, name: &DocName, reason: &str) -> Result<bool, HubError> {
+        self.delete_if(name, reason, DeleteIf::Always).await
+    }
+
+    /// Like [`Hub::delete`], but only if `only_if` holds for the document's metadata as its
+    /// room sees it at that moment; whether it was erased.
+    pub async fn delete_if(
+        &self,
+        name: &DocName,
+        reason: &str,
+        only_if: DeleteIf,
+    ) -> Result<bool, HubError> {
+        self.with_room(name, |room| {
+            let reason = reason.to_owned();
+            async move { room.delete(reason, only_if).await }
+        })
+        .await
+    }
+
+    /// A page of stored documents whose names start with `prefix`, in name order, after
+    /// `after`; with each document's metadata and stored size.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&DocName>,
+        limit: usize,
+    ) -> Result<Vec<StoredDoc>, HubError> {
+        let store = self.store.clone();
+        let prefix = prefix.to_owned();
+        let after = after.map(|a| a.as_str().to_owned());
+        let listed = tokio::task::spawn_blocking(move || {
+            store
+                .list(&prefix, after.as_deref(), limit)?
+                .into_iter()
+                .map(|doc| Ok((store.size(&doc.name)?, doc)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await
+        .map_err(|_| HubError::Unavailable)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot list documents");
+            HubError::Unavailable
+        })?;
+        let mut docs = Vec::with_capacity(listed.len());
+        for (bytes, doc) in listed {
+            // Stored names were validated on the way in; anything else is a corrupt entry.
+            let (Ok(name), Ok(meta)) = (DocName::parse(&doc.name), DocMeta::from_bytes(&doc.meta))
+            else {
+                tracing::warn!("skipping a corrupt metadata entry");
+                continue;
+            };
+            docs.push(StoredDoc { name, meta, bytes });
+        }
+        Ok(docs)
+    }
+
+    /// Writes a consistent copy of every stored document into a fresh database under
+    /// `DATA/backups/`, on the blocking pool; live rooms keep working meanwhile.
+    pub async fn backup(&self) -> Result<BackupReport, HubError> {
+        let store = self.store.clone();
+        let dir = self.config.data.join("backups").join(format!(
+            "backup-{}-{}",
+            unix_now(),
+            &random_hex()[..8]
+        ));
+        let cache = self.config.cache_bytes;
+        let report = tokio::task::spawn_blocking(move || backup::backup_to(&*store, &dir, cache))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "backup failed");
+                HubError::Unavailable
+            })?;
+        tracing::info!(documents = report.documents, path = %report.path.display(), "backup written");
+        Ok(report)
+    }
+
+    /// Whether storage can write: commits a probe write (a full disk still answers reads).
+    pub async fn storage_ready(&self) -> bool {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.writable()).await {
+            Ok(Ok(())) => true,
+            // Logged by the store when it failed; not again on every probe.
+            Ok(Err(StoreError::Unavailable)) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness probe: storage cannot write");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Whether storage is open, and how many of its calls failed (for `/metrics`).
+    pub fn storage_health(&self) -> Health {
+        self.store.health()
+    }
+
+    /// The document a read-only token designates, if any.
+    pub async fn resolve_token(&self, token: &ReadToken) -> Result<Option<DocName>, HubError> {
+        let store = self.store.clone();
+        let token = token.clone();
+        let found = tokio::task::spawn_blocking(move || store.token_name(token.as_str()))
+            .await
+            .map_err(|_| HubError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the token index");
+                HubError::Unavailable
+            })?;
+        // Names in the index were validated when stored; a bad one means a corrupt index.
+        Ok(found.and_then(|name| DocName::parse(&name).ok()))
+    }
+
+    /// Number of loaded documents.
+    pub fn live_rooms(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Connections to document `name` (0 when it is not loaded).
+    pub fn live_connections(&self, name: &DocName) -> usize {
+        self.rooms.get(name).map_or(0, |room| room.connections())
+    }
+
+    /// Documents in storage (a counter, not a scan).
+    pub fn stored_documents(&self) -> u64 {
+        self.store.count()
+    }
+
+    /// Sets (`Some`) or clears (`None`) the message shown to every open pad; connections
+    /// watching [`Hub::notices`] send it on.
+    pub fn set_notice(&self, text: Option<String>) {
+        self.notice.send_replace(text.map(Arc::from));
+    }
+
+    /// The current message to every open pad.
+    pub fn notice(&self) -> Option<Arc<str>> {
+        self.notice.borrow().clone()
+    }
+
+    /// Watches the message to every open pad; the current one counts as unseen.
+    pub fn notices(&self) -> watch::Receiver<Option<Arc<str>>> {
+        let mut rx = self.notice.subscribe();
+        rx.mark_changed();
+        rx
+    }
+
+    /// Waits until every room has persisted and stopped (after `shutdown` was cancelled).
+    pub async fn wait_stopped(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}

@@ -1,0 +1,10 @@
+//! Live documents: the y-websocket protocol, what a connection may send, presence, per-connection
+//! queues, the rooms that own documents and the hub that finds them. Tokio, no HTTP.
+
+pub mod awareness;
+pub mod hub;
+pub mod inbound;
+pub mod outbox;
+pub mod protocol;
+pub mod room;
+pub mod roomstats;
