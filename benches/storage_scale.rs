@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ardoise::config::Config;
-use ardoise::doc::lifetime::{Clock, Lifetime};
+use ardoise::doc::lifetime::Lifetime;
 use ardoise::doc::meta::{DocMeta, Kind, NewDoc};
 use ardoise::doc::secret::CreatorSecret;
 use ardoise::service::sweeper::Sweeper;
 use ardoise::store::{RedbStore, Store};
+use ardoise::sync::clock::Clock;
 use ardoise::sync::hub::Hub;
 use tokio_util::sync::CancellationToken;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact};

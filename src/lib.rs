@@ -1,5 +1,16 @@
 //! ardoise: a real-time collaborative pad and calc server speaking the y-websocket protocol.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
+//!
+//! Each module is a layer and imports only the layers above it in this list (the `layers` test
+//! below reads the sources and fails otherwise):
+//! - `doc`: what a document is (names, metadata, lifetimes, secrets, edits, update bounds, the
+//!   calc model); pure, no tokio;
+//! - `config`: the one `Config` (flags, environment, TOML file);
+//! - `convert`: pad and calc files in and out; pure;
+//! - `store`: the `Store` trait and its engine, backups, migrations;
+//! - `sync`: the protocol and the live documents (rooms, the hub); tokio, no HTTP;
+//! - `service`: what every edge shares: may a document be created now, admission, retention;
+//! - `http`: the only layer that knows axum: routes, pages, errors, WebSockets, the accept loop.
 
 pub mod config;
 pub mod convert;
@@ -92,7 +103,7 @@ impl Server {
         let sweeper = service::sweeper::Sweeper {
             hub: hub.clone(),
             store: self.store.clone(),
-            clock: doc::lifetime::Clock::system(),
+            clock: sync::clock::Clock::system(),
             archive: self.config.retention_archive_dir.clone(),
         }
         .spawn(self.config.sweep_interval(), token.clone());
@@ -160,5 +171,145 @@ impl Server {
             .unwrap_or(Err(StoreError::Panicked))?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The layering of ARCHITECTURE.md, checked from the sources so that an upward import fails the
+/// build's tests, not a review: each folder of `src/` is a layer, and a file may name (`crate::…`)
+/// only layers listed before its own, and none of the crates its layer keeps out.
+#[cfg(test)]
+mod layers {
+    use std::path::{Path, PathBuf};
+
+    /// Lowest first: each layer with the crates it must not use.
+    const LAYERS: [(&str, &[&str]); 7] = [
+        ("doc", &["tokio", "axum", "hyper", "tower_service"]),
+        ("config", &["tokio", "axum", "hyper", "tower_service"]),
+        ("convert", &["tokio", "axum", "hyper", "tower_service"]),
+        ("store", &["axum", "hyper", "tower_service"]),
+        ("sync", &["axum", "hyper", "tower_service"]),
+        ("service", &["axum", "hyper", "tower_service"]),
+        ("http", &[]),
+    ];
+
+    /// Most top-level modules `src/` may hold, so that a newcomer sees the layers at a glance.
+    const MAX_TOP_LEVEL: usize = 12;
+
+    fn src() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("src is readable")
+            .map(|e| e.expect("directory entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The names a line takes from the crate root: `crate::x` and each name of `crate::{x, y}`.
+    fn crate_names(line: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + "crate::".len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue; // `ardoise_crate::`, not ours
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                let end = group.find('}').unwrap_or(group.len());
+                names.extend(
+                    group[..end]
+                        .split(',')
+                        .map(|n| n.trim().split("::").next().unwrap_or("").to_owned()),
+                );
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                names.push(rest[..end].to_owned());
+            }
+        }
+        names
+    }
+
+    fn uses_crate(line: &str, krate: &str) -> bool {
+        line.match_indices(&format!("{krate}::")).any(|(at, _)| {
+            !line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        })
+    }
+
+    #[test]
+    fn imports_point_down_and_forbidden_crates_stay_out() {
+        let rank = |name: &str| LAYERS.iter().position(|(layer, _)| *layer == name);
+        let mut wrong = Vec::new();
+        for (own, (layer, forbidden)) in LAYERS.iter().enumerate() {
+            let mut files = Vec::new();
+            rust_files(&src().join(layer), &mut files);
+            assert!(!files.is_empty(), "layer {layer} has no files");
+            for file in files {
+                let text = std::fs::read_to_string(&file).expect("source is readable");
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") {
+                        continue;
+                    }
+                    let at = format!("{}:{}", file.display(), n + 1);
+                    for name in crate_names(code) {
+                        if rank(&name).is_some_and(|r| r > own) {
+                            wrong.push(format!("{at}: {layer} imports {name} (a higher layer)"));
+                        }
+                    }
+                    for krate in forbidden.iter() {
+                        if uses_crate(code, krate) {
+                            wrong.push(format!("{at}: {layer} uses {krate}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn few_top_level_modules() {
+        let top: Vec<_> = std::fs::read_dir(src())
+            .expect("src is readable")
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|n| n != "lib.rs" && n != "main.rs")
+            .collect();
+        assert!(
+            top.len() <= MAX_TOP_LEVEL,
+            "{} top-level modules: {top:?}",
+            top.len()
+        );
+        for (layer, _) in LAYERS {
+            assert!(top.iter().any(|n| n == layer), "no src/{layer}");
+        }
+    }
+
+    #[test]
+    fn the_checker_sees_imports() {
+        assert_eq!(crate_names("use crate::http::AppState;"), ["http"]);
+        assert_eq!(crate_names("use crate::{doc, sync::hub};"), ["doc", "sync"]);
+        assert!(crate_names("ardoise_crate::x").is_empty());
+        assert!(uses_crate("use axum::Router;", "axum"));
+        assert!(!uses_crate("my_axum::x", "axum"));
     }
 }

@@ -10,12 +10,14 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::lifetime::Lifetime;
-use crate::http::admin::AdminToken;
-use crate::http::api::ApiKeyHash;
-use crate::http::base_path::BasePath;
 use shedding::{Mode, SheddingConfig, TrustedHost};
 
+pub mod base_path;
+pub mod secrets;
 pub mod shedding;
+
+use base_path::BasePath;
+use secrets::{AdminToken, ApiKeyHash};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;

@@ -1,5 +1,6 @@
-//! The API key, kept hashed: the configuration holds the SHA-256 of the key, never the key, and
-//! a presented key is hashed and compared in constant time.
+//! The operator's secrets in the configuration: the API key, kept hashed (the configuration
+//! holds the SHA-256 of the key, never the key; a presented key is hashed and compared in
+//! constant time), and the admin token (compared in constant time, never shown in logs).
 
 use std::fmt;
 use std::str::FromStr;
@@ -62,6 +63,41 @@ impl From<ApiKeyHash> for String {
 impl fmt::Debug for ApiKeyHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKeyHash(..)")
+    }
+}
+
+/// The operator's secret. Its `Debug` form hides it, so logging the configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminToken(String);
+
+/// An admin token must not be empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the admin token must not be empty")]
+pub struct EmptyToken;
+
+impl FromStr for AdminToken {
+    type Err = EmptyToken;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            Err(EmptyToken)
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl AdminToken {
+    /// Whether `given` is this token, in time that does not depend on where they differ.
+    pub fn matches(&self, given: &str) -> bool {
+        self.0.as_bytes().ct_eq(given.as_bytes()).into()
     }
 }
 

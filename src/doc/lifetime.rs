@@ -4,11 +4,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-
-use crate::config::Config;
 
 /// Longest finite lifetime accepted: a century, far below any overflow of `u64` seconds.
 const MAX_SECS: u64 = 100 * 366 * DAY;
@@ -137,52 +134,23 @@ impl From<Lifetime> for String {
     }
 }
 
-/// The lifetime of a document being created: `raw` if it is one the operator offers, the
-/// configured default when `raw` is `None` or empty. Every creation path (home form, HTTP API)
-/// goes through this.
-pub fn choose_lifetime(config: &Config, raw: Option<&str>) -> Result<Lifetime, LifetimeError> {
+/// The lifetime of a document being created: `raw` if it is one of those `offered`, `default`
+/// when `raw` is `None` or empty. Every creation path (home form, HTTP API) goes through this,
+/// with the operator's `--retention-choices` and `--retention-default`.
+pub fn choose_lifetime(
+    offered: &[Lifetime],
+    default: Lifetime,
+    raw: Option<&str>,
+) -> Result<Lifetime, LifetimeError> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Ok(config.retention_default),
+        None => Ok(default),
         Some(raw) => {
             let lifetime: Lifetime = raw.parse()?;
-            if config.retention_choices.contains(&lifetime) {
+            if offered.contains(&lifetime) {
                 Ok(lifetime)
             } else {
                 Err(LifetimeError::NotOffered(raw.to_owned()))
             }
-        }
-    }
-}
-
-/// Where retention reads the time: the system clock, or (in tests under paused tokio time) a
-/// clock that advances with tokio's.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Clock {
-    paused: Option<(u64, tokio::time::Instant)>,
-}
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Self {
-        Self::default()
-    }
-
-    /// A clock that reads `start` (Unix seconds) now and advances with tokio's time, so tests
-    /// with paused time can move it with `tokio::time::advance`.
-    pub fn following_tokio(start: u64) -> Self {
-        Self {
-            paused: Some((start, tokio::time::Instant::now())),
-        }
-    }
-
-    /// Seconds since the Unix epoch (0 if the system clock is before it).
-    pub fn now(&self) -> u64 {
-        match self.paused {
-            Some((start, since)) => start + since.elapsed().as_secs(),
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
         }
     }
 }
@@ -244,22 +212,18 @@ mod tests {
 
     #[test]
     fn only_offered_lifetimes_are_chosen() {
-        let config = Config::load_from(["ardoise"]).expect("defaults");
-        assert_eq!(choose_lifetime(&config, None), Ok(config.retention_default));
-        assert_eq!(
-            choose_lifetime(&config, Some(" ")),
-            Ok(config.retention_default)
-        );
-        assert_eq!(
-            choose_lifetime(&config, Some("7d")),
-            Ok(Lifetime::After(7 * DAY))
-        );
+        let offered = [Lifetime::After(DAY), Lifetime::After(7 * DAY)];
+        let default = Lifetime::After(DAY);
+        let choose = |raw| choose_lifetime(&offered, default, raw);
+        assert_eq!(choose(None), Ok(default));
+        assert_eq!(choose(Some(" ")), Ok(default));
+        assert_eq!(choose(Some("7d")), Ok(Lifetime::After(7 * DAY)));
         assert!(matches!(
-            choose_lifetime(&config, Some("forever")),
+            choose(Some("forever")),
             Err(LifetimeError::NotOffered(_))
         ));
         assert!(matches!(
-            choose_lifetime(&config, Some("8d")),
+            choose(Some("8d")),
             Err(LifetimeError::NotOffered(_))
         ));
     }
@@ -272,13 +236,5 @@ mod tests {
         // 2024-02-29 13:37 UTC
         assert_eq!(utc(1_709_213_820), (2024, 2, 29, 13, 37));
         assert_eq!(utc(1_735_689_599), (2024, 12, 31, 23, 59));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_test_clock_follows_tokio() {
-        let clock = Clock::following_tokio(1000);
-        assert_eq!(clock.now(), 1000);
-        tokio::time::advance(std::time::Duration::from_secs(61)).await;
-        assert_eq!(clock.now(), 1061);
     }
 }

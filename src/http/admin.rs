@@ -5,17 +5,14 @@
 //! 401 otherwise, before reading any body. The
 //! page itself holds no data: its script asks for the token and keeps it in memory only.
 
-use std::fmt;
-use std::str::FromStr;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
+pub use crate::config::secrets::{AdminToken, EmptyToken};
 use crate::doc::name::DocName;
 use crate::http::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
 use crate::http::{assets, pages};
@@ -31,41 +28,6 @@ pub const MAX_NOTICE_CHARS: usize = 500;
 
 /// What disconnected clients are told when the operator gives no message.
 const DEFAULT_DELETE_REASON: &str = "this document was deleted by the operator";
-
-/// The operator's secret. Its `Debug` form hides it, so logging the configuration cannot leak it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AdminToken(String);
-
-/// An admin token must not be empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the admin token must not be empty")]
-pub struct EmptyToken;
-
-impl FromStr for AdminToken {
-    type Err = EmptyToken;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().is_empty() {
-            Err(EmptyToken)
-        } else {
-            Ok(Self(s.to_owned()))
-        }
-    }
-}
-
-impl fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
-    }
-}
-
-impl AdminToken {
-    /// Whether `given` is this token, in time that does not depend on where they differ.
-    pub fn matches(&self, given: &str) -> bool {
-        self.0.as_bytes().ct_eq(given.as_bytes()).into()
-    }
-}
 
 /// The `/admin` routes, to merge into the server's router.
 pub fn routes() -> Router<AppState> {

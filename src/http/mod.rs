@@ -464,7 +464,11 @@ async fn create(
 ) -> Response {
     let result = async {
         let Form(form) = form.map_err(|_| AppError::BadForm)?;
-        let lifetime = choose_lifetime(&state.config, form.lifetime.as_deref())?;
+        let lifetime = choose_lifetime(
+            &state.config.retention_choices,
+            state.config.retention_default,
+            form.lifetime.as_deref(),
+        )?;
         let raw = form.name.trim();
         let name = if raw.is_empty() {
             DocName::parse(&random_name())

@@ -13,10 +13,10 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::convert::pad::{export_pad, ExportOptions, PadFormat};
-use crate::doc::lifetime::Clock;
 use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
 use crate::store::{Due, Store, StoreError};
+use crate::sync::clock::Clock;
 use crate::sync::hub::Hub;
 use crate::sync::room::DeleteIf;
 

@@ -12,12 +12,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::doc::edit::{EditRefused, TextEdit};
-use crate::doc::lifetime::Clock;
 use crate::doc::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
 use crate::doc::name::DocName;
 use crate::store::backup::{self, BackupReport};
 use crate::store::{Health, Store, StoreError};
 use crate::sync::awareness::ConnId;
+use crate::sync::clock::Clock;
 use crate::sync::outbox::Outbox;
 use crate::sync::room::{self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
 use crate::sync::roomstats::RoomStats;

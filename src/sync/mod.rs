@@ -2,6 +2,7 @@
 //! queues, the rooms that own documents and the hub that finds them. Tokio, no HTTP.
 
 pub mod awareness;
+pub mod clock;
 pub mod hub;
 pub mod inbound;
 pub mod outbox;

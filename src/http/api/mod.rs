@@ -4,7 +4,6 @@
 //! path. The OpenAPI description of these routes is [`openapi::document`].
 
 mod error;
-mod key;
 pub mod openapi;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -26,8 +25,8 @@ use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
 use crate::http::metrics::Refusal;
 use crate::http::{self, AppState, ExportQuery};
 
+pub use crate::config::secrets::{ApiKeyHash, BadKeyHash};
 pub use error::ApiError;
-pub use key::{ApiKeyHash, BadKeyHash};
 
 /// Where the API is mounted (under the base path).
 pub const PREFIX: &str = "/api/v1";
@@ -151,7 +150,12 @@ fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
 /// The lifetime of a new document, checked against what the operator offers (the same rule
 /// as the home form's).
 pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, ApiError> {
-    choose_lifetime(config, requested).map_err(|e| {
+    choose_lifetime(
+        &config.retention_choices,
+        config.retention_default,
+        requested,
+    )
+    .map_err(|e| {
         let offered: Vec<String> = config
             .retention_choices
             .iter()

@@ -1,84 +1,9 @@
-//! What the admission controller watches: one [`Signal`] per kind of load, and a [`Sample`]
-//! holding one value of each.
+//! What the admission controller watches: a [`Sample`] holding one value of each [`Signal`]
+//! (the kinds of load, named by the `[shedding]` configuration).
 
-use std::fmt;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-
-/// One kind of load, each with a high and a low water mark in [`SheddingConfig`].
-///
-/// [`SheddingConfig`]: super::SheddingConfig
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signal {
-    /// Live (loaded) documents.
-    Rooms,
-    /// Live WebSocket connections.
-    Connections,
-    /// Resident memory of the process, in MiB.
-    MemoryMib,
-    /// How late a periodic tick of the runtime woke up, in milliseconds (worst over the window).
-    LoopLagMs,
-    /// CPU used by this process, as a percentage of the cores it may use (0–100).
-    CpuPercent,
-    /// Delay of room broadcasts as reported by the server, in milliseconds.
-    BroadcastDelayMs,
-}
-
-impl Signal {
-    /// Every signal, in the order the controller checks them (and so picks a cause when several
-    /// are over their marks at once).
-    pub const ALL: [Signal; 6] = [
-        Signal::Rooms,
-        Signal::Connections,
-        Signal::MemoryMib,
-        Signal::LoopLagMs,
-        Signal::CpuPercent,
-        Signal::BroadcastDelayMs,
-    ];
-
-    /// Stable name for logs, metrics labels and JSON (the same as its serde name).
-    pub fn name(self) -> &'static str {
-        match self {
-            Signal::Rooms => "rooms",
-            Signal::Connections => "connections",
-            Signal::MemoryMib => "memory_mib",
-            Signal::LoopLagMs => "loop_lag_ms",
-            Signal::CpuPercent => "cpu_percent",
-            Signal::BroadcastDelayMs => "broadcast_delay_ms",
-        }
-    }
-
-    /// The `[shedding]` key of its high water mark, for messages that send operators to it.
-    pub fn high_key(self) -> &'static str {
-        match self {
-            Signal::Rooms => "rooms_high",
-            Signal::Connections => "connections_high",
-            Signal::MemoryMib => "memory_high_mib",
-            Signal::LoopLagMs => "loop_lag_high_ms",
-            Signal::CpuPercent => "cpu_high_percent",
-            Signal::BroadcastDelayMs => "broadcast_delay_high_ms",
-        }
-    }
-
-    /// The `[shedding]` key of its low water mark.
-    pub fn low_key(self) -> &'static str {
-        match self {
-            Signal::Rooms => "rooms_low",
-            Signal::Connections => "connections_low",
-            Signal::MemoryMib => "memory_low_mib",
-            Signal::LoopLagMs => "loop_lag_low_ms",
-            Signal::CpuPercent => "cpu_low_percent",
-            Signal::BroadcastDelayMs => "broadcast_delay_low_ms",
-        }
-    }
-}
-
-impl fmt::Display for Signal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::config::shedding::Signal;
 
 /// One measurement of every signal.
 ///
