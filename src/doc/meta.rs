@@ -6,6 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::lifetime::Lifetime;
+use crate::doc::random::random_bytes;
+// Callers in the edge still take `random_hex` from here; removed once they name `doc::random`.
+pub use crate::doc::random::random_hex;
 use crate::doc::secret::CreatorHash;
 
 /// What a document is; fixed at creation.
@@ -177,23 +180,6 @@ pub fn random_name() -> String {
     bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect()
-}
-
-/// `N` bytes from the operating system's secure random source.
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // Without an entropy source there is no safe secret to hand out: failing loudly beats
-    // issuing a guessable link or nonce.
-    getrandom::fill(&mut bytes).expect("the OS provides random bytes");
-    bytes
-}
-
-/// 128 random bits as 32 lowercase hex digits: read-only tokens, CSP nonces.
-pub fn random_hex() -> String {
-    random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 

@@ -8,4 +8,5 @@ pub mod lifetime;
 pub mod meta;
 pub mod name;
 pub mod nesting;
+pub mod random;
 pub mod secret;

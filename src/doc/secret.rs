@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::doc::meta::random_hex;
+use crate::doc::random::random_hex;
 
 /// The secret as given to the creating browser: 128 random bits as 32 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::doc::meta::DocMeta;
-use crate::store::{RedbStore, Store, StoreError, DB_FILE};
+use crate::store::{self, Store, StoreError};
 
 /// Documents read from the source per page.
 const PAGE: usize = 256;
@@ -34,7 +34,9 @@ pub fn backup_to(
         return Err(BackupError::Exists(dir.to_owned()));
     }
     std::fs::create_dir_all(dir)?;
-    let dest = RedbStore::open(&dir.join(DB_FILE), cache_bytes, Duration::from_secs(1))?;
+    // A fresh directory has no older data to import: `open` just creates the configured engine's
+    // database there, which is what restoring will open.
+    let dest = store::open(dir, cache_bytes, Duration::from_secs(1))?;
     let documents = copy_all(src, &dest)?;
     dest.flush()?;
     Ok(BackupReport {

@@ -218,7 +218,7 @@ fn read_sheet<T: ReadTxn>(txn: &T, sid: &str, map: &MapRef) -> Sheet {
 /// A new random id: 8 characters of base62 (about 47 bits, ample within one sheet).
 pub fn new_id() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    crate::doc::meta::random_bytes::<8>()
+    crate::doc::random::random_bytes::<8>()
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect()
