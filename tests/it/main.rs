@@ -16,6 +16,7 @@ mod calc; // calc pages and model: concurrent structure edits, sorts, evaluation
 mod calc_files; // calc exports and imports, and the EtherCalc-compatible API
 mod calc_readers; // LibreOffice reads the calc's ODS and XLSX exports with our values
 mod creation; // creation decisions read metadata only; refusals load nothing
+mod docs; // the option table in docs/ equals `ardoise --help`; doc links resolve
 mod durability; // nothing acknowledged is lost on SIGTERM or SIGKILL
 mod export; // pad export downloads from the editable and read-only links
 mod export_look; // export contrast (WCAG AA) on every author colour, lists, Markdown
