@@ -23,29 +23,36 @@ fn help_flags() -> BTreeMap<String, Option<String>> {
         .expect("ardoise --help runs");
     assert!(out.status.success(), "ardoise --help exits 0");
     let help = String::from_utf8(out.stdout).expect("help is UTF-8");
-    let mut flags = BTreeMap::new();
-    let mut current: Option<String> = None;
+    // clap's long help: each option on a line of its own indented by at most 6 spaces
+    // (`      --listen <LISTEN>`, `  -h, --help`), its description below it, indented deeper
+    // and perhaps wrapped; the description is read as one string so a wrap cannot split it.
+    let mut described: Vec<(String, String)> = Vec::new();
     for line in help.lines() {
-        let line = line.trim_start();
-        // A flag's line starts with it (`--listen <LISTEN>`); its description follows on the
-        // next lines until the next flag.
-        if let Some(rest) = line.strip_prefix("--") {
-            let name = rest.split_whitespace().next().unwrap_or_default();
-            let flag = format!("--{name}");
-            flags.insert(flag.clone(), None);
-            current = Some(flag);
-        } else if line.starts_with('-') {
-            // `-h, --help`, `-V, --version`: clap's own.
-            current = None;
-        }
-        if let (Some(flag), Some(at)) = (&current, line.find("[env: ")) {
-            let env: String = line[at + "[env: ".len()..]
-                .chars()
-                .take_while(|c| *c != '=' && *c != ']')
-                .collect();
-            flags.insert(flag.clone(), Some(env));
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        if indent <= 6 && text.starts_with('-') {
+            let name = text
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .find(|w| w.starts_with("--"))
+                .unwrap_or_default();
+            described.push((name.to_owned(), String::new()));
+        } else if let Some((_, description)) = described.last_mut() {
+            description.push(' ');
+            description.push_str(text);
         }
     }
+    let mut flags: BTreeMap<String, Option<String>> = described
+        .into_iter()
+        .filter(|(flag, _)| !flag.is_empty())
+        .map(|(flag, description)| {
+            let env = description.split_once("[env: ").map(|(_, rest)| {
+                rest.chars()
+                    .take_while(|c| *c != '=' && *c != ']')
+                    .collect()
+            });
+            (flag, env)
+        })
+        .collect();
     for own in CLAP_FLAGS {
         flags.remove(own);
     }
