@@ -121,7 +121,10 @@ async fn text_frames_are_refused() {
 
 #[tokio::test]
 async fn oversized_messages_are_refused() {
-    let server = TestServer::start_with(&["--max-message-bytes", "4096"]).await;
+    let server = TestServer::builder()
+        .args(&["--max-message-bytes", "4096"])
+        .start()
+        .await;
     let mut bystander = Client::connect(&server, "big").await;
     let frame = ardoise::sync::protocol::sync_update(&vec![0u8; 8192]);
     closes_only_sender(
@@ -147,7 +150,10 @@ async fn unknown_message_types_are_ignored() {
 
 #[tokio::test]
 async fn growth_past_the_document_limit_is_refused_and_content_stays() {
-    let server = TestServer::start_with(&["--max-doc-bytes", "20000"]).await;
+    let server = TestServer::builder()
+        .args(&["--max-doc-bytes", "20000"])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "limit").await;
     a.insert(0, &"a".repeat(5000)).await;
     a.barrier().await;
@@ -238,7 +244,10 @@ async fn rfc6455_violations_do_not_stop_the_server() {
 
 #[tokio::test]
 async fn a_reader_that_never_reads_is_cut_and_memory_stays_bounded() {
-    let server = TestServer::start_with(&["--outbound-queue-bytes", "524288"]).await;
+    let server = TestServer::builder()
+        .args(&["--outbound-queue-bytes", "524288"])
+        .start()
+        .await;
     let mut writer = Client::connect(&server, "slow").await;
     let mut reader = Client::connect(&server, "slow").await;
     let mut stuck = Vec::new();

@@ -99,7 +99,10 @@ async fn admin_is_404_without_a_token_and_401_with_a_wrong_one() {
         "not even a 405"
     );
 
-    let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
     let page = server
         .request("GET", "/admin", &[("Accept-Language", "fr")], "")
         .await;
@@ -134,15 +137,17 @@ async fn the_override_closes_and_reopens_creation_through_the_api() {
         "[[trusted_hosts]]\nname = \"Partner pads\"\nurl = \"https://partner.example/p/{name}\"\nweight = 3\n",
     );
     let path = file.path().to_str().expect("utf-8 path");
-    let server = TestServer::start_with(&[
-        "--config",
-        path,
-        "--admin-token",
-        TOKEN,
-        "--shedding-mode",
-        "auto",
-    ])
-    .await;
+    let server = TestServer::builder()
+        .args(&[
+            "--config",
+            path,
+            "--admin-token",
+            TOKEN,
+            "--shedding-mode",
+            "auto",
+        ])
+        .start()
+        .await;
     let mut existing = Client::connect(&server, "existing").await;
     existing.insert(0, "kept").await;
     existing.barrier().await;
@@ -180,7 +185,10 @@ async fn the_override_closes_and_reopens_creation_through_the_api() {
 
 #[tokio::test]
 async fn search_lists_documents_with_sizes_and_live_connections_in_pages() {
-    let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
     let mut live = Client::connect(&server, "class-a").await;
     live.insert(0, "hello").await;
     live.barrier().await;
@@ -217,7 +225,10 @@ async fn search_lists_documents_with_sizes_and_live_connections_in_pages() {
 
 #[tokio::test]
 async fn delete_disconnects_live_clients_with_4410_and_the_message() {
-    let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "doomed").await;
     a.insert(0, "secret").await;
     a.barrier().await;
@@ -246,7 +257,10 @@ async fn delete_disconnects_live_clients_with_4410_and_the_message() {
 
 #[tokio::test]
 async fn the_notice_reaches_open_pads_and_later_ones_without_breaking_sync() {
-    let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "noticed").await;
     let r = api(
         &server,
@@ -285,7 +299,10 @@ async fn the_notice_reaches_open_pads_and_later_ones_without_breaking_sync() {
 
 #[tokio::test]
 async fn a_flooding_connection_is_cut_and_its_neighbour_is_not() {
-    let server = TestServer::start_with(&["--conn-messages-per-sec", "5"]).await;
+    let server = TestServer::builder()
+        .args(&["--conn-messages-per-sec", "5"])
+        .start()
+        .await;
     let mut calm = Client::connect(&server, "shared").await;
     let mut flood = Client::connect(&server, "shared").await;
     // 5/s over 10 s is a budget of 50 messages: 200 awareness queries overspend it. Sends
@@ -313,7 +330,10 @@ async fn a_flooding_connection_is_cut_and_its_neighbour_is_not() {
 #[tokio::test]
 async fn per_address_limits_answer_429_and_trust_the_proxy_only_when_told() {
     let limited = ["--ip-requests-per-sec", "1", "--ip-upgrades-per-sec", "1"];
-    let server = TestServer::start_with(&[&limited[..], &["--trust-proxy"]].concat()).await;
+    let server = TestServer::builder()
+        .args(&[&limited[..], &["--trust-proxy"]].concat())
+        .start()
+        .await;
     let from = |ip: &'static str| [("X-Forwarded-For", ip)];
     // The budget is ten seconds of one per second: the first eleven requests pass (the
     // eleventh into debt), and a refusal follows unless every request took a second.
@@ -361,7 +381,7 @@ async fn per_address_limits_answer_429_and_trust_the_proxy_only_when_told() {
 
     // Without --trust-proxy the header is ignored: these all come from loopback, which is
     // never limited (it is the proxy itself).
-    let direct = TestServer::start_with(&limited).await;
+    let direct = TestServer::builder().args(&limited).start().await;
     for _ in 0..15 {
         let r = direct.request("GET", "/", &from("203.0.113.9"), "").await;
         assert_eq!(r.status, 200);

@@ -16,7 +16,7 @@ const KEY_SHA256: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe9
 async fn api_server(extra: &[&str]) -> TestServer {
     let mut args = vec!["--api-key-sha256", KEY_SHA256];
     args.extend_from_slice(extra);
-    TestServer::start_with(&args).await
+    TestServer::builder().args(&args).start().await
 }
 
 /// One API call with the key; JSON body when `body` is not empty.
@@ -493,7 +493,11 @@ async fn a_backup_taken_while_running_restores() {
         Path::new(report["path"].as_str().expect("path")),
         restored_dir.path(),
     );
-    let restored = TestServer::start_in_with(restored_dir, &["--api-key-sha256", KEY_SHA256]).await;
+    let restored = TestServer::builder()
+        .data(restored_dir)
+        .args(&["--api-key-sha256", KEY_SHA256])
+        .start()
+        .await;
     let r = call(&restored, "GET", "/documents/kept/text", "").await;
     assert_eq!(
         json(&r)["text"],

@@ -70,7 +70,10 @@ async fn awareness_leaves_when_the_socket_drops_without_close() {
 
 #[tokio::test]
 async fn query_awareness_is_answered_and_stale_states_expire() {
-    let server = TestServer::start_with(&["--awareness-timeout-secs", "1"]).await;
+    let server = TestServer::builder()
+        .args(&["--awareness-timeout-secs", "1"])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "expire").await;
     let mut b = Client::connect(&server, "expire").await;
     a.send_awareness(55, 1, Some(r#"{"x":1}"#)).await;
@@ -89,7 +92,10 @@ async fn query_awareness_is_answered_and_stale_states_expire() {
 
 #[tokio::test]
 async fn oversized_or_garbage_awareness_closes_only_the_sender() {
-    let server = TestServer::start_with(&["--max-awareness-bytes", "64"]).await;
+    let server = TestServer::builder()
+        .args(&["--max-awareness-bytes", "64"])
+        .start()
+        .await;
     let mut ok = Client::connect(&server, "aw-limits").await;
     let mut big = Client::connect(&server, "aw-limits").await;
     big.send_awareness(9, 1, Some(&format!("\"{}\"", "x".repeat(100))))

@@ -26,7 +26,10 @@ fn assert_links_under_base(page: &str) {
 
 #[tokio::test]
 async fn the_whole_app_lives_under_the_base_path() {
-    let server = TestServer::start_with(&["--base-path", "/pad"]).await;
+    let server = TestServer::builder()
+        .args(&["--base-path", "/pad"])
+        .start()
+        .await;
     for home in ["/pad/", "/pad", "/pad/?lang=fr"] {
         let (status, page) = server.get(home).await;
         assert_eq!(status, 200, "{home}");
@@ -80,7 +83,10 @@ async fn the_whole_app_lives_under_the_base_path() {
 
 #[tokio::test]
 async fn websocket_sync_works_under_the_base_path() {
-    let server = TestServer::start_with(&["--base-path", "/pad/"]).await;
+    let server = TestServer::builder()
+        .args(&["--base-path", "/pad/"])
+        .start()
+        .await;
     assert!(server.ws_url("doc").contains("/pad/ws/doc"));
     let mut a = Client::connect(&server, "doc").await;
     let mut b = Client::connect(&server, "doc").await;

@@ -627,7 +627,10 @@ async fn calc_pages_fix_the_kind_and_share_read_only() {
 async fn new_calcs_are_refused_while_creation_is_closed() {
     let file = shedding_config();
     let path = file.path().to_str().expect("utf-8 path");
-    let server = TestServer::start_with(&["--config", path, "--shedding-mode", "auto"]).await;
+    let server = TestServer::builder()
+        .args(&["--config", path, "--shedding-mode", "auto"])
+        .start()
+        .await;
     let mut a = new_calc(&server, "existing-calc").await;
     let mut other = Client::connect(&server, "second").await;
     other.insert(0, "x").await;

@@ -190,8 +190,10 @@ async fn ethercalc_api_shapes() {
 async fn import_limit_api_key_and_shedding() {
     // printf %s secret | sha256sum
     let hash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
-    let server =
-        TestServer::start_with(&["--max-import-bytes", "64", "--api-key-sha256", hash]).await;
+    let server = TestServer::builder()
+        .args(&["--max-import-bytes", "64", "--api-key-sha256", hash])
+        .start()
+        .await;
     let body = "x\n".repeat(40);
     let refused = server
         .request("PUT", "/_/big", &[("Content-Type", "text/csv")], &body)
@@ -226,7 +228,10 @@ async fn import_limit_api_key_and_shedding() {
     let (status, _) = server.get("/c/big/export/csv").await;
     assert_eq!(status, 200);
 
-    let closed = TestServer::start_with(&["--shedding-mode", "closed"]).await;
+    let closed = TestServer::builder()
+        .args(&["--shedding-mode", "closed"])
+        .start()
+        .await;
     let refused = closed
         .request("POST", "/_", &[("Content-Type", "text/csv")], "1\n")
         .await;
@@ -455,7 +460,10 @@ fn upload(file_name: &str, content: &str) -> (String, String) {
 
 #[tokio::test]
 async fn the_calc_page_replaces_from_a_file_and_reads_why_a_file_is_refused() {
-    let server = TestServer::start_with(&["--max-import-bytes", "64"]).await;
+    let server = TestServer::builder()
+        .args(&["--max-import-bytes", "64"])
+        .start()
+        .await;
     assert_eq!(put(&server, "menu", "text/csv", b"old,1\n").await, 201);
     let mut live = Client::connect(&server, "menu").await;
     assert_eq!(

@@ -29,7 +29,10 @@ async fn set_creation(server: &TestServer, mode: &str) {
 
 #[tokio::test]
 async fn refused_creations_leave_no_room_behind() {
-    let server = TestServer::start_with(&["--shedding-mode", "closed"]).await;
+    let server = TestServer::builder()
+        .args(&["--shedding-mode", "closed"])
+        .start()
+        .await;
     assert_eq!(server.metric("ardoise_rooms").await, 0.0);
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
     let csv = [("Content-Type", "text/csv")];
@@ -71,15 +74,17 @@ async fn creation_reopens_while_refused_attempts_continue() {
     )
     .expect("write");
     let path = file.path().to_str().expect("utf-8 path");
-    let server = TestServer::start_with(&[
-        "--config",
-        path,
-        "--shedding-mode",
-        "auto",
-        "--unload-grace-secs",
-        "1",
-    ])
-    .await;
+    let server = TestServer::builder()
+        .args(&[
+            "--config",
+            path,
+            "--shedding-mode",
+            "auto",
+            "--unload-grace-secs",
+            "1",
+        ])
+        .start()
+        .await;
     // Two live documents: above the mark.
     let a = Client::connect(&server, "load-a").await;
     let b = Client::connect(&server, "load-b").await;
@@ -107,7 +112,10 @@ async fn creation_reopens_while_refused_attempts_continue() {
 
 /// Starts a server whose creation override the test sets.
 async fn with_override() -> TestServer {
-    let server = TestServer::start_with(&["--admin-token", TOKEN]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
     set_creation(&server, "open").await;
     server
 }

@@ -8,7 +8,10 @@ use crate::server::TestServer;
 
 #[tokio::test]
 async fn sigkill_after_a_flush_interval_loses_nothing() {
-    let mut server = TestServer::start_with(&["--flush-interval-ms", "100"]).await;
+    let mut server = TestServer::builder()
+        .args(&["--flush-interval-ms", "100"])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "crash").await;
     for i in 0..50u32 {
         a.insert(i, "k").await;
@@ -26,7 +29,7 @@ async fn sigkill_after_a_flush_interval_loses_nothing() {
 
 #[tokio::test]
 async fn sync_mode_survives_sigkill_right_after_the_answer() {
-    let mut server = TestServer::start_with(&["--sync"]).await;
+    let mut server = TestServer::builder().args(&["--sync"]).start().await;
     let mut a = Client::connect(&server, "crash-sync").await;
     a.insert(0, "durable before broadcast").await;
     a.barrier().await;
@@ -47,7 +50,7 @@ async fn sigterm_closes_sockets_with_1001_persists_and_exits_zero() {
     assert!(status.success(), "exit status {status}");
     let frame = frame.expect("close frame");
     assert_eq!(u16::from(frame.code), 1001);
-    let server = TestServer::start_with_data(data).await;
+    let server = TestServer::builder().data(data).start().await;
     let b = Client::connect(&server, "term").await;
     assert_eq!(b.text(), "saved on shutdown");
 }

@@ -113,8 +113,10 @@ fn unfinished_chunks(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn huge_declared_bodies_are_refused_before_a_byte_is_read() {
-    let server =
-        TestServer::start_with(&["--api-key-sha256", KEY_SHA256, "--admin-token", ADMIN]).await;
+    let server = TestServer::builder()
+        .args(&["--api-key-sha256", KEY_SHA256, "--admin-token", ADMIN])
+        .start()
+        .await;
     let peak_before = server.peak_rss_kib();
     let right = format!("Bearer {KEY}");
     let admin = format!("Bearer {ADMIN}");
@@ -186,15 +188,17 @@ async fn huge_declared_bodies_are_refused_before_a_byte_is_read() {
 async fn chunked_bodies_are_refused_as_they_pass_the_limit() {
     let limit: usize = 4 << 20;
     let limit_arg = limit.to_string();
-    let mut server = TestServer::start_with(&[
-        "--api-key-sha256",
-        KEY_SHA256,
-        "--max-import-bytes",
-        &limit_arg,
-        "--api-max-body-bytes",
-        &limit_arg,
-    ])
-    .await;
+    let mut server = TestServer::builder()
+        .args(&[
+            "--api-key-sha256",
+            KEY_SHA256,
+            "--max-import-bytes",
+            &limit_arg,
+            "--api-max-body-bytes",
+            &limit_arg,
+        ])
+        .start()
+        .await;
     let peak_before = server.peak_rss_kib();
     let auth = format!("Bearer {KEY}");
     for (path, content_type, status) in [
@@ -237,7 +241,10 @@ async fn chunked_bodies_are_refused_as_they_pass_the_limit() {
 
 #[tokio::test]
 async fn silent_dribbling_and_idle_connections_are_closed_after_the_header_timeout() {
-    let mut server = TestServer::start_with(&["--http-header-timeout-secs", "1"]).await;
+    let mut server = TestServer::builder()
+        .args(&["--http-header-timeout-secs", "1"])
+        .start()
+        .await;
     let mut silent = TcpStream::connect(server.addr).await.expect("connects");
     // Headers started and never finished.
     let mut dribbler = send(&server, "GET / HTTP/1.1\r\nHost: test\r\nX-Slow: a", b"").await;
@@ -253,9 +260,10 @@ async fn silent_dribbling_and_idle_connections_are_closed_after_the_header_timeo
 
 #[tokio::test]
 async fn connections_past_the_cap_are_closed_at_once_and_counted() {
-    let server =
-        TestServer::start_with(&["--max-connections", "3", "--http-header-timeout-secs", "3"])
-            .await;
+    let server = TestServer::builder()
+        .args(&["--max-connections", "3", "--http-header-timeout-secs", "3"])
+        .start()
+        .await;
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(TcpStream::connect(server.addr).await.expect("connects"));
@@ -283,7 +291,10 @@ async fn connections_past_the_cap_are_closed_at_once_and_counted() {
 
 #[tokio::test]
 async fn names_made_of_dots_are_refused() {
-    let server = TestServer::start_with(&["--api-key-sha256", KEY_SHA256]).await;
+    let server = TestServer::builder()
+        .args(&["--api-key-sha256", KEY_SHA256])
+        .start()
+        .await;
     let auth = format!("Bearer {KEY}");
     for name in [".", "..", "..."] {
         let (status, body) = server.get(&format!("/p/{name}")).await;
@@ -319,8 +330,10 @@ async fn names_made_of_dots_are_refused() {
 
 #[tokio::test]
 async fn the_bearer_scheme_is_read_in_any_case_by_both_apis() {
-    let server =
-        TestServer::start_with(&["--api-key-sha256", KEY_SHA256, "--admin-token", ADMIN]).await;
+    let server = TestServer::builder()
+        .args(&["--api-key-sha256", KEY_SHA256, "--admin-token", ADMIN])
+        .start()
+        .await;
     for scheme in ["Bearer", "bearer", "BEARER"] {
         let admin = format!("{scheme} {ADMIN}");
         let r = server
@@ -348,7 +361,10 @@ async fn the_bearer_scheme_is_read_in_any_case_by_both_apis() {
 async fn bodies_held_at_once_share_one_budget() {
     // Four import limits' worth at most: 4 MiB here, so five bodies of 900 KiB cannot all be
     // held, whatever order the server reads them in.
-    let mut server = TestServer::start_with(&["--max-import-bytes", "1048576"]).await;
+    let mut server = TestServer::builder()
+        .args(&["--max-import-bytes", "1048576"])
+        .start()
+        .await;
     let chunked = [
         ("Content-Type", "text/csv"),
         ("Transfer-Encoding", "chunked"),

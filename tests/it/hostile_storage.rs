@@ -100,7 +100,10 @@ async fn a_full_disk_refuses_writes_then_recovers_without_a_restart_losing_nothi
 #[tokio::test]
 async fn edits_acknowledged_before_a_full_disk_survive_a_kill_during_it() {
     // No durable commit in the test's time: only the journal can bring the edits back.
-    let mut server = TestServer::start_with(&["--flush-interval-ms", "600000"]).await;
+    let mut server = TestServer::builder()
+        .args(&["--flush-interval-ms", "600000"])
+        .start()
+        .await;
     let mut writer = Client::connect(&server, "full-kill").await;
     let mut watcher = Client::connect(&server, "full-kill").await;
     for i in 0..21u32 {
@@ -121,7 +124,10 @@ async fn edits_acknowledged_before_a_full_disk_survive_a_kill_during_it() {
 async fn sigkill_right_after_a_broadcast_loses_nothing_another_client_received() {
     // Not --sync; a flush interval longer than the test, so no durable commit covers the edits
     // (with the default 100 ms one, some would be covered by chance).
-    let mut server = TestServer::start_with(&["--flush-interval-ms", "600000"]).await;
+    let mut server = TestServer::builder()
+        .args(&["--flush-interval-ms", "600000"])
+        .start()
+        .await;
     let mut author = Client::connect(&server, "seen").await;
     let mut reader = Client::connect(&server, "seen").await;
     for i in 0..50u32 {

@@ -41,7 +41,10 @@ async fn plain_get_on_the_websocket_route_is_a_clear_400() {
 
 #[tokio::test]
 async fn a_silent_connection_is_closed() {
-    let server = TestServer::start_with(&["--idle-timeout-secs", "1", "--ping-secs", "3600"]).await;
+    let server = TestServer::builder()
+        .args(&["--idle-timeout-secs", "1", "--ping-secs", "3600"])
+        .start()
+        .await;
     let mut c = crate::client::Client::connect(&server, "idle").await;
     let frame = c.closed_by_server().await.expect("close frame");
     assert_eq!(frame.reason.as_str(), "idle timeout");

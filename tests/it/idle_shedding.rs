@@ -37,7 +37,10 @@ fn broadcast_delays(metrics: &str) -> (f64, f64) {
 
 #[tokio::test]
 async fn creating_pads_one_after_another_on_an_idle_server_never_gets_503() {
-    let server = TestServer::start_with(&["--shedding-mode", "auto"]).await;
+    let server = TestServer::builder()
+        .args(&["--shedding-mode", "auto"])
+        .start()
+        .await;
     for i in 0..PADS {
         let name = format!("lesson-{i}");
         let page = server

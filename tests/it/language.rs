@@ -200,8 +200,10 @@ fn form_action(page: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn french_from_the_home_page_holds_through_creation_and_every_page() {
-    let server =
-        TestServer::start_with(&["--admin-token", "0123456789abcdef0123456789abcdef"]).await;
+    let server = TestServer::builder()
+        .args(&["--admin-token", "0123456789abcdef0123456789abcdef"])
+        .start()
+        .await;
     let get = |path: String| {
         let server = &server;
         async move { server.request("GET", &path, &ENGLISH_BROWSER, "").await }
@@ -273,7 +275,10 @@ async fn french_from_the_home_page_holds_through_creation_and_every_page() {
 
 #[tokio::test]
 async fn the_refusal_while_creation_is_closed_is_french_from_the_french_form() {
-    let server = TestServer::start_with(&["--shedding-mode", "closed"]).await;
+    let server = TestServer::builder()
+        .args(&["--shedding-mode", "closed"])
+        .start()
+        .await;
     let home = server
         .request("GET", "/?lang=fr", &ENGLISH_BROWSER, "")
         .await;
@@ -292,9 +297,10 @@ async fn the_refusal_while_creation_is_closed_is_french_from_the_french_form() {
 
 #[tokio::test]
 async fn a_bad_form_is_refused_in_french() {
-    let server =
-        TestServer::start_with(&["--retention-choices", "1d,7d", "--retention-default", "7d"])
-            .await;
+    let server = TestServer::builder()
+        .args(&["--retention-choices", "1d,7d", "--retention-default", "7d"])
+        .start()
+        .await;
     for body in ["name=x&lifetime=99d", "name=x&kind=spreadsheet"] {
         let r = server.request("POST", "/new?lang=fr", &FORM, body).await;
         assert_eq!(r.status, 400, "{body}");

@@ -1,35 +1,38 @@
-//! The integration suite: the real server binary, real WebSocket clients.
+//! The integration suite: the real server binary, real WebSocket clients. One line per module
+//! says what it covers; run one with `cargo test --test it <module>`.
 
-mod client;
-mod node_suite;
-mod server;
+// Helpers, not tests.
+mod client; // a yrs client over tokio-tungstenite that speaks y-websocket as the npm provider
+mod node_suite; // runs a `node --test` suite under tests/{suite}/ against the binary
+mod server; // `TestServer::builder()`: starts the binary, reads its address, logs and HTTP
 
-mod abuse;
-mod admin;
-mod api;
-mod awareness;
-mod base_path;
-mod browser;
-mod calc;
-mod calc_files;
-mod calc_readers;
-mod creation;
-mod durability;
-mod export;
-mod export_look;
-mod export_readers;
-mod hostile_files;
-mod hostile_formula;
-mod hostile_http;
-mod hostile_storage;
-mod hostile_sync;
-mod http;
-mod idle_shedding;
-mod language;
-mod loadtest;
-mod node_clients;
-mod opening;
-mod pages;
-mod retention;
-mod shedding;
-mod sync;
+mod abuse; // bad input closes only the connection that sent it; the room goes on
+mod admin; // the admin page and API, the notice to open pads, rate limits, metrics
+mod api; // the HTTP API: every call and error, the OpenAPI document, a backup that restores
+mod awareness; // presence states appear, change and disappear however a connection ends
+mod base_path; // `--base-path`: the whole application under a sub-path
+mod browser; // the pages in real Chromium (tests/browser/) against the binary
+mod calc; // calc pages and model: concurrent structure edits, sorts, evaluation
+mod calc_files; // calc exports and imports, and the EtherCalc-compatible API
+mod calc_readers; // LibreOffice reads the calc's ODS and XLSX exports with our values
+mod creation; // creation decisions read metadata only; refusals load nothing
+mod docs; // the option table in docs/ equals `ardoise --help`; doc links resolve
+mod durability; // nothing acknowledged is lost on SIGTERM or SIGKILL
+mod export; // pad export downloads from the editable and read-only links
+mod export_look; // export contrast (WCAG AA) on every author colour, lists, Markdown
+mod export_readers; // LibreOffice reads the pad's ODT and DOCX exports
+mod hostile_files; // hostile calc files: deep XML, cell bombs, endless formulas
+mod hostile_formula; // formulas deep enough to overflow IronCalc are served as #N/A
+mod hostile_http; // hostile HTTP clients: oversized bodies, slow heads, connection floods
+mod hostile_storage; // a disk that fills up, a kill right after a broadcast
+mod hostile_sync; // deeply nested shared types and presence floods; the server lives on
+mod http; // the HTTP edge: health, unknown routes, invalid names, non-WebSocket requests
+mod idle_shedding; // an idle server in `auto` shedding mode never closes creation
+mod language; // one language choice carried everywhere; French pages hold no English
+mod loadtest; // a short `loadtest run` against the server, every pad converging
+mod node_clients; // stock `yjs` + `y-websocket` npm clients (tests/node/) against the binary
+mod opening; // opening a missing name creates nothing; untyped visits are not kept
+mod pages; // home, creation, pad and read-only pages, QR codes
+mod retention; // expiry, creator delete, logs without addresses or content, CSP, /privacy
+mod shedding; // past a high mark new documents are refused, existing ones work
+mod sync; // two yrs clients converge and persist across reloads and restarts

@@ -47,7 +47,7 @@ fn quick_unload() -> Vec<&'static str> {
 
 #[tokio::test]
 async fn a_visited_pad_nobody_typed_into_is_gone_after_its_visit() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     assert_eq!(server.get("/p/visit-only").await.0, 200);
     // Joined, so it exists while someone is in it; leaves without typing.
     let client = Client::connect(&server, "visit-only").await;
@@ -63,7 +63,7 @@ async fn a_visited_pad_nobody_typed_into_is_gone_after_its_visit() {
 
 #[tokio::test]
 async fn a_visited_calc_holding_only_its_first_sheet_is_gone_after_its_visit() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     assert_eq!(server.get("/c/sheet-only").await.0, 200);
     // What every calc client writes on opening: the fixed first sheet.
     let doc = Doc::new();
@@ -78,7 +78,7 @@ async fn a_visited_calc_holding_only_its_first_sheet_is_gone_after_its_visit() {
 
 #[tokio::test]
 async fn a_typed_document_is_kept_through_unload_and_restart() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     assert_eq!(server.get("/p/typed-in").await.0, 200);
     let mut client = Client::connect(&server, "typed-in").await;
     client.insert(0, "x").await;
@@ -103,7 +103,7 @@ async fn a_typed_document_is_kept_through_unload_and_restart() {
 
 #[tokio::test]
 async fn a_document_asked_for_is_kept_even_if_empty() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     let r = server
         .post_form("/new?lang=en", "name=asked-for&kind=calc&lang=en")
         .await;
@@ -116,7 +116,7 @@ async fn a_document_asked_for_is_kept_even_if_empty() {
 
 #[tokio::test]
 async fn opening_a_missing_name_offers_to_create_it_and_creates_nothing() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     let mut typed = Client::connect(&server, "sortie-musee").await;
     typed.insert(0, "liste").await;
     typed.barrier().await;
@@ -144,7 +144,7 @@ async fn opening_a_missing_name_offers_to_create_it_and_creates_nothing() {
 
 #[tokio::test]
 async fn opening_an_existing_calc_goes_to_the_calc() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     let r = server
         .post_form("/new?lang=en", "name=budget&kind=calc")
         .await;
@@ -158,7 +158,7 @@ async fn opening_an_existing_calc_goes_to_the_calc() {
 
 #[tokio::test]
 async fn a_bad_name_is_refused_with_what_a_name_may_contain() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     let (code, page) = server.get("/open?name=sortie%20mus%C3%A9e&lang=fr").await;
     assert_eq!(code, 400);
     assert!(page.contains("lettres sans accent"), "{page}");
@@ -169,7 +169,7 @@ async fn a_bad_name_is_refused_with_what_a_name_may_contain() {
 
 #[tokio::test]
 async fn a_calc_page_joining_a_missing_name_creates_a_calc() {
-    let server = TestServer::start_with(&quick_unload()).await;
+    let server = TestServer::builder().args(&quick_unload()).start().await;
     // What the calc page asks when its calc was erased untyped while it was away.
     let mut client = Client::connect(&server, "rejoined?kind=calc").await;
     client.insert(0, "x").await;

@@ -12,13 +12,15 @@ fn data_attr(page: &str, attr: &str) -> Option<String> {
 
 #[tokio::test]
 async fn home_offers_creation_and_is_locked_down() {
-    let server = TestServer::start_with(&[
-        "--retention-choices",
-        "7d,30d",
-        "--retention-default",
-        "30d",
-    ])
-    .await;
+    let server = TestServer::builder()
+        .args(&[
+            "--retention-choices",
+            "7d,30d",
+            "--retention-default",
+            "30d",
+        ])
+        .start()
+        .await;
     let r = server
         .request("GET", "/", &[("Accept-Language", "fr-FR,fr;q=0.9")], "")
         .await;

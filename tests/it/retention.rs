@@ -39,15 +39,17 @@ async fn create(server: &TestServer, name: &str, lifetime: &str) -> String {
 
 #[tokio::test]
 async fn an_expired_pad_is_erased_and_its_live_clients_are_told() {
-    let server = TestServer::start_with(&[
-        "--retention-choices",
-        "5s,7d",
-        "--retention-default",
-        "5s",
-        "--retention-sweep-secs",
-        "1",
-    ])
-    .await;
+    let server = TestServer::builder()
+        .args(&[
+            "--retention-choices",
+            "5s,7d",
+            "--retention-default",
+            "5s",
+            "--retention-sweep-secs",
+            "1",
+        ])
+        .start()
+        .await;
     let page = server.get("/p/ephemeral").await.1;
     assert!(
         page.contains("If nobody edits it, this pad will be erased on")
@@ -214,7 +216,11 @@ async fn logs_carry_no_client_address_and_no_content() {
     // The server listens on 127.0.0.2, so its own address never reads "127.0.0.1", while every
     // client connects from 127.0.0.1 (the loopback's source address).
     for log in [None, Some("debug")] {
-        let server = TestServer::start_listening("127.0.0.2:0", log, &[]).await;
+        let server = TestServer::builder()
+            .listen("127.0.0.2:0")
+            .log(log)
+            .start()
+            .await;
         let content = "zebra-private-words-4172";
         let person = "Ottoline-private-name";
         let secret = create(&server, "private-pad", "30d").await;
@@ -303,15 +309,17 @@ async fn every_response_carries_a_strict_csp() {
 
 #[tokio::test]
 async fn the_privacy_page_follows_the_configuration() {
-    let server = TestServer::start_with(&[
-        "--retention-choices",
-        "1d,30d,forever",
-        "--retention-default",
-        "30d",
-        "--contact",
-        "privacy@example.org",
-    ])
-    .await;
+    let server = TestServer::builder()
+        .args(&[
+            "--retention-choices",
+            "1d,30d,forever",
+            "--retention-default",
+            "30d",
+            "--contact",
+            "privacy@example.org",
+        ])
+        .start()
+        .await;
     let en = server.get("/privacy?lang=en").await;
     assert_eq!(en.0, 200);
     assert!(
@@ -390,7 +398,7 @@ async fn a_data_directory_of_the_sled_versions_is_imported_whole() {
         Lifetime::Forever,
         Some("Texte d'avant la migration"),
     );
-    let server = TestServer::start_in_with(data.clone(), &[]).await;
+    let server = TestServer::builder().data(data.clone()).start().await;
     server
         .wait_log("the import", |l| l.contains("imported the sled database"))
         .await;
@@ -432,7 +440,11 @@ async fn documents_stored_before_the_expiry_index_expire_too() {
     // else). It is imported, then indexed by the migration, then erased.
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
     write_sled_directory(data.path(), "legacy", Lifetime::After(86_400), None);
-    let server = TestServer::start_in_with(data, &["--retention-sweep-secs", "1"]).await;
+    let server = TestServer::builder()
+        .data(data)
+        .args(&["--retention-sweep-secs", "1"])
+        .start()
+        .await;
     server
         .wait_log("the migration", |l| {
             l.contains("older documents now have an expiry") && l.contains("indexed=1")

@@ -1,5 +1,6 @@
-//! Starts the real `ardoise` binary on port 0 with a temporary data directory, and reads its
-//! first stdout line for the address, as any script would.
+//! Starts the real `ardoise` binary, by default on port 0 with a temporary data directory, and
+//! reads its first stdout line for the address, as any script would. `TestServer::builder()` is
+//! the one way to start it; the `TestServer` it returns reads the server's logs and speaks HTTP.
 
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
@@ -12,78 +13,68 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
+/// The server binary Cargo built for this test run.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_ardoise");
+
 /// Longest wait for anything a test expects to happen; reaching it fails the test.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A running server process.
-pub struct TestServer {
-    child: Child,
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    /// Its data directory (kept across restarts).
-    pub data: Arc<TempDir>,
+/// How to start a server, ripgrep's `TestCommand` style: every setting has a default and
+/// `start` runs the binary, e.g. `TestServer::builder().args(&["--sync"]).start().await`.
+///
+/// Load shedding is forced open unless the arguments set `--shedding-mode`: the suite itself
+/// loads the machine, and only the shedding tests are about refusing new documents.
+#[derive(Clone)]
+pub struct Builder {
     args: Vec<String>,
-    logs: Arc<Mutex<Vec<String>>>,
-    log_count: watch::Receiver<usize>,
+    data: Option<Arc<TempDir>>,
+    listen: String,
+    log: Option<String>,
 }
 
-impl TestServer {
-    /// Starts a server with default settings.
-    pub async fn start() -> Self {
-        Self::start_with(&[]).await
+impl Builder {
+    /// Adds command-line arguments (after `--listen` and `--data`).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
     }
 
-    /// Starts a server with extra command-line arguments. Load shedding is forced open unless
-    /// the test sets `--shedding-mode`: the suite itself loads the machine, and only the
-    /// shedding tests are about refusing new documents.
-    pub async fn start_with(args: &[&str]) -> Self {
-        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        if !args.iter().any(|a| a == "--shedding-mode") {
-            args.extend(["--shedding-mode".into(), "open".into()]);
+    /// Runs on an existing data directory (default: a fresh temporary one).
+    pub fn data(mut self, data: Arc<TempDir>) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Listens on `addr` (default `127.0.0.1:0`).
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.listen = addr.to_owned();
+        self
+    }
+
+    /// Sets `ARDOISE_LOG` to `filter`, or with `None` leaves it unset so the binary's default
+    /// level applies (default `info,ardoise=debug`, which the log-reading helpers rely on).
+    pub fn log(mut self, filter: Option<&str>) -> Self {
+        self.log = filter.map(str::to_owned);
+        self
+    }
+
+    /// Starts the binary and waits for its first stdout line, which holds the address.
+    pub async fn start(mut self) -> TestServer {
+        if !self.args.iter().any(|a| a == "--shedding-mode") {
+            self.args.extend(["--shedding-mode".into(), "open".into()]);
         }
-        Self::start_in(data, args).await
-    }
-
-    /// Starts a server on an existing data directory.
-    pub async fn start_with_data(data: Arc<TempDir>) -> Self {
-        Self::start_in(data, vec!["--shedding-mode".into(), "open".into()]).await
-    }
-
-    /// Starts a server on an existing data directory with extra command-line arguments.
-    pub async fn start_in_with(data: Arc<TempDir>, args: &[&str]) -> Self {
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        args.extend(["--shedding-mode".into(), "open".into()]);
-        Self::start_in(data, args).await
-    }
-
-    async fn start_in(data: Arc<TempDir>, args: Vec<String>) -> Self {
-        Self::start_logged(data, args, "127.0.0.1:0", Some("info,ardoise=debug")).await
-    }
-
-    /// Starts a server listening on `listen` with `ARDOISE_LOG` set to `log` (unset: the
-    /// binary's default level), shedding forced open.
-    pub async fn start_listening(listen: &str, log: Option<&str>, args: &[&str]) -> Self {
-        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        args.extend(["--shedding-mode".into(), "open".into()]);
-        Self::start_logged(data, args, listen, log).await
-    }
-
-    async fn start_logged(
-        data: Arc<TempDir>,
-        args: Vec<String>,
-        listen: &str,
-        log: Option<&str>,
-    ) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ardoise"));
+        let data = self
+            .data
+            .get_or_insert_with(|| Arc::new(tempfile::tempdir().expect("temp dir")))
+            .clone();
+        let mut command = Command::new(BINARY);
         command
             .arg("--listen")
-            .arg(listen)
+            .arg(&self.listen)
             .arg("--data")
             .arg(data.path())
-            .args(&args);
-        match log {
+            .args(&self.args);
+        match &self.log {
             Some(filter) => command.env("ARDOISE_LOG", filter),
             None => command.env_remove("ARDOISE_LOG"),
         };
@@ -120,23 +111,54 @@ impl TestServer {
                 let _ = count_tx.send(n);
             }
         });
-        Self {
+        TestServer {
             child,
             addr,
             data,
-            args,
+            builder: self,
             logs,
             log_count,
         }
+    }
+}
+
+/// A running server process.
+pub struct TestServer {
+    child: Child,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its data directory (kept across restarts).
+    pub data: Arc<TempDir>,
+    /// How it was started (data directory included), to start it again the same way.
+    builder: Builder,
+    logs: Arc<Mutex<Vec<String>>>,
+    log_count: watch::Receiver<usize>,
+}
+
+impl TestServer {
+    /// A builder with the defaults: no extra arguments, a fresh data directory, port 0.
+    pub fn builder() -> Builder {
+        Builder {
+            args: Vec::new(),
+            data: None,
+            listen: "127.0.0.1:0".into(),
+            log: Some("info,ardoise=debug".into()),
+        }
+    }
+
+    /// Starts a server with the defaults (`TestServer::builder().start()`).
+    pub async fn start() -> Self {
+        Self::builder().start().await
     }
 
     /// The WebSocket URL of document `name` (under `--base-path` if the server has one).
     pub fn ws_url(&self, name: &str) -> String {
         let base = self
+            .builder
             .args
             .iter()
             .position(|a| a == "--base-path")
-            .and_then(|i| self.args.get(i + 1))
+            .and_then(|i| self.builder.args.get(i + 1))
             .map_or("", |b| b.trim_end_matches('/'));
         format!("ws://{}{base}/ws/{name}", self.addr)
     }
@@ -281,12 +303,12 @@ impl TestServer {
     pub async fn restart(mut self) -> Self {
         let status = self.terminate().await;
         assert!(status.success(), "server exited with {status}");
-        Self::start_in(self.data.clone(), self.args.clone()).await
+        self.builder.clone().start().await
     }
 
     /// Starts a new server on the same data directory after a crash.
     pub async fn start_again(&self) -> Self {
-        Self::start_in(self.data.clone(), self.args.clone()).await
+        self.builder.clone().start().await
     }
 
     /// Plain HTTP GET; returns the status code and the body.

@@ -24,7 +24,10 @@ fn config_file() -> tempfile::NamedTempFile {
 async fn past_the_high_mark_new_documents_get_503_and_existing_ones_work() {
     let file = config_file();
     let path = file.path().to_str().expect("utf-8 path");
-    let server = TestServer::start_with(&["--config", path, "--shedding-mode", "auto"]).await;
+    let server = TestServer::builder()
+        .args(&["--config", path, "--shedding-mode", "auto"])
+        .start()
+        .await;
     // Two live documents: one above the mark.
     let mut a = Client::connect(&server, "existing").await;
     a.insert(0, "before").await;

@@ -66,7 +66,10 @@ async fn late_joiner_gets_everything_with_formatting() {
 
 #[tokio::test]
 async fn state_survives_the_room_unloading() {
-    let server = TestServer::start_with(&["--unload-grace-secs", "0"]).await;
+    let server = TestServer::builder()
+        .args(&["--unload-grace-secs", "0"])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "unload").await;
     a.insert(0, "kept after unload").await;
     a.barrier().await;
@@ -132,7 +135,10 @@ async fn names_differing_by_case_or_suffix_are_isolated() {
 
 #[tokio::test]
 async fn unicode_survives_as_typed() {
-    let server = TestServer::start_with(&["--unload-grace-secs", "0"]).await;
+    let server = TestServer::builder()
+        .args(&["--unload-grace-secs", "0"])
+        .start()
+        .await;
     let samples = [
         "emoji 😀🎉",
         "ZWJ 👩‍👩‍👧‍👦 family",
@@ -201,8 +207,10 @@ async fn restart_keeps_everything() {
 
 #[tokio::test]
 async fn compaction_keeps_the_document_whole() {
-    let server =
-        TestServer::start_with(&["--compact-after-updates", "5", "--unload-grace-secs", "0"]).await;
+    let server = TestServer::builder()
+        .args(&["--compact-after-updates", "5", "--unload-grace-secs", "0"])
+        .start()
+        .await;
     let mut a = Client::connect(&server, "compact").await;
     for i in 0..40u32 {
         a.insert(i, "x").await;
