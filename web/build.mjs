@@ -37,7 +37,7 @@ const common = {
 
 const bundle = (name) => esbuild.build({
   ...common,
-  entryPoints: [`src/${name}.js`],
+  entryPoints: [`src/${name}/main.js`],
   outfile: `dist/${name}.js`,
   format: 'iife',
   target: ['es2022'],
@@ -53,7 +53,7 @@ const calcJs = await bundle('calc')
 // The admin page's script: no npm package, so nothing to add to the licences.
 await esbuild.build({
   ...common,
-  entryPoints: ['src/admin.js'],
+  entryPoints: ['src/admin/main.js'],
   outfile: 'dist/admin.js',
   format: 'iife',
   target: ['es2022'],
@@ -62,14 +62,14 @@ await esbuild.build({
 
 await esbuild.build({
   ...common,
-  entryPoints: ['src/app.css'],
+  entryPoints: ['src/common/app.css'],
   outfile: 'dist/app.css',
   target: ['chrome100', 'firefox100', 'safari15'],
   charset: 'ascii'
 })
 
 // Static files copied as they are
-for (const f of ['favicon.svg']) writeFileSync(join(dist, f), readFileSync(join(root, 'src', f)))
+for (const f of ['favicon.svg']) writeFileSync(join(dist, f), readFileSync(join(root, 'src', 'common', f)))
 writeFileSync(join(dist, 'ironcalc.wasm'), readFileSync(join(root, 'node_modules/@ironcalc/wasm/wasm_bg.wasm')))
 
 // Licences of every npm package that ended up in the bundle, sorted by name.

@@ -7,7 +7,7 @@
 import * as Y from 'yjs'
 import { Decoration, ViewPlugin, WidgetType } from '@codemirror/view'
 import { Annotation } from '@codemirror/state'
-import { validColor, cleanName, textOn } from './identity.js'
+import { validColor, cleanName, textOn } from '../common/identity.js'
 
 const remoteAnnotation = Annotation.define()
 
@@ -61,7 +61,7 @@ export function remoteUser (state, fallbackName) {
 
 /**
  * Keep a `.yc-<clientID>` rule per awareness client: --c (caret), --cl (selection), --cf (label text).
- * @param {import('./dynstyle.js').DynStyle} style
+ * @param {import('../common/dynstyle.js').DynStyle} style
  */
 export function styleAwareness (awareness, style, fallbackName) {
   const apply = () => {
