@@ -10,7 +10,7 @@ import { t, initLang, onLang, bindText, lang, withLang } from '../common/i18n.js
 import { pageChrome } from '../common/chrome.js'
 import { creatorDelete, goneKey } from '../common/creator.js'
 import { calcFileMenu } from './menu.js'
-import { remoteUser } from '../pad/cursors.js'
+import { remoteUser } from '../common/presence.js'
 import { createGrid, DEFAULT_W } from './grid.js'
 import { loadEngine, Evaluation } from './engine.js'
 import { layout, colName, rangeRows } from './formula.js'
