@@ -1,9 +1,9 @@
 // Build the browser client into dist/ (committed; the server embeds it):
-//   dist/pad.js        the pad page, one minified IIFE bundle (CodeMirror, Yjs, y-websocket, ...)
-//   dist/admin.js      the admin page's script
-//   dist/calc.js       the calc page, one minified IIFE bundle (Yjs, y-websocket, IronCalc glue)
+//   dist/pad.js        the pad page (src/pad/main.js), one minified IIFE bundle (CodeMirror, Yjs, ...)
+//   dist/admin.js      the admin page's script (src/admin/main.js)
+//   dist/calc.js       the calc page (src/calc/main.js), one minified IIFE bundle (Yjs, IronCalc glue)
 //   dist/ironcalc.wasm IronCalc's engine (@ironcalc/wasm, copied as published)
-//   dist/app.css       styles of every page (home, errors, pad)
+//   dist/app.css       styles of every page (src/common/app.css: home, errors, pad, calc)
 //   dist/favicon.svg   the icon (pages link it, so browsers do not ask for /favicon.ico)
 //   dist/*.gz          gzip level 9 siblings, served as-is to clients that accept gzip
 //   dist/THIRD_PARTY_LICENSES.txt   licences of the bundled npm packages
@@ -35,6 +35,7 @@ const common = {
   write: true
 }
 
+// A page's bundle: its area's entry, src/<name>/main.js, written under the page's name.
 const bundle = (name) => esbuild.build({
   ...common,
   entryPoints: [`src/${name}/main.js`],
