@@ -10,18 +10,19 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
 
 import {
   browserSuite, openPad, openCalc, padName, screenshot, assertClean, startServer, connect,
-  WAIT_MS, REPO, DESKTOP, PHONE, waitText
+  WAIT_MS, DESKTOP, PHONE, waitText
 } from './helpers.mjs'
 
 const T = { timeout: 600_000 }
 const TOKEN = 'a11y-admin-token'
 const suite = browserSuite({ args: ['--admin-token', TOKEN] })
 
-const AXE = readFileSync(join(REPO, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
+// Resolved as an import would be: the package lives in tests/node_modules (tests/package.json).
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
 
 /**
