@@ -1,7 +1,7 @@
 // The real ardoise binary for the Node test suites (tests/node, tests/browser): start it on
 // 127.0.0.1:0 with a fresh data dir, read the address from its first stdout line, keep the tail
-// of its log for failure messages, and stop it with SIGTERM. Node built-ins only, so both npm
-// projects can import it.
+// of its log for failure messages, and stop it with SIGTERM. Node built-ins only; ./clients.mjs
+// re-exports it with the stock Yjs clients.
 //
 // This file must not match node --test's file patterns (*.test.mjs, ...).
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there: Debian
 # packages for Node.js, LibreOffice and Chromium, then the npm packages of the web client (a Node
-# test imports its calc model) and of the Node and browser tests. Called by `./test`, `.ci/run`.
+# test imports its calc model) and of the Node and browser tests (one package: tests/package.json).
+# Called by `./test`, `.ci/run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ if ((${#apt_packages[@]})); then
 fi
 
 # npm ci only when node_modules is missing or older than the lock file.
-for dir in web tests/node tests/browser; do
+for dir in web tests; do
     if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
         [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
         echo "== npm ci in $dir"

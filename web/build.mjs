@@ -1,9 +1,9 @@
 // Build the browser client into dist/ (committed; the server embeds it):
-//   dist/pad.js        the pad page, one minified IIFE bundle (CodeMirror, Yjs, y-websocket, ...)
-//   dist/admin.js      the admin page's script
-//   dist/calc.js       the calc page, one minified IIFE bundle (Yjs, y-websocket, IronCalc glue)
+//   dist/pad.js        the pad page (src/pad/main.js), one minified IIFE bundle (CodeMirror, Yjs, ...)
+//   dist/admin.js      the admin page's script (src/admin/main.js)
+//   dist/calc.js       the calc page (src/calc/main.js), one minified IIFE bundle (Yjs, IronCalc glue)
 //   dist/ironcalc.wasm IronCalc's engine (@ironcalc/wasm, copied as published)
-//   dist/app.css       styles of every page (home, errors, pad)
+//   dist/app.css       styles of every page (src/common/app.css: home, errors, pad, calc)
 //   dist/favicon.svg   the icon (pages link it, so browsers do not ask for /favicon.ico)
 //   dist/*.gz          gzip level 9 siblings, served as-is to clients that accept gzip
 //   dist/THIRD_PARTY_LICENSES.txt   licences of the bundled npm packages
@@ -35,9 +35,10 @@ const common = {
   write: true
 }
 
+// A page's bundle: its area's entry, src/<name>/main.js, written under the page's name.
 const bundle = (name) => esbuild.build({
   ...common,
-  entryPoints: [`src/${name}.js`],
+  entryPoints: [`src/${name}/main.js`],
   outfile: `dist/${name}.js`,
   format: 'iife',
   target: ['es2022'],
@@ -53,7 +54,7 @@ const calcJs = await bundle('calc')
 // The admin page's script: no npm package, so nothing to add to the licences.
 await esbuild.build({
   ...common,
-  entryPoints: ['src/admin.js'],
+  entryPoints: ['src/admin/main.js'],
   outfile: 'dist/admin.js',
   format: 'iife',
   target: ['es2022'],
@@ -62,14 +63,14 @@ await esbuild.build({
 
 await esbuild.build({
   ...common,
-  entryPoints: ['src/app.css'],
+  entryPoints: ['src/common/app.css'],
   outfile: 'dist/app.css',
   target: ['chrome100', 'firefox100', 'safari15'],
   charset: 'ascii'
 })
 
 // Static files copied as they are
-for (const f of ['favicon.svg']) writeFileSync(join(dist, f), readFileSync(join(root, 'src', f)))
+for (const f of ['favicon.svg']) writeFileSync(join(dist, f), readFileSync(join(root, 'src', 'common', f)))
 writeFileSync(join(dist, 'ironcalc.wasm'), readFileSync(join(root, 'node_modules/@ironcalc/wasm/wasm_bg.wasm')))
 
 // Licences of every npm package that ended up in the bundle, sorted by name.

@@ -10,18 +10,19 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
 
 import {
-  browserSuite, openPad, openCalc, padName, screenshot, assertClean, startServer, stockClient,
-  WAIT_MS, REPO, DESKTOP, PHONE, waitText
+  browserSuite, openPad, openCalc, padName, screenshot, assertClean, startServer, connect,
+  WAIT_MS, DESKTOP, PHONE, waitText
 } from './helpers.mjs'
 
 const T = { timeout: 600_000 }
 const TOKEN = 'a11y-admin-token'
 const suite = browserSuite({ args: ['--admin-token', TOKEN] })
 
-const AXE = readFileSync(join(REPO, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
+// Resolved as an import would be: the package lives in tests/node_modules (tests/package.json).
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
 
 /**
@@ -76,8 +77,7 @@ async function lookAtDocument (person, kind, url, findings, tag) {
   // Somebody else is here and wrote in the chat: the count and the unread badge are shown
   // (the panel starts open on a wide screen, where nothing is unread).
   if (await page.getAttribute('.side-toggle', 'aria-expanded') === 'true') await page.click('.side-toggle')
-  const other = stockClient(suite.server.wsUrl, new URL(url).pathname.split('/').pop())
-  await other.synced
+  const other = await connect(suite.server.wsUrl, new URL(url).pathname.split('/').pop(), { label: 'Bob' })
   other.provider.awareness.setLocalStateField('user', { name: 'Bob', color: '#3cb44b' })
   other.doc.getArray('chat').push([{ author: 'Bob', text: 'Bonjour', ts: Date.now() }])
   await page.waitForSelector('.side-toggle .badge:not([hidden])', { timeout: WAIT_MS })
@@ -237,8 +237,7 @@ test('other people\'s arrivals and edits are announced politely, and the announc
   const region = page.locator('.announcer[aria-live="polite"]')
   assert.equal(await region.count(), 1, 'one polite live region')
 
-  const bob = stockClient(suite.server.wsUrl, name)
-  await bob.synced
+  const bob = await connect(suite.server.wsUrl, name, { label: 'Bob' })
   bob.provider.awareness.setLocalStateField('user', { name: 'Bob', color: '#3cb44b' })
   // The announcement names the editor from presence: Bob's name must have arrived before his edit.
   await page.waitForFunction(() => [...document.querySelectorAll('.people .person-name')].some((e) => e.textContent === 'Bob'), null, { timeout: WAIT_MS })

@@ -1,6 +1,7 @@
-// Helpers for the browser suite: start the real ardoise binary, drive Debian's Chromium with
-// playwright-core, read what a person would see (computed styles), and collect every console
-// error, page error and CSP violation so that each test can assert there were none.
+// Helpers for the browser suite: drive Debian's Chromium with playwright-core against the real
+// ardoise binary, read what a person would see (computed styles), and collect every console
+// error, page error and CSP violation so that each test can assert there were none. The server
+// and the stock Yjs clients are the Node suite's (../clients.mjs), re-exported here.
 //
 // This file must not match node --test's file patterns (*.test.mjs, ...).
 
@@ -13,15 +14,12 @@ import { before, after } from 'node:test'
 
 import { chromium } from 'playwright-core'
 
-import { freshDataDir, serverLogs, startServer } from '../server.mjs'
-import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import WebSocket from 'ws'
+import { destroyAllClients, serverLogs, startServer, WAIT_MS } from '../clients.mjs'
 
-export { Y, WebsocketProvider, WebSocket }
-export { freshDataDir, serverLogs, startServer }
-
-process.setMaxListeners(100)
+export {
+  Y, WebsocketProvider, WebSocket, freshDataDir, serverLogs, startServer, WAIT_MS,
+  makeClient, synced, connect, waitFor, destroyAllClients
+} from '../clients.mjs'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -30,9 +28,6 @@ export const CHROMIUM_ARGS = [
 ]
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const SCREENSHOTS = join(REPO, 'target', 'screenshots')
-
-/** Failure guard, not a timing assertion. */
-export const WAIT_MS = 15_000
 
 /** Launch Debian's Chromium (fails with a clear message when it is not installed). */
 export async function launchBrowser () {
@@ -111,8 +106,8 @@ export async function newPerson (browser, who = {}) {
 /**
  * One server and one Chromium shared by the tests of a file: started before them (the server
  * with `serverOptions`, as `startServer` takes them), and after them every person's context,
- * the browser and the server are closed. `suite.person(who)` opens a person with `defaults`
- * under `who`; `suite.server` and `suite.browser` are set once the tests run.
+ * every stock client, the browser and the server are closed. `suite.person(who)` opens a person
+ * with `defaults` under `who`; `suite.server` and `suite.browser` are set once the tests run.
  * @param {object} serverOptions
  * @param {object} defaults
  */
@@ -132,6 +127,7 @@ export function browserSuite (serverOptions = {}, defaults = {}) {
     suite.browser = await launchBrowser()
   })
   after(async () => {
+    destroyAllClients()
     for (const p of people) await p.context.close().catch(() => {})
     if (suite.browser) await suite.browser.close()
     if (suite.server) await suite.server.stop()
@@ -240,50 +236,6 @@ export async function screenshot (page, name, opts = {}) {
   const path = join(SCREENSHOTS, `${name}.png`)
   await page.screenshot({ path, ...opts })
   return path
-}
-
-/** A stock y-websocket client in Node (the same packages any Yjs app uses). */
-export function stockClient (wsUrl, room) {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(wsUrl, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
-  const synced = new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`stock client did not sync with ${room}\n${serverLogs()}`)), WAIT_MS)
-    provider.on('sync', (s) => {
-      if (s) {
-        clearTimeout(t)
-        resolve()
-      }
-    })
-  })
-  return {
-    doc,
-    provider,
-    synced,
-    destroy () {
-      provider.destroy()
-      doc.destroy()
-    }
-  }
-}
-
-/** Wait on a stock client's doc until pred() holds (re-checked on every update). */
-export function waitDoc (doc, pred, what, timeout = WAIT_MS) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      let ok = false
-      try { ok = pred() } catch (e) { finish(e); return }
-      if (ok) finish()
-    }
-    const finish = (err) => {
-      clearTimeout(t)
-      doc.off('update', check)
-      if (err) reject(err)
-      else resolve()
-    }
-    const t = setTimeout(() => finish(new Error(`timed out waiting for ${what}\n${serverLogs()}`)), timeout)
-    doc.on('update', check)
-    check()
-  })
 }
 
 /** Fails with every console error or CSP violation the people's pages had, and the server log. */

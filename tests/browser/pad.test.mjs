@@ -12,7 +12,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  browserSuite, Y, openPad, waitConnected, waitText, typeAtEnd, lookOf, waitLook, sameHue, screenshot, stockClient, waitDoc, editorText, padName, WAIT_MS, assertClean
+  browserSuite, Y, openPad, waitConnected, waitText, typeAtEnd, lookOf, waitLook, sameHue, screenshot, makeClient, synced, waitFor, editorText, padName, WAIT_MS, assertClean
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -170,9 +170,9 @@ test('reloading keeps the text and everyone\'s colours', T, async () => {
 test('formatted text from a stock y-websocket client is rendered formatted', T, async () => {
   const room = padName('stock')
   const person = await personFor(room)
-  const client = stockClient(suite.server.wsUrl, room)
+  const client = makeClient(suite.server.wsUrl, room, { label: 'Robot' })
   try {
-    await client.synced
+    await synced(client)
     const { doc } = client
     const ytext = doc.getText('content')
     doc.transact(() => {
@@ -209,7 +209,7 @@ test('formatted text from a stock y-websocket client is rendered formatted', T, 
     await p.keyboard.press('Control+End')
     await p.keyboard.type('Titre du navigateur')
     await p.keyboard.press('Control+Alt+3')
-    await waitDoc(doc, () => ytext.toDelta().some((d) => d.insert === '\n' && d.attributes?.header === 3), 'a header 3 from the browser')
+    await waitFor(() => ytext.toDelta().some((d) => d.insert === '\n' && d.attributes?.header === 3), 'a header 3 from the browser')
     const delta = ytext.toDelta()
     const i = delta.findIndex((d) => d.insert === '\n' && d.attributes?.header === 3)
     assert.ok(delta[i - 1].insert.endsWith('Titre du navigateur'))
@@ -226,7 +226,7 @@ test('formatted text from a stock y-websocket client is rendered formatted', T, 
     ytext.insert(0, 'après-embed ', {})
     await waitText(p, 'après-embed')
     await typeAtEnd(p, ' toujours vivant')
-    await waitDoc(doc, () => ytext.toString().includes('toujours vivant'), 'the page to keep working after an embed')
+    await waitFor(() => ytext.toString().includes('toujours vivant'), 'the page to keep working after an embed')
     assert.equal(await p.$$eval('img', (imgs) => imgs.filter((i) => i.closest('.cm-content')).length), 0)
   } finally {
     client.destroy()

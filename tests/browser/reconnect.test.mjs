@@ -8,8 +8,8 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  startServer, launchBrowser, newPerson, openPad, typeAtEnd, waitText, screenshot, stockClient,
-  waitDoc, padName, serverLogs
+  startServer, launchBrowser, newPerson, openPad, typeAtEnd, waitText, screenshot, makeClient,
+  synced, waitFor, padName, serverLogs
 } from './helpers.mjs'
 
 const T = { timeout: 120_000 }
@@ -50,11 +50,11 @@ test('offline edits are kept, shown as unsaved, and saved after an automatic rec
   await page.waitForFunction(() => document.querySelector('.status').dataset.state === 'connected', null, { timeout: 60_000 })
     .catch((e) => { throw new Error(`the page did not reconnect: ${e.message}\n${serverLogs()}`) })
 
-  const client = stockClient(second.wsUrl, name)
+  const client = makeClient(second.wsUrl, name, { label: 'stock client' })
   try {
-    await client.synced
+    await synced(client)
     const ytext = client.doc.getText('content')
-    await waitDoc(client.doc, () => ytext.toString().includes('avant la coupure. Pendant la coupure.'), 'the offline edit on the server')
+    await waitFor(() => ytext.toString().includes('avant la coupure. Pendant la coupure.'), 'the offline edit on the server')
   } finally {
     client.destroy()
   }

@@ -1,5 +1,5 @@
 //! The pages in real Chromium (Debian's `/usr/bin/chromium`, driven by playwright-core pinned in
-//! tests/browser/package-lock.json) against the real server binary.
+//! tests/package-lock.json) against the real server binary.
 
 use std::path::Path;
 

@@ -16,9 +16,9 @@ use crate::server::TestServer;
 /// The editor's palette, read from the client's source so the test follows it.
 fn palette() -> Vec<String> {
     let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src/identity.js"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src/common/identity.js"),
     )
-    .expect("web/src/identity.js");
+    .expect("web/src/common/identity.js");
     let start = source.find("PALETTE = [").expect("the PALETTE array");
     let block = &source[start..start + source[start..].find(']').expect("its end")];
     let colours: Vec<String> = block

@@ -42,7 +42,7 @@ fn fragments(template: &str) -> Vec<String> {
     out
 }
 
-/// `key: 'value'` lines of the `lang` block of `web/src/i18n.js`.
+/// `key: 'value'` lines of the `lang` block of `web/src/common/i18n.js`.
 fn client_strings(source: &str, lang: &str) -> HashMap<String, String> {
     let start = source
         .find(&format!("\n  {lang}: {{\n"))
@@ -70,8 +70,11 @@ fn english_strings() -> Vec<String> {
         .filter(|(e, f)| e != f)
         .map(|(e, _)| (*e).to_owned())
         .collect();
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/src/i18n.js"))
-        .expect("i18n.js");
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/web/src/common/i18n.js"
+    ))
+    .expect("i18n.js");
     let (client_en, client_fr) = (client_strings(&source, "en"), client_strings(&source, "fr"));
     assert!(client_en.len() > 100, "{} client strings", client_en.len());
     for (key, value) in client_en {

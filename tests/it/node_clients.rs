@@ -1,4 +1,4 @@
-//! Stock Yjs clients (`yjs` + `y-websocket` from npm, pinned in tests/node/package-lock.json)
+//! Stock Yjs clients (`yjs` + `y-websocket` from npm, pinned in tests/package-lock.json)
 //! against the real server binary.
 
 #[test]

@@ -1,6 +1,6 @@
 //! Runs a `node --test` suite under `tests/{suite}/` against the real server binary: installs
-//! its pinned npm packages with `npm ci` when needed, then runs every `*.test.mjs` file with
-//! `ARDOISE_BIN` set. Needs Node.js 20+ and npm on `PATH`.
+//! the suites' pinned npm packages (one `tests/package.json`) with `npm ci` when needed, then runs
+//! every `*.test.mjs` file with `ARDOISE_BIN` set. Needs Node.js 20+ and npm on `PATH`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -64,13 +64,15 @@ fn test_files(dir: &Path, suite: &str) -> Vec<String> {
 pub fn run(suite: &str, node_args: &[&str], hint: &str) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests").join(suite);
+    // Both suites share one npm package (one pinned yjs, y-websocket and ws): tests/package.json.
+    let npm_dir = root.join("tests");
     assert!(
-        dir.join("package.json").is_file(),
+        npm_dir.join("package.json").is_file(),
         "missing {}/package.json",
-        dir.display()
+        npm_dir.display()
     );
-    if needs_npm_ci(&dir) {
-        npm_ci(&dir);
+    if needs_npm_ci(&npm_dir) {
+        npm_ci(&npm_dir);
     }
     let bin = env!("CARGO_BIN_EXE_ardoise");
     // Files are named one by one: newer Node versions take a directory argument as a file.

@@ -6,14 +6,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { startServer, connect, waitFor, destroyAllClients } from './helpers.mjs'
+import { startServer, connect, waitFor, destroyAllClients } from '../clients.mjs'
 
 const T = { timeout: 60_000 }
 const TOKEN = 'node-suite-admin-token'
 let server
 
 before(async () => {
-  server = await startServer(['--admin-token', TOKEN])
+  server = await startServer({ args: ['--admin-token', TOKEN] })
 })
 
 after(async () => {

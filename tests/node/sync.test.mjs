@@ -4,7 +4,7 @@
 // (`cargo test` does it for you: tests/it/node_clients.rs.)
 //
 // Synchronisation is always on Yjs events (waitFor / the provider's 'sync' event);
-// the timeouts in helpers.mjs only turn a hang into a readable failure.
+// the timeouts in ../clients.mjs only turn a hang into a readable failure.
 
 import { test, before, after, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -17,7 +17,7 @@ import {
   destroyAllClients,
   sameStateVector,
   hex
-} from './helpers.mjs'
+} from '../clients.mjs'
 
 const T = { timeout: 60_000 }
 
@@ -300,7 +300,7 @@ test('persistence: content survives all clients leaving and a server restart', T
     witness.destroy()
 
     await s.stop()
-    s = await startServer([], { dataDir })
+    s = await startServer({ dataDir })
 
     const b = await connect(s.wsUrl, room, { label: 'B after restart 1' })
     assert.deepEqual(b.doc.getText('content').toDelta(), RICH_DELTA)
@@ -319,7 +319,7 @@ test('persistence: content survives all clients leaving and a server restart', T
     witness2.destroy()
 
     await s.stop()
-    s = await startServer([], { dataDir })
+    s = await startServer({ dataDir })
     const c = await connect(s.wsUrl, room, { label: 'C after restart 2' })
     assert.deepEqual(c.doc.getText('content').toDelta(), expectedDelta2)
     assert.deepEqual(c.doc.getArray('chat').toJSON(), expectedChat2)

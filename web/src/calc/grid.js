@@ -4,7 +4,7 @@
 // transform. Positions are set through the CSSOM (el.style.*), which the page's CSP allows;
 // nothing here writes a style attribute or HTML.
 
-import { h, clear } from '../dom.js'
+import { h, clear } from '../common/dom.js'
 import { colName } from './formula.js'
 
 export const ROW_H = 24

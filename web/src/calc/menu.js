@@ -3,9 +3,9 @@
 // calc's import route. The server applies the file through the calc's room, so every open page,
 // this one included, receives the new content as an ordinary update: nothing is reloaded here.
 
-import { h } from '../dom.js'
-import { t, bindText, onLang, lang } from '../i18n.js'
-import { dropdownMenu } from '../chrome.js'
+import { h } from '../common/dom.js'
+import { t, bindText, onLang, lang } from '../common/i18n.js'
+import { dropdownMenu } from '../common/chrome.js'
 
 const EXPORTS = ['csv', 'ods', 'xlsx', 'html']
 

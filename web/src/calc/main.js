@@ -4,18 +4,18 @@
 
 import * as Y from 'yjs'
 
-import { h, clear } from './dom.js'
-import { icon } from './icons.js'
-import { t, initLang, onLang, bindText, lang, withLang } from './i18n.js'
-import { pageChrome } from './chrome.js'
-import { creatorDelete, goneKey } from './creator.js'
-import { calcFileMenu } from './calc/menu.js'
-import { remoteUser } from './cursors.js'
-import { createGrid, DEFAULT_W } from './calc/grid.js'
-import { loadEngine, Evaluation } from './calc/engine.js'
-import { layout, colName, rangeRows } from './calc/formula.js'
-import { parseTyped, editText, inputOf, storedOf, parseNumber } from './calc/value.js'
-import * as D from './calc/doc.js'
+import { h, clear } from '../common/dom.js'
+import { icon } from '../common/icons.js'
+import { t, initLang, onLang, bindText, lang, withLang } from '../common/i18n.js'
+import { pageChrome } from '../common/chrome.js'
+import { creatorDelete, goneKey } from '../common/creator.js'
+import { calcFileMenu } from './menu.js'
+import { remoteUser } from '../common/presence.js'
+import { createGrid, DEFAULT_W } from './grid.js'
+import { loadEngine, Evaluation } from './engine.js'
+import { layout, colName, rangeRows } from './formula.js'
+import { parseTyped, editText, inputOf, storedOf, parseNumber } from './value.js'
+import * as D from './doc.js'
 
 /** Most cells one formatting, clearing or paste operation touches. */
 const MAX_OP_CELLS = 100000

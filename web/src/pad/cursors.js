@@ -2,12 +2,12 @@
 // (`user: {name, color, colorLight}` as y-codemirror.next expects, `cursor: {anchor, head}` as
 // Yjs relative positions). Unlike y-codemirror.next's yRemoteSelections this sets no inline
 // style: each client's colours are custom properties on a class in the nonce'd stylesheet
-// (EDITOR.md trap 2), after validation (trap 7).
+// (EDITOR.md trap 2, common/presence.js), after validation (trap 7).
 
 import * as Y from 'yjs'
 import { Decoration, ViewPlugin, WidgetType } from '@codemirror/view'
 import { Annotation } from '@codemirror/state'
-import { validColor, cleanName, textOn } from './identity.js'
+import { remoteUser } from '../common/presence.js'
 
 const remoteAnnotation = Annotation.define()
 
@@ -45,34 +45,6 @@ class CaretWidget extends WidgetType {
   get estimatedHeight () { return -1 }
 
   ignoreEvent () { return true }
-}
-
-/**
- * The user part of a remote awareness state, validated; null when unusable.
- * @returns {{name: string, color: string, colorLight: string} | null}
- */
-export function remoteUser (state, fallbackName) {
-  const u = state && state.user
-  if (!u || typeof u !== 'object') return null
-  const color = validColor(u.color) || '#888888'
-  const name = cleanName(u.name, fallbackName)
-  return { name, color, colorLight: color + '33' }
-}
-
-/**
- * Keep a `.yc-<clientID>` rule per awareness client: --c (caret), --cl (selection), --cf (label text).
- * @param {import('./dynstyle.js').DynStyle} style
- */
-export function styleAwareness (awareness, style, fallbackName) {
-  const apply = () => {
-    awareness.getStates().forEach((state, client) => {
-      const u = remoteUser(state, fallbackName())
-      if (!u) return
-      style.set(`.yc-${client}`, { '--c': u.color, '--cl': u.color + '40', '--cf': textOn(u.color) })
-    })
-  }
-  awareness.on('change', apply)
-  apply()
 }
 
 /**

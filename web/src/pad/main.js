@@ -8,9 +8,9 @@ import { EditorView, keymap, placeholder } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
-import { h, clear } from './dom.js'
-import { t, initLang, onLang, bindText, lang, withLang } from './i18n.js'
-import { storageGet, storageSet } from './identity.js'
+import { h, clear } from '../common/dom.js'
+import { t, initLang, onLang, bindText, lang, withLang } from '../common/i18n.js'
+import { storageGet, storageSet } from '../common/identity.js'
 import {
   guardText, textOf, rangeHas, lineAttrs, toggleInline, toggleLine, clearInline, setLink,
   linkRange, attrsOfChar, enter, backspace, safeHref, INLINE_KEYS
@@ -18,9 +18,9 @@ import {
 import { linkDialog } from './linkdialog.js'
 import { richDecorations, refresher } from './decorations.js'
 import { remoteCursors } from './cursors.js'
-import { icon } from './icons.js'
-import { pageChrome, dropdownMenu } from './chrome.js'
-import { creatorDelete, goneKey } from './creator.js'
+import { icon } from '../common/icons.js'
+import { pageChrome, dropdownMenu } from '../common/chrome.js'
+import { creatorDelete, goneKey } from '../common/creator.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
 const EXPORTS = ['txt', 'md', 'html', 'odt', 'docx']

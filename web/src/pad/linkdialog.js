@@ -2,8 +2,8 @@
 // is styled, translated, keyboard usable (Enter applies, Escape cancels, Tab reaches every
 // button) and gives focus back to the editor when it closes.
 
-import { h } from './dom.js'
-import { t, bindText, onLang } from './i18n.js'
+import { h } from '../common/dom.js'
+import { t, bindText, onLang } from '../common/i18n.js'
 import { safeHref } from './rich.js'
 
 /**

@@ -10,7 +10,7 @@ import { storageGet, storageSet, storageRemove } from './identity.js'
 /** The creator secret of each document this browser created: 'ardoise.creator.' + name. */
 export const CREATOR_KEY = 'ardoise.creator.'
 
-/** The close reason of a document its creator deleted (creator_delete.rs, DELETED_REASON). */
+/** The close reason of a document its creator deleted (the server's DELETED_REASON). */
 export const DELETED_REASON = 'deleted by its creator'
 
 /**

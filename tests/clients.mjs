@@ -1,31 +1,24 @@
-// Helpers for the Node test suite: start the real ardoise binary, connect stock
-// y-websocket clients to it, and wait on Yjs events (never on fixed sleeps).
+// Stock Yjs clients for the Node and browser suites: the real ardoise binary (./server.mjs), a
+// Y.Doc with the stock y-websocket provider (the packages any Yjs app uses, pinned once in
+// tests/package.json), and waiting on Yjs events (never on fixed sleeps).
 //
-// This file must not match node --test's file patterns (*.test.mjs, test-*.mjs,
-// test.mjs, ...) so that `node --test tests/node/` only runs the suites.
+// This file must not match node --test's file patterns (*.test.mjs, test-*.mjs, test.mjs, ...).
 
-import { freshDataDir, serverLogs, startServer as startArdoise } from '../server.mjs'
+import { freshDataDir, serverLogs, startServer } from './server.mjs'
 
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 
-export { Y, WebsocketProvider, WebSocket, freshDataDir, serverLogs }
+export { Y, WebsocketProvider, WebSocket, freshDataDir, serverLogs, startServer }
+
+/** How long a wait may last before it fails: a guard against hanging, not a timing assertion. */
+export const WAIT_MS = 15_000
 
 // Every provider registers a process 'exit' listener; a test may hold a dozen.
 process.setMaxListeners(100)
 
 const clients = new Set()
-
-/**
- * Start the server on 127.0.0.1:0 with a fresh data dir (or `opts.dataDir`, to restart on the
- * same data); see ../server.mjs.
- * @param {string[]} extraArgs
- * @param {{dataDir?: string}} opts
- */
-export function startServer (extraArgs = [], opts = {}) {
-  return startArdoise({ ...opts, args: extraArgs })
-}
 
 /**
  * Wait until `predicate()` is true, re-checking it on every Yjs event of every live client
@@ -38,7 +31,7 @@ export function startServer (extraArgs = [], opts = {}) {
  * @param {number} timeoutMs
  * @param {{sources?: Array<Y.Doc | WebsocketProvider | object>, describe?: () => string}} opts
  */
-export function waitFor (predicate, what, timeoutMs = 10_000, opts = {}) {
+export function waitFor (predicate, what, timeoutMs = WAIT_MS, opts = {}) {
   return new Promise((resolve, reject) => {
     const subs = []
     let done = false
@@ -145,7 +138,7 @@ export function makeClient (wsUrl, room, opts = {}) {
 }
 
 /** Wait until `client`'s provider has received the server's sync step 2. */
-export async function synced (client, timeoutMs = 10_000) {
+export async function synced (client, timeoutMs = WAIT_MS) {
   await waitFor(() => client.provider.synced, `${client.label} to sync with room ${client.provider.roomname}`, timeoutMs)
   return client
 }
