@@ -150,7 +150,7 @@ impl Color {
     }
 
     /// The pale shade the editor paints behind this author's text: the colour at alpha
-    /// `0x59` over white paper (`--a: <colour>59` in web/src/chrome.js). Every channel of a
+    /// `0x59` over white paper (`--a: <colour>59` in web/src/common/chrome.js). Every channel of a
     /// tint is at least 166, so its relative luminance is at least 0.38, whatever the colour.
     pub fn tint(self) -> Color {
         let blend = |c: u8| {
