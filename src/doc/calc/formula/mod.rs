@@ -927,7 +927,7 @@ mod tests {
 
     #[test]
     fn ranges_shrink_on_deletions_and_keep_their_positions_on_sorts() {
-        let cases: Vec<RangeCase> = serde_json::from_str(include_str!("range_cases.json")).unwrap();
+        let cases: Vec<RangeCase> = serde_json::from_str(include_str!("../range_cases.json")).unwrap();
         let rows: Vec<String> = (1..=5).map(|i| format!("r{i}")).collect();
         let cols: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
         for case in &cases {
@@ -951,7 +951,7 @@ mod tests {
     /// The cases shared with the browser's `formula.js`.
     #[test]
     fn shared_cases() {
-        let cases: Vec<Case> = serde_json::from_str(include_str!("formula_cases.json")).unwrap();
+        let cases: Vec<Case> = serde_json::from_str(include_str!("../formula_cases.json")).unwrap();
         let wb = workbook();
         let layout = Layout::new(&wb);
         for case in &cases {
