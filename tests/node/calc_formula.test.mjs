@@ -1,12 +1,12 @@
-// The browser's formula translation (web/src/doc/calc/formula.js, value.js) against the cases the
-// server's formula.rs is tested with: both sides must store and show formulas identically.
+// The browser's formula translation (web/src/calc/formula.js, value.js) against the cases the
+// server's src/doc/calc/formula/ is tested with: both sides must store and show formulas identically.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 
-import { layout, toStored, toA1, colName, shrinkRanges, keepRangePositions } from '../../web/src/doc/calc/formula.js'
-import { parseNumber, parseTyped } from '../../web/src/doc/calc/value.js'
+import { layout, toStored, toA1, colName, shrinkRanges, keepRangePositions } from '../../web/src/calc/formula.js'
+import { parseNumber, parseTyped } from '../../web/src/calc/value.js'
 
 const cases = JSON.parse(readFileSync(new URL('../../src/doc/calc/formula_cases.json', import.meta.url), 'utf8'))
 const ids = (p, n) => Array.from({ length: n }, (_, i) => `${p}${i + 1}`)
@@ -62,7 +62,7 @@ test('numbers and inputs per locale', () => {
 
 test('the first sheet is the same items in the browser and the server', async () => {
   const Y = await import('yjs')
-  const { firstSheetUpdate, FIRST_SHEET_CLOCK } = await import('../../web/src/doc/calc/doc.js')
+  const { firstSheetUpdate, FIRST_SHEET_CLOCK } = await import('../../web/src/calc/doc.js')
   const d = new Y.Doc()
   Y.applyUpdate(d, firstSheetUpdate())
   // the same clock as schema.rs's FIRST_SHEET_CLOCK (its unit test checks its side)

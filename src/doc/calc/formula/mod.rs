@@ -18,7 +18,8 @@
 //! cells, so no formula can reach beyond a sheet's bounded size.
 //!
 //! The browser has the same translation in `web/src/calc/formula.js`; both are checked against
-//! the shared cases in `formula_cases.json` (and `range_cases.json` for what deletions and sorts do to ranges).
+//! the shared cases in `../formula_cases.json` (and `../range_cases.json` for what deletions and
+//! sorts do to ranges).
 //!
 //! `lex.rs` reads A1 text (references, strings, numbers, words), `translate.rs` turns typed
 //! formulas into the stored form and back, `ranges.rs` rewrites stored ranges when rows or
