@@ -1,5 +1,5 @@
 // The browser's formula translation (web/src/calc/formula.js, value.js) against the cases the
-// server's formula.rs is tested with: both sides must store and show formulas identically.
+// server's src/doc/calc/formula/ is tested with: both sides must store and show formulas identically.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

@@ -18,7 +18,7 @@ pub enum Input {
     /// Text, shown as is.
     Text(String),
     /// A formula in stored form: starts with `=`, English names and separators, references by
-    /// row and column id (`formula.rs`).
+    /// row and column id (`formula/`).
     Formula(String),
 }
 

@@ -5,7 +5,8 @@
 
 use std::fmt::Write;
 
-use super::{head, link, AssetUrls, Lang};
+use super::lang::Lang;
+use super::layout::{head, link, AssetUrls};
 use crate::convert::escape::html as escape;
 use crate::doc::meta::Kind;
 
@@ -257,22 +258,28 @@ mod tests {
                 calc_url: Some("https://both.example/c/{name}".into()),
             },
         ];
-        let calc =
-            super::super::creation_closed(Lang::Fr, &assets(), Some("budget"), Kind::Calc, &hosts);
+        let calc = crate::http::pages::creation_closed(
+            Lang::Fr,
+            &assets(),
+            Some("budget"),
+            Kind::Calc,
+            &hosts,
+        );
         assert!(calc.contains("Création de tableurs suspendue"), "{calc}");
         assert!(calc.contains("https://both.example/c/budget"));
         assert!(!calc.contains("pads.example") && !calc.contains("/p/budget"));
         assert!(calc.contains("name=\"kind\" value=\"calc\""));
         assert!(calc.contains("name=\"lang\" value=\"fr\""));
-        let pad = super::super::creation_closed(Lang::En, &assets(), Some("n"), Kind::Pad, &hosts);
+        let pad =
+            crate::http::pages::creation_closed(Lang::En, &assets(), Some("n"), Kind::Pad, &hosts);
         assert!(pad.contains("New pads are paused"));
         assert!(pad.contains("https://pads.example/p/n") && !pad.contains("/c/n"));
         let week = Lifetime::After(7 * 86_400);
-        let creation = super::super::Creation {
+        let creation = crate::http::pages::Creation {
             open: false,
             hosts: &hosts,
         };
-        let home = super::super::home(Lang::En, &assets(), &[week], week, creation);
+        let home = crate::http::pages::home(Lang::En, &assets(), &[week], week, creation);
         assert!(home.contains("href=\"https://pads.example/\""), "{home}");
         assert!(home.contains("href=\"https://both.example/\""));
         assert!(!home.contains("/p/\""));

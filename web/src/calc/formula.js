@@ -1,5 +1,5 @@
 // Formulas between what people type and what is stored: the browser's twin of
-// src/doc/calc/formula.rs (read its header for the stored form). Both are checked against the same
+// src/doc/calc/formula/ (read mod.rs for the stored form). Both are checked against the same
 // cases, src/doc/calc/formula_cases.json (tests/node/calc_formula.test.mjs runs this side).
 
 import { toEnglish, fromEnglish, errorsOf, decimalOf, listOf } from './locale.js'
@@ -402,7 +402,7 @@ function renderRef (inner, lay, current) {
 /**
  * The stored formula `stored` (on sheet `home`) with every range end that a deletion removes
  * moved inward to the nearest surviving row or column inside the range, as spreadsheets shrink
- * a range when its first or last row goes; null when nothing changes. Twin of formula.rs's
+ * a range when its first or last row goes; null when nothing changes. Twin of formula/ranges.rs
  * shrink_ranges. `deletion`: {sheet, rows (else columns), order (ids before), deleted (Set)}.
  */
 export function shrinkRanges (stored, home, deletion) {
