@@ -41,9 +41,9 @@ use crate::sync::roomstats::RoomStats;
 /// one broadcast frame.
 const MAX_BATCH: usize = 256;
 
-/// What connections ask of a room.
+/// What connections ask of a room: sent only through [`RoomHandle`]'s methods.
 #[derive(Debug)]
-pub enum Command {
+pub(in crate::sync) enum Command {
     /// Subscribe a connection; the room sends it step 1 and the awareness states, then answers.
     Join {
         /// The connection.
@@ -242,8 +242,30 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomError::Closed)
     }
 
+    /// Unsubscribes a connection and removes the awareness states it introduced.
+    pub async fn leave(&self, conn: ConnId) -> Result<(), RoomError> {
+        self.send(Command::Leave { conn }).await
+    }
+
+    /// Hands the room a validated message from subscribed connection `conn`, read at
+    /// `received` (the start of its broadcast delay); waits while the room's queue is full,
+    /// which is the backpressure on the connection's reader.
+    pub async fn inbound(
+        &self,
+        conn: ConnId,
+        msg: Inbound,
+        received: Instant,
+    ) -> Result<(), RoomError> {
+        self.send(Command::Inbound {
+            conn,
+            msg,
+            received,
+        })
+        .await
+    }
+
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).
-    pub async fn send(&self, cmd: Command) -> Result<(), RoomError> {
+    async fn send(&self, cmd: Command) -> Result<(), RoomError> {
         self.tx.send(cmd).await.map_err(|_| RoomError::Closed)
     }
 }
