@@ -20,6 +20,7 @@ use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::nesting::Nesting;
 use crate::store::StoreError;
 use crate::sync::awareness::{Awareness, ConnId};
+use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
 use crate::sync::protocol;
 use crate::sync::room::core::{
@@ -34,6 +35,23 @@ use crate::sync::room::{
 struct Subscriber {
     outbox: Outbox,
     read_only: bool,
+}
+
+/// What a tick gathers from its commands for [`Room::finish`].
+#[derive(Default)]
+struct Gathered {
+    /// Admitted updates, by sender, applied in one transaction.
+    updates: Vec<(ConnId, Update)>,
+    /// Arrival of the oldest client update among them.
+    oldest: Option<Instant>,
+    /// Sync step 1s to answer once the updates are persisted.
+    step1s: Vec<(ConnId, StateVector)>,
+    /// Snapshot requests, answered once the updates are persisted.
+    snapshots: Vec<oneshot::Sender<Option<Vec<u8>>>>,
+    /// Server-made updates' answers, sent once persisted.
+    applied: Vec<oneshot::Sender<Result<Applied, RoomError>>>,
+    /// API edits, applied after the clients' updates.
+    edits: Vec<(TextEdit, EditReply)>,
 }
 
 /// A loaded room: the document, its subscribers, and what is pending.
@@ -238,119 +256,150 @@ impl Room {
     /// Handles one batch of commands: joins and leaves, then all updates in one transaction
     /// (persisted and broadcast by the next [`Room::flush`]), then sync answers.
     async fn tick(&mut self, batch: &mut Vec<Command>) {
-        let mut updates: Vec<(ConnId, Update)> = Vec::new();
-        let mut oldest: Option<Instant> = None;
-        let mut step1s: Vec<(ConnId, StateVector)> = Vec::new();
-        let mut snapshots = Vec::new();
-        let mut applied = Vec::new();
-        let mut edits = Vec::new();
+        let mut gathered = Gathered::default();
         let now = Instant::now();
         for cmd in batch.drain(..) {
             if self.deleted || self.broken {
-                // The rest of the batch concerns a document that is gone: dropped answers
-                // make joins and requests retry on a fresh room, which finds nothing.
-                match cmd {
-                    Command::Delete { reply, .. } => {
-                        let _ = reply.send(Ok(false));
-                    }
-                    Command::Edit { reply, .. } => {
-                        let refused = if self.deleted {
-                            EditRefused::NotFound
-                        } else {
-                            EditRefused::Unavailable
-                        };
-                        let _ = reply.send(Err(refused));
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            match cmd {
-                Command::Join {
-                    conn,
-                    outbox,
-                    read_only,
-                    ack,
-                } => self.join(conn, Subscriber { outbox, read_only }, ack),
-                Command::Open { create, reply } => {
-                    let _ = reply.send(self.open(create).await);
-                }
-                Command::Leave { conn } => {
-                    if self.subscribers.remove(&conn).is_some() {
-                        tracing::debug!(doc = %self.parts.name, conn, "left");
-                    }
-                    let gone = self.awareness.remove_owner(conn);
-                    self.awareness_dirty.extend(gone);
-                }
-                Command::Snapshot { reply } => snapshots.push(reply),
-                Command::Delete {
-                    reason,
-                    only_if,
-                    reply,
-                } => {
-                    let _ = reply.send(self.delete(&reason, only_if).await);
-                }
-                Command::Apply { update, reply } => {
-                    match self.ledger.admit_server(&update, &self.limits) {
-                        ServerUpdate::Admitted => {
-                            updates.push((SERVER_CONN, update.update));
-                            applied.push(reply);
-                        }
-                        ServerUpdate::Answer(answer) => {
-                            let _ = reply.send(Ok(answer));
-                        }
-                        ServerUpdate::Bug(e) => {
-                            tracing::error!(doc = %self.parts.name, error = %e, "server-made update refused");
-                            let _ = reply.send(Err(RoomError::Unavailable));
-                        }
-                    }
-                }
-                Command::Edit { edit, reply } => edits.push((edit, reply)),
-                Command::Inbound {
-                    conn,
-                    msg,
-                    received,
-                } => {
-                    let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
-                        continue;
-                    };
-                    let heard = core::hear(
-                        &mut self.ledger,
-                        &mut self.awareness,
-                        &self.limits,
-                        conn,
-                        read_only,
-                        msg,
-                        now,
-                    );
-                    match heard {
-                        Heard::Nothing => {}
-                        Heard::Step1(sv) => step1s.push((conn, sv)),
-                        Heard::Update(update, len) => {
-                            self.parts.stats.updates_in.inc();
-                            self.parts.stats.update_bytes_in.inc_by(len as u64);
-                            oldest = Some(oldest.map_or(received, |o| o.min(received)));
-                            updates.push((conn, update));
-                        }
-                        Heard::Awareness(changed) => self.awareness_dirty.extend(changed),
-                        Heard::QueryAwareness => {
-                            let frame = protocol::awareness(&self.awareness.encode_live());
-                            self.unicast(conn, frame);
-                        }
-                        Heard::Refused(refusal) => {
-                            if let Refusal::Shape(e) = &refusal {
-                                tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
-                            }
-                            let (code, reason) = refusal.close();
-                            self.drop_subscriber(conn, code, reason);
-                        }
-                    }
-                }
+                self.turn_away(cmd);
+            } else {
+                self.take(cmd, &mut gathered, now).await;
             }
         }
-        if self.deleted || self.broken {
+        if !self.deleted && !self.broken {
+            self.finish(gathered).await;
+        }
+    }
+
+    /// Answers a command that reached the room after its document was erased or the room
+    /// broke: dropped answers make joins and requests retry on a fresh room, which finds
+    /// nothing (or loads what storage holds).
+    fn turn_away(&self, cmd: Command) {
+        match cmd {
+            Command::Delete { reply, .. } => {
+                let _ = reply.send(Ok(false));
+            }
+            Command::Edit { reply, .. } => {
+                let refused = if self.deleted {
+                    EditRefused::NotFound
+                } else {
+                    EditRefused::Unavailable
+                };
+                let _ = reply.send(Err(refused));
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles one command of a tick: membership, metadata and deletion at once, in order;
+    /// updates and requests that need them persisted are gathered for [`Room::finish`].
+    async fn take(&mut self, cmd: Command, gathered: &mut Gathered, now: Instant) {
+        match cmd {
+            Command::Join {
+                conn,
+                outbox,
+                read_only,
+                ack,
+            } => self.join(conn, Subscriber { outbox, read_only }, ack),
+            Command::Open { create, reply } => {
+                let _ = reply.send(self.open(create).await);
+            }
+            Command::Leave { conn } => {
+                if self.subscribers.remove(&conn).is_some() {
+                    tracing::debug!(doc = %self.parts.name, conn, "left");
+                }
+                let gone = self.awareness.remove_owner(conn);
+                self.awareness_dirty.extend(gone);
+            }
+            Command::Snapshot { reply } => gathered.snapshots.push(reply),
+            Command::Delete {
+                reason,
+                only_if,
+                reply,
+            } => {
+                let _ = reply.send(self.delete(&reason, only_if).await);
+            }
+            Command::Apply { update, reply } => {
+                match self.ledger.admit_server(&update, &self.limits) {
+                    ServerUpdate::Admitted => {
+                        gathered.updates.push((SERVER_CONN, update.update));
+                        gathered.applied.push(reply);
+                    }
+                    ServerUpdate::Answer(answer) => {
+                        let _ = reply.send(Ok(answer));
+                    }
+                    ServerUpdate::Bug(e) => {
+                        tracing::error!(doc = %self.parts.name, error = %e, "server-made update refused");
+                        let _ = reply.send(Err(RoomError::Unavailable));
+                    }
+                }
+            }
+            Command::Edit { edit, reply } => gathered.edits.push((edit, reply)),
+            Command::Inbound {
+                conn,
+                msg,
+                received,
+            } => self.hear(conn, msg, received, gathered, now),
+        }
+    }
+
+    /// Handles a subscribed connection's message as [`core::hear`] decides; a connection that
+    /// is no longer subscribed is not heard.
+    fn hear(
+        &mut self,
+        conn: ConnId,
+        msg: Inbound,
+        received: Instant,
+        gathered: &mut Gathered,
+        now: Instant,
+    ) {
+        let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
             return;
+        };
+        let heard = core::hear(
+            &mut self.ledger,
+            &mut self.awareness,
+            &self.limits,
+            conn,
+            read_only,
+            msg,
+            now,
+        );
+        match heard {
+            Heard::Nothing => {}
+            Heard::Step1(sv) => gathered.step1s.push((conn, sv)),
+            Heard::Update(update, len) => {
+                self.parts.stats.updates_in.inc();
+                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                gathered.oldest = Some(gathered.oldest.map_or(received, |o| o.min(received)));
+                gathered.updates.push((conn, update));
+            }
+            Heard::Awareness(changed) => self.awareness_dirty.extend(changed),
+            Heard::QueryAwareness => {
+                let frame = protocol::awareness(&self.awareness.encode_live());
+                self.unicast(conn, frame);
+            }
+            Heard::Refused(refusal) => {
+                if let Refusal::Shape(e) = &refusal {
+                    tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
+                }
+                let (code, reason) = refusal.close();
+                self.drop_subscriber(conn, code, reason);
+            }
         }
+    }
+
+    /// Ends a tick: applies its updates in one transaction, then the API edits, persisting
+    /// before anything is answered that depends on it (sync answers, snapshots, server
+    /// updates, edits).
+    async fn finish(&mut self, gathered: Gathered) {
+        let Gathered {
+            updates,
+            oldest,
+            step1s,
+            snapshots,
+            applied,
+            edits,
+        } = gathered;
         if !updates.is_empty() {
             self.apply(updates).await;
             if let Some(oldest) = oldest {
