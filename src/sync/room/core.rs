@@ -22,9 +22,43 @@ use crate::sync::outbox::code;
 use crate::sync::protocol;
 use crate::sync::room::DeleteIf;
 
-/// The limits the room's decisions read, taken from [`Config`] once per room.
+/// What a room reads from the server's configuration, taken from [`Config`] once by the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Limits {
+pub struct RoomSettings {
+    /// Commands a room's queue holds before senders wait.
+    pub queue_messages: usize,
+    /// How long an awareness state lives without renewal.
+    pub awareness_timeout: Duration,
+    /// How long a room with no connection stays loaded.
+    pub unload_grace: Duration,
+    /// The broadcast throttle: at most one frame per tick.
+    pub broadcast_tick: Duration,
+    /// The lifetime of a document created by writing to its name.
+    pub retention_default: Lifetime,
+    /// Whether every log entry is flushed to disk before it is broadcast.
+    pub sync: bool,
+    /// The limits the room's decisions read.
+    pub limits: Limits,
+}
+
+impl RoomSettings {
+    /// The room's settings in the server's configuration.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            queue_messages: config.room_queue_messages,
+            awareness_timeout: config.awareness_timeout(),
+            unload_grace: config.unload_grace(),
+            broadcast_tick: config.broadcast_tick(),
+            retention_default: config.retention_default,
+            sync: config.sync,
+            limits: Limits::from_config(config),
+        }
+    }
+}
+
+/// The limits the room's decisions read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
     /// Past this encoded size, only deletions are admitted.
     pub max_doc_bytes: usize,
     /// Log entries past which the log is replaced by a snapshot.
@@ -35,7 +69,7 @@ pub(super) struct Limits {
 
 impl Limits {
     /// The room's limits in the server's configuration.
-    pub fn from_config(config: &Config) -> Self {
+    fn from_config(config: &Config) -> Self {
         Self {
             max_doc_bytes: config.max_doc_bytes,
             compact_after_updates: config.compact_after_updates,
@@ -415,7 +449,7 @@ pub(super) fn awareness_frame(awareness: &Awareness, dirty: &mut Vec<u64>) -> Op
 }
 
 /// Whether nobody ever typed into the document: it holds no item but the calc's first sheet,
-/// which every calc client writes alike on opening (`calc::schema::FIRST_SHEET_CLIENT`), and
+/// which every calc client writes alike on opening (`doc::calc::schema::FIRST_SHEET_CLIENT`), and
 /// nothing was ever deleted. State vectors only grow, so a document once typed into (even
 /// emptied since) never counts as untouched again.
 pub(super) fn untouched(doc: &Doc) -> bool {

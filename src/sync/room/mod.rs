@@ -16,6 +16,8 @@ mod core;
 mod load;
 mod task;
 
+pub use self::core::{Limits, RoomSettings};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +25,6 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
 use crate::doc::edit::{EditRefused, TextEdit};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::name::DocName;
@@ -287,7 +288,7 @@ pub struct RoomParts {
     /// Storage.
     pub store: Arc<dyn Store>,
     /// Limits and timings.
-    pub config: Arc<Config>,
+    pub settings: RoomSettings,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Removes the room from the registry.
@@ -302,7 +303,7 @@ pub struct RoomParts {
 
 /// Starts a room task; it loads the document before handling any command.
 pub fn spawn(parts: RoomParts, tracker: &tokio_util::task::TaskTracker) -> RoomHandle {
-    let (tx, rx) = mpsc::channel(parts.config.room_queue_messages.max(1));
+    let (tx, rx) = mpsc::channel(parts.settings.queue_messages.max(1));
     let id = parts.id;
     let connections = parts.connections.clone();
     tracker.spawn(task::run(parts, rx));

@@ -24,7 +24,7 @@ use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
 use crate::sync::protocol;
 use crate::sync::room::core::{
-    self, DeletePlan, FlushAt, FullState, Heard, Ledger, Limits, Refusal, ServerUpdate,
+    self, DeletePlan, FlushAt, FullState, Heard, Ledger, Refusal, ServerUpdate,
 };
 use crate::sync::room::load::{load, lock, observe};
 use crate::sync::room::{
@@ -57,8 +57,6 @@ struct Gathered {
 /// A loaded room: the document, its subscribers, and what is pending.
 struct Room {
     parts: RoomParts,
-    /// The limits `core`'s decisions read.
-    limits: Limits,
     doc: Doc,
     /// Filled by the document's update observer with each committed transaction's delta.
     deltas: Arc<Mutex<Vec<Vec<u8>>>>,
@@ -110,7 +108,6 @@ pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
     }
     tracing::info!(doc = %name, bytes = ledger.doc_bytes, "room loaded");
     let mut room = Room {
-        limits: Limits::from_config(&parts.config),
         parts,
         doc,
         deltas,
@@ -152,16 +149,16 @@ async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: 
 impl Room {
     /// Handles commands until the room should stop (unloaded or shutting down).
     async fn serve(&mut self, rx: &mut mpsc::Receiver<Command>) {
-        let config = self.parts.config.clone();
+        let settings = self.parts.settings;
         let shutdown = self.parts.shutdown.clone();
-        let mut sweep = tokio::time::interval(config.awareness_timeout() / 3);
+        let mut sweep = tokio::time::interval(settings.awareness_timeout / 3);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut empty_since = Some(tokio::time::Instant::now());
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
             let grace_over = async {
                 match empty_since {
-                    Some(since) => sleep_until(since + config.unload_grace()).await,
+                    Some(since) => sleep_until(since + settings.unload_grace).await,
                     None => std::future::pending().await,
                 }
             };
@@ -183,7 +180,7 @@ impl Room {
                     self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
                 }
                 _ = sweep.tick() => {
-                    let expired = self.awareness.expire(Instant::now(), config.awareness_timeout());
+                    let expired = self.awareness.expire(Instant::now(), settings.awareness_timeout);
                     self.awareness_dirty.extend(expired);
                 }
                 _ = grace_over => {
@@ -242,8 +239,9 @@ impl Room {
     }
 
     /// Erases a provisional document (made by opening its link) that holds nothing anyone typed
-    /// (see [`core::untouched`]), as its room unloads: `creation`'s rule. Not at shutdown: a page
-    /// left open reconnects after the restart and must find its document, of its kind.
+    /// (see [`core::untouched`]), as its room unloads: `service::creation`'s rule. Not at
+    /// shutdown: a page left open reconnects after the restart and must find its document, of
+    /// its kind.
     async fn erase_if_untouched(&mut self) {
         if !self.ledger.erasable_at_unload(&self.doc) {
             return;
@@ -319,7 +317,10 @@ impl Room {
                 let _ = reply.send(self.delete(&reason, only_if).await);
             }
             Command::Apply { update, reply } => {
-                match self.ledger.admit_server(&update, &self.limits) {
+                match self
+                    .ledger
+                    .admit_server(&update, &self.parts.settings.limits)
+                {
                     ServerUpdate::Admitted => {
                         gathered.updates.push((SERVER_CONN, update.update));
                         gathered.applied.push(reply);
@@ -358,7 +359,7 @@ impl Room {
         let heard = core::hear(
             &mut self.ledger,
             &mut self.awareness,
-            &self.limits,
+            &self.parts.settings.limits,
             conn,
             read_only,
             msg,
@@ -452,7 +453,7 @@ impl Room {
             pending,
             self.flush_at.is_some(),
             self.last_flush,
-            self.parts.config.broadcast_tick(),
+            self.parts.settings.broadcast_tick,
             tokio::time::Instant::now(),
         );
         match when {
@@ -593,7 +594,7 @@ impl Room {
     /// to the observer.
     fn edit(&mut self, edit: &TextEdit) -> Result<(), EditRefused> {
         let len = edit.inserted_bytes();
-        self.ledger.check_edit(len, &self.limits)?;
+        self.ledger.check_edit(len, &self.parts.settings.limits)?;
         if catch_unwind(AssertUnwindSafe(|| edit::apply(&self.doc, edit))).is_err() {
             // yrs left the document in an unknown state: the next load starts from storage.
             tracing::error!(doc = %self.parts.name, "applying an edit panicked; closing the room");
@@ -675,7 +676,7 @@ impl Room {
                 .stats
                 .broadcast(Instant::now().saturating_duration_since(since));
         }
-        if self.ledger.compaction_due(&self.limits) {
+        if self.ledger.compaction_due(&self.parts.settings.limits) {
             self.compact().await;
         }
     }
@@ -685,14 +686,14 @@ impl Room {
         // A client wrote to a name nobody opened through a page: that creates the document.
         if let Some(new) = self
             .ledger
-            .implicit_creation(self.parts.config.retention_default)
+            .implicit_creation(self.parts.settings.retention_default)
         {
             self.create(new).await?;
         }
         let meta = self.ledger.touch(self.parts.clock.now());
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
-        let sync = self.parts.config.sync;
+        let sync = self.parts.settings.sync;
         let len = delta.len();
         let write = move || {
             if let Some((meta, expires)) = meta {

@@ -494,3 +494,25 @@ fn a_ticks_deltas_leave_as_one_update() {
     assert_eq!(content.get_string(&replica.transact()), "one two");
     assert_eq!(merge(vec![a.clone()]), vec![a], "one delta stays as it is");
 }
+
+#[test]
+fn a_rooms_settings_are_read_from_the_configuration_once() {
+    let config = Config::load_from([
+        "ardoise",
+        "--max-doc-bytes",
+        "1234",
+        "--compact-after-updates",
+        "7",
+        "--broadcast-tick-ms",
+        "5000",
+    ])
+    .expect("config");
+    let settings = RoomSettings::from_config(&config);
+    assert_eq!(settings.limits.max_doc_bytes, 1234);
+    assert_eq!(settings.limits.compact_after_updates, 7);
+    assert_eq!(
+        settings.broadcast_tick,
+        Duration::from_secs(1),
+        "capped as the configuration caps it"
+    );
+}
