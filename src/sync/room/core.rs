@@ -24,7 +24,7 @@ use crate::sync::room::DeleteIf;
 
 /// What a room reads from the server's configuration, taken from [`Config`] once by the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomSettings {
+pub(in crate::sync) struct RoomSettings {
     /// Commands a room's queue holds before senders wait.
     pub queue_messages: usize,
     /// How long an awareness state lives without renewal.
@@ -58,7 +58,7 @@ impl RoomSettings {
 
 /// The limits the room's decisions read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(in crate::sync) struct Limits {
     /// Past this encoded size, only deletions are admitted.
     pub max_doc_bytes: usize,
     /// Log entries past which the log is replaced by a snapshot.

@@ -16,7 +16,7 @@ mod core;
 mod load;
 mod task;
 
-pub use self::core::{Limits, RoomSettings};
+pub(in crate::sync) use self::core::RoomSettings;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -258,7 +258,7 @@ impl RoomHandle {
 }
 
 /// Runs when the room stops, even by panic: removes it from the registry.
-pub struct Unregister(Option<Box<dyn FnOnce() + Send>>);
+pub(in crate::sync) struct Unregister(Option<Box<dyn FnOnce() + Send>>);
 
 impl Unregister {
     /// Wraps the registry's removal callback.
@@ -280,7 +280,7 @@ impl Drop for Unregister {
 }
 
 /// Everything a room needs from the server.
-pub struct RoomParts {
+pub(in crate::sync) struct RoomParts {
     /// The document's name.
     pub name: DocName,
     /// Instance id, unique for the server's lifetime.
@@ -302,7 +302,10 @@ pub struct RoomParts {
 }
 
 /// Starts a room task; it loads the document before handling any command.
-pub fn spawn(parts: RoomParts, tracker: &tokio_util::task::TaskTracker) -> RoomHandle {
+pub(in crate::sync) fn spawn(
+    parts: RoomParts,
+    tracker: &tokio_util::task::TaskTracker,
+) -> RoomHandle {
     let (tx, rx) = mpsc::channel(parts.settings.queue_messages.max(1));
     let id = parts.id;
     let connections = parts.connections.clone();
