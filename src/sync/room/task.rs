@@ -851,3 +851,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .unwrap_or(Err(StoreError::Panicked))
 }
+
+#[cfg(test)]
+mod tests;
