@@ -21,7 +21,7 @@ use crate::sync::hub::{Hub, HubError};
 use crate::sync::inbound;
 use crate::sync::outbox::{self, code, Closer, Outbox, OutboxReceiver};
 use crate::sync::protocol;
-use crate::sync::room::{Command, RoomHandle};
+use crate::sync::room::RoomHandle;
 
 /// How long the writer tries to deliver a close frame before dropping the socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -53,7 +53,7 @@ pub async fn serve(
                 shown: false,
             };
             read(stream, &room, conn, &closer, &config, &shutdown, notices).await;
-            let _ = room.send(Command::Leave { conn }).await;
+            let _ = room.leave(conn).await;
         }
         Err(HubError::ShuttingDown) => closer.close(code::GOING_AWAY, "server shutting down"),
         Err(HubError::Unavailable) => closer.close(
@@ -143,12 +143,7 @@ async fn read(
         match inbound::parse(&bytes, config.max_awareness_bytes) {
             Ok(Some(msg)) => {
                 let received = std::time::Instant::now();
-                let cmd = Command::Inbound {
-                    conn,
-                    msg,
-                    received,
-                };
-                if room.send(cmd).await.is_err() {
+                if room.inbound(conn, msg, received).await.is_err() {
                     return closer.close(code::INTERNAL_ERROR, "document closed, reconnect");
                 }
             }

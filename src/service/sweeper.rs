@@ -230,7 +230,6 @@ mod tests {
     use crate::store::RedbStore;
     use crate::sync::inbound::Inbound;
     use crate::sync::outbox;
-    use crate::sync::room::Command;
     use yrs::updates::decoder::Decode;
     use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
@@ -314,25 +313,18 @@ mod tests {
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         let update = crate::sync::inbound::CheckedUpdate::decode(&bytes).expect("update");
-        room.send(Command::Inbound {
-            conn: 7,
-            msg: Inbound::Update(Box::new(update)),
-            received: std::time::Instant::now(),
-        })
-        .await
-        .expect("send");
-        room.send(Command::Inbound {
-            conn: 7,
-            msg: Inbound::Step1(StateVector::default()),
-            received: std::time::Instant::now(),
-        })
-        .await
-        .expect("send");
+        let now = std::time::Instant::now();
+        room.inbound(7, Inbound::Update(Box::new(update)), now)
+            .await
+            .expect("send");
+        room.inbound(7, Inbound::Step1(StateVector::default()), now)
+            .await
+            .expect("send");
         // step 1 and awareness on join, the broadcast update, then the answer to our step 1.
         for _ in 0..4 {
             rx.recv().await.expect("frame");
         }
-        room.send(Command::Leave { conn: 7 }).await.expect("leave");
+        room.leave(7).await.expect("leave");
     }
 
     /// Every key and value of every table, as lossy text.

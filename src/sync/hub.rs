@@ -19,7 +19,9 @@ use crate::store::{Health, Store, StoreError};
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::outbox::Outbox;
-use crate::sync::room::{self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, Unregister};
+use crate::sync::room::{
+    self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, RoomSettings, Unregister,
+};
 use crate::sync::roomstats::RoomStats;
 
 /// How often a join may find its room closing under it (unloading at that very moment) before
@@ -52,7 +54,10 @@ pub struct StoredDoc {
 pub struct Hub {
     rooms: Arc<DashMap<DocName, RoomHandle>>,
     store: Arc<dyn Store>,
+    /// Backups read the data directory and cache size from it.
     config: Arc<Config>,
+    /// What every room reads from the configuration, taken once.
+    settings: RoomSettings,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     next_id: AtomicU64,
@@ -68,6 +73,7 @@ impl Hub {
         Self {
             rooms: Arc::new(DashMap::new()),
             store,
+            settings: RoomSettings::from_config(&config),
             config,
             shutdown,
             tasks: TaskTracker::new(),
@@ -109,7 +115,7 @@ impl Hub {
                     name: name.clone(),
                     id,
                     store: self.store.clone(),
-                    config: self.config.clone(),
+                    settings: self.settings,
                     shutdown: self.shutdown.clone(),
                     stats: self.stats.clone(),
                     unregister: Unregister::new(move || {
@@ -165,7 +171,7 @@ impl Hub {
     /// Metadata is read first (the live room's, else storage's): only a creation that is
     /// going ahead loads or spawns a room, so asking for a missing document without `create`
     /// (a refused creation, a probe) leaves nothing in the hub. Callers decide `create`
-    /// through `creation::open`.
+    /// through `service::creation::open`.
     pub async fn open(
         &self,
         name: &DocName,

@@ -1,0 +1,856 @@
+//! The room's tokio task: receives commands in batches, asks `core` what they mean, then does
+//! the IO: storage on the blocking pool, frames through the subscribers' outboxes, timers for
+//! the broadcast tick, awareness expiry and the unload grace.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, MissedTickBehavior};
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::doc::edit::{self, EditRefused, TextEdit};
+use crate::doc::guard;
+use crate::doc::meta::{DocMeta, NewDoc};
+use crate::doc::nesting::Nesting;
+use crate::store::StoreError;
+use crate::sync::awareness::{Awareness, ConnId};
+use crate::sync::inbound::Inbound;
+use crate::sync::outbox::{code, Outbox};
+use crate::sync::protocol;
+use crate::sync::room::core::{
+    self, DeletePlan, FlushAt, FullState, Heard, Ledger, Refusal, ServerUpdate,
+};
+use crate::sync::room::load::{load, lock, observe};
+use crate::sync::room::{
+    Applied, Command, DeleteIf, EditReply, RoomError, RoomParts, MAX_BATCH, SERVER_CONN,
+};
+
+/// A connection subscribed to the room.
+struct Subscriber {
+    outbox: Outbox,
+    read_only: bool,
+}
+
+/// What a tick gathers from its commands for [`Room::finish`].
+#[derive(Default)]
+struct Gathered {
+    /// Admitted updates, by sender, applied in one transaction.
+    updates: Vec<(ConnId, Update)>,
+    /// Arrival of the oldest client update among them.
+    oldest: Option<Instant>,
+    /// Sync step 1s to answer once the updates are persisted.
+    step1s: Vec<(ConnId, StateVector)>,
+    /// Snapshot requests, answered once the updates are persisted.
+    snapshots: Vec<oneshot::Sender<Option<Vec<u8>>>>,
+    /// Server-made updates' answers, sent once persisted.
+    applied: Vec<oneshot::Sender<Result<Applied, RoomError>>>,
+    /// API edits, applied after the clients' updates.
+    edits: Vec<(TextEdit, EditReply)>,
+}
+
+/// A loaded room: the document, its subscribers, and what is pending.
+struct Room {
+    parts: RoomParts,
+    doc: Doc,
+    /// Filled by the document's update observer with each committed transaction's delta.
+    deltas: Arc<Mutex<Vec<Vec<u8>>>>,
+    awareness: Awareness,
+    subscribers: HashMap<ConnId, Subscriber>,
+    /// Where the document stands in storage, and its nesting record.
+    ledger: Ledger,
+    /// Awareness clients whose change is not yet broadcast.
+    awareness_dirty: Vec<u64>,
+    /// Arrival of the oldest update applied to the document but not yet persisted and
+    /// broadcast; `None` when nothing is pending.
+    pending_since: Option<Instant>,
+    /// When pending changes last went out: the throttle's reference.
+    last_flush: tokio::time::Instant,
+    /// When the pending changes go out, if they are waiting for the end of a tick.
+    flush_at: Option<tokio::time::Instant>,
+    /// The cached sync step 2 for new clients.
+    full_state: FullState,
+    /// Set when storage failed or the document could not be rebuilt: the room must stop
+    /// without writing, and the next connection loads the document afresh.
+    broken: bool,
+    /// Set once the document is erased: the room stops without writing anything back.
+    deleted: bool,
+}
+
+/// Loads the document, then serves commands until the room unloads or the server stops.
+pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
+    let name = parts.name.clone();
+    let loaded = {
+        let store = parts.store.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || load(&*store, &name)).await
+    };
+    let (doc, ledger) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => {
+            tracing::error!(doc = %name, error = %e, "cannot load document");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+        Err(e) => {
+            tracing::error!(doc = %name, error = %e, "document load task failed");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+    };
+    let deltas = Arc::new(Mutex::new(Vec::new()));
+    if let Err(e) = observe(&doc, &deltas) {
+        tracing::error!(doc = %name, error = %e, "cannot observe document");
+        return refuse_all(parts, rx, RoomError::Unavailable).await;
+    }
+    tracing::info!(doc = %name, bytes = ledger.doc_bytes, "room loaded");
+    let mut room = Room {
+        parts,
+        doc,
+        deltas,
+        awareness: Awareness::default(),
+        subscribers: HashMap::new(),
+        ledger,
+        awareness_dirty: Vec::new(),
+        pending_since: None,
+        last_flush: tokio::time::Instant::now(),
+        flush_at: None,
+        full_state: FullState::default(),
+        broken: false,
+        deleted: false,
+    };
+    room.serve(&mut rx).await;
+    room.stop(rx).await;
+}
+
+/// Answers every queued join with `err` and stops: used when the document cannot be loaded.
+async fn refuse_all(mut parts: RoomParts, mut rx: mpsc::Receiver<Command>, err: RoomError) {
+    parts.unregister.run();
+    rx.close();
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            Command::Join { ack, .. } => {
+                let _ = ack.send(Err(err.clone()));
+            }
+            Command::Delete { reply, .. } => {
+                let _ = reply.send(Err(err.clone()));
+            }
+            Command::Edit { reply, .. } => {
+                let _ = reply.send(Err(EditRefused::Unavailable));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Room {
+    /// Handles commands until the room should stop (unloaded or shutting down).
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Command>) {
+        let settings = self.parts.settings;
+        let shutdown = self.parts.shutdown.clone();
+        let mut sweep = tokio::time::interval(settings.awareness_timeout / 3);
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut empty_since = Some(tokio::time::Instant::now());
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let grace_over = async {
+                match empty_since {
+                    Some(since) => sleep_until(since + settings.unload_grace).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let flush_due = async {
+                match self.flush_at {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                _ = flush_due => self.flush().await,
+                n = rx.recv_many(&mut batch, MAX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    self.tick(&mut batch).await;
+                    self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
+                }
+                _ = sweep.tick() => {
+                    let expired = self.awareness.expire(Instant::now(), settings.awareness_timeout);
+                    self.awareness_dirty.extend(expired);
+                }
+                _ = grace_over => {
+                    // Persist first; a join that arrived meanwhile keeps the room loaded.
+                    self.flush().await;
+                    self.compact().await;
+                    if rx.is_empty() {
+                        return;
+                    }
+                }
+            }
+            if self.broken || self.deleted {
+                return;
+            }
+            self.schedule_flush().await;
+            if self.broken {
+                return;
+            }
+            empty_since = core::empty_since(
+                self.subscribers.is_empty(),
+                empty_since,
+                tokio::time::Instant::now(),
+            );
+        }
+    }
+
+    /// Leaves the registry, persists, and turns away whatever is still queued.
+    async fn stop(mut self, mut rx: mpsc::Receiver<Command>) {
+        let shutting_down = self.parts.shutdown.is_cancelled();
+        self.disconnect_all(code::GOING_AWAY, "server shutting down");
+        let unload = core::unload(shutting_down, self.broken, self.deleted);
+        if unload.persist {
+            self.flush().await;
+        }
+        if unload.erase_if_untouched && !self.broken {
+            self.erase_if_untouched().await;
+        }
+        if unload.persist && !self.broken && !self.deleted {
+            self.compact().await;
+        }
+        // From here on nobody new can find this room; queued joins see it closed and retry
+        // through the registry, which loads the document afresh from what was just persisted.
+        self.parts.unregister.run();
+        rx.close();
+        while let Some(cmd) = rx.recv().await {
+            if let Command::Join { outbox, ack, .. } = cmd {
+                if shutting_down {
+                    outbox
+                        .closer()
+                        .close(code::GOING_AWAY, "server shutting down");
+                }
+                drop(ack);
+            }
+        }
+        tracing::info!(doc = %self.parts.name, "room unloaded");
+    }
+
+    /// Erases a provisional document (made by opening its link) that holds nothing anyone typed
+    /// (see [`core::untouched`]), as its room unloads: `service::creation`'s rule. Not at
+    /// shutdown: a page left open reconnects after the restart and must find its document, of
+    /// its kind.
+    async fn erase_if_untouched(&mut self) {
+        if !self.ledger.erasable_at_unload(&self.doc) {
+            return;
+        }
+        if let Ok(true) = self.delete("", DeleteIf::Always).await {
+            tracing::info!(doc = %self.parts.name, "untouched document erased at unload");
+        }
+    }
+
+    /// Handles one batch of commands: joins and leaves, then all updates in one transaction
+    /// (persisted and broadcast by the next [`Room::flush`]), then sync answers.
+    async fn tick(&mut self, batch: &mut Vec<Command>) {
+        let mut gathered = Gathered::default();
+        let now = Instant::now();
+        for cmd in batch.drain(..) {
+            if self.deleted || self.broken {
+                self.turn_away(cmd);
+            } else {
+                self.take(cmd, &mut gathered, now).await;
+            }
+        }
+        if !self.deleted && !self.broken {
+            self.finish(gathered).await;
+        }
+    }
+
+    /// Answers a command that reached the room after its document was erased or the room
+    /// broke: dropped answers make joins and requests retry on a fresh room, which finds
+    /// nothing (or loads what storage holds).
+    fn turn_away(&self, cmd: Command) {
+        match cmd {
+            Command::Delete { reply, .. } => {
+                let _ = reply.send(Ok(false));
+            }
+            Command::Edit { reply, .. } => {
+                let refused = if self.deleted {
+                    EditRefused::NotFound
+                } else {
+                    EditRefused::Unavailable
+                };
+                let _ = reply.send(Err(refused));
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles one command of a tick: membership, metadata and deletion at once, in order;
+    /// updates and requests that need them persisted are gathered for [`Room::finish`].
+    async fn take(&mut self, cmd: Command, gathered: &mut Gathered, now: Instant) {
+        match cmd {
+            Command::Join {
+                conn,
+                outbox,
+                read_only,
+                ack,
+            } => self.join(conn, Subscriber { outbox, read_only }, ack),
+            Command::Open { create, reply } => {
+                let _ = reply.send(self.open(create).await);
+            }
+            Command::Leave { conn } => {
+                if self.subscribers.remove(&conn).is_some() {
+                    tracing::debug!(doc = %self.parts.name, conn, "left");
+                }
+                let gone = self.awareness.remove_owner(conn);
+                self.awareness_dirty.extend(gone);
+            }
+            Command::Snapshot { reply } => gathered.snapshots.push(reply),
+            Command::Delete {
+                reason,
+                only_if,
+                reply,
+            } => {
+                let _ = reply.send(self.delete(&reason, only_if).await);
+            }
+            Command::Apply { update, reply } => {
+                match self
+                    .ledger
+                    .admit_server(&update, &self.parts.settings.limits)
+                {
+                    ServerUpdate::Admitted => {
+                        gathered.updates.push((SERVER_CONN, update.update));
+                        gathered.applied.push(reply);
+                    }
+                    ServerUpdate::Answer(answer) => {
+                        let _ = reply.send(Ok(answer));
+                    }
+                    ServerUpdate::Bug(e) => {
+                        tracing::error!(doc = %self.parts.name, error = %e, "server-made update refused");
+                        let _ = reply.send(Err(RoomError::Unavailable));
+                    }
+                }
+            }
+            Command::Edit { edit, reply } => gathered.edits.push((edit, reply)),
+            Command::Inbound {
+                conn,
+                msg,
+                received,
+            } => self.hear(conn, msg, received, gathered, now),
+        }
+    }
+
+    /// Handles a subscribed connection's message as [`core::hear`] decides; a connection that
+    /// is no longer subscribed is not heard.
+    fn hear(
+        &mut self,
+        conn: ConnId,
+        msg: Inbound,
+        received: Instant,
+        gathered: &mut Gathered,
+        now: Instant,
+    ) {
+        let Some(read_only) = self.subscribers.get(&conn).map(|s| s.read_only) else {
+            return;
+        };
+        let heard = core::hear(
+            &mut self.ledger,
+            &mut self.awareness,
+            &self.parts.settings.limits,
+            conn,
+            read_only,
+            msg,
+            now,
+        );
+        match heard {
+            Heard::Nothing => {}
+            Heard::Step1(sv) => gathered.step1s.push((conn, sv)),
+            Heard::Update(update, len) => {
+                self.parts.stats.updates_in.inc();
+                self.parts.stats.update_bytes_in.inc_by(len as u64);
+                gathered.oldest = Some(gathered.oldest.map_or(received, |o| o.min(received)));
+                gathered.updates.push((conn, update));
+            }
+            Heard::Awareness(changed) => self.awareness_dirty.extend(changed),
+            Heard::QueryAwareness => {
+                let frame = protocol::awareness(&self.awareness.encode_live());
+                self.unicast(conn, frame);
+            }
+            Heard::Refused(refusal) => {
+                if let Refusal::Shape(e) = &refusal {
+                    tracing::info!(doc = %self.parts.name, conn, error = %e, "update refused");
+                }
+                let (code, reason) = refusal.close();
+                self.drop_subscriber(conn, code, reason);
+            }
+        }
+    }
+
+    /// Ends a tick: applies its updates in one transaction, then the API edits, persisting
+    /// before anything is answered that depends on it (sync answers, snapshots, server
+    /// updates, edits).
+    async fn finish(&mut self, gathered: Gathered) {
+        let Gathered {
+            updates,
+            oldest,
+            step1s,
+            snapshots,
+            applied,
+            edits,
+        } = gathered;
+        if !updates.is_empty() {
+            self.apply(updates).await;
+            if let Some(oldest) = oldest {
+                self.pending_since = Some(self.pending_since.map_or(oldest, |p| p.min(oldest)));
+            }
+        }
+        if !step1s.is_empty() || !snapshots.is_empty() {
+            // What a client or reader is sent must already be persisted.
+            self.flush_updates().await;
+            if self.broken {
+                return;
+            }
+        }
+        if !edits.is_empty() {
+            self.apply_edits(edits).await;
+        }
+        if !applied.is_empty() && !self.broken {
+            // Answered as done only once persisted: the throttle may still hold the delta.
+            self.flush_updates().await;
+        }
+        for reply in applied {
+            let outcome = if self.broken {
+                Err(RoomError::Unavailable)
+            } else {
+                Ok(Applied::Done)
+            };
+            let _ = reply.send(outcome);
+        }
+        for (conn, sv) in step1s {
+            let frame = self.full_state.answer(&self.doc, &sv);
+            self.unicast(conn, frame);
+        }
+        if !snapshots.is_empty() {
+            let snapshot = self.ledger.meta.is_some().then(|| {
+                self.doc
+                    .transact()
+                    .encode_state_as_update_v1(&StateVector::default())
+            });
+            for reply in snapshots {
+                let _ = reply.send(snapshot.clone());
+            }
+        }
+    }
+
+    /// After a tick: sends pending changes now if the last flush is a tick old, else makes
+    /// sure a flush is due at the end of the tick.
+    async fn schedule_flush(&mut self) {
+        let pending = !self.awareness_dirty.is_empty() || !lock(&self.deltas).is_empty();
+        let when = core::flush_at(
+            pending,
+            self.flush_at.is_some(),
+            self.last_flush,
+            self.parts.settings.broadcast_tick,
+            tokio::time::Instant::now(),
+        );
+        match when {
+            FlushAt::Unchanged => {}
+            FlushAt::Now => self.flush().await,
+            FlushAt::At(at) => self.flush_at = Some(at),
+        }
+    }
+
+    /// Persists and broadcasts the pending document changes, then the awareness changes.
+    async fn flush(&mut self) {
+        self.flush_at = None;
+        self.last_flush = tokio::time::Instant::now();
+        self.flush_updates().await;
+        if !self.broken {
+            self.flush_awareness();
+        }
+    }
+
+    fn join(&mut self, conn: ConnId, sub: Subscriber, ack: oneshot::Sender<Result<(), RoomError>>) {
+        let (step1, states) = core::join_frames(&self.doc, &self.awareness);
+        if sub
+            .outbox
+            .push(step1)
+            .and_then(|()| sub.outbox.push(states))
+            .is_err()
+        {
+            sub.outbox
+                .closer()
+                .close(code::TRY_AGAIN_LATER, "server busy, reconnect");
+            return;
+        }
+        if ack.send(Ok(())).is_ok() {
+            tracing::debug!(doc = %self.parts.name, conn, read_only = sub.read_only, "joined");
+            self.subscribers.insert(conn, sub);
+        }
+    }
+
+    /// The metadata, creating the document (metadata and read-only token) if asked.
+    async fn open(&mut self, create: Option<NewDoc>) -> Result<Option<DocMeta>, RoomError> {
+        match (&self.ledger.meta, create) {
+            (Some(meta), _) => Ok(Some(meta.clone())),
+            (None, None) => Ok(None),
+            (None, Some(new)) => self.create(new).await.map(Some).map_err(|e| {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot create document");
+                RoomError::Unavailable
+            }),
+        }
+    }
+
+    /// Creates the document: stores its read-only token and metadata, off the async workers.
+    async fn create(&mut self, new: NewDoc) -> Result<DocMeta, StoreError> {
+        let meta = DocMeta::new(new, self.parts.clock.now());
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let stored = meta.clone();
+        blocking(move || {
+            store.put_token(stored.read_token.as_str(), name.as_str())?;
+            store.put_meta(name.as_str(), &stored.to_bytes(), stored.expires_at())
+        })
+        .await?;
+        tracing::info!(doc = %self.parts.name, "document created");
+        self.ledger.meta = Some(meta.clone());
+        Ok(meta)
+    }
+
+    /// If `only_if` holds: erases the document from storage, then disconnects everyone with
+    /// `reason`. The room stops afterwards; a later connection to the name finds nothing.
+    async fn delete(&mut self, reason: &str, only_if: DeleteIf) -> Result<bool, RoomError> {
+        let plan = self.ledger.plan_delete(only_if);
+        if plan == DeletePlan::Keep {
+            return Ok(false);
+        }
+        // Unpersisted edits die with the document; nothing runs in this room until the
+        // erasure below is done (this task owns it), so nothing can write it back.
+        lock(&self.deltas).clear();
+        let erased = match plan {
+            DeletePlan::Keep | DeletePlan::Gone => Ok(false),
+            DeletePlan::Erase(meta) => {
+                let store = self.parts.store.clone();
+                let name = self.parts.name.clone();
+                let token = meta.read_token;
+                blocking(move || store.delete(name.as_str(), Some(token.as_str())))
+                    .await
+                    .map(|()| true)
+            }
+        };
+        // Clients are told only now: one that reloads on the close must find the name empty.
+        match erased {
+            Ok(erased) => {
+                if erased {
+                    tracing::info!(doc = %self.parts.name, "document deleted");
+                }
+                self.disconnect_all(code::GONE, reason.to_owned());
+                self.deleted = true;
+                Ok(erased)
+            }
+            Err(e) => {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot delete document");
+                // Part of it may be gone: stop without writing and let a fresh load tell.
+                self.broken = true;
+                self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                Err(RoomError::Unavailable)
+            }
+        }
+    }
+
+    /// Applies API edits after the clients' updates (so a reload those may cause cannot drop
+    /// them), then persists and broadcasts their deltas through `apply`; each edit is answered
+    /// once persisted.
+    async fn apply_edits(&mut self, edits: Vec<(TextEdit, EditReply)>) {
+        let mut outcomes = Vec::with_capacity(edits.len());
+        for (edit, reply) in edits {
+            let outcome = if self.broken {
+                Err(EditRefused::Unavailable)
+            } else {
+                self.edit(&edit)
+            };
+            outcomes.push((reply, outcome));
+        }
+        if !self.broken {
+            // The edits changed the document: the cached full state is stale, and an edit is
+            // answered as done only once its delta is persisted (and broadcast).
+            self.full_state.clear();
+            self.flush_updates().await;
+        }
+        for (reply, outcome) in outcomes {
+            let outcome = match (&self.ledger.meta, outcome) {
+                (_, Err(refused)) => Err(refused),
+                (Some(meta), Ok(())) if !self.broken => Ok(meta.clone()),
+                _ => Err(EditRefused::Unavailable),
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// Applies an API edit to the document if it is a pad with room for it; the delta is left
+    /// to the observer.
+    fn edit(&mut self, edit: &TextEdit) -> Result<(), EditRefused> {
+        let len = edit.inserted_bytes();
+        self.ledger.check_edit(len, &self.parts.settings.limits)?;
+        if catch_unwind(AssertUnwindSafe(|| edit::apply(&self.doc, edit))).is_err() {
+            // yrs left the document in an unknown state: the next load starts from storage.
+            tracing::error!(doc = %self.parts.name, "applying an edit panicked; closing the room");
+            self.broken = true;
+            self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            return Err(EditRefused::Unavailable);
+        }
+        self.ledger.count(len);
+        Ok(())
+    }
+
+    /// Applies updates in one transaction; the observer keeps the resulting delta for the next
+    /// flush.
+    async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
+        self.full_state.clear();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = self.doc.transact_mut();
+            let mut refused = Vec::new();
+            for (conn, update) in updates {
+                if let Err(e) = txn.apply_update(update) {
+                    refused.push((conn, e));
+                }
+            }
+            refused
+        }));
+        let refused = match outcome {
+            Ok(refused) => refused,
+            Err(_) => {
+                tracing::error!(doc = %self.parts.name, "applying an update panicked; reloading from storage");
+                return self.reload().await;
+            }
+        };
+        for (conn, e) in refused {
+            tracing::debug!(doc = %self.parts.name, conn, error = %e, "update refused");
+            self.drop_subscriber(conn, code::POLICY_VIOLATION, "invalid update");
+        }
+    }
+
+    /// Persists the document changes applied since the last flush as one log entry, then
+    /// broadcasts them as one frame.
+    async fn flush_updates(&mut self) {
+        let deltas = std::mem::take(&mut *lock(&self.deltas));
+        let since = self.pending_since.take();
+        let deltas = core::merge(deltas);
+        if deltas.is_empty() {
+            return;
+        }
+        let mut frames = Vec::with_capacity(deltas.len());
+        for delta in deltas {
+            // Encoded before the delta moves to storage, so it is never copied.
+            frames.push(protocol::sync_update(&delta));
+            if let Err(e) = self.persist(delta).await {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
+                // Nothing of this batch was broadcast; the next room reloads what storage
+                // holds, and the clients push what it lacks when they reconnect.
+                self.broken = true;
+                return if e.is_io() {
+                    self.disconnect_all(
+                        code::TRY_AGAIN_LATER,
+                        "storage unavailable (disk full?), reconnect later",
+                    )
+                } else {
+                    self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
+                };
+            }
+        }
+        if let Some(since) = since {
+            self.parts.stats.persist_lag.observe(
+                Instant::now()
+                    .saturating_duration_since(since)
+                    .as_secs_f64(),
+            );
+        }
+        for frame in frames {
+            self.broadcast(frame);
+        }
+        if let Some(since) = since {
+            self.parts
+                .stats
+                .broadcast(Instant::now().saturating_duration_since(since));
+        }
+        if self.ledger.compaction_due(&self.parts.settings.limits) {
+            self.compact().await;
+        }
+    }
+
+    /// Appends one delta to the log (and the metadata when it changed).
+    async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
+        // A client wrote to a name nobody opened through a page: that creates the document.
+        if let Some(new) = self
+            .ledger
+            .implicit_creation(self.parts.settings.retention_default)
+        {
+            self.create(new).await?;
+        }
+        let meta = self.ledger.touch(self.parts.clock.now());
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let sync = self.parts.settings.sync;
+        let len = delta.len();
+        let write = move || {
+            if let Some((meta, expires)) = meta {
+                store.put_meta(name.as_str(), &meta, expires)?;
+            }
+            let seq = store.append(name.as_str(), &[&delta])?;
+            if sync {
+                store.flush()?;
+            }
+            Ok(seq)
+        };
+        // DESIGN.md §4: storage calls never run on the async workers. An inline append measured
+        // ~10× cheaper (BENCHMARKS.md, criterion), but a write waits for other rooms' writes
+        // (the database has one writer at a time) and for a durable commit (rare: the store makes
+        // one only after 30 s without writes, past 64 MiB of journal, or with `--sync`); with the
+        // tick's coalescing, one hand-off per tick per room is what this costs.
+        let seq = blocking(write).await?;
+        self.ledger.logged(seq, len);
+        Ok(())
+    }
+
+    /// Replaces the log with a snapshot of the live document. Failures are logged: the log
+    /// still holds everything, so nothing is lost.
+    async fn compact(&mut self) {
+        if !self.ledger.has_log() {
+            return;
+        }
+        let snapshot = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let through = self.ledger.last_seq;
+        let len = snapshot.len();
+        let write = move || {
+            store.compact(name.as_str(), &snapshot, through)?;
+            // The nesting record afresh from what yrs holds: items merged or collected since
+            // load no longer count, and content that arrived before what it hangs on is known.
+            let mut nesting = Nesting::default();
+            Ok(guard::document_shape(&snapshot)
+                .and_then(|shape| nesting.admit(&shape))
+                .map(|()| nesting))
+        };
+        match blocking(write).await {
+            Ok(nesting) => {
+                tracing::debug!(doc = %self.parts.name, bytes = len, "compacted");
+                self.ledger.compacted(len);
+                match nesting {
+                    Ok(nesting) => self.ledger.nesting = nesting,
+                    // Every update was admitted, so this is not expected; the old record
+                    // still bounds the document.
+                    Err(e) => {
+                        tracing::error!(doc = %self.parts.name, error = %e, "cannot recount the compacted document")
+                    }
+                }
+            }
+            Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "compaction failed"),
+        }
+    }
+
+    /// Rebuilds the document from storage after a panic left it in an unknown state; every
+    /// client is disconnected so it resyncs what the server may have lost.
+    async fn reload(&mut self) {
+        lock(&self.deltas).clear();
+        self.full_state.clear();
+        self.pending_since = None;
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;
+        match loaded {
+            Ok(Ok((doc, ledger))) if observe(&doc, &self.deltas).is_ok() => {
+                self.doc = doc;
+                self.ledger = ledger;
+                self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            }
+            _ => {
+                tracing::error!(doc = %self.parts.name, "reload failed");
+                self.broken = true;
+                self.disconnect_all(code::INTERNAL_ERROR, "internal error, reconnect to resync");
+            }
+        }
+    }
+
+    /// Disconnects everyone with `code` and `reason` (cut by `Closer::close` to what a close
+    /// frame carries) and forgets their awareness.
+    fn disconnect_all(&mut self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        let reason = reason.into();
+        for (_, sub) in self.subscribers.drain() {
+            sub.outbox.closer().close(code, reason.clone());
+        }
+        self.awareness = Awareness::default();
+        self.awareness_dirty.clear();
+    }
+
+    /// Broadcasts pending awareness changes as one frame (repeating if dropping a slow
+    /// subscriber removed more states).
+    fn flush_awareness(&mut self) {
+        while let Some(frame) = core::awareness_frame(&self.awareness, &mut self.awareness_dirty) {
+            self.broadcast(frame);
+        }
+        // Peers have been told: what connections that left introduced can go.
+        self.awareness.purge_departed();
+    }
+
+    fn broadcast(&mut self, frame: Bytes) {
+        self.parts
+            .stats
+            .bytes_out
+            .inc_by((frame.len() * self.subscribers.len()) as u64);
+        let slow: Vec<ConnId> = self
+            .subscribers
+            .iter()
+            .filter(|(_, sub)| sub.outbox.push(frame.clone()).is_err())
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in slow {
+            self.drop_subscriber(
+                conn,
+                code::TRY_AGAIN_LATER,
+                "connection too slow, reconnect to resync",
+            );
+        }
+    }
+
+    fn unicast(&mut self, conn: ConnId, frame: Bytes) {
+        let overflow = self
+            .subscribers
+            .get(&conn)
+            .is_some_and(|s| s.outbox.push(frame).is_err());
+        if overflow {
+            self.drop_subscriber(
+                conn,
+                code::TRY_AGAIN_LATER,
+                "connection too slow, reconnect to resync",
+            );
+        }
+    }
+
+    fn drop_subscriber(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+        if let Some(sub) = self.subscribers.remove(&conn) {
+            tracing::debug!(doc = %self.parts.name, conn, code, reason, "closing connection");
+            sub.outbox.closer().close(code, reason);
+        }
+        let gone = self.awareness.remove_owner(conn);
+        self.awareness_dirty.extend(gone);
+    }
+}
+
+/// Runs a storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or(Err(StoreError::Panicked))
+}
+
+#[cfg(test)]
+mod tests;
