@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{middleware, Form, Router};
+use axum::{Form, Router};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -36,15 +36,15 @@ pub mod api;
 pub mod assets;
 pub mod base_path;
 mod calc;
-pub mod calc_files;
-pub mod creator_delete;
+pub mod delete;
+pub mod ethercalc;
 pub mod gate;
 pub mod metrics;
+pub mod middleware;
 pub mod pages;
-pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
-pub mod throttle;
+pub mod site;
 pub mod ws;
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -318,21 +318,21 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/{name}", get(websocket))
         .route("/ws/r/{token}", get(read_only_websocket))
         .nest(api::PREFIX, api::routes(&state.config))
-        .merge(creator_delete::routes())
-        .merge(privacy::routes())
+        .merge(delete::routes())
+        .merge(site::routes())
         .merge(admin::routes())
         .merge(calc::routes())
-        .merge(crate::http::calc_files::routes())
+        .merge(crate::http::ethercalc::routes())
         .fallback(not_found)
         // Forms without a file (creating a document, a creator's delete): small. Routes with
         // larger bodies set their own limit (the API) or read them through `gate` (calc files).
         .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
         // Inside the CSP layer, so a 429 carries the policy too.
-        .layer(middleware::from_fn_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            throttle::limit,
+            middleware::limit,
         ))
-        .layer(axum::middleware::map_response(privacy::default_csp));
+        .layer(axum::middleware::map_response(site::default_csp));
     base_path::mount(app.with_state(state), &base, outside_base_path)
 }
 
@@ -488,7 +488,7 @@ async fn create(
         };
         // The fragment never reaches a server or a log; the page moves the secret into the
         // browser's storage and removes it from the address bar.
-        let fragment = if creator_delete::created_by(&meta, &secret) {
+        let fragment = if delete::created_by(&meta, &secret) {
             format!("#creator={}", secret.as_str())
         } else {
             String::new()
@@ -566,7 +566,7 @@ async fn open_doc(
         .open_or_create(&name, new)
         .await?
         .ok_or(AppError::CreationClosed(name.clone(), kind))?;
-    let secret = creator_delete::created_by(&meta, &secret).then_some(secret);
+    let secret = delete::created_by(&meta, &secret).then_some(secret);
     Ok((name, meta, secret))
 }
 
@@ -885,9 +885,9 @@ async fn read_only_export(
 ) -> Response {
     let result = async {
         let (_, name) = resolve(&state, &raw).await?;
-        if crate::http::calc_files::is_calc(&state, &name).await? {
+        if crate::http::ethercalc::is_calc(&state, &name).await? {
             // Named "calc" for the same reason as below.
-            return crate::http::calc_files::export(
+            return crate::http::ethercalc::export(
                 &state,
                 &name,
                 "calc",

@@ -466,12 +466,12 @@ async fn export(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let name = doc_name(&raw)?;
-    if crate::http::calc_files::is_calc(&state, &name).await? {
+    if crate::http::ethercalc::is_calc(&state, &name).await? {
         // Checked here so that an unknown format is answered as for a pad, naming the calc's.
         format.parse::<crate::convert::calc::CalcFormat>()?;
         let sheet = query.sheet.as_deref();
         return Ok(
-            crate::http::calc_files::export(&state, &name, name.as_str(), &format, sheet).await?,
+            crate::http::ethercalc::export(&state, &name, name.as_str(), &format, sheet).await?,
         );
     }
     let format: PadFormat = format.parse()?;
