@@ -8,13 +8,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::secrets::{AdminToken, EmptyToken};
 use crate::doc::name::DocName;
 use crate::http::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
+use crate::http::respond::static_page;
 use crate::http::{assets, pages};
 use crate::http::{AppError, AppState, RequestLang};
 use crate::service::admission::{Mode, Signal};
@@ -29,32 +29,9 @@ pub const MAX_NOTICE_CHARS: usize = 500;
 /// What disconnected clients are told when the operator gives no message.
 const DEFAULT_DELETE_REASON: &str = "this document was deleted by the operator";
 
-/// The `/admin` routes, to merge into the server's router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(page).fallback(wrong_method))
-        .route("/admin/api/stats", get(stats).fallback(wrong_method))
-        .route(
-            "/admin/api/creation",
-            put(set_creation).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/documents",
-            get(documents).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/documents/{name}",
-            delete(delete_document).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/notice",
-            put(set_notice).delete(clear_notice).fallback(wrong_method),
-        )
-}
-
 /// Another method on an admin path: 405, or 404 like everything else when the admin is off
 /// (so a disabled admin does not show that its paths exist).
-async fn wrong_method(State(state): State<AppState>) -> Response {
+pub(crate) async fn wrong_method(State(state): State<AppState>) -> Response {
     if state.config.admin_token.is_none() {
         AppError::NotFound.into_response()
     } else {
@@ -164,11 +141,14 @@ fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, Api
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
-async fn page(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+) -> Response {
     if state.config.admin_token.is_none() {
         return AppError::NotFound.page(lang);
     }
-    crate::http::static_page(pages::admin(lang, assets::urls()))
+    static_page(pages::admin(lang, assets::urls()))
 }
 
 /// One load signal with its marks.
@@ -216,7 +196,7 @@ fn creation_view(state: &crate::service::admission::AdmissionState) -> CreationV
     }
 }
 
-async fn stats(_: Admin, State(state): State<AppState>) -> Response {
+pub(crate) async fn stats(_: Admin, State(state): State<AppState>) -> Response {
     let admission = state.admission.state();
     let marks = &state.config.shedding;
     let signals = Signal::ALL
@@ -248,7 +228,7 @@ struct CreationBody {
     mode: Mode,
 }
 
-async fn set_creation(
+pub(crate) async fn set_creation(
     State(state): State<AppState>,
     request: TokenAndBody,
 ) -> Result<Response, ApiError> {
@@ -263,7 +243,7 @@ async fn set_creation(
 
 /// Query of `GET /admin/api/documents`.
 #[derive(Debug, Deserialize)]
-struct DocumentsQuery {
+pub(crate) struct DocumentsQuery {
     #[serde(default)]
     prefix: String,
     after: Option<String>,
@@ -291,7 +271,7 @@ struct DocumentsPage {
     next: Option<String>,
 }
 
-async fn documents(
+pub(crate) async fn documents(
     _: Admin,
     State(state): State<AppState>,
     query: Result<Query<DocumentsQuery>, axum::extract::rejection::QueryRejection>,
@@ -337,7 +317,7 @@ struct DeleteBody {
     message: String,
 }
 
-async fn delete_document(
+pub(crate) async fn delete_document(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     request: TokenAndBody,
@@ -366,7 +346,7 @@ struct NoticeBody {
     message: String,
 }
 
-async fn set_notice(
+pub(crate) async fn set_notice(
     State(state): State<AppState>,
     request: TokenAndBody,
 ) -> Result<Response, ApiError> {
@@ -391,7 +371,7 @@ async fn set_notice(
     ))
 }
 
-async fn clear_notice(_: Admin, State(state): State<AppState>) -> Response {
+pub(crate) async fn clear_notice(_: Admin, State(state): State<AppState>) -> Response {
     state.hub.set_notice(None);
     tracing::info!("notice to open pads cleared");
     json(serde_json::json!({ "notice": null }))

@@ -10,7 +10,9 @@ use serde_json::json;
 use crate::convert::pad::UnknownFormat;
 use crate::doc::edit::EditRefused;
 use crate::doc::name::NameError;
-use crate::http::{AppError, RETRY_AFTER_SECS};
+use crate::http::error::RETRY_AFTER_SECS;
+use crate::http::AppError;
+use crate::service::ServiceError;
 use crate::sync::hub::HubError;
 
 /// What the API answers instead of a result.
@@ -148,6 +150,22 @@ impl From<EditRefused> for ApiError {
             EditRefused::TooBig => ApiError::DocumentTooLarge,
             EditRefused::Unavailable => {
                 ApiError::Unavailable("document unavailable, try again later")
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => ApiError::NotFound("no such document"),
+            ServiceError::CreationClosed(..) => ApiError::CreationClosed,
+            ServiceError::ShuttingDown => ApiError::Unavailable("server shutting down"),
+            ServiceError::Unavailable => {
+                ApiError::Unavailable("document unavailable, try again later")
+            }
+            ServiceError::FileJobFailed => {
+                ApiError::Unavailable("the export could not be produced, try again later")
             }
         }
     }

@@ -6,11 +6,10 @@
 mod error;
 pub mod openapi;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
-use axum::{Json, Router};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -19,11 +18,14 @@ use crate::config::Config;
 use crate::convert::pad::{ExportOptions, PadFormat};
 use crate::doc::edit::TextEdit;
 use crate::doc::lifetime::{choose_lifetime, Lifetime};
-use crate::doc::meta::{random_name, DocMeta, Kind, NewDoc};
+use crate::doc::meta::{random_name, DocMeta, Kind};
 use crate::doc::name::DocName;
+use crate::http::calc_export;
 use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
-use crate::http::metrics::Refusal;
-use crate::http::{self, AppState, ExportQuery};
+use crate::http::pad::{public_base, ExportQuery};
+use crate::http::respond::download;
+use crate::http::AppState;
+use crate::service::{backup, creation, export};
 
 pub use crate::config::secrets::{ApiKeyHash, BadKeyHash};
 pub use error::ApiError;
@@ -37,72 +39,12 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// Documents a list call returns when `limit` is not given.
 const DEFAULT_LIST_LIMIT: usize = 100;
 
-/// One API endpoint: method, path (relative to [`PREFIX`], axum syntax) and handler. The router
-/// and the OpenAPI test both read this one table.
-struct Endpoint {
-    method: Method,
-    path: &'static str,
-    handler: MethodRouter<AppState>,
-}
-
-fn endpoint(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        handler,
-    }
-}
-
-fn endpoints() -> Vec<Endpoint> {
-    use axum::routing::{delete, get, post, put};
-    vec![
-        endpoint(Method::GET, "/openapi.json", get(openapi_json)),
-        endpoint(Method::GET, "/documents", get(list)),
-        endpoint(Method::POST, "/documents", post(create)),
-        endpoint(Method::GET, "/documents/{name}", get(info)),
-        endpoint(Method::DELETE, "/documents/{name}", delete(remove)),
-        endpoint(Method::GET, "/documents/{name}/text", get(get_text)),
-        endpoint(Method::PUT, "/documents/{name}/text", put(set_text)),
-        endpoint(Method::POST, "/documents/{name}/append", post(append_text)),
-        endpoint(Method::GET, "/documents/{name}/html", get(get_html)),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/export/{format}",
-            get(export),
-        ),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/last-edited",
-            get(last_edited),
-        ),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/read-only-link",
-            get(read_only_link),
-        ),
-        endpoint(Method::GET, "/stats", get(stats)),
-        endpoint(Method::POST, "/backup", post(backup)),
-    ]
-}
-
 /// Every route as (method, path relative to [`PREFIX`]), for checking the OpenAPI document.
 pub fn route_table() -> Vec<(Method, &'static str)> {
-    endpoints()
+    crate::http::routes::api_endpoints()
         .into_iter()
         .map(|e| (e.method, e.path))
         .collect()
-}
-
-/// The API's routes, to nest under [`PREFIX`]; bodies are limited to `api_max_body_bytes`.
-pub fn routes(config: &Config) -> Router<AppState> {
-    let mut router = Router::new();
-    for e in endpoints() {
-        // Routes sharing a path merge their methods.
-        router = router.route(e.path, e.handler);
-    }
-    router
-        .fallback(|| async { ApiError::NotFound("no such endpoint") })
-        .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
 }
 
 /// The API key as a [`Credential`]: 404 when the API is off, 401 when the key is missing or
@@ -204,7 +146,7 @@ fn kind_str(kind: Kind) -> &'static str {
 
 /// Absolute URLs of a document's pages.
 fn links(state: &AppState, headers: &HeaderMap, name: &DocName, meta: &DocMeta) -> Value {
-    let base = http::public_base(&state.config, headers);
+    let base = public_base(&state.config, headers);
     let page = match meta.kind {
         Kind::Pad => "p",
         Kind::Calc => "c",
@@ -242,7 +184,7 @@ fn ok(status: StatusCode, value: Value) -> Response {
     response
 }
 
-async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(crate) async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.config.api_key_sha256.is_none() {
         return Err(ApiError::Disabled);
     }
@@ -263,7 +205,10 @@ fn default_kind() -> Kind {
     Kind::Pad
 }
 
-async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    req: KeyAndBody,
+) -> Result<Response, ApiError> {
     let headers = &req.headers;
     let req: CreateBody = body(&req)?;
     let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
@@ -274,16 +219,8 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
     if state.hub.exists(&name).await? {
         return Err(ApiError::Exists);
     }
-    let new = NewDoc {
-        kind: req.kind,
-        lifetime,
-        creator: None,
-        provisional: false,
-    };
-    let Some(meta) = state.open_or_create(&name, new).await? else {
-        state.metrics.refused(Refusal::CreationClosed);
-        return Err(ApiError::CreationClosed);
-    };
+    let new = creation::asked(req.kind, lifetime, None);
+    let meta = state.open_or_create(&name, new).await?;
     Ok(ok(
         StatusCode::CREATED,
         describe(&state, headers, &name, &meta),
@@ -292,14 +229,14 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
 
 /// Query of `GET /documents`.
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(default)]
     prefix: String,
     after: Option<String>,
     limit: Option<usize>,
 }
 
-async fn list(
+pub(crate) async fn list(
     _: Authorized,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
@@ -339,7 +276,7 @@ async fn list(
     ))
 }
 
-async fn info(
+pub(crate) async fn info(
     _: Authorized,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -352,14 +289,14 @@ async fn info(
 
 /// Query of `DELETE /documents/{name}`.
 #[derive(Debug, Deserialize)]
-struct DeleteQuery {
+pub(crate) struct DeleteQuery {
     reason: Option<String>,
 }
 
 /// Shown to live editors of a deleted document when none is given.
 const DEFAULT_DELETE_REASON: &str = "this document was deleted";
 
-async fn remove(
+pub(crate) async fn remove(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -386,7 +323,7 @@ async fn render(
     options: ExportOptions,
 ) -> Result<Vec<u8>, ApiError> {
     pad_meta(state, name).await?;
-    Ok(http::render_export(state, name, format, options).await?)
+    Ok(export::render_pad(&state.hub, &state.exports, name, format, options).await?)
 }
 
 /// The plain text of a pad, as the txt export writes it.
@@ -400,7 +337,7 @@ async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError
     String::from_utf8(bytes).map_err(|_| ApiError::Unavailable("the text could not be produced"))
 }
 
-async fn get_text(
+pub(crate) async fn get_text(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -428,7 +365,7 @@ async fn edit(state: &AppState, raw: &str, edit: TextEdit) -> Result<Response, A
     ))
 }
 
-async fn set_text(
+pub(crate) async fn set_text(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     req: KeyAndBody,
@@ -437,7 +374,7 @@ async fn set_text(
     edit(&state, &raw, TextEdit::Set(req.text)).await
 }
 
-async fn append_text(
+pub(crate) async fn append_text(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     req: KeyAndBody,
@@ -446,7 +383,7 @@ async fn append_text(
     edit(&state, &raw, TextEdit::Append(req.text)).await
 }
 
-async fn get_html(
+pub(crate) async fn get_html(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -459,27 +396,25 @@ async fn get_html(
     Ok(ok(StatusCode::OK, json!({ "html": html })))
 }
 
-async fn export(
+pub(crate) async fn export(
     _: Authorized,
     State(state): State<AppState>,
     Path((raw, format)): Path<(String, String)>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let name = doc_name(&raw)?;
-    if crate::http::ethercalc::is_calc(&state, &name).await? {
+    if calc_export::is_calc(&state, &name).await? {
         // Checked here so that an unknown format is answered as for a pad, naming the calc's.
         format.parse::<crate::convert::calc::CalcFormat>()?;
         let sheet = query.sheet.as_deref();
-        return Ok(
-            crate::http::ethercalc::export(&state, &name, name.as_str(), &format, sheet).await?,
-        );
+        return Ok(calc_export::download(&state, &name, name.as_str(), &format, sheet).await?);
     }
     let format: PadFormat = format.parse()?;
     let bytes = render(&state, &name, format, query.options()).await?;
-    Ok(http::download(bytes, format, name.as_str()))
+    Ok(download(bytes, format, name.as_str()))
 }
 
-async fn last_edited(
+pub(crate) async fn last_edited(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -492,7 +427,7 @@ async fn last_edited(
     ))
 }
 
-async fn read_only_link(
+pub(crate) async fn read_only_link(
     _: Authorized,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -518,7 +453,7 @@ struct Stats {
     creation: &'static str,
 }
 
-async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
+pub(crate) async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
     let stats = Stats {
         documents_live: state.hub.live_rooms(),
         connections: state.connections.len(),
@@ -531,8 +466,16 @@ async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
     ok(StatusCode::OK, json!(stats))
 }
 
-async fn backup(_: Authorized, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let report = state.hub.backup().await?;
+pub(crate) async fn backup(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let report = backup::run(
+        state.store.clone(),
+        &state.config.data,
+        state.config.cache_bytes,
+    )
+    .await?;
     Ok(ok(
         StatusCode::CREATED,
         json!({

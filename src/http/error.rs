@@ -1,0 +1,347 @@
+//! The edge's error type and its faces: an error page in the request's language, the creation
+//! refusal page with partner hosts. Client-facing errors carry a clear message; internal ones
+//! are logged where they happen, never echoed.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::convert::calc::CalcIoError;
+use crate::convert::pad::{PadFormat, UnknownFormat};
+use crate::doc::lifetime::LifetimeError;
+use crate::doc::meta::Kind;
+use crate::doc::name::{DocName, NameError};
+use crate::http::calc_import::too_large;
+use crate::http::gate::BodyError;
+use crate::http::pages::{self, ErrorKind, Lang, Problem};
+use crate::http::respond::{html, json_response, CSP_STATIC};
+use crate::http::{assets, AppState};
+use crate::service::ServiceError;
+use crate::sync::hub::HubError;
+
+impl AppState {
+    /// The answer to a request that would create a document of `kind` while creation is
+    /// closed: 503, `Retry-After`, and the partner hosts that make that kind.
+    pub(crate) fn creation_closed(
+        &self,
+        lang: Lang,
+        name: Option<&DocName>,
+        kind: Kind,
+    ) -> Response {
+        // Counted where it was refused (`AppState::open_or_create`).
+        let body = pages::creation_closed(
+            lang,
+            assets::urls(),
+            name.map(DocName::as_str),
+            kind,
+            &self.config.trusted_hosts,
+        );
+        let mut response = html(StatusCode::SERVICE_UNAVAILABLE, body, CSP_STATIC.into());
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+        response
+    }
+
+    /// The error page for `e`, with the partner hosts when creation was refused.
+    pub(crate) fn fail(&self, lang: Lang, e: AppError) -> Response {
+        match e {
+            AppError::CreationClosed(name, kind) => self.creation_closed(lang, Some(&name), kind),
+            other => other.page(lang),
+        }
+    }
+}
+
+/// What `Retry-After` says while creation is closed: about the admission hold time's scale.
+pub(crate) const RETRY_AFTER_SECS: &str = "60";
+
+/// Errors answered to clients, as an error page in the client's language.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The document name in the request is invalid.
+    #[error("invalid document name: {0}")]
+    BadName(#[from] NameError),
+    /// The request should have been a WebSocket upgrade.
+    #[error("this endpoint expects a WebSocket upgrade (y-websocket protocol)")]
+    NotWebSocket,
+    /// A form or query was invalid; the text says what.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such route, document or link.
+    #[error("not found")]
+    NotFound,
+    /// The server is shutting down.
+    #[error("server shutting down")]
+    ShuttingDown,
+    /// Storage failed (details are in the log).
+    #[error("document unavailable, try again later")]
+    Unavailable,
+    /// The export format is unknown; the message lists the known ones.
+    #[error(transparent)]
+    UnknownFormat(#[from] UnknownFormat),
+    /// Creating this document (of this kind) was refused because the server is shedding load.
+    #[error("new documents are paused while the server is busy; existing ones work")]
+    CreationClosed(DocName, Kind),
+    /// The export did not finish in time or failed (details are in the log).
+    #[error("the export could not be produced, try again later")]
+    ExportFailed,
+    /// The document is past a limit of the file work asked for; the text says which.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A form could not be read (missing or malformed fields).
+    #[error("the form is incomplete or malformed")]
+    BadForm,
+    /// The lifetime asked for is not one the server offers.
+    #[error(transparent)]
+    BadLifetime(#[from] LifetimeError),
+}
+
+impl From<HubError> for AppError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::ShuttingDown => AppError::ShuttingDown,
+            HubError::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::ShuttingDown => AppError::ShuttingDown,
+            ServiceError::Unavailable => AppError::Unavailable,
+            ServiceError::FileJobFailed => AppError::ExportFailed,
+            ServiceError::CreationClosed(name, kind) => AppError::CreationClosed(name, kind),
+        }
+    }
+}
+
+impl AppError {
+    /// The error page in `lang`.
+    pub fn page(self, lang: Lang) -> Response {
+        let (status, kind) = match &self {
+            AppError::BadName(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadName),
+            AppError::NotWebSocket
+            | AppError::BadRequest(_)
+            | AppError::BadForm
+            | AppError::BadLifetime(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest),
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::BadRequest),
+            AppError::NotFound | AppError::UnknownFormat(_) => {
+                (StatusCode::NOT_FOUND, ErrorKind::NotFound)
+            }
+            AppError::ShuttingDown
+            | AppError::Unavailable
+            | AppError::ExportFailed
+            | AppError::CreationClosed(..) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
+            }
+        };
+        // Each kind is said with the page's catalogue, never with this type's English
+        // `Display` (which the API and the log use).
+        let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
+        let problem = match &self {
+            AppError::BadName(NameError::Empty) => Problem::NameEmpty,
+            AppError::BadName(NameError::TooLong) => Problem::NameTooLong,
+            AppError::BadName(NameError::BadChar) => Problem::NameBadChar,
+            AppError::BadName(NameError::OnlyDots) => Problem::NameOnlyDots,
+            AppError::NotWebSocket => Problem::NotWebSocket,
+            AppError::BadRequest(text) => Problem::Other(text),
+            AppError::NotFound => Problem::None,
+            AppError::ShuttingDown => Problem::ShuttingDown,
+            AppError::Unavailable | AppError::CreationClosed(..) => Problem::Unavailable,
+            AppError::UnknownFormat(_) => Problem::UnknownFormat(&formats),
+            AppError::ExportFailed => Problem::ExportFailed,
+            AppError::TooLarge(text) => Problem::TooLarge(text),
+            AppError::BadForm => Problem::BadForm,
+            AppError::BadLifetime(
+                LifetimeError::Syntax(value)
+                | LifetimeError::Range(value)
+                | LifetimeError::NotOffered(value),
+            ) => Problem::BadLifetime(value),
+        };
+        let mut response = html(
+            status,
+            pages::problem_page(lang, assets::urls(), kind, problem),
+            CSP_STATIC.into(),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.page(Lang::En)
+    }
+}
+
+/// Errors of the calc routes: pages for browsers, plain text for the API.
+#[derive(Debug, thiserror::Error)]
+pub enum CalcError {
+    /// An error the rest of the server already knows.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The document is a pad.
+    #[error("this document is a pad, not a calc")]
+    NotACalc,
+    /// The uploaded file could not be read; the text says why.
+    #[error("{0}")]
+    BadFile(String),
+    /// The body or file is too large; the text says which limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The calc would pass the document size limit.
+    #[error("the calc would be larger than the server's document size limit")]
+    DocTooLarge,
+    /// The body's type is not one the call accepts.
+    #[error("unsupported Content-Type; send text/csv, ODS, XLSX or text/x-socialcalc")]
+    UnsupportedType,
+    /// The API key is missing or wrong.
+    #[error("missing or wrong API key (Authorization: Bearer KEY)")]
+    Unauthorized,
+    /// Other uploads hold the server's body budget.
+    #[error("{0}")]
+    Busy(BodyError),
+}
+
+impl From<CalcIoError> for CalcError {
+    fn from(e: CalcIoError) -> Self {
+        match e {
+            CalcIoError::Invalid(m) => CalcError::BadFile(m),
+            CalcIoError::TooLarge(m) => CalcError::TooLarge(m),
+            // Imports, commands and the API's views all come through here (the page exports
+            // say "export" themselves): a neutral answer for a failure that is ours.
+            CalcIoError::Engine(m) => {
+                tracing::error!(error = %m, "calc file job failed");
+                CalcError::App(AppError::Unavailable)
+            }
+        }
+    }
+}
+
+impl From<HubError> for CalcError {
+    fn from(e: HubError) -> Self {
+        CalcError::App(e.into())
+    }
+}
+
+impl From<ServiceError> for CalcError {
+    fn from(e: ServiceError) -> Self {
+        CalcError::App(e.into())
+    }
+}
+
+impl CalcError {
+    fn status(&self) -> StatusCode {
+        match self {
+            CalcError::App(AppError::NotFound | AppError::UnknownFormat(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            CalcError::App(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CalcError::NotACalc => StatusCode::CONFLICT,
+            CalcError::BadFile(_) => StatusCode::BAD_REQUEST,
+            CalcError::TooLarge(_) | CalcError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            CalcError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CalcError::Unauthorized => StatusCode::UNAUTHORIZED,
+            CalcError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The error as a page in `lang`.
+    pub(crate) fn page(self, state: &AppState, lang: Lang) -> Response {
+        match self {
+            CalcError::App(e) => state.fail(lang, e),
+            other => {
+                let status = other.status();
+                let mut page = AppError::BadRequest(other.to_string()).page(lang);
+                *page.status_mut() = status;
+                page
+            }
+        }
+    }
+
+    /// The error as `fetch` from the calc page reads it: `{error, message}` with the status
+    /// (503s with `Retry-After`); the message is the one the error page would show.
+    pub(crate) fn json(self) -> Response {
+        let status = self.status();
+        let code = match &self {
+            CalcError::App(AppError::CreationClosed(..)) => "creation_closed",
+            CalcError::App(AppError::NotFound) => "not_found",
+            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => "bad_request",
+            CalcError::App(_) => "unavailable",
+            CalcError::NotACalc => "not_a_calc",
+            CalcError::BadFile(_) => "bad_file",
+            CalcError::TooLarge(_) | CalcError::DocTooLarge => "too_large",
+            CalcError::UnsupportedType => "unsupported_type",
+            CalcError::Unauthorized => "unauthorized",
+            CalcError::Busy(_) => "unavailable",
+        };
+        let mut r = json_response(
+            status,
+            json!({ "error": code, "message": self.to_string() }),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        r
+    }
+
+    /// The error as the API answers it: plain text (503s with `Retry-After`).
+    pub(crate) fn text(self, state: &AppState) -> Response {
+        if let CalcError::App(AppError::CreationClosed(name, kind)) = self {
+            let mut r = state.creation_closed(Lang::En, Some(&name), kind);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            *r.body_mut() =
+                "new documents are paused while the server is busy; retry later\n".into();
+            return r;
+        }
+        self.plain()
+    }
+
+    /// The error as plain text, for everything but a refused creation (which counts a refusal
+    /// and needs the server's state).
+    fn plain(self) -> Response {
+        let status = self.status();
+        let mut r = (status, format!("{self}\n")).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        if let CalcError::Unauthorized = self {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+/// How the EtherCalc API refuses a request before its handler runs (a missing key, a body too
+/// large): as text, like its handlers.
+impl IntoResponse for CalcError {
+    fn into_response(self) -> Response {
+        self.plain()
+    }
+}
+
+impl From<BodyError> for CalcError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => CalcError::TooLarge(too_large(limit)),
+            BodyError::Unreadable => CalcError::App(AppError::BadRequest(e.to_string())),
+            BodyError::Busy => CalcError::Busy(e),
+        }
+    }
+}
