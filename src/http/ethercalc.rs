@@ -18,7 +18,7 @@ use crate::http::calc_export::{is_calc, load, sheet_index, SheetQuery};
 use crate::http::calc_import::{apply, open_calc, replace};
 use crate::http::error::CalcError;
 use crate::http::extract::RequestLang;
-use crate::http::gate::{self, Authed, Credential, ImportLimit};
+use crate::http::gate::{Authed, Bearer, Credential, ImportLimit};
 use crate::http::respond::json_response;
 use crate::http::{base_path, site, AppError, AppState};
 use crate::service::export::bounded;
@@ -43,10 +43,8 @@ impl Credential for EtherCalcKey {
 /// limit.
 type KeyAndFile = Authed<EtherCalcKey, ImportLimit>;
 
-/// The key check of the routes without a body.
-fn guard(state: &AppState, headers: &HeaderMap) -> Result<(), CalcError> {
-    EtherCalcKey::check(state, gate::bearer_token(headers)).map(drop)
-}
+/// A request of the EtherCalc API without a body, with its key checked.
+type Key = Bearer<EtherCalcKey>;
 
 /// The format of an API body, from its `Content-Type` (sniffed when absent or generic).
 fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<CalcFormat, CalcError> {
@@ -102,12 +100,11 @@ async fn sheet_file(
 /// serves a room.
 pub(crate) async fn save(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
     Query(query): Query<SheetQuery>,
+    _: Key,
 ) -> Response {
     let result = async {
-        guard(&state, &headers)?;
         let name = api_name(&raw)?;
         sheet_file(
             &state,
@@ -124,15 +121,16 @@ pub(crate) async fn save(
 pub(crate) async fn dot_csv(
     State(state): State<AppState>,
     lang: RequestLang,
-    headers: HeaderMap,
     Path(file): Path<String>,
     Query(query): Query<SheetQuery>,
+    // Checked after the path: a path that is no `.csv` is a 404, as everywhere.
+    key: Result<Key, CalcError>,
 ) -> Response {
     let Some(raw) = file.strip_suffix(".csv") else {
         return site::not_found(lang).await;
     };
     let result = async {
-        guard(&state, &headers)?;
+        key?;
         sheet_file(
             &state,
             &api_name(raw)?,
@@ -147,12 +145,11 @@ pub(crate) async fn dot_csv(
 /// `GET /_/{name}/csv`, `/_/{name}/csv.json`, `/_/{name}/cells`.
 pub(crate) async fn view(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((raw, view)): Path<(String, String)>,
     Query(query): Query<SheetQuery>,
+    _: Key,
 ) -> Response {
     let result = async {
-        guard(&state, &headers)?;
         let name = api_name(&raw)?;
         match view.as_str() {
             "csv" => sheet_file(&state, &name, query.sheet.as_deref(), CalcFormat::Csv).await,
@@ -180,12 +177,11 @@ pub(crate) async fn view(
 /// `GET /_/{name}/cells/{A1}`.
 pub(crate) async fn cell(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((raw, coord)): Path<(String, String)>,
     Query(query): Query<SheetQuery>,
+    _: Key,
 ) -> Response {
     let result = async {
-        guard(&state, &headers)?;
         let name = api_name(&raw)?;
         let (row, col) = calc_io::openformula::parse_a1(&coord)
             .ok_or_else(|| AppError::BadRequest("not a cell coordinate such as B2".into()))?;
