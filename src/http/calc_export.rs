@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::convert::calc::{self as calc_io, bridge, Book, CalcFormat};
 use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
-use crate::http::error::CalcError;
 use crate::http::extract::RequestLang;
 use crate::http::respond::download_file;
 use crate::http::{AppError, AppState};
@@ -25,9 +24,9 @@ pub(crate) async fn is_calc(state: &AppState, name: &DocName) -> Result<bool, Ap
 }
 
 /// The calc `name` read into a [`Book`] (off the async workers).
-pub(crate) async fn load(state: &AppState, name: &DocName) -> Result<Book, CalcError> {
+pub(crate) async fn load(state: &AppState, name: &DocName) -> Result<Book, AppError> {
     if !is_calc(state, name).await? {
-        return Err(CalcError::NotACalc);
+        return Err(AppError::NotACalc);
     }
     let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
     Ok(bounded(&state.exports, name, "calc read", move || {
@@ -63,9 +62,13 @@ pub(crate) async fn download(
         .parse()
         .map_err(|e: calc_io::UnknownCalcFormat| AppError::BadRequest(e.to_string()))
         .map_err(|_| AppError::NotFound)?;
-    let book = load(state, name).await.map_err(|e| match e {
-        CalcError::App(e) => e,
-        _ => AppError::NotFound,
+    // A calc that cannot be read here is not a calc to download: 404, as a missing one.
+    let book = load(state, name).await.map_err(|e| {
+        if e.is_calc_file_kind() {
+            AppError::NotFound
+        } else {
+            e
+        }
     })?;
     let index = sheet_index(&book, sheet);
     let bytes = bounded(&state.exports, name, "calc export", move || {

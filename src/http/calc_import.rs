@@ -12,7 +12,6 @@ use serde_json::json;
 use crate::convert::calc::{self as calc_io, bridge, CalcFormat};
 use crate::doc::meta::{random_name, Kind};
 use crate::doc::name::DocName;
-use crate::http::error::CalcError;
 use crate::http::extract::RequestLang;
 use crate::http::respond::json_response;
 use crate::http::{base_path, gate, AppError, AppState};
@@ -26,21 +25,21 @@ pub(crate) async fn open_calc(
     state: &AppState,
     name: &DocName,
     create: bool,
-) -> Result<bool, CalcError> {
+) -> Result<bool, AppError> {
     if let Some(meta) = state.hub.open(name, None).await? {
         return if meta.kind == Kind::Calc {
             Ok(false)
         } else {
-            Err(CalcError::NotACalc)
+            Err(AppError::NotACalc)
         };
     }
     if !create {
-        return Err(AppError::NotFound.into());
+        return Err(AppError::NotFound);
     }
     let new = creation::asked(Kind::Calc, state.config.retention_default, None);
     match state.open_or_create(name, new).await? {
         meta if meta.kind == Kind::Calc => Ok(true),
-        _ => Err(CalcError::NotACalc),
+        _ => Err(AppError::NotACalc),
     }
 }
 
@@ -49,11 +48,11 @@ pub(crate) async fn apply(
     state: &AppState,
     name: &DocName,
     update: Vec<u8>,
-) -> Result<(), CalcError> {
+) -> Result<(), AppError> {
     match state.hub.apply(name, &update).await? {
         Applied::Done => Ok(()),
-        Applied::Missing => Err(AppError::NotFound.into()),
-        Applied::TooBig => Err(CalcError::DocTooLarge),
+        Applied::Missing => Err(AppError::NotFound),
+        Applied::TooBig => Err(AppError::DocTooLarge),
     }
 }
 
@@ -66,10 +65,10 @@ pub(crate) fn too_large(limit: usize) -> String {
 }
 
 /// Checks the import size limit.
-fn check_size(state: &AppState, len: usize) -> Result<(), CalcError> {
+fn check_size(state: &AppState, len: usize) -> Result<(), AppError> {
     let max = state.config.max_import_bytes;
     if len > max {
-        return Err(CalcError::TooLarge(too_large(max)));
+        return Err(AppError::FileTooLarge(too_large(max)));
     }
     Ok(())
 }
@@ -83,7 +82,7 @@ pub(crate) async fn replace(
     bytes: Bytes,
     format: CalcFormat,
     create: bool,
-) -> Result<bool, CalcError> {
+) -> Result<bool, AppError> {
     // Parsed before anything is created, so a bad file leaves nothing behind.
     let book = bounded(&state.exports, name, "calc import", move || {
         calc_io::import(&bytes, format)
@@ -114,8 +113,8 @@ const FORM_OVERHEAD: usize = 64 * 1024;
 
 /// Reads an upload form (`multipart/form-data` with `file` and optionally `name`), refusing a
 /// file past the import limit as soon as it passes it.
-async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcError> {
-    let bad = |m: &str| CalcError::App(AppError::BadRequest(m.to_owned()));
+async fn read_upload(state: &AppState, request: Request) -> Result<Upload, AppError> {
+    let bad = |m: &str| AppError::BadRequest(m.to_owned());
     let boundary = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -126,7 +125,7 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
     // declared length before anything is read, else as it streams.
     let whole = state.config.max_import_bytes.saturating_add(FORM_OVERHEAD);
     if gate::check_declared(request.headers(), whole).is_err() {
-        return Err(CalcError::TooLarge(too_large(
+        return Err(AppError::FileTooLarge(too_large(
             state.config.max_import_bytes,
         )));
     }
@@ -175,7 +174,7 @@ async fn read_upload(state: &AppState, request: Request) -> Result<Upload, CalcE
                 _ => {}
             }
         }
-        Ok::<_, CalcError>(())
+        Ok::<_, AppError>(())
     };
     tokio::time::timeout(gate::BODY_DEADLINE, fields)
         .await
@@ -204,16 +203,16 @@ pub(crate) async fn into_calc(
         let upload = read_upload(&state, request).await?;
         let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
         replace(&state, &name, upload.bytes, format, true).await?;
-        Ok::<_, CalcError>(name)
+        Ok::<_, AppError>(name)
     };
     match (result.await, wants_json) {
         (Ok(_), true) => json_response(StatusCode::OK, json!({ "replaced": true })),
-        (Err(e), true) => e.json(),
+        (Err(e), true) => e.calc_json(),
         (Ok(name), false) => {
             Redirect::to(&base_path::url(&format!("/c/{name}?lang={}", lang.code())))
                 .into_response()
         }
-        (Err(e), false) => e.page(&state, lang),
+        (Err(e), false) => e.calc_page(&state, lang),
     }
 }
 
@@ -234,11 +233,11 @@ pub(crate) async fn new_calc(
         .map_err(AppError::from)?;
         let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
         replace(&state, &name, upload.bytes, format, true).await?;
-        Ok::<_, CalcError>(name)
+        Ok::<_, AppError>(name)
     };
     match result.await {
         Ok(name) => Redirect::to(&base_path::url(&format!("/c/{name}?lang={}", lang.code())))
             .into_response(),
-        Err(e) => e.page(&state, lang),
+        Err(e) => e.calc_page(&state, lang),
     }
 }

@@ -95,6 +95,27 @@ pub enum AppError {
     /// The lifetime asked for is not one the server offers.
     #[error(transparent)]
     BadLifetime(#[from] LifetimeError),
+    /// A calc file route was asked about a pad.
+    #[error("this document is a pad, not a calc")]
+    NotACalc,
+    /// The uploaded calc file could not be read; the text says why.
+    #[error("{0}")]
+    BadFile(String),
+    /// The calc body or file is too large; the text says which limit.
+    #[error("{0}")]
+    FileTooLarge(String),
+    /// The calc would pass the document size limit.
+    #[error("the calc would be larger than the server's document size limit")]
+    DocTooLarge,
+    /// The body's type is not one the EtherCalc call accepts.
+    #[error("unsupported Content-Type; send text/csv, ODS, XLSX or text/x-socialcalc")]
+    UnsupportedType,
+    /// The EtherCalc API's key is missing or wrong.
+    #[error("missing or wrong API key (Authorization: Bearer KEY)")]
+    Unauthorized,
+    /// Other uploads hold the server's body budget.
+    #[error("{0}")]
+    Busy(BodyError),
 }
 
 impl From<HubError> for AppError {
@@ -137,7 +158,17 @@ impl AppError {
             | AppError::CreationClosed(..) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
             }
+            // The calc files' own kinds: a page saying their text, with their status (as
+            // `calc_page` answers them) and no `Retry-After`.
+            AppError::NotACalc
+            | AppError::BadFile(_)
+            | AppError::FileTooLarge(_)
+            | AppError::DocTooLarge
+            | AppError::UnsupportedType
+            | AppError::Unauthorized
+            | AppError::Busy(_) => (self.calc_status(), ErrorKind::BadRequest),
         };
+        let text = self.to_string();
         // Each kind is said with the page's catalogue, never with this type's English
         // `Display` (which the API and the log use).
         let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
@@ -160,13 +191,20 @@ impl AppError {
                 | LifetimeError::Range(value)
                 | LifetimeError::NotOffered(value),
             ) => Problem::BadLifetime(value),
+            AppError::NotACalc
+            | AppError::BadFile(_)
+            | AppError::FileTooLarge(_)
+            | AppError::DocTooLarge
+            | AppError::UnsupportedType
+            | AppError::Unauthorized
+            | AppError::Busy(_) => Problem::Other(&text),
         };
         let mut response = html(
             status,
             pages::problem_page(lang, assets::urls(), kind, problem),
             CSP_STATIC.into(),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if kind == ErrorKind::Unavailable {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
@@ -181,109 +219,84 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Errors of the calc routes: pages for browsers, plain text for the API.
-#[derive(Debug, thiserror::Error)]
-pub enum CalcError {
-    /// An error the rest of the server already knows.
-    #[error(transparent)]
-    App(#[from] AppError),
-    /// The document is a pad.
-    #[error("this document is a pad, not a calc")]
-    NotACalc,
-    /// The uploaded file could not be read; the text says why.
-    #[error("{0}")]
-    BadFile(String),
-    /// The body or file is too large; the text says which limit.
-    #[error("{0}")]
-    TooLarge(String),
-    /// The calc would pass the document size limit.
-    #[error("the calc would be larger than the server's document size limit")]
-    DocTooLarge,
-    /// The body's type is not one the call accepts.
-    #[error("unsupported Content-Type; send text/csv, ODS, XLSX or text/x-socialcalc")]
-    UnsupportedType,
-    /// The API key is missing or wrong.
-    #[error("missing or wrong API key (Authorization: Bearer KEY)")]
-    Unauthorized,
-    /// Other uploads hold the server's body budget.
-    #[error("{0}")]
-    Busy(BodyError),
-}
+// ---------------------------------------------------------------------------------------------
+// The faces of the calc file routes: a page (forms), JSON (the calc page's `fetch`), plain text
+// (the EtherCalc API).
 
-impl From<CalcIoError> for CalcError {
+impl From<CalcIoError> for AppError {
     fn from(e: CalcIoError) -> Self {
         match e {
-            CalcIoError::Invalid(m) => CalcError::BadFile(m),
-            CalcIoError::TooLarge(m) => CalcError::TooLarge(m),
+            CalcIoError::Invalid(m) => AppError::BadFile(m),
+            CalcIoError::TooLarge(m) => AppError::FileTooLarge(m),
             // Imports, commands and the API's views all come through here (the page exports
             // say "export" themselves): a neutral answer for a failure that is ours.
             CalcIoError::Engine(m) => {
                 tracing::error!(error = %m, "calc file job failed");
-                CalcError::App(AppError::Unavailable)
+                AppError::Unavailable
             }
         }
     }
 }
 
-impl From<HubError> for CalcError {
-    fn from(e: HubError) -> Self {
-        CalcError::App(e.into())
+/// A body refused by `gate` on a calc file route.
+impl From<BodyError> for AppError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => AppError::FileTooLarge(too_large(limit)),
+            BodyError::Unreadable => AppError::BadRequest(e.to_string()),
+            BodyError::Busy => AppError::Busy(e),
+        }
     }
 }
 
-impl From<ServiceError> for CalcError {
-    fn from(e: ServiceError) -> Self {
-        CalcError::App(e.into())
+impl AppError {
+    /// Whether this is one of the calc files' own kinds (not one every area shares).
+    pub(crate) fn is_calc_file_kind(&self) -> bool {
+        matches!(
+            self,
+            AppError::NotACalc
+                | AppError::BadFile(_)
+                | AppError::FileTooLarge(_)
+                | AppError::DocTooLarge
+                | AppError::UnsupportedType
+                | AppError::Unauthorized
+                | AppError::Busy(_)
+        )
     }
-}
 
-impl CalcError {
-    fn status(&self) -> StatusCode {
+    /// The status of the calc file routes' answers.
+    fn calc_status(&self) -> StatusCode {
         match self {
-            CalcError::App(AppError::NotFound | AppError::UnknownFormat(_)) => {
-                StatusCode::NOT_FOUND
-            }
-            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => {
-                StatusCode::BAD_REQUEST
-            }
-            CalcError::App(_) => StatusCode::SERVICE_UNAVAILABLE,
-            CalcError::NotACalc => StatusCode::CONFLICT,
-            CalcError::BadFile(_) => StatusCode::BAD_REQUEST,
-            CalcError::TooLarge(_) | CalcError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            CalcError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            CalcError::Unauthorized => StatusCode::UNAUTHORIZED,
-            CalcError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotFound | AppError::UnknownFormat(_) => StatusCode::NOT_FOUND,
+            AppError::BadName(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotACalc => StatusCode::CONFLICT,
+            AppError::BadFile(_) => StatusCode::BAD_REQUEST,
+            AppError::FileTooLarge(_) | AppError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
-    /// The error as a page in `lang`.
-    pub(crate) fn page(self, state: &AppState, lang: Lang) -> Response {
-        match self {
-            CalcError::App(e) => state.fail(lang, e),
-            other => {
-                let status = other.status();
-                let mut page = AppError::BadRequest(other.to_string()).page(lang);
-                *page.status_mut() = status;
-                page
-            }
-        }
+    /// The error as a page of a calc upload form in `lang`.
+    pub(crate) fn calc_page(self, state: &AppState, lang: Lang) -> Response {
+        state.fail(lang, self)
     }
 
     /// The error as `fetch` from the calc page reads it: `{error, message}` with the status
     /// (503s with `Retry-After`); the message is the one the error page would show.
-    pub(crate) fn json(self) -> Response {
-        let status = self.status();
+    pub(crate) fn calc_json(self) -> Response {
+        let status = self.calc_status();
         let code = match &self {
-            CalcError::App(AppError::CreationClosed(..)) => "creation_closed",
-            CalcError::App(AppError::NotFound) => "not_found",
-            CalcError::App(AppError::BadName(_) | AppError::BadRequest(_)) => "bad_request",
-            CalcError::App(_) => "unavailable",
-            CalcError::NotACalc => "not_a_calc",
-            CalcError::BadFile(_) => "bad_file",
-            CalcError::TooLarge(_) | CalcError::DocTooLarge => "too_large",
-            CalcError::UnsupportedType => "unsupported_type",
-            CalcError::Unauthorized => "unauthorized",
-            CalcError::Busy(_) => "unavailable",
+            AppError::CreationClosed(..) => "creation_closed",
+            AppError::NotFound => "not_found",
+            AppError::BadName(_) | AppError::BadRequest(_) => "bad_request",
+            AppError::NotACalc => "not_a_calc",
+            AppError::BadFile(_) => "bad_file",
+            AppError::FileTooLarge(_) | AppError::DocTooLarge => "too_large",
+            AppError::UnsupportedType => "unsupported_type",
+            AppError::Unauthorized => "unauthorized",
+            _ => "unavailable",
         };
         let mut r = json_response(
             status,
@@ -296,9 +309,9 @@ impl CalcError {
         r
     }
 
-    /// The error as the API answers it: plain text (503s with `Retry-After`).
-    pub(crate) fn text(self, state: &AppState) -> Response {
-        if let CalcError::App(AppError::CreationClosed(name, kind)) = self {
+    /// The error as the EtherCalc API answers it: plain text (503s with `Retry-After`).
+    pub(crate) fn ethercalc_text(self, state: &AppState) -> Response {
+        if let AppError::CreationClosed(name, kind) = self {
             let mut r = state.creation_closed(Lang::En, Some(&name), kind);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -311,16 +324,16 @@ impl CalcError {
         self.plain()
     }
 
-    /// The error as plain text, for everything but a refused creation (which counts a refusal
-    /// and needs the server's state).
+    /// The error as plain text, for everything but a refused creation (which needs the
+    /// server's state).
     fn plain(self) -> Response {
-        let status = self.status();
+        let status = self.calc_status();
         let mut r = (status, format!("{self}\n")).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
-        if let CalcError::Unauthorized = self {
+        if let AppError::Unauthorized = self {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -330,18 +343,16 @@ impl CalcError {
 
 /// How the EtherCalc API refuses a request before its handler runs (a missing key, a body too
 /// large): as text, like its handlers.
-impl IntoResponse for CalcError {
-    fn into_response(self) -> Response {
-        self.plain()
+pub struct PlainText(pub(crate) AppError);
+
+impl<E: Into<AppError>> From<E> for PlainText {
+    fn from(e: E) -> Self {
+        PlainText(e.into())
     }
 }
 
-impl From<BodyError> for CalcError {
-    fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => CalcError::TooLarge(too_large(limit)),
-            BodyError::Unreadable => CalcError::App(AppError::BadRequest(e.to_string())),
-            BodyError::Busy => CalcError::Busy(e),
-        }
+impl IntoResponse for PlainText {
+    fn into_response(self) -> Response {
+        self.0.plain()
     }
 }

@@ -16,7 +16,7 @@ use crate::doc::meta::random_name;
 use crate::doc::name::DocName;
 use crate::http::calc_export::{is_calc, load, sheet_index, SheetQuery};
 use crate::http::calc_import::{apply, open_calc, replace};
-use crate::http::error::CalcError;
+use crate::http::error::PlainText;
 use crate::http::extract::RequestLang;
 use crate::http::gate::{Authed, Bearer, Credential, ImportLimit};
 use crate::http::respond::json_response;
@@ -28,13 +28,13 @@ use crate::service::export::bounded;
 pub struct EtherCalcKey;
 
 impl Credential for EtherCalcKey {
-    type Rejection = CalcError;
+    type Rejection = PlainText;
 
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, CalcError> {
+    fn check(state: &AppState, token: Option<&str>) -> Result<Self, PlainText> {
         match &state.config.api_key_sha256 {
             None => Ok(EtherCalcKey),
             Some(hash) if token.is_some_and(|key| hash.matches(key)) => Ok(EtherCalcKey),
-            Some(_) => Err(CalcError::Unauthorized),
+            Some(_) => Err(PlainText(AppError::Unauthorized)),
         }
     }
 }
@@ -47,7 +47,7 @@ type KeyAndFile = Authed<EtherCalcKey, ImportLimit>;
 type Key = Bearer<EtherCalcKey>;
 
 /// The format of an API body, from its `Content-Type` (sniffed when absent or generic).
-fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<CalcFormat, CalcError> {
+fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<CalcFormat, AppError> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -60,12 +60,12 @@ fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<CalcFormat, CalcError
         {
             Ok(CalcFormat::sniff(body, ""))
         }
-        None => Err(CalcError::UnsupportedType),
+        None => Err(AppError::UnsupportedType),
     }
 }
 
-fn api_name(raw: &str) -> Result<DocName, CalcError> {
-    Ok(DocName::parse(raw).map_err(AppError::from)?)
+fn api_name(raw: &str) -> Result<DocName, AppError> {
+    DocName::parse(raw).map_err(AppError::from)
 }
 
 /// A CSV or SocialCalc answer (EtherCalc's `Content-Type`s), never cached.
@@ -86,7 +86,7 @@ async fn sheet_file(
     name: &DocName,
     sheet: Option<&str>,
     format: CalcFormat,
-) -> Result<Response, CalcError> {
+) -> Result<Response, AppError> {
     let book = load(state, name).await?;
     let index = sheet_index(&book, sheet);
     let bytes = bounded(&state.exports, name, "calc export", move || {
@@ -114,7 +114,7 @@ pub(crate) async fn save(
         )
         .await
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// `GET /{name}.csv` (EtherCalc's short form); anything else on one segment is a 404.
@@ -124,13 +124,13 @@ pub(crate) async fn dot_csv(
     Path(file): Path<String>,
     Query(query): Query<SheetQuery>,
     // Checked after the path: a path that is no `.csv` is a 404, as everywhere.
-    key: Result<Key, CalcError>,
+    key: Result<Key, PlainText>,
 ) -> Response {
     let Some(raw) = file.strip_suffix(".csv") else {
         return site::not_found(lang).await;
     };
     let result = async {
-        key?;
+        key.map_err(|refused| refused.0)?;
         sheet_file(
             &state,
             &api_name(raw)?,
@@ -139,7 +139,7 @@ pub(crate) async fn dot_csv(
         )
         .await
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// `GET /_/{name}/csv`, `/_/{name}/csv.json`, `/_/{name}/cells`.
@@ -168,10 +168,10 @@ pub(crate) async fn view(
                 .await??;
                 Ok(json_response(StatusCode::OK, json))
             }
-            _ => Err(AppError::NotFound.into()),
+            _ => Err(AppError::NotFound),
         }
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// `GET /_/{name}/cells/{A1}`.
@@ -192,9 +192,9 @@ pub(crate) async fn cell(
             Ok::<_, CalcIoError>(cell_json(&book, &computed, index, row, col))
         })
         .await??;
-        Ok::<_, CalcError>(json_response(StatusCode::OK, json))
+        Ok::<_, AppError>(json_response(StatusCode::OK, json))
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// One cell in EtherCalc's (SocialCalc's) shape: `datatype` `v` (number), `t` (text), `f`
@@ -298,9 +298,9 @@ pub(crate) async fn create(State(state): State<AppState>, request: KeyAndFile) -
         if let Ok(v) = HeaderValue::from_str(&location) {
             r.headers_mut().insert(header::LOCATION, v);
         }
-        Ok::<_, CalcError>(r)
+        Ok::<_, AppError>(r)
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// `PUT /_/{name}`: replaces the calc with the CSV, ODS, XLSX or SocialCalc body (creating it
@@ -321,9 +321,9 @@ pub(crate) async fn overwrite(
         } else {
             StatusCode::OK
         };
-        Ok::<_, CalcError>((status, "OK\n").into_response())
+        Ok::<_, AppError>((status, "OK\n").into_response())
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }
 
 /// `?row=N` of `POST /_/{name}`: insert at 1-based row N instead of appending.
@@ -348,7 +348,7 @@ enum OneOrMany {
 
 /// The SocialCalc commands of a `POST /_/{name}` body, if it is a command call: JSON
 /// `{"command": …}` or a plain-text body (EtherCalc's two forms).
-fn command_lines(headers: &HeaderMap, body: &[u8]) -> Option<Result<Vec<String>, CalcError>> {
+fn command_lines(headers: &HeaderMap, body: &[u8]) -> Option<Result<Vec<String>, AppError>> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -356,9 +356,7 @@ fn command_lines(headers: &HeaderMap, body: &[u8]) -> Option<Result<Vec<String>,
         .to_ascii_lowercase();
     if declared.starts_with("application/json") {
         let parsed = serde_json::from_slice::<CommandBody>(body).map_err(|_| {
-            CalcError::BadFile(
-                "expected JSON {\"command\": \"…\"} or {\"command\": [\"…\"]}".into(),
-            )
+            AppError::BadFile("expected JSON {\"command\": \"…\"} or {\"command\": [\"…\"]}".into())
         });
         return Some(parsed.map(|b| match b.command {
             OneOrMany::One(c) => vec![c],
@@ -369,7 +367,7 @@ fn command_lines(headers: &HeaderMap, body: &[u8]) -> Option<Result<Vec<String>,
         return Some(
             std::str::from_utf8(body)
                 .map(|t| vec![t.to_owned()])
-                .map_err(|_| CalcError::BadFile("commands must be UTF-8 text".into())),
+                .map_err(|_| AppError::BadFile("commands must be UTF-8 text".into())),
         );
     }
     None
@@ -382,10 +380,10 @@ async fn api_commands(
     name: &DocName,
     sheet: Option<String>,
     lines: Vec<String>,
-) -> Result<Response, CalcError> {
+) -> Result<Response, AppError> {
     let commands = calc_io::commands::parse(&lines)?;
     if !is_calc(state, name).await? {
-        return Err(CalcError::NotACalc);
+        return Err(AppError::NotACalc);
     }
     let snapshot = state.hub.snapshot(name).await?.ok_or(AppError::NotFound)?;
     let update = bounded(&state.exports, name, "calc commands", move || {
@@ -416,11 +414,11 @@ pub(crate) async fn append(
             return api_commands(&state, &name, query.sheet.clone(), lines?).await;
         }
         if body_format(&headers, &body)? != CalcFormat::Csv {
-            return Err(CalcError::UnsupportedType);
+            return Err(AppError::UnsupportedType);
         }
 
         if !is_calc(&state, &name).await? {
-            return Err(CalcError::NotACalc);
+            return Err(AppError::NotACalc);
         }
         let grid = bounded(&state.exports, &name, "calc append", move || {
             calc_io::csv::read(&body, "")
@@ -437,10 +435,10 @@ pub(crate) async fn append(
         })
         .await??;
         apply(&state, &name, update).await?;
-        Ok::<_, CalcError>(json_response(
+        Ok::<_, AppError>(json_response(
             StatusCode::ACCEPTED,
             json!({ "row": first + 1, "rows": rows }),
         ))
     };
-    result.await.unwrap_or_else(|e| e.text(&state))
+    result.await.unwrap_or_else(|e| e.ethercalc_text(&state))
 }

@@ -188,6 +188,15 @@ impl From<AppError> for ApiError {
             }
             AppError::TooLarge(why) => ApiError::TooLargeToExport(why),
             AppError::BadForm | AppError::BadLifetime(_) => ApiError::BadRequest(e.to_string()),
+            // The calc files' own kinds: the calc export turns them into "no such document"
+            // before they get here; said in the API's terms all the same.
+            AppError::NotACalc => ApiError::NotFound("no such document"),
+            AppError::BadFile(text) => ApiError::BadRequest(text),
+            AppError::FileTooLarge(_) => ApiError::BodyTooLarge,
+            AppError::DocTooLarge => ApiError::DocumentTooLarge,
+            AppError::UnsupportedType => ApiError::BadRequest(e.to_string()),
+            AppError::Unauthorized => ApiError::Unauthorized,
+            AppError::Busy(e) => e.into(),
         }
     }
 }
