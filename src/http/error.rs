@@ -1,13 +1,18 @@
-//! The edge's error type and its faces: an error page in the request's language, the creation
-//! refusal page with partner hosts. Client-facing errors carry a clear message; internal ones
-//! are logged where they happen, never echoed.
+//! The edge's one error type, [`AppError`], and its faces: an error page in the request's
+//! language (with the partner hosts when creation was refused), the calc files' page, JSON and
+//! EtherCalc plain text (here), the API's JSON (`api::ApiError`) and the admin API's JSON
+//! (`admin::AdminError`). Each handler picks the face by what it returns; the kind is the same
+//! everywhere, converted once from the layers below (`HubError`, `ServiceError`, ...).
+//! Client-facing errors carry a clear message; internal ones are logged where they happen,
+//! never echoed.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::convert::calc::CalcIoError;
+use crate::convert::calc::{CalcIoError, UnknownCalcFormat};
 use crate::convert::pad::{PadFormat, UnknownFormat};
+use crate::doc::edit::EditRefused;
 use crate::doc::lifetime::LifetimeError;
 use crate::doc::meta::Kind;
 use crate::doc::name::{DocName, NameError};
@@ -56,7 +61,7 @@ impl AppState {
 /// What `Retry-After` says while creation is closed: about the admission hold time's scale.
 pub(crate) const RETRY_AFTER_SECS: &str = "60";
 
-/// Errors answered to clients, as an error page in the client's language.
+/// Every error the edge answers, whatever the area; `page` is its HTML face.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The document name in the request is invalid.
@@ -113,9 +118,33 @@ pub enum AppError {
     /// The EtherCalc API's key is missing or wrong.
     #[error("missing or wrong API key (Authorization: Bearer KEY)")]
     Unauthorized,
-    /// Other uploads hold the server's body budget.
+    /// A request body was refused by `gate` (too large, unreadable, or the budget is held).
     #[error("{0}")]
-    Busy(BodyError),
+    Body(BodyError),
+    /// A JSON body is larger than the route's limit.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// The area is off (no API key, no admin token): it does not exist.
+    #[error("no such endpoint")]
+    Disabled,
+    /// No route of the API has this path.
+    #[error("no such endpoint")]
+    NoEndpoint,
+    /// A document with this name already exists.
+    #[error("a document with this name already exists")]
+    Exists,
+    /// The operation needs a pad, and the document is a calc.
+    #[error("this operation needs a pad, and the document is a calc")]
+    WrongKind,
+    /// The edit would take the document past `max_doc_bytes`.
+    #[error("the document would exceed its size limit")]
+    DocumentTooLarge,
+    /// A result could not be produced (details are in the log); the text says which.
+    #[error("{0}")]
+    Unproduced(&'static str),
+    /// The calc export format is unknown; the message lists the known ones.
+    #[error(transparent)]
+    UnknownCalcFormat(#[from] UnknownCalcFormat),
 }
 
 impl From<HubError> for AppError {
@@ -139,19 +168,32 @@ impl From<ServiceError> for AppError {
     }
 }
 
+impl From<EditRefused> for AppError {
+    fn from(e: EditRefused) -> Self {
+        match e {
+            EditRefused::NotFound => AppError::NotFound,
+            EditRefused::WrongKind => AppError::WrongKind,
+            EditRefused::TooBig => AppError::DocumentTooLarge,
+            EditRefused::Unavailable => AppError::Unavailable,
+        }
+    }
+}
+
 impl AppError {
     /// The error page in `lang`.
     pub fn page(self, lang: Lang) -> Response {
-        let (status, kind) = match &self {
+        let this = self.settle();
+        let (status, kind) = match &this {
             AppError::BadName(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadName),
             AppError::NotWebSocket
             | AppError::BadRequest(_)
             | AppError::BadForm
             | AppError::BadLifetime(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::BadRequest),
-            AppError::NotFound | AppError::UnknownFormat(_) => {
-                (StatusCode::NOT_FOUND, ErrorKind::NotFound)
-            }
+            AppError::NotFound
+            | AppError::UnknownFormat(_)
+            | AppError::Disabled
+            | AppError::NoEndpoint => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
             AppError::ShuttingDown
             | AppError::Unavailable
             | AppError::ExportFailed
@@ -166,20 +208,26 @@ impl AppError {
             | AppError::DocTooLarge
             | AppError::UnsupportedType
             | AppError::Unauthorized
-            | AppError::Busy(_) => (self.calc_status(), ErrorKind::BadRequest),
+            | AppError::Body(_)
+            | AppError::BodyTooLarge
+            | AppError::Exists
+            | AppError::WrongKind
+            | AppError::DocumentTooLarge
+            | AppError::Unproduced(_)
+            | AppError::UnknownCalcFormat(_) => (this.calc_status(), ErrorKind::BadRequest),
         };
-        let text = self.to_string();
+        let text = this.to_string();
         // Each kind is said with the page's catalogue, never with this type's English
         // `Display` (which the API and the log use).
         let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
-        let problem = match &self {
+        let problem = match &this {
             AppError::BadName(NameError::Empty) => Problem::NameEmpty,
             AppError::BadName(NameError::TooLong) => Problem::NameTooLong,
             AppError::BadName(NameError::BadChar) => Problem::NameBadChar,
             AppError::BadName(NameError::OnlyDots) => Problem::NameOnlyDots,
             AppError::NotWebSocket => Problem::NotWebSocket,
             AppError::BadRequest(text) => Problem::Other(text),
-            AppError::NotFound => Problem::None,
+            AppError::NotFound | AppError::Disabled | AppError::NoEndpoint => Problem::None,
             AppError::ShuttingDown => Problem::ShuttingDown,
             AppError::Unavailable | AppError::CreationClosed(..) => Problem::Unavailable,
             AppError::UnknownFormat(_) => Problem::UnknownFormat(&formats),
@@ -197,7 +245,13 @@ impl AppError {
             | AppError::DocTooLarge
             | AppError::UnsupportedType
             | AppError::Unauthorized
-            | AppError::Busy(_) => Problem::Other(&text),
+            | AppError::Body(_)
+            | AppError::BodyTooLarge
+            | AppError::Exists
+            | AppError::WrongKind
+            | AppError::DocumentTooLarge
+            | AppError::Unproduced(_)
+            | AppError::UnknownCalcFormat(_) => Problem::Other(&text),
         };
         let mut response = html(
             status,
@@ -238,18 +292,23 @@ impl From<CalcIoError> for AppError {
     }
 }
 
-/// A body refused by `gate` on a calc file route.
 impl From<BodyError> for AppError {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => AppError::FileTooLarge(too_large(limit)),
-            BodyError::Unreadable => AppError::BadRequest(e.to_string()),
-            BodyError::Busy => AppError::Busy(e),
-        }
+        AppError::Body(e)
     }
 }
 
 impl AppError {
+    /// A refused body said as the calc files say it (a file past the import limit, a bad
+    /// request); the other kinds as they are.
+    fn settle(self) -> Self {
+        match self {
+            AppError::Body(BodyError::TooLarge(limit)) => AppError::FileTooLarge(too_large(limit)),
+            AppError::Body(e @ BodyError::Unreadable) => AppError::BadRequest(e.to_string()),
+            other => other,
+        }
+    }
+
     /// Whether this is one of the calc files' own kinds (not one every area shares).
     pub(crate) fn is_calc_file_kind(&self) -> bool {
         matches!(
@@ -260,15 +319,21 @@ impl AppError {
                 | AppError::DocTooLarge
                 | AppError::UnsupportedType
                 | AppError::Unauthorized
-                | AppError::Busy(_)
+                | AppError::Body(_)
         )
     }
 
     /// The status of the calc file routes' answers.
     fn calc_status(&self) -> StatusCode {
         match self {
-            AppError::NotFound | AppError::UnknownFormat(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound
+            | AppError::UnknownFormat(_)
+            | AppError::UnknownCalcFormat(_)
+            | AppError::Disabled
+            | AppError::NoEndpoint => StatusCode::NOT_FOUND,
             AppError::BadName(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Exists | AppError::WrongKind => StatusCode::CONFLICT,
+            AppError::BodyTooLarge | AppError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotACalc => StatusCode::CONFLICT,
             AppError::BadFile(_) => StatusCode::BAD_REQUEST,
             AppError::FileTooLarge(_) | AppError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -286,8 +351,9 @@ impl AppError {
     /// The error as `fetch` from the calc page reads it: `{error, message}` with the status
     /// (503s with `Retry-After`); the message is the one the error page would show.
     pub(crate) fn calc_json(self) -> Response {
-        let status = self.calc_status();
-        let code = match &self {
+        let e = self.settle();
+        let status = e.calc_status();
+        let code = match &e {
             AppError::CreationClosed(..) => "creation_closed",
             AppError::NotFound => "not_found",
             AppError::BadName(_) | AppError::BadRequest(_) => "bad_request",
@@ -298,10 +364,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             _ => "unavailable",
         };
-        let mut r = json_response(
-            status,
-            json!({ "error": code, "message": self.to_string() }),
-        );
+        let mut r = json_response(status, json!({ "error": code, "message": e.to_string() }));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
@@ -327,13 +390,14 @@ impl AppError {
     /// The error as plain text, for everything but a refused creation (which needs the
     /// server's state).
     fn plain(self) -> Response {
-        let status = self.calc_status();
-        let mut r = (status, format!("{self}\n")).into_response();
+        let e = self.settle();
+        let status = e.calc_status();
+        let mut r = (status, format!("{e}\n")).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
-        if let AppError::Unauthorized = self {
+        if let AppError::Unauthorized = e {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

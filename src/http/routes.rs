@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::http::api::{self, ApiError};
 use crate::http::{
     admin, assets, base_path, calc, calc_export, calc_import, ethercalc, join, middleware, pad,
-    probes, site, AppState,
+    probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -169,6 +169,6 @@ fn api_routes(config: &Config) -> Router<AppState> {
         router = router.route(e.path, e.handler);
     }
     router
-        .fallback(|| async { ApiError::NotFound("no such endpoint") })
+        .fallback(|| async { ApiError::from(AppError::NoEndpoint) })
         .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
 }

@@ -24,7 +24,7 @@ use crate::http::calc_export;
 use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
 use crate::http::pad::{public_base, ExportQuery};
 use crate::http::respond::download;
-use crate::http::AppState;
+use crate::http::{AppError, AppState};
 use crate::service::{backup, creation, export};
 
 pub use crate::config::secrets::{ApiKeyHash, BadKeyHash};
@@ -56,11 +56,11 @@ impl Credential for ApiKey {
 
     fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
         let Some(hash) = &state.config.api_key_sha256 else {
-            return Err(ApiError::Disabled);
+            return Err(AppError::Disabled.into());
         };
         match token {
             Some(key) if hash.matches(key) => Ok(ApiKey),
-            _ => Err(ApiError::Unauthorized),
+            _ => Err(AppError::Unauthorized.into()),
         }
     }
 }
@@ -80,9 +80,10 @@ fn doc_name(raw: &str) -> Result<DocName, ApiError> {
 /// or not the expected shape).
 fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
     if !gate::is_json(&request.headers) {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "Expected request with `Content-Type: application/json`".into(),
-        ));
+        )
+        .into());
     }
     Json::<T>::from_bytes(&request.body)
         .map(|Json(v)| v)
@@ -103,7 +104,7 @@ pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, Ap
             .iter()
             .map(|l| l.to_string())
             .collect();
-        ApiError::BadRequest(format!("{e}; choose one of {}", offered.join(", ")))
+        AppError::BadRequest(format!("{e}; choose one of {}", offered.join(", "))).into()
     })
 }
 
@@ -113,7 +114,7 @@ async fn must_exist(state: &AppState, name: &DocName) -> Result<(), ApiError> {
     if state.hub.exists(name).await? {
         Ok(())
     } else {
-        Err(ApiError::NotFound("no such document"))
+        Err(AppError::NotFound.into())
     }
 }
 
@@ -124,7 +125,7 @@ async fn meta_of(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> 
         .hub
         .open(name, None)
         .await?
-        .ok_or(ApiError::NotFound("no such document"))
+        .ok_or(AppError::NotFound.into())
 }
 
 /// The metadata of an existing pad (409 for a calc).
@@ -133,7 +134,7 @@ async fn pad_meta(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError>
     if meta.kind == Kind::Pad {
         Ok(meta)
     } else {
-        Err(ApiError::WrongKind)
+        Err(AppError::WrongKind.into())
     }
 }
 
@@ -186,7 +187,7 @@ fn ok(status: StatusCode, value: Value) -> Response {
 
 pub(crate) async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.config.api_key_sha256.is_none() {
-        return Err(ApiError::Disabled);
+        return Err(AppError::Disabled.into());
     }
     Ok(Json(openapi::document(&state.config)).into_response())
 }
@@ -217,7 +218,7 @@ pub(crate) async fn create(
         Some(raw) => doc_name(raw)?,
     };
     if state.hub.exists(&name).await? {
-        return Err(ApiError::Exists);
+        return Err(AppError::Exists.into());
     }
     let new = creation::asked(req.kind, lifetime, None);
     let meta = state.open_or_create(&name, new).await?;
@@ -243,9 +244,9 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
     if limit == 0 || limit > MAX_LIST_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIST_LIMIT}"
-        )));
+        return Err(
+            AppError::BadRequest(format!("limit must be between 1 and {MAX_LIST_LIMIT}")).into(),
+        );
     }
     // A prefix is the start of a name: same characters, same length bound.
     if !query.prefix.is_empty() {
@@ -311,7 +312,7 @@ pub(crate) async fn remove(
     if state.hub.delete(&name, &reason).await? {
         Ok(ok(StatusCode::OK, json!({ "deleted": name.as_str() })))
     } else {
-        Err(ApiError::NotFound("no such document"))
+        Err(AppError::NotFound.into())
     }
 }
 
@@ -334,7 +335,8 @@ async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError
         ..ExportOptions::default()
     };
     let bytes = render(state, name, PadFormat::Txt, options).await?;
-    String::from_utf8(bytes).map_err(|_| ApiError::Unavailable("the text could not be produced"))
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::Unproduced("the text could not be produced").into())
 }
 
 pub(crate) async fn get_text(
@@ -392,7 +394,7 @@ pub(crate) async fn get_html(
     let name = doc_name(&raw)?;
     let bytes = render(&state, &name, PadFormat::Html, query.options()).await?;
     let html = String::from_utf8(bytes)
-        .map_err(|_| ApiError::Unavailable("the HTML could not be produced"))?;
+        .map_err(|_| AppError::Unproduced("the HTML could not be produced"))?;
     Ok(ok(StatusCode::OK, json!({ "html": html })))
 }
 
