@@ -420,3 +420,52 @@ impl IntoResponse for PlainText {
         self.0.plain()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+    use crate::http::admin::AdminError;
+    use crate::http::api::ApiError;
+
+    fn retry_after(r: &Response) -> Option<&str> {
+        r.headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn one_storage_failure_is_said_in_each_face() {
+        let page = AppError::from(HubError::Unavailable).page(Lang::En);
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&page), Some("30"));
+        let api = ApiError::from(HubError::Unavailable).into_response();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&api), Some(RETRY_AFTER_SECS));
+        let admin = AdminError::from(HubError::Unavailable).into_response();
+        assert_eq!(admin.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&admin), None);
+        let text = AppError::from(HubError::Unavailable).plain();
+        assert_eq!(text.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&text), Some("30"));
+    }
+
+    #[test]
+    fn a_refused_body_is_said_as_each_area_says_it() {
+        let too_big = || AppError::from(BodyError::TooLarge(1024));
+        assert_eq!(
+            ApiError::from(too_big()).into_response().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            AdminError::from(too_big()).into_response().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        // The calc files name the import limit.
+        assert!(matches!(too_big().settle(), AppError::FileTooLarge(_)));
+        let busy = AppError::from(BodyError::Busy).page(Lang::En);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&busy), None);
+    }
+}
