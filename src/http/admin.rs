@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::secrets::{AdminToken, EmptyToken};
 use crate::doc::name::DocName;
-use crate::http::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
+use crate::http::extract::{Admin, AdminKey};
+use crate::http::gate::{self, ApiLimit, Authed, BodyError};
 use crate::http::respond::static_page;
 use crate::http::{assets, pages};
 use crate::http::{AppError, AppState, RequestLang};
@@ -88,27 +89,6 @@ impl IntoResponse for AdminError {
         response
     }
 }
-
-/// The admin token as a [`Credential`]: 404 when the admin is off, 401 when the token is
-/// missing or wrong.
-pub struct AdminKey;
-
-impl Credential for AdminKey {
-    type Rejection = AdminError;
-
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, AdminError> {
-        let Some(expected) = &state.config.admin_token else {
-            return Err(AppError::Disabled.into());
-        };
-        match token {
-            Some(given) if expected.matches(given) => Ok(AdminKey),
-            _ => Err(AppError::Unauthorized.into()),
-        }
-    }
-}
-
-/// Proof that the request carries the admin token.
-pub type Admin = Bearer<AdminKey>;
 
 /// A request with the admin token and a body of at most `api_max_body_bytes`.
 type TokenAndBody = Authed<AdminKey, ApiLimit>;

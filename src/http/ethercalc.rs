@@ -17,27 +17,12 @@ use crate::doc::name::DocName;
 use crate::http::calc_export::{is_calc, load, sheet_index, SheetQuery};
 use crate::http::calc_import::{apply, open_calc, replace};
 use crate::http::error::PlainText;
+use crate::http::extract::EtherCalcKey;
 use crate::http::extract::RequestLang;
-use crate::http::gate::{Authed, Bearer, Credential, ImportLimit};
+use crate::http::gate::{Authed, Bearer, ImportLimit};
 use crate::http::respond::json_response;
 use crate::http::{base_path, site, AppError, AppState};
 use crate::service::export::bounded;
-
-/// The EtherCalc API's credential: none is needed when no API key is configured (as
-/// EtherCalc's API is open), else the `/api/v1` key (`Authorization: Bearer KEY`); 401 otherwise.
-pub struct EtherCalcKey;
-
-impl Credential for EtherCalcKey {
-    type Rejection = PlainText;
-
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, PlainText> {
-        match &state.config.api_key_sha256 {
-            None => Ok(EtherCalcKey),
-            Some(hash) if token.is_some_and(|key| hash.matches(key)) => Ok(EtherCalcKey),
-            Some(_) => Err(PlainText(AppError::Unauthorized)),
-        }
-    }
-}
 
 /// A request of the EtherCalc API with its key checked, then its body read under the import
 /// limit.

@@ -21,7 +21,8 @@ use crate::doc::lifetime::{choose_lifetime, Lifetime};
 use crate::doc::meta::{random_name, DocMeta, Kind};
 use crate::doc::name::DocName;
 use crate::http::calc_export;
-use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
+use crate::http::extract::{ApiKey, Authorized};
+use crate::http::gate::{self, ApiLimit, Authed};
 use crate::http::pad::{public_base, ExportQuery};
 use crate::http::respond::download;
 use crate::http::{AppError, AppState};
@@ -46,27 +47,6 @@ pub fn route_table() -> Vec<(Method, &'static str)> {
         .map(|e| (e.method, e.path))
         .collect()
 }
-
-/// The API key as a [`Credential`]: 404 when the API is off, 401 when the key is missing or
-/// wrong.
-pub struct ApiKey;
-
-impl Credential for ApiKey {
-    type Rejection = ApiError;
-
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
-        let Some(hash) = &state.config.api_key_sha256 else {
-            return Err(AppError::Disabled.into());
-        };
-        match token {
-            Some(key) if hash.matches(key) => Ok(ApiKey),
-            _ => Err(AppError::Unauthorized.into()),
-        }
-    }
-}
-
-/// Proof that the request carried the API key.
-pub type Authorized = Bearer<ApiKey>;
 
 /// A request with the API key and a body of at most `api_max_body_bytes`.
 type KeyAndBody = Authed<ApiKey, ApiLimit>;
