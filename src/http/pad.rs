@@ -6,7 +6,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::config::Config;
 use crate::convert::pad::{ExportOptions, Language, PadFormat};
 use crate::doc::meta::{random_hex, DocMeta, Kind, ReadToken};
 use crate::doc::name::DocName;
@@ -134,35 +133,6 @@ pub(crate) async fn read_only_page(
     }
 }
 
-/// The base URL links are built on: the configured public URL, else the Host asked for;
-/// followed by the base path (unless the public URL already ends with it).
-pub(crate) fn public_base(config: &Config, headers: &HeaderMap) -> String {
-    let origin = public_origin(config, headers);
-    let base = config.base_path.as_str();
-    if origin.ends_with(base) {
-        origin
-    } else {
-        format!("{origin}{base}")
-    }
-}
-
-fn public_origin(config: &Config, headers: &HeaderMap) -> String {
-    if let Some(url) = &config.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        });
-    match host {
-        Some(host) => format!("http://{host}"),
-        None => format!("http://{}", config.listen),
-    }
-}
-
 fn svg_response(text: &str) -> Response {
     match qr::svg(text) {
         Some(svg) => {
@@ -194,7 +164,7 @@ pub(crate) fn doc_qr(state: &AppState, headers: &HeaderMap, raw: &str, prefix: &
     match DocName::parse(raw) {
         Ok(name) => svg_response(&format!(
             "{}/{prefix}/{name}",
-            public_base(&state.config, headers)
+            base_path::public_base(&state.config, headers)
         )),
         Err(e) => AppError::from(e).into_response(),
     }
@@ -208,7 +178,7 @@ pub(crate) async fn read_only_qr(
     match resolve(&state, &raw).await {
         Ok((token, _)) => svg_response(&format!(
             "{}/r/{}",
-            public_base(&state.config, &headers),
+            base_path::public_base(&state.config, &headers),
             token.as_str()
         )),
         Err(e) => e.into_response(),
