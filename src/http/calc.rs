@@ -1,7 +1,7 @@
 //! Calc pages: `/c/{name}` opens (creating if allowed) a calc, `/c/{name}/qr.svg` its share
 //! code; the read-only page of a calc (`/r/{token}`) is answered from here too. A pad asked for
-//! under `/c/` is redirected to `/p/`, and the reverse happens in `pad_page`: the kind is fixed
-//! when the document is created.
+//! under `/c/` is redirected to `/p/` and the reverse (both in `pad::editor_page`): the kind is
+//! fixed when the document is created.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -1,7 +1,9 @@
 //! The HTTP API under `/api/v1`: JSON, for scripts and integrations, behind an API key
 //! (`Authorization: Bearer <key>`, kept hashed in the configuration). Every edit goes through
 //! the document's room, so live editors see it at once; exports use the pages' bounded export
-//! path. The OpenAPI description of these routes is [`openapi::document`].
+//! path (`service::export`). The routes are in `http::routes` (`api_endpoints`); their OpenAPI
+//! description is [`openapi::document`]. Errors are said through [`ApiError`], the API's face of
+//! the edge error.
 
 mod error;
 pub mod openapi;
@@ -297,7 +299,7 @@ pub(crate) async fn remove(
     }
 }
 
-/// Renders pad `name` in `format` through the pages' bounded export path.
+/// Renders pad `name` in `format` through the pages' bounded export path (`service::export`).
 async fn render(
     state: &AppState,
     name: &DocName,
