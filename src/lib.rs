@@ -119,6 +119,7 @@ impl Server {
             service::admission::spawn(self.config.shedding.clone(), load, token.clone());
         let app = http::router(http::AppState {
             hub: hub.clone(),
+            store: self.store.clone(),
             config: self.config.clone(),
             shutdown: token.clone(),
             connections: connections.clone(),

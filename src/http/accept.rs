@@ -298,7 +298,8 @@ async fn serve_one(
     closing: CancellationToken,
 ) {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        // The peer address feeds the per-address rate limits (throttle.rs), nothing else.
+        // The peer address feeds the per-address rate limits (`middleware::throttle`), nothing
+        // else.
         request.extensions_mut().insert(ConnectInfo(peer));
         let mut app = app.clone();
         async move { app.call(request.map(Body::new)).await }

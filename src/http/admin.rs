@@ -8,17 +8,17 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::secrets::{AdminToken, EmptyToken};
 use crate::doc::name::DocName;
-use crate::http::gate::{self, ApiLimit, Authed, Bearer, BodyError, Credential};
+use crate::http::extract::{Admin, AdminKey};
+use crate::http::gate::{self, ApiLimit, Authed, BodyError};
+use crate::http::respond::static_page;
 use crate::http::{assets, pages};
 use crate::http::{AppError, AppState, RequestLang};
 use crate::service::admission::{Mode, Signal};
-use crate::sync::hub::HubError;
 
 /// Most documents one page of the search returns.
 pub const MAX_PAGE: usize = 200;
@@ -29,32 +29,9 @@ pub const MAX_NOTICE_CHARS: usize = 500;
 /// What disconnected clients are told when the operator gives no message.
 const DEFAULT_DELETE_REASON: &str = "this document was deleted by the operator";
 
-/// The `/admin` routes, to merge into the server's router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(page).fallback(wrong_method))
-        .route("/admin/api/stats", get(stats).fallback(wrong_method))
-        .route(
-            "/admin/api/creation",
-            put(set_creation).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/documents",
-            get(documents).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/documents/{name}",
-            delete(delete_document).fallback(wrong_method),
-        )
-        .route(
-            "/admin/api/notice",
-            put(set_notice).delete(clear_notice).fallback(wrong_method),
-        )
-}
-
 /// Another method on an admin path: 405, or 404 like everything else when the admin is off
 /// (so a disabled admin does not show that its paths exist).
-async fn wrong_method(State(state): State<AppState>) -> Response {
+pub(crate) async fn wrong_method(State(state): State<AppState>) -> Response {
     if state.config.admin_token.is_none() {
         AppError::NotFound.into_response()
     } else {
@@ -62,60 +39,45 @@ async fn wrong_method(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Errors of the admin API, answered as `{"error": "..."}`.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// No admin token is configured: the admin does not exist.
-    #[error("not found")]
-    Disabled,
-    /// The bearer token is missing or wrong.
-    #[error("a valid admin token is required (Authorization: Bearer …)")]
-    Unauthorized,
-    /// The request is invalid; the text says why.
-    #[error("{0}")]
-    BadRequest(String),
-    /// No such document.
-    #[error("no such document")]
-    NotFound,
-    /// The request body is larger than `api_max_body_bytes`.
-    #[error("{0}")]
-    TooLarge(String),
-    /// Storage or the server is unavailable (details are in the log).
-    #[error("unavailable, try again later")]
-    Unavailable,
-}
+/// The admin API's face of the edge error ([`AppError`]): `{"error": "..."}` with the status;
+/// every failure of ours is one neutral 503.
+#[derive(Debug)]
+pub struct AdminError(AppError);
 
-impl From<BodyError> for ApiError {
-    fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(_) => ApiError::TooLarge(e.to_string()),
-            BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
-            BodyError::Busy => ApiError::Unavailable,
-        }
+impl<E: Into<AppError>> From<E> for AdminError {
+    fn from(e: E) -> Self {
+        AdminError(e.into())
     }
 }
 
-impl From<HubError> for ApiError {
-    fn from(_: HubError) -> Self {
-        ApiError::Unavailable
-    }
-}
-
-impl IntoResponse for ApiError {
+impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::Disabled => return AppError::NotFound.into_response(),
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        let (status, message) = match self.0 {
+            // The admin does not exist: the site's 404 page.
+            AppError::Disabled => return AppError::NotFound.into_response(),
+            AppError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "a valid admin token is required (Authorization: Bearer …)".to_owned(),
+            ),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "no such document".to_owned()),
+            AppError::Body(e @ BodyError::TooLarge(_)) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            }
+            AppError::Body(e @ BodyError::Unreadable) => (StatusCode::BAD_REQUEST, e.to_string()),
+            AppError::BadRequest(text) => (StatusCode::BAD_REQUEST, text),
+            AppError::ShuttingDown
+            | AppError::Unavailable
+            | AppError::ExportFailed
+            | AppError::CreationClosed(..)
+            | AppError::Unproduced(_)
+            | AppError::Body(BodyError::Busy) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable, try again later".to_owned(),
+            ),
+            // Kinds the admin API does not produce: a bad request, in their own words.
+            other => (StatusCode::BAD_REQUEST, other.to_string()),
         };
-        let mut response = (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response();
+        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
         let h = response.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if status == StatusCode::UNAUTHORIZED {
@@ -128,47 +90,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The admin token as a [`Credential`]: 404 when the admin is off, 401 when the token is
-/// missing or wrong.
-pub struct AdminKey;
-
-impl Credential for AdminKey {
-    type Rejection = ApiError;
-
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
-        let Some(expected) = &state.config.admin_token else {
-            return Err(ApiError::Disabled);
-        };
-        match token {
-            Some(given) if expected.matches(given) => Ok(AdminKey),
-            _ => Err(ApiError::Unauthorized),
-        }
-    }
-}
-
-/// Proof that the request carries the admin token.
-pub type Admin = Bearer<AdminKey>;
-
 /// A request with the admin token and a body of at most `api_max_body_bytes`.
 type TokenAndBody = Authed<AdminKey, ApiLimit>;
 
 /// The JSON body of an admin request (400 if it is not JSON or not the expected shape).
-fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, ApiError> {
+fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, AdminError> {
     if !gate::is_json(&request.headers) {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "Expected request with `Content-Type: application/json`".into(),
-        ));
+        )
+        .into());
     }
     Json::<T>::from_bytes(&request.body)
         .map(|Json(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
+        .map_err(|e| AppError::BadRequest(e.body_text()).into())
 }
 
-async fn page(State(state): State<AppState>, RequestLang(lang): RequestLang) -> Response {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+) -> Response {
     if state.config.admin_token.is_none() {
         return AppError::NotFound.page(lang);
     }
-    crate::http::static_page(pages::admin(lang, assets::urls()))
+    static_page(pages::admin(lang, assets::urls()))
 }
 
 /// One load signal with its marks.
@@ -216,7 +161,7 @@ fn creation_view(state: &crate::service::admission::AdmissionState) -> CreationV
     }
 }
 
-async fn stats(_: Admin, State(state): State<AppState>) -> Response {
+pub(crate) async fn stats(_: Admin, State(state): State<AppState>) -> Response {
     let admission = state.admission.state();
     let marks = &state.config.shedding;
     let signals = Signal::ALL
@@ -248,22 +193,22 @@ struct CreationBody {
     mode: Mode,
 }
 
-async fn set_creation(
+pub(crate) async fn set_creation(
     State(state): State<AppState>,
     request: TokenAndBody,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AdminError> {
     let body: CreationBody = body(&request)?;
     let now = state
         .admission
         .set_mode(body.mode)
         .await
-        .map_err(|_| ApiError::Unavailable)?;
+        .map_err(|_| AppError::Unavailable)?;
     Ok(json(creation_view(&now)))
 }
 
 /// Query of `GET /admin/api/documents`.
 #[derive(Debug, Deserialize)]
-struct DocumentsQuery {
+pub(crate) struct DocumentsQuery {
     #[serde(default)]
     prefix: String,
     after: Option<String>,
@@ -291,20 +236,20 @@ struct DocumentsPage {
     next: Option<String>,
 }
 
-async fn documents(
+pub(crate) async fn documents(
     _: Admin,
     State(state): State<AppState>,
     query: Result<Query<DocumentsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+) -> Result<Response, AdminError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let prefix = query.prefix.trim();
     // A prefix is part of a name, so the same characters; empty lists everything.
     if !prefix.is_empty() {
-        DocName::parse(prefix).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        DocName::parse(prefix).map_err(|e| AppError::BadRequest(e.to_string()))?;
     }
     let after = match query.after.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) => Some(DocName::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))?),
+        Some(raw) => Some(DocName::parse(raw).map_err(|e| AppError::BadRequest(e.to_string()))?),
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     // One more than asked tells whether there is a next page.
@@ -337,12 +282,12 @@ struct DeleteBody {
     message: String,
 }
 
-async fn delete_document(
+pub(crate) async fn delete_document(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     request: TokenAndBody,
-) -> Result<Response, ApiError> {
-    let name = DocName::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+) -> Result<Response, AdminError> {
+    let name = DocName::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let body: DeleteBody = body(&request)?;
     let message = match body.message.trim() {
         "" => DEFAULT_DELETE_REASON,
@@ -350,10 +295,10 @@ async fn delete_document(
     };
     // Probe first, so an unknown name does not load (and create nothing in) a room.
     if !state.hub.exists(&name).await? {
-        return Err(ApiError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     if !state.hub.delete(&name, message).await? {
-        return Err(ApiError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     tracing::info!(doc = %name, "document deleted by the operator");
     Ok(json(serde_json::json!({ "deleted": name.as_str() })))
@@ -366,21 +311,23 @@ struct NoticeBody {
     message: String,
 }
 
-async fn set_notice(
+pub(crate) async fn set_notice(
     State(state): State<AppState>,
     request: TokenAndBody,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AdminError> {
     let body: NoticeBody = body(&request)?;
     let message = body.message.trim();
     if message.chars().count() > MAX_NOTICE_CHARS {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "a notice has at most {MAX_NOTICE_CHARS} characters"
-        )));
+        ))
+        .into());
     }
     if message.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "a notice is plain text without control characters".into(),
-        ));
+        )
+        .into());
     }
     state
         .hub
@@ -391,7 +338,7 @@ async fn set_notice(
     ))
 }
 
-async fn clear_notice(_: Admin, State(state): State<AppState>) -> Response {
+pub(crate) async fn clear_notice(_: Admin, State(state): State<AppState>) -> Response {
     state.hub.set_notice(None);
     tracing::info!("notice to open pads cleared");
     json(serde_json::json!({ "notice": null }))

@@ -1,15 +1,17 @@
 //! The sub-path the whole application is served under behind a reverse proxy (`--base-path`),
 //! e.g. `/pad`: every route, link, asset, redirect and WebSocket URL starts with it. The
-//! router is mounted under it by [`mount`].
+//! router is mounted under it by [`mount`]. Absolute links (share links, QR codes, the API's
+//! URLs) start with [`public_base`].
 
 use std::sync::OnceLock;
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::Response;
 use axum::Router;
 
 pub use crate::config::base_path::BasePath;
+use crate::config::Config;
 
 static CURRENT: OnceLock<BasePath> = OnceLock::new();
 
@@ -67,6 +69,35 @@ fn strip(uri: &Uri, base: &BasePath) -> Option<Uri> {
     let mut parts = uri.clone().into_parts();
     parts.path_and_query = Some(path_and_query.parse().ok()?);
     Uri::from_parts(parts).ok()
+}
+
+/// The base URL links are built on: the configured public URL, else the Host asked for;
+/// followed by the base path (unless the public URL already ends with it).
+pub fn public_base(config: &Config, headers: &HeaderMap) -> String {
+    let origin = public_origin(config, headers);
+    let base = config.base_path.as_str();
+    if origin.ends_with(base) {
+        origin
+    } else {
+        format!("{origin}{base}")
+    }
+}
+
+fn public_origin(config: &Config, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", config.listen),
+    }
 }
 
 #[cfg(test)]

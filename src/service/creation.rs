@@ -20,23 +20,49 @@
 //! restart and must find its document, of its kind); what a shutdown or crash leaves is erased
 //! at the end of its next visit, or expires with its lifetime.
 
+use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::{DocMeta, Kind, NewDoc};
 use crate::doc::name::DocName;
+use crate::doc::secret::CreatorHash;
 use crate::service::admission::AdmissionHandle;
-use crate::sync::hub::{Hub, HubError};
+use crate::service::ServiceError;
+use crate::sync::hub::Hub;
+
+/// A document made by opening its link (a page, a WebSocket join): provisional, erased when its
+/// room unloads untouched.
+pub fn visited(kind: Kind, lifetime: Lifetime, creator: Option<CreatorHash>) -> NewDoc {
+    NewDoc {
+        kind,
+        lifetime,
+        creator,
+        provisional: true,
+    }
+}
+
+/// A document asked for by name (home form, API, EtherCalc, import): kept even if empty.
+pub fn asked(kind: Kind, lifetime: Lifetime, creator: Option<CreatorHash>) -> NewDoc {
+    NewDoc {
+        kind,
+        lifetime,
+        creator,
+        provisional: false,
+    }
+}
 
 /// The metadata of `name`, creating the document as `new` if it does not exist and
-/// `admission` is open; `None` when it does not exist and creation is closed (nothing was
-/// loaded or kept for it).
+/// `admission` is open; [`ServiceError::CreationClosed`] when it does not exist and creation is
+/// closed (nothing was loaded or kept for it). Every creation path asks here, and only here.
 pub async fn open(
     hub: &Hub,
     admission: &AdmissionHandle,
     name: &DocName,
     new: NewDoc,
-) -> Result<Option<DocMeta>, HubError> {
+) -> Result<DocMeta, ServiceError> {
     // Asked at the moment of deciding: the flag is one atomic load, and `Hub::open` reads the
     // metadata before it would load anything.
-    hub.open(name, admission.is_open().then_some(new)).await
+    hub.open(name, admission.is_open().then_some(new))
+        .await?
+        .ok_or_else(|| ServiceError::CreationClosed(name.clone(), new.kind))
 }
 
 /// At most this many near names are offered for a missing one.

@@ -1,6 +1,12 @@
 //! Use cases shared by every edge: whether a document may be created now, admission under load,
-//! and the retention sweep.
+//! file work within its bounds (exports), backups, and the retention sweep. No axum here: each
+//! edge maps `ServiceError` to its own answers.
 
 pub mod admission;
+pub mod backup;
 pub mod creation;
+mod error;
+pub mod export;
 pub mod sweeper;
+
+pub use error::ServiceError;

@@ -1,5 +1,6 @@
-//! Errors of the HTTP API, answered as JSON `{"error": "<code>", "message": "<text>"}` with the
-//! matching status. Internal causes are logged where they happen, never echoed.
+//! The API's face of the edge error ([`AppError`]): JSON `{"error": "<code>", "message":
+//! "<text>"}` with the matching status. Internal causes are logged where they happen, never
+//! echoed.
 
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -7,107 +8,116 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::convert::pad::UnknownFormat;
-use crate::doc::edit::EditRefused;
-use crate::doc::name::NameError;
-use crate::http::{AppError, RETRY_AFTER_SECS};
-use crate::sync::hub::HubError;
+use crate::http::error::RETRY_AFTER_SECS;
+use crate::http::gate::BodyError;
+use crate::http::AppError;
 
-/// What the API answers instead of a result.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// No API key is configured: the API does not exist.
-    #[error("no such endpoint")]
-    Disabled,
-    /// The `Authorization: Bearer` key is missing or wrong.
-    #[error("missing or wrong API key (Authorization: Bearer <key>)")]
-    Unauthorized,
-    /// A document name in the path or body is invalid.
-    #[error("invalid document name: {0}")]
-    BadName(#[from] NameError),
-    /// The request is malformed; the text says how.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The request body is larger than `api_max_body_bytes`.
-    #[error("request body too large")]
-    BodyTooLarge,
-    /// No such document, endpoint or format.
-    #[error("{0}")]
-    NotFound(&'static str),
-    /// The export format is unknown; the message lists the known ones.
-    #[error(transparent)]
-    UnknownFormat(#[from] UnknownFormat),
-    /// The calc export format is unknown; the message lists the known ones.
-    #[error(transparent)]
-    UnknownCalcFormat(#[from] crate::convert::calc::UnknownCalcFormat),
-    /// A document with this name already exists.
-    #[error("a document with this name already exists")]
-    Exists,
-    /// The document is not a pad.
-    #[error("this operation needs a pad, and the document is a calc")]
-    WrongKind,
-    /// The edit would take the document past `max_doc_bytes`.
-    #[error("the document would exceed its size limit")]
-    DocumentTooLarge,
-    /// The document is past a limit of the file work asked for (an export's cells or formula
-    /// work); the text says which.
-    #[error("{0}")]
-    TooLargeToExport(String),
-    /// New documents are paused while the server sheds load.
-    #[error("new documents are paused while the server is busy; existing ones work")]
-    CreationClosed,
-    /// Storage, an export or shutdown got in the way (details are in the log).
-    #[error("{0}")]
-    Unavailable(&'static str),
+/// What the API answers instead of a result: any edge error, said in the API's terms.
+#[derive(Debug)]
+pub struct ApiError(pub(crate) AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
 }
 
 impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            ApiError::Disabled => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::BadName(_) => (StatusCode::BAD_REQUEST, "bad_name"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::UnknownFormat(_) | ApiError::UnknownCalcFormat(_) => {
-                (StatusCode::NOT_FOUND, "unknown_format")
-            }
-            ApiError::Exists => (StatusCode::CONFLICT, "exists"),
-            ApiError::WrongKind => (StatusCode::CONFLICT, "wrong_kind"),
-            ApiError::DocumentTooLarge | ApiError::TooLargeToExport(_) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "document_too_large")
-            }
-            ApiError::CreationClosed => (StatusCode::SERVICE_UNAVAILABLE, "creation_closed"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        }
-    }
-
     /// The error of a JSON body that could not be read.
     pub fn from_body(rejection: JsonRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
+            ApiError(AppError::BodyTooLarge)
         } else {
-            ApiError::BadRequest(rejection.body_text())
+            ApiError(AppError::BadRequest(rejection.body_text()))
         }
+    }
+}
+
+/// The status, code and message the API answers `e` with.
+fn said(e: &AppError) -> (StatusCode, &'static str, String) {
+    let unavailable = |message: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            message.to_owned(),
+        )
+    };
+    match e {
+        AppError::Disabled | AppError::NoEndpoint => {
+            (StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        AppError::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong API key (Authorization: Bearer <key>)".to_owned(),
+        ),
+        AppError::BadName(_) => (StatusCode::BAD_REQUEST, "bad_name", e.to_string()),
+        AppError::BadRequest(text) | AppError::BadFile(text) => {
+            (StatusCode::BAD_REQUEST, "bad_request", text.clone())
+        }
+        AppError::Body(BodyError::Unreadable)
+        | AppError::NotWebSocket
+        | AppError::BadForm
+        | AppError::BadLifetime(_)
+        | AppError::UnsupportedType => (StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        AppError::BodyTooLarge | AppError::Body(BodyError::TooLarge(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "request body too large".to_owned(),
+        ),
+        AppError::FileTooLarge(_) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "request body too large".to_owned(),
+        ),
+        AppError::NotFound | AppError::NotACalc => (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such document".to_owned(),
+        ),
+        AppError::UnknownFormat(_) | AppError::UnknownCalcFormat(_) => {
+            (StatusCode::NOT_FOUND, "unknown_format", e.to_string())
+        }
+        AppError::Exists => (StatusCode::CONFLICT, "exists", e.to_string()),
+        AppError::WrongKind => (StatusCode::CONFLICT, "wrong_kind", e.to_string()),
+        AppError::DocumentTooLarge | AppError::DocTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "document_too_large",
+            "the document would exceed its size limit".to_owned(),
+        ),
+        AppError::TooLarge(why) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "document_too_large",
+            why.clone(),
+        ),
+        AppError::CreationClosed(..) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "creation_closed",
+            e.to_string(),
+        ),
+        AppError::ShuttingDown
+        | AppError::Unavailable
+        | AppError::ExportFailed
+        | AppError::Body(BodyError::Busy) => unavailable(&e.to_string()),
+        AppError::Unproduced(message) => unavailable(message),
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let body = json!({ "error": code, "message": self.to_string() });
+        let (status, code, message) = said(&self.0);
+        let body = json!({ "error": code, "message": message });
         let mut response = (status, Json(body)).into_response();
         let h = response.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        match self {
-            ApiError::Unauthorized => {
+        match self.0 {
+            AppError::Unauthorized => {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"ardoise\""),
                 );
             }
-            ApiError::CreationClosed | ApiError::Unavailable(_) => {
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 h.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),
@@ -116,60 +126,5 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
-    }
-}
-
-impl From<crate::http::gate::BodyError> for ApiError {
-    fn from(e: crate::http::gate::BodyError) -> Self {
-        match e {
-            crate::http::gate::BodyError::TooLarge(_) => ApiError::BodyTooLarge,
-            crate::http::gate::BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
-            crate::http::gate::BodyError::Busy => ApiError::Unavailable(
-                "the server is receiving too many request bodies at once; retry shortly",
-            ),
-        }
-    }
-}
-
-impl From<HubError> for ApiError {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::ShuttingDown => ApiError::Unavailable("server shutting down"),
-            HubError::Unavailable => ApiError::Unavailable("document unavailable, try again later"),
-        }
-    }
-}
-
-impl From<EditRefused> for ApiError {
-    fn from(e: EditRefused) -> Self {
-        match e {
-            EditRefused::NotFound => ApiError::NotFound("no such document"),
-            EditRefused::WrongKind => ApiError::WrongKind,
-            EditRefused::TooBig => ApiError::DocumentTooLarge,
-            EditRefused::Unavailable => {
-                ApiError::Unavailable("document unavailable, try again later")
-            }
-        }
-    }
-}
-
-/// The shared export path answers page errors; the API says the same in JSON.
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        match e {
-            AppError::BadName(e) => ApiError::BadName(e),
-            AppError::BadRequest(text) => ApiError::BadRequest(text),
-            AppError::NotWebSocket => ApiError::BadRequest(e.to_string()),
-            AppError::NotFound => ApiError::NotFound("no such document"),
-            AppError::UnknownFormat(e) => ApiError::UnknownFormat(e),
-            AppError::CreationClosed(..) => ApiError::CreationClosed,
-            AppError::ShuttingDown => ApiError::Unavailable("server shutting down"),
-            AppError::Unavailable => ApiError::Unavailable("document unavailable, try again later"),
-            AppError::ExportFailed => {
-                ApiError::Unavailable("the export could not be produced, try again later")
-            }
-            AppError::TooLarge(why) => ApiError::TooLargeToExport(why),
-            AppError::BadForm | AppError::BadLifetime(_) => ApiError::BadRequest(e.to_string()),
-        }
     }
 }

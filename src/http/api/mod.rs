@@ -1,16 +1,17 @@
 //! The HTTP API under `/api/v1`: JSON, for scripts and integrations, behind an API key
 //! (`Authorization: Bearer <key>`, kept hashed in the configuration). Every edit goes through
 //! the document's room, so live editors see it at once; exports use the pages' bounded export
-//! path. The OpenAPI description of these routes is [`openapi::document`].
+//! path (`service::export`). The routes are in `http::routes` (`api_endpoints`); their OpenAPI
+//! description is [`openapi::document`]. Errors are said through [`ApiError`], the API's face of
+//! the edge error.
 
 mod error;
 pub mod openapi;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
-use axum::{Json, Router};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -19,11 +20,16 @@ use crate::config::Config;
 use crate::convert::pad::{ExportOptions, PadFormat};
 use crate::doc::edit::TextEdit;
 use crate::doc::lifetime::{choose_lifetime, Lifetime};
-use crate::doc::meta::{random_name, DocMeta, Kind, NewDoc};
+use crate::doc::meta::{random_name, DocMeta, Kind};
 use crate::doc::name::DocName;
-use crate::http::gate::{self, ApiLimit, Authed, Bearer, Credential};
-use crate::http::metrics::Refusal;
-use crate::http::{self, AppState, ExportQuery};
+use crate::http::base_path::public_base;
+use crate::http::calc_export;
+use crate::http::extract::{ApiKey, Authorized};
+use crate::http::gate::{self, ApiLimit, Authed};
+use crate::http::pad::ExportQuery;
+use crate::http::respond::download;
+use crate::http::{AppError, AppState};
+use crate::service::{backup, creation, export};
 
 pub use crate::config::secrets::{ApiKeyHash, BadKeyHash};
 pub use error::ApiError;
@@ -37,94 +43,13 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// Documents a list call returns when `limit` is not given.
 const DEFAULT_LIST_LIMIT: usize = 100;
 
-/// One API endpoint: method, path (relative to [`PREFIX`], axum syntax) and handler. The router
-/// and the OpenAPI test both read this one table.
-struct Endpoint {
-    method: Method,
-    path: &'static str,
-    handler: MethodRouter<AppState>,
-}
-
-fn endpoint(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        handler,
-    }
-}
-
-fn endpoints() -> Vec<Endpoint> {
-    use axum::routing::{delete, get, post, put};
-    vec![
-        endpoint(Method::GET, "/openapi.json", get(openapi_json)),
-        endpoint(Method::GET, "/documents", get(list)),
-        endpoint(Method::POST, "/documents", post(create)),
-        endpoint(Method::GET, "/documents/{name}", get(info)),
-        endpoint(Method::DELETE, "/documents/{name}", delete(remove)),
-        endpoint(Method::GET, "/documents/{name}/text", get(get_text)),
-        endpoint(Method::PUT, "/documents/{name}/text", put(set_text)),
-        endpoint(Method::POST, "/documents/{name}/append", post(append_text)),
-        endpoint(Method::GET, "/documents/{name}/html", get(get_html)),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/export/{format}",
-            get(export),
-        ),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/last-edited",
-            get(last_edited),
-        ),
-        endpoint(
-            Method::GET,
-            "/documents/{name}/read-only-link",
-            get(read_only_link),
-        ),
-        endpoint(Method::GET, "/stats", get(stats)),
-        endpoint(Method::POST, "/backup", post(backup)),
-    ]
-}
-
 /// Every route as (method, path relative to [`PREFIX`]), for checking the OpenAPI document.
 pub fn route_table() -> Vec<(Method, &'static str)> {
-    endpoints()
+    crate::http::routes::api_endpoints()
         .into_iter()
         .map(|e| (e.method, e.path))
         .collect()
 }
-
-/// The API's routes, to nest under [`PREFIX`]; bodies are limited to `api_max_body_bytes`.
-pub fn routes(config: &Config) -> Router<AppState> {
-    let mut router = Router::new();
-    for e in endpoints() {
-        // Routes sharing a path merge their methods.
-        router = router.route(e.path, e.handler);
-    }
-    router
-        .fallback(|| async { ApiError::NotFound("no such endpoint") })
-        .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
-}
-
-/// The API key as a [`Credential`]: 404 when the API is off, 401 when the key is missing or
-/// wrong.
-pub struct ApiKey;
-
-impl Credential for ApiKey {
-    type Rejection = ApiError;
-
-    fn check(state: &AppState, token: Option<&str>) -> Result<Self, ApiError> {
-        let Some(hash) = &state.config.api_key_sha256 else {
-            return Err(ApiError::Disabled);
-        };
-        match token {
-            Some(key) if hash.matches(key) => Ok(ApiKey),
-            _ => Err(ApiError::Unauthorized),
-        }
-    }
-}
-
-/// Proof that the request carried the API key.
-pub type Authorized = Bearer<ApiKey>;
 
 /// A request with the API key and a body of at most `api_max_body_bytes`.
 type KeyAndBody = Authed<ApiKey, ApiLimit>;
@@ -138,9 +63,10 @@ fn doc_name(raw: &str) -> Result<DocName, ApiError> {
 /// or not the expected shape).
 fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
     if !gate::is_json(&request.headers) {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "Expected request with `Content-Type: application/json`".into(),
-        ));
+        )
+        .into());
     }
     Json::<T>::from_bytes(&request.body)
         .map(|Json(v)| v)
@@ -161,7 +87,7 @@ pub fn lifetime(config: &Config, requested: Option<&str>) -> Result<Lifetime, Ap
             .iter()
             .map(|l| l.to_string())
             .collect();
-        ApiError::BadRequest(format!("{e}; choose one of {}", offered.join(", ")))
+        AppError::BadRequest(format!("{e}; choose one of {}", offered.join(", "))).into()
     })
 }
 
@@ -171,7 +97,7 @@ async fn must_exist(state: &AppState, name: &DocName) -> Result<(), ApiError> {
     if state.hub.exists(name).await? {
         Ok(())
     } else {
-        Err(ApiError::NotFound("no such document"))
+        Err(AppError::NotFound.into())
     }
 }
 
@@ -182,7 +108,7 @@ async fn meta_of(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> 
         .hub
         .open(name, None)
         .await?
-        .ok_or(ApiError::NotFound("no such document"))
+        .ok_or(AppError::NotFound.into())
 }
 
 /// The metadata of an existing pad (409 for a calc).
@@ -191,7 +117,7 @@ async fn pad_meta(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError>
     if meta.kind == Kind::Pad {
         Ok(meta)
     } else {
-        Err(ApiError::WrongKind)
+        Err(AppError::WrongKind.into())
     }
 }
 
@@ -204,7 +130,7 @@ fn kind_str(kind: Kind) -> &'static str {
 
 /// Absolute URLs of a document's pages.
 fn links(state: &AppState, headers: &HeaderMap, name: &DocName, meta: &DocMeta) -> Value {
-    let base = http::public_base(&state.config, headers);
+    let base = public_base(&state.config, headers);
     let page = match meta.kind {
         Kind::Pad => "p",
         Kind::Calc => "c",
@@ -242,9 +168,9 @@ fn ok(status: StatusCode, value: Value) -> Response {
     response
 }
 
-async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(crate) async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.config.api_key_sha256.is_none() {
-        return Err(ApiError::Disabled);
+        return Err(AppError::Disabled.into());
     }
     Ok(Json(openapi::document(&state.config)).into_response())
 }
@@ -263,7 +189,10 @@ fn default_kind() -> Kind {
     Kind::Pad
 }
 
-async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    req: KeyAndBody,
+) -> Result<Response, ApiError> {
     let headers = &req.headers;
     let req: CreateBody = body(&req)?;
     let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
@@ -272,18 +201,10 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
         Some(raw) => doc_name(raw)?,
     };
     if state.hub.exists(&name).await? {
-        return Err(ApiError::Exists);
+        return Err(AppError::Exists.into());
     }
-    let new = NewDoc {
-        kind: req.kind,
-        lifetime,
-        creator: None,
-        provisional: false,
-    };
-    let Some(meta) = state.open_or_create(&name, new).await? else {
-        state.metrics.refused(Refusal::CreationClosed);
-        return Err(ApiError::CreationClosed);
-    };
+    let new = creation::asked(req.kind, lifetime, None);
+    let meta = state.open_or_create(&name, new).await?;
     Ok(ok(
         StatusCode::CREATED,
         describe(&state, headers, &name, &meta),
@@ -292,23 +213,23 @@ async fn create(State(state): State<AppState>, req: KeyAndBody) -> Result<Respon
 
 /// Query of `GET /documents`.
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(default)]
     prefix: String,
     after: Option<String>,
     limit: Option<usize>,
 }
 
-async fn list(
+pub(crate) async fn list(
     _: Authorized,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
     if limit == 0 || limit > MAX_LIST_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIST_LIMIT}"
-        )));
+        return Err(
+            AppError::BadRequest(format!("limit must be between 1 and {MAX_LIST_LIMIT}")).into(),
+        );
     }
     // A prefix is the start of a name: same characters, same length bound.
     if !query.prefix.is_empty() {
@@ -339,7 +260,7 @@ async fn list(
     ))
 }
 
-async fn info(
+pub(crate) async fn info(
     _: Authorized,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -352,14 +273,14 @@ async fn info(
 
 /// Query of `DELETE /documents/{name}`.
 #[derive(Debug, Deserialize)]
-struct DeleteQuery {
+pub(crate) struct DeleteQuery {
     reason: Option<String>,
 }
 
 /// Shown to live editors of a deleted document when none is given.
 const DEFAULT_DELETE_REASON: &str = "this document was deleted";
 
-async fn remove(
+pub(crate) async fn remove(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -374,11 +295,11 @@ async fn remove(
     if state.hub.delete(&name, &reason).await? {
         Ok(ok(StatusCode::OK, json!({ "deleted": name.as_str() })))
     } else {
-        Err(ApiError::NotFound("no such document"))
+        Err(AppError::NotFound.into())
     }
 }
 
-/// Renders pad `name` in `format` through the pages' bounded export path.
+/// Renders pad `name` in `format` through the pages' bounded export path (`service::export`).
 async fn render(
     state: &AppState,
     name: &DocName,
@@ -386,7 +307,7 @@ async fn render(
     options: ExportOptions,
 ) -> Result<Vec<u8>, ApiError> {
     pad_meta(state, name).await?;
-    Ok(http::render_export(state, name, format, options).await?)
+    Ok(export::render_pad(&state.hub, &state.exports, name, format, options).await?)
 }
 
 /// The plain text of a pad, as the txt export writes it.
@@ -397,10 +318,11 @@ async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError
         ..ExportOptions::default()
     };
     let bytes = render(state, name, PadFormat::Txt, options).await?;
-    String::from_utf8(bytes).map_err(|_| ApiError::Unavailable("the text could not be produced"))
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::Unproduced("the text could not be produced").into())
 }
 
-async fn get_text(
+pub(crate) async fn get_text(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -428,7 +350,7 @@ async fn edit(state: &AppState, raw: &str, edit: TextEdit) -> Result<Response, A
     ))
 }
 
-async fn set_text(
+pub(crate) async fn set_text(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     req: KeyAndBody,
@@ -437,7 +359,7 @@ async fn set_text(
     edit(&state, &raw, TextEdit::Set(req.text)).await
 }
 
-async fn append_text(
+pub(crate) async fn append_text(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     req: KeyAndBody,
@@ -446,7 +368,7 @@ async fn append_text(
     edit(&state, &raw, TextEdit::Append(req.text)).await
 }
 
-async fn get_html(
+pub(crate) async fn get_html(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -455,31 +377,29 @@ async fn get_html(
     let name = doc_name(&raw)?;
     let bytes = render(&state, &name, PadFormat::Html, query.options()).await?;
     let html = String::from_utf8(bytes)
-        .map_err(|_| ApiError::Unavailable("the HTML could not be produced"))?;
+        .map_err(|_| AppError::Unproduced("the HTML could not be produced"))?;
     Ok(ok(StatusCode::OK, json!({ "html": html })))
 }
 
-async fn export(
+pub(crate) async fn export(
     _: Authorized,
     State(state): State<AppState>,
     Path((raw, format)): Path<(String, String)>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let name = doc_name(&raw)?;
-    if crate::http::calc_files::is_calc(&state, &name).await? {
+    if calc_export::is_calc(&state, &name).await? {
         // Checked here so that an unknown format is answered as for a pad, naming the calc's.
         format.parse::<crate::convert::calc::CalcFormat>()?;
         let sheet = query.sheet.as_deref();
-        return Ok(
-            crate::http::calc_files::export(&state, &name, name.as_str(), &format, sheet).await?,
-        );
+        return Ok(calc_export::download(&state, &name, name.as_str(), &format, sheet).await?);
     }
     let format: PadFormat = format.parse()?;
     let bytes = render(&state, &name, format, query.options()).await?;
-    Ok(http::download(bytes, format, name.as_str()))
+    Ok(download(bytes, format, name.as_str()))
 }
 
-async fn last_edited(
+pub(crate) async fn last_edited(
     _: Authorized,
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -492,7 +412,7 @@ async fn last_edited(
     ))
 }
 
-async fn read_only_link(
+pub(crate) async fn read_only_link(
     _: Authorized,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -518,7 +438,7 @@ struct Stats {
     creation: &'static str,
 }
 
-async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
+pub(crate) async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
     let stats = Stats {
         documents_live: state.hub.live_rooms(),
         connections: state.connections.len(),
@@ -531,8 +451,16 @@ async fn stats(_: Authorized, State(state): State<AppState>) -> Response {
     ok(StatusCode::OK, json!(stats))
 }
 
-async fn backup(_: Authorized, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let report = state.hub.backup().await?;
+pub(crate) async fn backup(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let report = backup::run(
+        state.store.clone(),
+        &state.config.data,
+        state.config.cache_bytes,
+    )
+    .await?;
     Ok(ok(
         StatusCode::CREATED,
         json!({

@@ -9,8 +9,7 @@
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,18 +17,12 @@ use crate::doc::meta::{DocMeta, Kind};
 use crate::doc::name::DocName;
 use crate::doc::secret::{CreatorHash, CreatorSecret};
 use crate::http::base_path;
+use crate::http::respond::{html, CSP_STATIC};
 use crate::http::{AppState, RequestLang};
 use crate::sync::room::DeleteIf;
 
 /// The close reason live clients receive (with code 4410).
 pub const DELETED_REASON: &str = "deleted by its creator";
-
-/// The routes of creator deletion, one per kind.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/p/{name}/delete", post(delete_pad))
-        .route("/c/{name}/delete", post(delete_calc))
-}
 
 /// Whether `meta` was created with `secret` (so the request holding it created the document).
 pub fn created_by(meta: &DocMeta, secret: &CreatorSecret) -> bool {
@@ -49,7 +42,7 @@ enum Answer {
     Error(StatusCode, &'static str, String),
 }
 
-async fn delete_pad(
+pub(crate) async fn delete_pad(
     state: State<AppState>,
     lang: RequestLang,
     raw: Path<String>,
@@ -58,7 +51,7 @@ async fn delete_pad(
     delete(state, lang, raw, request, Kind::Pad).await
 }
 
-async fn delete_calc(
+pub(crate) async fn delete_calc(
     state: State<AppState>,
     lang: RequestLang,
     raw: Path<String>,
@@ -137,10 +130,10 @@ async fn delete(
                 StatusCode::SERVICE_UNAVAILABLE => crate::http::pages::ErrorKind::Unavailable,
                 _ => crate::http::pages::ErrorKind::BadRequest,
             };
-            crate::http::html(
+            html(
                 status,
                 crate::http::pages::error(lang, crate::http::assets::urls(), kind, &message),
-                crate::http::CSP_STATIC.into(),
+                CSP_STATIC.into(),
             )
         }
     }

@@ -1,7 +1,12 @@
-//! The HTTP edge of the rate limits: who the client is (the TCP peer, or with `--trust-proxy`
-//! the address the reverse proxy saw) and the per-address budgets of page/API requests and
-//! WebSocket upgrades, answered with 429 and `Retry-After`. The address is only a key of the
-//! in-memory table in [`crate::http::ratelimit`]: never logged, never stored.
+//! The layers every response passes through: the per-address throttle and the default CSP.
+//!
+//! The throttle is the HTTP edge of the rate limits: who the client is (the TCP peer, or with
+//! `--trust-proxy` the address the reverse proxy saw) and the per-address budgets of page/API
+//! requests and WebSocket upgrades, answered with 429 and `Retry-After`. The address is only a
+//! key of the in-memory table in [`crate::http::ratelimit`]: never logged, never stored.
+//!
+//! The CSP layer gives every response without a policy of its own the strict static one, so no
+//! route (error pages, redirects, QR codes, anything added later) is served without one.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -12,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use crate::http::metrics::Refusal;
+use crate::http::respond::CSP_STATIC;
 use crate::http::AppState;
 
 /// Paths no person loads repeatedly by hand: hashed assets (cached for a year), and probes
@@ -44,7 +50,7 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -
 }
 
 /// Middleware: counts the request against its address's budget; 429 once it is spent.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn throttle(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let upgrade = path.starts_with("/ws/");
     if !upgrade && EXEMPT.iter().any(|p| path.starts_with(p)) {
@@ -86,6 +92,24 @@ fn too_many(retry_after_secs: u64) -> Response {
     let h = response.headers_mut();
     h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds the static CSP and `Referrer-Policy: no-referrer` to a response that has none.
+pub async fn default_csp(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP_STATIC),
+        );
+    }
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     response
 }
 

@@ -1,0 +1,243 @@
+//! Calc uploads: `POST /c/{name}/import` replaces a calc with a file, `POST /import` (home page)
+//! makes a new calc from one; and the replacement the EtherCalc API shares. Every change is an
+//! update made on a copy of the document (`convert::calc::bridge`) and applied by the
+//! document's room, so live editors see it at once and it is persisted before it is broadcast.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use crate::convert::calc::{self as calc_io, bridge, CalcFormat};
+use crate::doc::meta::{random_name, Kind};
+use crate::doc::name::DocName;
+use crate::http::extract::RequestLang;
+use crate::http::respond::json_response;
+use crate::http::{base_path, gate, AppError, AppState};
+use crate::service::creation;
+use crate::service::export::bounded;
+use crate::sync::room::Applied;
+
+/// Opens calc `name`, creating it when `create` and creation is open. `Ok(true)` if it was
+/// created now.
+pub(crate) async fn open_calc(
+    state: &AppState,
+    name: &DocName,
+    create: bool,
+) -> Result<bool, AppError> {
+    if let Some(meta) = state.hub.open(name, None).await? {
+        return if meta.kind == Kind::Calc {
+            Ok(false)
+        } else {
+            Err(AppError::NotACalc)
+        };
+    }
+    if !create {
+        return Err(AppError::NotFound);
+    }
+    let new = creation::asked(Kind::Calc, state.config.retention_default, None);
+    match state.open_or_create(name, new).await? {
+        meta if meta.kind == Kind::Calc => Ok(true),
+        _ => Err(AppError::NotACalc),
+    }
+}
+
+/// Hands an update to the calc's room.
+pub(crate) async fn apply(
+    state: &AppState,
+    name: &DocName,
+    update: Vec<u8>,
+) -> Result<(), AppError> {
+    match state.hub.apply(name, &update).await? {
+        Applied::Done => Ok(()),
+        Applied::Missing => Err(AppError::NotFound),
+        Applied::TooBig => Err(AppError::DocTooLarge),
+    }
+}
+
+/// What a file past the import limit is told.
+pub(crate) fn too_large(limit: usize) -> String {
+    format!(
+        "the file is larger than the import limit of {}",
+        gate::describe(limit)
+    )
+}
+
+/// Checks the import size limit.
+fn check_size(state: &AppState, len: usize) -> Result<(), AppError> {
+    let max = state.config.max_import_bytes;
+    if len > max {
+        return Err(AppError::FileTooLarge(too_large(max)));
+    }
+    Ok(())
+}
+
+/// Replaces the content of calc `name` with the file `bytes` (creating the calc when `create`
+/// and creation is open); `Ok(true)` if it was created. `bytes` were read under the import
+/// limit already (`gate::Authed` or the upload form).
+pub(crate) async fn replace(
+    state: &AppState,
+    name: &DocName,
+    bytes: Bytes,
+    format: CalcFormat,
+    create: bool,
+) -> Result<bool, AppError> {
+    // Parsed before anything is created, so a bad file leaves nothing behind.
+    let book = bounded(&state.exports, name, "calc import", move || {
+        calc_io::import(&bytes, format)
+    })
+    .await??;
+    let created = open_calc(state, name, create).await?;
+    let snapshot = state.hub.snapshot(name).await?;
+    let update = bounded(&state.exports, name, "calc import", move || {
+        bridge::replace(snapshot.as_deref(), &book)
+    })
+    .await??;
+    apply(state, name, update).await?;
+    tracing::info!(doc = %name, %format, "calc imported");
+    Ok(created)
+}
+
+/// The fields of an upload form: the file, and on the home page an optional name.
+struct Upload {
+    name: String,
+    file_name: String,
+    bytes: Bytes,
+    /// The file's share of the server's body budget.
+    charge: gate::Charge,
+}
+
+/// Bytes of an upload form beyond its file: the boundaries, part headers and the name field.
+const FORM_OVERHEAD: usize = 64 * 1024;
+
+/// Reads an upload form (`multipart/form-data` with `file` and optionally `name`), refusing a
+/// file past the import limit as soon as it passes it.
+async fn read_upload(state: &AppState, request: Request) -> Result<Upload, AppError> {
+    let bad = |m: &str| AppError::BadRequest(m.to_owned());
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| bad("expected a file upload form (multipart/form-data)"))?;
+    // The whole form may hold the file and a few short fields, no more: refused from its
+    // declared length before anything is read, else as it streams.
+    let whole = state.config.max_import_bytes.saturating_add(FORM_OVERHEAD);
+    if gate::check_declared(request.headers(), whole).is_err() {
+        return Err(AppError::FileTooLarge(too_large(
+            state.config.max_import_bytes,
+        )));
+    }
+    let stream = request.into_body().into_data_stream();
+    let limit = multer::SizeLimit::new().whole_stream(whole as u64);
+    let mut form = multer::Multipart::with_constraints(
+        stream,
+        boundary,
+        multer::Constraints::new().size_limit(limit),
+    );
+    let mut upload = Upload {
+        name: String::new(),
+        file_name: String::new(),
+        bytes: Bytes::new(),
+        charge: gate::Charge::new(&state.bodies),
+    };
+    // A form trickled in would hold its share of the body budget for ever.
+    let fields = async {
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|_| bad("the upload form could not be read"))?
+        {
+            match field.name() {
+                Some("file") => {
+                    upload.file_name = field.file_name().unwrap_or("").to_owned();
+                    let mut data = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?
+                    {
+                        check_size(state, data.len().saturating_add(chunk.len()))?;
+                        data.extend_from_slice(&chunk);
+                        upload.charge.cover(data.capacity())?;
+                    }
+                    upload.bytes = data.into();
+                }
+                Some("name") => {
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|_| bad("the upload form could not be read"))?;
+                    upload.name = text.chars().take(200).collect();
+                }
+                _ => {}
+            }
+        }
+        Ok::<_, AppError>(())
+    };
+    tokio::time::timeout(gate::BODY_DEADLINE, fields)
+        .await
+        .map_err(|_| bad("the upload took too long"))??;
+    if upload.bytes.is_empty() {
+        return Err(bad("choose a file to import"));
+    }
+    Ok(upload)
+}
+
+/// `POST /c/{name}/import`: replaces the calc with the uploaded file, then shows it; a client
+/// asking for JSON (the calc page's `fetch`) gets `{"replaced": true}` or `{error, message}`.
+pub(crate) async fn into_calc(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let wants_json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let result = async {
+        let name = DocName::parse(&raw).map_err(AppError::from)?;
+        let upload = read_upload(&state, request).await?;
+        let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
+        replace(&state, &name, upload.bytes, format, true).await?;
+        Ok::<_, AppError>(name)
+    };
+    match (result.await, wants_json) {
+        (Ok(_), true) => json_response(StatusCode::OK, json!({ "replaced": true })),
+        (Err(e), true) => e.calc_json(),
+        (Ok(name), false) => {
+            Redirect::to(&base_path::url(&format!("/c/{name}?lang={}", lang.code())))
+                .into_response()
+        }
+        (Err(e), false) => e.calc_page(&state, lang),
+    }
+}
+
+/// `POST /import` (home page): a new calc (named, or with a random name) from the file.
+pub(crate) async fn new_calc(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    request: Request,
+) -> Response {
+    let result = async {
+        let upload = read_upload(&state, request).await?;
+        let raw = upload.name.trim();
+        let name = if raw.is_empty() {
+            DocName::parse(&random_name())
+        } else {
+            DocName::parse(raw)
+        }
+        .map_err(AppError::from)?;
+        let format = CalcFormat::sniff(&upload.bytes, &upload.file_name);
+        replace(&state, &name, upload.bytes, format, true).await?;
+        Ok::<_, AppError>(name)
+    };
+    match result.await {
+        Ok(name) => Redirect::to(&base_path::url(&format!("/c/{name}?lang={}", lang.code())))
+            .into_response(),
+        Err(e) => e.calc_page(&state, lang),
+    }
+}

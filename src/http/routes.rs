@@ -1,0 +1,174 @@
+//! Every route of the server, in one table: method, path and handler, by area. Area files hold
+//! the handlers only. The layers that apply to all of them (the form body limit, the
+//! per-address throttle, the default CSP) and the base-path mounting are set here too.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::response::Redirect;
+use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::Router;
+
+use crate::config::Config;
+use crate::http::api::{self, ApiError};
+use crate::http::{
+    admin, assets, base_path, calc, calc_export, calc_import, ethercalc, join, middleware, pad,
+    probes, site, AppError, AppState,
+};
+
+/// Largest body of the plain forms (home page, creator delete), in bytes.
+const FORM_BODY_BYTES: usize = 64 * 1024;
+
+/// All routes of the server, mounted under the base path.
+pub fn router(state: AppState) -> Router {
+    let base = state.config.base_path.clone();
+    base_path::init(&base);
+    // Calc files read their bodies through `gate::Authed` and the upload forms under the
+    // import limit, which say what the limit is; axum's own limit would only answer first
+    // without saying it.
+    let calc_files = Router::new()
+        .route("/c/{name}/export/{format}", get(calc_export::export))
+        .route("/c/{name}/import", post(calc_import::into_calc))
+        .route("/import", post(calc_import::new_calc))
+        // EtherCalc-compatible API.
+        .route("/{file}", get(ethercalc::dot_csv))
+        .route("/_", post(ethercalc::create))
+        .route(
+            "/_/{name}",
+            get(ethercalc::save)
+                .put(ethercalc::overwrite)
+                .post(ethercalc::append),
+        )
+        .route("/_/{name}/{view}", get(ethercalc::view))
+        .route("/_/{name}/cells/{coord}", get(ethercalc::cell))
+        .layer(DefaultBodyLimit::disable());
+    let app = Router::new()
+        // Home and site pages.
+        .route("/", get(site::home))
+        .route("/new", post(site::create))
+        .route("/open", get(site::open))
+        .route("/elsewhere", get(site::elsewhere))
+        .route("/privacy", get(site::privacy))
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent(&assets::urls().icon) }),
+        )
+        .route("/assets/{*path}", get(assets::serve))
+        // Pads, read-only links and their files.
+        .route("/p/{name}", get(pad::pad_page))
+        .route("/p/{name}/qr.svg", get(pad::pad_qr))
+        .route("/p/{name}/export/{format}", get(pad::pad_export))
+        .route("/p/{name}/delete", post(crate::http::delete::delete_pad))
+        .route("/r/{token}", get(pad::read_only_page))
+        .route("/r/{token}/qr.svg", get(pad::read_only_qr))
+        .route("/r/{token}/export/{format}", get(pad::read_only_export))
+        // Calcs (their files are in `calc_files` above).
+        .route("/c/{name}", get(calc::calc_page))
+        .route("/c/{name}/qr.svg", get(calc::calc_qr))
+        .route("/c/{name}/delete", post(crate::http::delete::delete_calc))
+        // Live editing.
+        .route("/ws/{name}", get(join::websocket))
+        .route("/ws/r/{token}", get(join::read_only_websocket))
+        // The operator: probes, the admin page and its API.
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
+        .route("/admin", get(admin::page).fallback(admin::wrong_method))
+        .route(
+            "/admin/api/stats",
+            get(admin::stats).fallback(admin::wrong_method),
+        )
+        .route(
+            "/admin/api/creation",
+            put(admin::set_creation).fallback(admin::wrong_method),
+        )
+        .route(
+            "/admin/api/documents",
+            get(admin::documents).fallback(admin::wrong_method),
+        )
+        .route(
+            "/admin/api/documents/{name}",
+            delete(admin::delete_document).fallback(admin::wrong_method),
+        )
+        .route(
+            "/admin/api/notice",
+            put(admin::set_notice)
+                .delete(admin::clear_notice)
+                .fallback(admin::wrong_method),
+        )
+        // The JSON API, under its prefix (its table is `api_endpoints` below).
+        .nest(api::PREFIX, api_routes(&state.config))
+        .merge(calc_files)
+        .fallback(site::not_found)
+        // Forms without a file (creating a document, a creator's delete): small. Routes with
+        // larger bodies set their own limit (the API) or read them through `gate` (calc files).
+        .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
+        // Inside the CSP layer, so a 429 carries the policy too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::throttle,
+        ))
+        .layer(axum::middleware::map_response(middleware::default_csp));
+    base_path::mount(app.with_state(state), &base, site::outside_base_path)
+}
+
+/// One API endpoint: method, path (relative to [`api::PREFIX`], axum syntax) and handler. The
+/// router and the OpenAPI test both read this one table.
+pub(crate) struct Endpoint {
+    pub(crate) method: Method,
+    pub(crate) path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+/// The routes of `/api/v1`.
+pub(crate) fn api_endpoints() -> Vec<Endpoint> {
+    let endpoint = |method, path, handler| Endpoint {
+        method,
+        path,
+        handler,
+    };
+    vec![
+        endpoint(Method::GET, "/openapi.json", get(api::openapi_json)),
+        endpoint(Method::GET, "/documents", get(api::list)),
+        endpoint(Method::POST, "/documents", post(api::create)),
+        endpoint(Method::GET, "/documents/{name}", get(api::info)),
+        endpoint(Method::DELETE, "/documents/{name}", delete(api::remove)),
+        endpoint(Method::GET, "/documents/{name}/text", get(api::get_text)),
+        endpoint(Method::PUT, "/documents/{name}/text", put(api::set_text)),
+        endpoint(
+            Method::POST,
+            "/documents/{name}/append",
+            post(api::append_text),
+        ),
+        endpoint(Method::GET, "/documents/{name}/html", get(api::get_html)),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/export/{format}",
+            get(api::export),
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/last-edited",
+            get(api::last_edited),
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/read-only-link",
+            get(api::read_only_link),
+        ),
+        endpoint(Method::GET, "/stats", get(api::stats)),
+        endpoint(Method::POST, "/backup", post(api::backup)),
+    ]
+}
+
+/// The API's routes, to nest under [`api::PREFIX`]; bodies are limited to
+/// `api_max_body_bytes`.
+fn api_routes(config: &Config) -> Router<AppState> {
+    let mut router = Router::new();
+    for e in api_endpoints() {
+        // Routes sharing a path merge their methods.
+        router = router.route(e.path, e.handler);
+    }
+    router
+        .fallback(|| async { ApiError::from(AppError::NoEndpoint) })
+        .layer(DefaultBodyLimit::max(config.api_max_body_bytes))
+}

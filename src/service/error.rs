@@ -1,0 +1,35 @@
+//! The one error type of the use cases; each edge maps it to its own answers.
+
+use crate::doc::meta::Kind;
+use crate::doc::name::DocName;
+use crate::sync::hub::HubError;
+
+/// Why a use case gave no result. Causes worth an operator's attention are logged where they
+/// happen; this says only what a client may be told.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No such document.
+    #[error("not found")]
+    NotFound,
+    /// The server is shutting down.
+    #[error("server shutting down")]
+    ShuttingDown,
+    /// Storage failed.
+    #[error("document unavailable, try again later")]
+    Unavailable,
+    /// Creating this document (of this kind) was refused: the server is shedding load.
+    #[error("new documents are paused while the server is busy; existing ones work")]
+    CreationClosed(DocName, Kind),
+    /// A file job (export, import, backup) failed, found no free slot or ran out of time.
+    #[error("the export could not be produced, try again later")]
+    FileJobFailed,
+}
+
+impl From<HubError> for ServiceError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::ShuttingDown => ServiceError::ShuttingDown,
+            HubError::Unavailable => ServiceError::Unavailable,
+        }
+    }
+}
