@@ -183,7 +183,7 @@ fn sweep(dir: &Path, expired: usize) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        let hub = Arc::new(Hub::new(store.clone(), Arc::new(config), shutdown.clone()));
+        let hub = Arc::new(Hub::new(store.clone(), &config, shutdown.clone()));
         let sweeper = Sweeper {
             hub: hub.clone(),
             store: store.clone(),

@@ -83,11 +83,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let token = CancellationToken::new();
-        let hub = Arc::new(Hub::new(
-            self.store.clone(),
-            self.config.clone(),
-            token.clone(),
-        ));
+        let hub = Arc::new(Hub::new(self.store.clone(), &self.config, token.clone()));
         let connections = TaskTracker::new();
         let load = {
             let hub = hub.clone();

@@ -6,9 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::lifetime::Lifetime;
-use crate::doc::random::random_bytes;
-// Callers in the edge still take `random_hex` from here; removed once they name `doc::random`.
-pub use crate::doc::random::random_hex;
+use crate::doc::random::{random_bytes, random_hex};
 use crate::doc::secret::CreatorHash;
 
 /// What a document is; fixed at creation.

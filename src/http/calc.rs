@@ -7,8 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use crate::doc::meta::{random_hex, Kind};
+use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
+use crate::doc::random::random_hex;
 use crate::http::extract::RequestLang;
 use crate::http::pages::{self, Lang, PadShell};
 use crate::http::respond::html;

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::convert::pad::{ExportOptions, Language, PadFormat};
-use crate::doc::meta::{random_hex, DocMeta, Kind, ReadToken};
+use crate::doc::meta::{DocMeta, Kind, ReadToken};
 use crate::doc::name::DocName;
+use crate::doc::random::random_hex;
 use crate::doc::secret::CreatorSecret;
 use crate::http::extract::RequestLang;
 use crate::http::pages::{self, Lang, PadShell, Retention};

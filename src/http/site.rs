@@ -10,8 +10,9 @@ use axum::Form;
 use serde::Deserialize;
 
 use crate::doc::lifetime::choose_lifetime;
-use crate::doc::meta::{random_hex, random_name, Kind};
+use crate::doc::meta::{random_name, Kind};
 use crate::doc::name::DocName;
+use crate::doc::random::random_hex;
 use crate::doc::secret::CreatorSecret;
 use crate::http::extract::RequestLang;
 use crate::http::pages::{self, Lang, PrivacyFacts};

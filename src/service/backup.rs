@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::doc::meta::{random_hex, unix_now};
+use crate::doc::meta::unix_now;
+use crate::doc::random::random_hex;
 use crate::service::ServiceError;
 use crate::store::backup::{backup_to, BackupReport};
 use crate::store::Store;

@@ -257,9 +257,8 @@ mod tests {
         let shutdown = CancellationToken::new();
         let clock = Clock::following_tokio(1_700_000_000);
         let dyn_store: Arc<dyn Store> = store.clone();
-        let hub = Arc::new(
-            Hub::new(dyn_store.clone(), Arc::new(config), shutdown.clone()).with_clock(clock),
-        );
+        let hub =
+            Arc::new(Hub::new(dyn_store.clone(), &config, shutdown.clone()).with_clock(clock));
         let sweeper = Sweeper {
             hub: hub.clone(),
             store: dyn_store,

@@ -12,9 +12,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::doc::edit::{EditRefused, TextEdit};
-use crate::doc::meta::{random_hex, unix_now, DocMeta, NewDoc, ReadToken};
+use crate::doc::meta::{DocMeta, NewDoc, ReadToken};
 use crate::doc::name::DocName;
-use crate::store::backup::{self, BackupReport};
 use crate::store::{Health, Store, StoreError};
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
@@ -54,8 +53,6 @@ pub struct StoredDoc {
 pub struct Hub {
     rooms: Arc<DashMap<DocName, RoomHandle>>,
     store: Arc<dyn Store>,
-    /// Backups read the data directory and cache size from it.
-    config: Arc<Config>,
     /// What every room reads from the configuration, taken once.
     settings: RoomSettings,
     shutdown: CancellationToken,
@@ -69,12 +66,11 @@ pub struct Hub {
 
 impl Hub {
     /// Creates an empty registry; rooms stop when `shutdown` is cancelled.
-    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, shutdown: CancellationToken) -> Self {
+    pub fn new(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken) -> Self {
         Self {
             rooms: Arc::new(DashMap::new()),
             store,
-            settings: RoomSettings::from_config(&config),
-            config,
+            settings: RoomSettings::from_config(config),
             shutdown,
             tasks: TaskTracker::new(),
             next_id: AtomicU64::new(1),
@@ -327,27 +323,6 @@ impl Hub {
             docs.push(StoredDoc { name, meta, bytes });
         }
         Ok(docs)
-    }
-
-    /// Writes a consistent copy of every stored document into a fresh database under
-    /// `DATA/backups/`, on the blocking pool; live rooms keep working meanwhile.
-    pub async fn backup(&self) -> Result<BackupReport, HubError> {
-        let store = self.store.clone();
-        let dir = self.config.data.join("backups").join(format!(
-            "backup-{}-{}",
-            unix_now(),
-            &random_hex()[..8]
-        ));
-        let cache = self.config.cache_bytes;
-        let report = tokio::task::spawn_blocking(move || backup::backup_to(&*store, &dir, cache))
-            .await
-            .map_err(|_| HubError::Unavailable)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "backup failed");
-                HubError::Unavailable
-            })?;
-        tracing::info!(documents = report.documents, path = %report.path.display(), "backup written");
-        Ok(report)
     }
 
     /// Whether storage can write: commits a probe write (a full disk still answers reads).

@@ -105,7 +105,7 @@ async fn setup() -> Setup {
     let store = Arc::new(crate::store::open_for_tests(dir.path()));
     let config = Config::load_from(["ardoise"]).expect("config");
     let dyn_store: Arc<dyn Store> = Arc::new(Slow(store.clone()));
-    let hub = Hub::new(dyn_store, Arc::new(config), CancellationToken::new());
+    let hub = Hub::new(dyn_store, &config, CancellationToken::new());
     let name = DocName::parse("orderings").expect("name");
     let pad = NewDoc {
         kind: Kind::Pad,
