@@ -13,7 +13,7 @@ use super::depth::{self, StackBudget, TooManyFormulas};
 use super::formula::{self, Layout};
 use super::locale::Locale;
 use super::schema::Workbook;
-use super::value::Input;
+use super::value::{Computed, Input};
 
 /// Why a workbook could not be evaluated (never because of a formula: those show errors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,21 +24,6 @@ pub enum EvalError {
     /// The formulas would need more evaluation stack than the server grants.
     #[error(transparent)]
     TooManyFormulas(#[from] TooManyFormulas),
-}
-
-/// A computed value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Computed {
-    /// Nothing.
-    Empty,
-    /// A number.
-    Number(f64),
-    /// Text.
-    Text(String),
-    /// A boolean.
-    Bool(bool),
-    /// An error such as `#REF!` or `#DIV/0!` (in the evaluation locale).
-    Error(String),
 }
 
 /// One computed cell.

@@ -13,8 +13,8 @@ pub mod value;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use eval::{evaluate, Computed, EvalError, Evaluated};
+pub use eval::{evaluate, EvalError, Evaluated};
 pub use formula::Layout;
 pub use locale::Locale;
 pub use schema::{read, Sheet, Workbook};
-pub use value::{parse_typed, CellFormat, Input};
+pub use value::{parse_typed, CellFormat, Computed, Input};

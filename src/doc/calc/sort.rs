@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use super::eval::Computed;
+use super::value::Computed;
 use super::value::Input;
 
 /// What a cell sorts by.

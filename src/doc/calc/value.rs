@@ -231,6 +231,21 @@ pub fn edit_text(input: &Input, locale: Locale, at: At<'_>) -> String {
     }
 }
 
+/// A computed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Computed {
+    /// Nothing.
+    Empty,
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// An error such as `#REF!` or `#DIV/0!` (in the evaluation locale).
+    Error(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

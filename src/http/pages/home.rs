@@ -7,7 +7,7 @@ use super::lang::Lang;
 use super::layout::{head, lang_switch, link, AssetUrls};
 use super::open;
 use super::refusal::hosts_section;
-use super::strings::retention_text;
+use super::strings::{import_words, retention_text};
 use crate::convert::escape::html as escape;
 use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::Kind;
@@ -120,24 +120,6 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
         code = lang.code(),
         name_title = escape(open::name_rule(lang)),
     )
-}
-
-/// The import form's title, name label, file label and button.
-pub(super) fn import_words(lang: Lang) -> [&'static str; 4] {
-    match lang {
-        Lang::Fr => [
-            "Importer un tableur",
-            "Nom (facultatif)",
-            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
-            "Importer",
-        ],
-        Lang::En => [
-            "Import a spreadsheet",
-            "Name (optional)",
-            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
-            "Import",
-        ],
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! page in one language holds none of the other's. (The "Open a pad" pages keep their own small
 //! table in `open.rs`.)
 
-use super::home::import_words;
 use super::lang::Lang;
 
 mod en;
@@ -266,4 +265,21 @@ pub fn catalogue(lang: Lang) -> Vec<&'static str> {
     all.extend(r.docs);
     all.extend(import_words(lang));
     all
+}
+/// The import form's title, name label, file label and button.
+pub(in crate::http::pages) fn import_words(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::Fr => [
+            "Importer un tableur",
+            "Nom (facultatif)",
+            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
+            "Importer",
+        ],
+        Lang::En => [
+            "Import a spreadsheet",
+            "Name (optional)",
+            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
+            "Import",
+        ],
+    }
 }
