@@ -9,8 +9,10 @@
 //! - `convert`: pad and calc files in and out; pure;
 //! - `store`: the `Store` trait and its engine, backups, migrations;
 //! - `sync`: the protocol and the live documents (rooms, the hub); tokio, no HTTP;
-//! - `service`: what every edge shares: may a document be created now, admission, retention;
-//! - `http`: the only layer that knows axum: routes, pages, errors, WebSockets, the accept loop.
+//! - `service`: what every edge shares: may a document be created now, admission, retention,
+//!   exports and backups as use cases;
+//! - `http`: the only layer that knows axum: the route table (`http::routes`), pages, the edge's
+//!   error type, extractors, WebSockets, the accept loop.
 
 pub mod config;
 pub mod convert;

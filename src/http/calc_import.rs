@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::convert::calc::{self as calc_io, bridge, CalcFormat};
 use crate::doc::meta::{random_name, Kind};
 use crate::doc::name::DocName;
+use crate::http::error::too_large;
 use crate::http::extract::RequestLang;
 use crate::http::respond::json_response;
 use crate::http::{base_path, gate, AppError, AppState};
@@ -54,14 +55,6 @@ pub(crate) async fn apply(
         Applied::Missing => Err(AppError::NotFound),
         Applied::TooBig => Err(AppError::DocTooLarge),
     }
-}
-
-/// What a file past the import limit is told.
-pub(crate) fn too_large(limit: usize) -> String {
-    format!(
-        "the file is larger than the import limit of {}",
-        gate::describe(limit)
-    )
 }
 
 /// Checks the import size limit.

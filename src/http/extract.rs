@@ -9,8 +9,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::http::admin::AdminError;
-use crate::http::api::ApiError;
+use crate::http::error::admin::AdminError;
+use crate::http::error::api::ApiError;
 use crate::http::error::PlainText;
 use crate::http::gate::{Bearer, Credential};
 use crate::http::pages::Lang;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
+use crate::http::editor::resolve;
 use crate::http::extract::RequestLang;
-use crate::http::pad::resolve;
 use crate::http::pages::Lang;
 use crate::http::{ws, AppError, AppState};
 use crate::service::{creation, ServiceError};

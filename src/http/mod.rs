@@ -11,6 +11,7 @@ mod calc;
 mod calc_export;
 mod calc_import;
 pub mod delete;
+mod editor;
 mod error;
 mod ethercalc;
 pub(crate) mod extract;

@@ -17,7 +17,7 @@ use crate::doc::secret::CreatorSecret;
 use crate::http::extract::RequestLang;
 use crate::http::pages::{self, Lang, PrivacyFacts};
 use crate::http::respond::{html, CSP_STATIC};
-use crate::http::{assets, calc, delete, AppError, AppState};
+use crate::http::{assets, delete, editor, AppError, AppState};
 use crate::service::admission::pick_weighted;
 use crate::service::creation;
 
@@ -122,7 +122,7 @@ pub(crate) async fn create(
             String::new()
         };
         // An existing document keeps its kind: the redirect goes to its editor.
-        let editor = calc::editor_path(meta.kind, &name, lang);
+        let editor = editor::editor_path(meta.kind, &name, lang);
         Ok(Redirect::to(&format!("{editor}{fragment}")).into_response())
     }
     .await;
@@ -154,7 +154,9 @@ pub(crate) async fn open(
         }
     };
     match state.hub.meta(&name).await {
-        Ok(Some(meta)) => Redirect::to(&calc::editor_path(meta.kind, &name, lang)).into_response(),
+        Ok(Some(meta)) => {
+            Redirect::to(&editor::editor_path(meta.kind, &name, lang)).into_response()
+        }
         Ok(None) => {
             let near: Vec<(String, Kind)> = crate::service::creation::near_names(&state.hub, &name)
                 .await

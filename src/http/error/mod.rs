@@ -1,10 +1,13 @@
 //! The edge's one error type, [`AppError`], and its faces: an error page in the request's
 //! language (with the partner hosts when creation was refused), the calc files' page, JSON and
 //! EtherCalc plain text (here), the API's JSON (`api::ApiError`) and the admin API's JSON
-//! (`admin::AdminError`). Each handler picks the face by what it returns; the kind is the same
-//! everywhere, converted once from the layers below (`HubError`, `ServiceError`, ...).
-//! Client-facing errors carry a clear message; internal ones are logged where they happen,
-//! never echoed.
+//! (`admin::AdminError`), each in its file beside this one. Each handler picks the face by what
+//! it returns; the kind is the same everywhere, converted once from the layers below
+//! (`HubError`, `ServiceError`, ...). Client-facing errors carry a clear message; internal ones
+//! are logged where they happen, never echoed.
+
+pub mod admin;
+pub mod api;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +19,7 @@ use crate::doc::edit::EditRefused;
 use crate::doc::lifetime::LifetimeError;
 use crate::doc::meta::Kind;
 use crate::doc::name::{DocName, NameError};
-use crate::http::calc_import::too_large;
-use crate::http::gate::BodyError;
+use crate::http::gate::{self, BodyError};
 use crate::http::pages::{self, ErrorKind, Lang, Problem};
 use crate::http::respond::{html, json_response, CSP_STATIC};
 use crate::http::{assets, AppState};
@@ -421,13 +423,21 @@ impl IntoResponse for PlainText {
     }
 }
 
+/// What a file past the import limit is told.
+pub(crate) fn too_large(limit: usize) -> String {
+    format!(
+        "the file is larger than the import limit of {}",
+        gate::describe(limit)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use axum::response::IntoResponse;
 
+    use super::admin::AdminError;
+    use super::api::ApiError;
     use super::*;
-    use crate::http::admin::AdminError;
-    use crate::http::api::ApiError;
 
     fn retry_after(r: &Response) -> Option<&str> {
         r.headers()

@@ -1,0 +1,214 @@
+//! The pages of a document of either kind: the editor (`/p/{name}` and `/c/{name}` open it,
+//! creating it when creation is open, and send a document asked for under the other prefix to
+//! the editor of its kind, fixed at creation), the read-only page `/r/{token}` (where the
+//! read-only token is resolved: [`resolve`]), and their QR codes. A calc's shell differs from a
+//! pad's only by `'wasm-unsafe-eval'` in its CSP.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::doc::meta::{DocMeta, Kind, ReadToken};
+use crate::doc::name::DocName;
+use crate::doc::random::random_hex;
+use crate::doc::secret::CreatorSecret;
+use crate::http::extract::RequestLang;
+use crate::http::pages::{self, Lang, PadShell, Retention};
+use crate::http::respond::html;
+use crate::http::{assets, base_path, delete, qr, AppError, AppState};
+use crate::service::creation;
+
+/// Where a document of `kind` named `name` is edited.
+pub(crate) fn editor_path(kind: Kind, name: &DocName, lang: Lang) -> String {
+    let prefix = match kind {
+        Kind::Pad => "p",
+        Kind::Calc => "c",
+    };
+    base_path::url(&format!("/{prefix}/{name}?lang={}", lang.code()))
+}
+
+/// The calc shell: like the pad's, plus `'wasm-unsafe-eval'` so the browser may compile the
+/// IronCalc engine (a `.wasm` served from our own assets; no other script source is allowed).
+pub(crate) fn calc_response(lang: Lang, shell: &PadShell<'_>) -> Response {
+    let nonce = random_hex();
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    html(
+        StatusCode::OK,
+        pages::editor(Kind::Calc, lang, assets::urls(), &nonce, shell),
+        csp,
+    )
+}
+
+/// The read-only calc page of link `token`.
+pub(crate) fn read_only_response(lang: Lang, token: &str) -> Response {
+    let base = base_path::url(&format!("/r/{token}"));
+    let room = format!("r/{token}");
+    let export_base = format!("{base}/export/");
+    let shell = PadShell {
+        name: None,
+        room: &room,
+        read_only_path: None,
+        export_base: &export_base,
+        qr_base: &base,
+        retention: None,
+        creator_secret: None,
+    };
+    calc_response(lang, &shell)
+}
+
+/// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open);
+/// with the creator secret if this request created it.
+pub(crate) async fn open_doc(
+    state: &AppState,
+    raw: &str,
+    kind: Kind,
+) -> Result<(DocName, DocMeta, Option<CreatorSecret>), AppError> {
+    let name = DocName::parse(raw)?;
+    let secret = CreatorSecret::generate();
+    // Made by visiting its link: kept only once someone types (`creation`'s rule).
+    let new = creation::visited(kind, state.config.retention_default, Some(secret.hash()));
+    let meta = state.open_or_create(&name, new).await?;
+    let secret = delete::created_by(&meta, &secret).then_some(secret);
+    Ok((name, meta, secret))
+}
+
+/// The document a read-only link designates.
+pub(crate) async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, DocName), AppError> {
+    let token = ReadToken::parse(raw).map_err(|_| AppError::NotFound)?;
+    let name = state
+        .hub
+        .resolve_token(&token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((token, name))
+}
+
+fn pad_response(lang: Lang, shell: &PadShell<'_>) -> Response {
+    let nonce = random_hex();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    html(
+        StatusCode::OK,
+        pages::editor(Kind::Pad, lang, assets::urls(), &nonce, shell),
+        csp,
+    )
+}
+
+/// The editor of document `raw` (created as a `kind` if it does not exist and creation is
+/// open), or a redirect to the editor of the kind it was created as.
+pub(crate) async fn editor_page(state: &AppState, lang: Lang, raw: &str, kind: Kind) -> Response {
+    match open_doc(state, raw, kind).await {
+        Ok((name, meta, _)) if meta.kind != kind => {
+            Redirect::to(&editor_path(meta.kind, &name, lang)).into_response()
+        }
+        Ok((name, meta, secret)) => {
+            let prefix = match kind {
+                Kind::Pad => "p",
+                Kind::Calc => "c",
+            };
+            let read_only_path = base_path::url(&format!("/r/{}", meta.read_token.as_str()));
+            let export_base = base_path::url(&format!("/{prefix}/{name}/export/"));
+            let qr_base = base_path::url(&format!("/{prefix}/{name}"));
+            let shell = PadShell {
+                name: Some(name.as_str()),
+                room: name.as_str(),
+                read_only_path: Some(&read_only_path),
+                export_base: &export_base,
+                qr_base: &qr_base,
+                retention: Some(Retention {
+                    lifetime: meta.lifetime,
+                    expires_at: meta.expires_at(),
+                }),
+                creator_secret: secret.as_ref().map(CreatorSecret::as_str),
+            };
+            match kind {
+                Kind::Pad => pad_response(lang, &shell),
+                Kind::Calc => calc_response(lang, &shell),
+            }
+        }
+        Err(e) => state.fail(lang, e),
+    }
+}
+
+pub(crate) async fn read_only_page(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path(raw): Path<String>,
+) -> Response {
+    match resolve(&state, &raw).await {
+        Ok((token, name)) => {
+            match state.hub.open(&name, None).await {
+                Ok(Some(meta)) if meta.kind == Kind::Calc => {
+                    return read_only_response(lang, token.as_str())
+                }
+                Ok(_) => {}
+                Err(e) => return AppError::from(e).page(lang),
+            }
+            let base = base_path::url(&format!("/r/{}", token.as_str()));
+            let room = format!("r/{}", token.as_str());
+            let export_base = format!("{base}/export/");
+            let shell = PadShell {
+                name: None,
+                room: &room,
+                read_only_path: None,
+                export_base: &export_base,
+                qr_base: &base,
+                retention: None,
+                creator_secret: None,
+            };
+            pad_response(lang, &shell)
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+fn svg_response(text: &str) -> Response {
+    match qr::svg(text) {
+        Some(svg) => {
+            let mut r = svg.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            );
+            r
+        }
+        None => AppError::NotFound.into_response(),
+    }
+}
+
+/// The QR code of the editable link `/{prefix}/{raw}` (`p` for pads, `c` for calcs).
+pub(crate) fn doc_qr(state: &AppState, headers: &HeaderMap, raw: &str, prefix: &str) -> Response {
+    match DocName::parse(raw) {
+        Ok(name) => svg_response(&format!(
+            "{}/{prefix}/{name}",
+            base_path::public_base(&state.config, headers)
+        )),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+pub(crate) async fn read_only_qr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    match resolve(&state, &raw).await {
+        Ok((token, _)) => svg_response(&format!(
+            "{}/r/{}",
+            base_path::public_base(&state.config, &headers),
+            token.as_str()
+        )),
+        Err(e) => e.into_response(),
+    }
+}
