@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::config::secrets::{AdminToken, EmptyToken};
 use crate::doc::name::DocName;
 use crate::http::error::admin::AdminError;
-use crate::http::extract::{Admin, AdminKey};
-use crate::http::gate::{self, ApiLimit, Authed};
+use crate::http::extract::{json_body, Admin, AdminKey};
+use crate::http::gate::{ApiLimit, Authed};
 use crate::http::respond::static_page;
 use crate::http::{assets, pages};
 use crate::http::{AppError, AppState, RequestLang};
@@ -42,19 +42,6 @@ pub(crate) async fn wrong_method(State(state): State<AppState>) -> Response {
 
 /// A request with the admin token and a body of at most `api_max_body_bytes`.
 type TokenAndBody = Authed<AdminKey, ApiLimit>;
-
-/// The JSON body of an admin request (400 if it is not JSON or not the expected shape).
-fn body<T: serde::de::DeserializeOwned>(request: &TokenAndBody) -> Result<T, AdminError> {
-    if !gate::is_json(&request.headers) {
-        return Err(AppError::BadRequest(
-            "Expected request with `Content-Type: application/json`".into(),
-        )
-        .into());
-    }
-    Json::<T>::from_bytes(&request.body)
-        .map(|Json(v)| v)
-        .map_err(|e| AppError::BadRequest(e.body_text()).into())
-}
 
 pub(crate) async fn page(
     State(state): State<AppState>,
@@ -147,7 +134,7 @@ pub(crate) async fn set_creation(
     State(state): State<AppState>,
     request: TokenAndBody,
 ) -> Result<Response, AdminError> {
-    let body: CreationBody = body(&request)?;
+    let body: CreationBody = json_body(&request.headers, &request.body)?;
     let now = state
         .admission
         .set_mode(body.mode)
@@ -238,7 +225,7 @@ pub(crate) async fn delete_document(
     request: TokenAndBody,
 ) -> Result<Response, AdminError> {
     let name = DocName::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let body: DeleteBody = body(&request)?;
+    let body: DeleteBody = json_body(&request.headers, &request.body)?;
     let message = match body.message.trim() {
         "" => DEFAULT_DELETE_REASON,
         text => text,
@@ -265,7 +252,7 @@ pub(crate) async fn set_notice(
     State(state): State<AppState>,
     request: TokenAndBody,
 ) -> Result<Response, AdminError> {
-    let body: NoticeBody = body(&request)?;
+    let body: NoticeBody = json_body(&request.headers, &request.body)?;
     let message = body.message.trim();
     if message.chars().count() > MAX_NOTICE_CHARS {
         return Err(AppError::BadRequest(format!(

@@ -27,26 +27,31 @@ pub(crate) fn editor_path(kind: Kind, name: &DocName, lang: Lang) -> String {
     base_path::url(&format!("/{prefix}/{name}?lang={}", lang.code()))
 }
 
-/// The calc shell: like the pad's, plus `'wasm-unsafe-eval'` so the browser may compile the
-/// IronCalc engine (a `.wasm` served from our own assets; no other script source is allowed).
-pub(crate) fn calc_response(lang: Lang, shell: &PadShell<'_>) -> Response {
+/// The editor shell of a document of `kind`, with its own CSP: a calc's adds
+/// `'wasm-unsafe-eval'` so the browser may compile the IronCalc engine (a `.wasm` served from our
+/// own assets; no other script source is allowed).
+fn shell_response(kind: Kind, lang: Lang, shell: &PadShell<'_>) -> Response {
     let nonce = random_hex();
+    let wasm = match kind {
+        Kind::Pad => "",
+        Kind::Calc => " 'wasm-unsafe-eval'",
+    };
     let csp = format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self'{wasm}; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
     );
     html(
         StatusCode::OK,
-        pages::editor(Kind::Calc, lang, assets::urls(), &nonce, shell),
+        pages::editor(kind, lang, assets::urls(), &nonce, shell),
         csp,
     )
 }
 
-/// The read-only calc page of link `token`.
-pub(crate) fn read_only_response(lang: Lang, token: &str) -> Response {
-    let base = base_path::url(&format!("/r/{token}"));
-    let room = format!("r/{token}");
+/// The read-only page of link `token` for a document of `kind`: a shell that names no document.
+fn read_only_shell(kind: Kind, lang: Lang, token: &ReadToken) -> Response {
+    let base = base_path::url(&format!("/r/{}", token.as_str()));
+    let room = format!("r/{}", token.as_str());
     let export_base = format!("{base}/export/");
     let shell = PadShell {
         name: None,
@@ -57,7 +62,7 @@ pub(crate) fn read_only_response(lang: Lang, token: &str) -> Response {
         retention: None,
         creator_secret: None,
     };
-    calc_response(lang, &shell)
+    shell_response(kind, lang, &shell)
 }
 
 /// Opens document `raw`, creating it as a `kind` if it does not exist (and creation is open);
@@ -87,20 +92,6 @@ pub(crate) async fn resolve(state: &AppState, raw: &str) -> Result<(ReadToken, D
     Ok((token, name))
 }
 
-fn pad_response(lang: Lang, shell: &PadShell<'_>) -> Response {
-    let nonce = random_hex();
-    let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
-         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
-    );
-    html(
-        StatusCode::OK,
-        pages::editor(Kind::Pad, lang, assets::urls(), &nonce, shell),
-        csp,
-    )
-}
-
 /// The editor of document `raw` (created as a `kind` if it does not exist and creation is
 /// open), or a redirect to the editor of the kind it was created as.
 pub(crate) async fn editor_page(state: &AppState, lang: Lang, raw: &str, kind: Kind) -> Response {
@@ -128,10 +119,7 @@ pub(crate) async fn editor_page(state: &AppState, lang: Lang, raw: &str, kind: K
                 }),
                 creator_secret: secret.as_ref().map(CreatorSecret::as_str),
             };
-            match kind {
-                Kind::Pad => pad_response(lang, &shell),
-                Kind::Calc => calc_response(lang, &shell),
-            }
+            shell_response(kind, lang, &shell)
         }
         Err(e) => state.fail(lang, e),
     }
@@ -143,28 +131,10 @@ pub(crate) async fn read_only_page(
     Path(raw): Path<String>,
 ) -> Response {
     match resolve(&state, &raw).await {
-        Ok((token, name)) => {
-            match state.hub.open(&name, None).await {
-                Ok(Some(meta)) if meta.kind == Kind::Calc => {
-                    return read_only_response(lang, token.as_str())
-                }
-                Ok(_) => {}
-                Err(e) => return AppError::from(e).page(lang),
-            }
-            let base = base_path::url(&format!("/r/{}", token.as_str()));
-            let room = format!("r/{}", token.as_str());
-            let export_base = format!("{base}/export/");
-            let shell = PadShell {
-                name: None,
-                room: &room,
-                read_only_path: None,
-                export_base: &export_base,
-                qr_base: &base,
-                retention: None,
-                creator_secret: None,
-            };
-            pad_response(lang, &shell)
-        }
+        Ok((token, name)) => match state.hub.open(&name, None).await {
+            Ok(meta) => read_only_shell(meta.map_or(Kind::Pad, |m| m.kind), lang, &token),
+            Err(e) => AppError::from(e).page(lang),
+        },
         Err(e) => e.page(lang),
     }
 }
@@ -210,5 +180,35 @@ pub(crate) async fn read_only_qr(
             token.as_str()
         )),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csp(kind: Kind) -> String {
+        let token = ReadToken::generate();
+        let response = read_only_shell(kind, Lang::En, &token);
+        response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    }
+
+    #[test]
+    fn only_a_calc_may_compile_webassembly() {
+        let pad = csp(Kind::Pad);
+        assert!(pad.starts_with("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-"));
+        let calc = csp(Kind::Calc);
+        assert!(calc.starts_with(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'nonce-"
+        ));
+        for policy in [pad, calc] {
+            assert!(policy.ends_with(
+                "; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'"
+            ));
+        }
     }
 }

@@ -6,15 +6,33 @@
 //! ([`EtherCalcKey`], required only when an API key is configured).
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use serde::de::DeserializeOwned;
 
 use crate::http::error::admin::AdminError;
 use crate::http::error::api::ApiError;
 use crate::http::error::PlainText;
-use crate::http::gate::{Bearer, Credential};
+use crate::http::gate::{self, Bearer, Credential};
 use crate::http::pages::Lang;
 use crate::http::{AppError, AppState};
+
+/// The JSON body of a request that passed its credential and body limit (`gate::Authed`): 400
+/// if it is not declared as JSON or is not of the expected shape.
+pub(crate) fn json_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, AppError> {
+    if !gate::is_json(headers) {
+        return Err(AppError::BadRequest(
+            "Expected request with `Content-Type: application/json`".into(),
+        ));
+    }
+    Json::<T>::from_bytes(body)
+        .map(|Json(v)| v)
+        .map_err(|e| AppError::BadRequest(e.body_text()))
+}
 
 /// The interface language of a request.
 pub(crate) struct RequestLang(pub(crate) Lang);

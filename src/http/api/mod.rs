@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -23,8 +22,8 @@ use crate::doc::meta::{random_name, DocMeta, Kind};
 use crate::doc::name::DocName;
 use crate::http::base_path::public_base;
 use crate::http::calc_export;
-use crate::http::extract::{ApiKey, Authorized};
-use crate::http::gate::{self, ApiLimit, Authed};
+use crate::http::extract::{json_body, ApiKey, Authorized};
+use crate::http::gate::{ApiLimit, Authed};
 use crate::http::pad::ExportQuery;
 use crate::http::respond::download;
 use crate::http::{AppError, AppState};
@@ -48,20 +47,6 @@ type KeyAndBody = Authed<ApiKey, ApiLimit>;
 /// A document name from the path, validated.
 fn doc_name(raw: &str) -> Result<DocName, ApiError> {
     Ok(DocName::parse(raw)?)
-}
-
-/// The JSON body of a request that passed the key and the body limit (400 if it is not JSON
-/// or not the expected shape).
-fn body<T: DeserializeOwned>(request: &KeyAndBody) -> Result<T, ApiError> {
-    if !gate::is_json(&request.headers) {
-        return Err(AppError::BadRequest(
-            "Expected request with `Content-Type: application/json`".into(),
-        )
-        .into());
-    }
-    Json::<T>::from_bytes(&request.body)
-        .map(|Json(v)| v)
-        .map_err(ApiError::from_body)
 }
 
 /// The lifetime of a new document, checked against what the operator offers (the same rule
@@ -185,7 +170,7 @@ pub(crate) async fn create(
     req: KeyAndBody,
 ) -> Result<Response, ApiError> {
     let headers = &req.headers;
-    let req: CreateBody = body(&req)?;
+    let req: CreateBody = json_body(&req.headers, &req.body)?;
     let lifetime = lifetime(&state.config, req.lifetime.as_deref())?;
     let name = match req.name.as_deref().map(str::trim) {
         None | Some("") => DocName::parse(&random_name())?,
@@ -346,7 +331,7 @@ pub(crate) async fn set_text(
     Path(raw): Path<String>,
     req: KeyAndBody,
 ) -> Result<Response, ApiError> {
-    let req: TextBody = body(&req)?;
+    let req: TextBody = json_body(&req.headers, &req.body)?;
     edit(&state, &raw, TextEdit::Set(req.text)).await
 }
 
@@ -355,7 +340,7 @@ pub(crate) async fn append_text(
     Path(raw): Path<String>,
     req: KeyAndBody,
 ) -> Result<Response, ApiError> {
-    let req: TextBody = body(&req)?;
+    let req: TextBody = json_body(&req.headers, &req.body)?;
     edit(&state, &raw, TextEdit::Append(req.text)).await
 }
 

@@ -2,7 +2,6 @@
 //! "<text>"}` with the matching status. Internal causes are logged where they happen, never
 //! echoed.
 
-use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,17 +18,6 @@ pub struct ApiError(pub(crate) AppError);
 impl<E: Into<AppError>> From<E> for ApiError {
     fn from(e: E) -> Self {
         ApiError(e.into())
-    }
-}
-
-impl ApiError {
-    /// The error of a JSON body that could not be read.
-    pub fn from_body(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError(AppError::BodyTooLarge)
-        } else {
-            ApiError(AppError::BadRequest(rejection.body_text()))
-        }
     }
 }
 
@@ -60,7 +48,7 @@ fn said(e: &AppError) -> (StatusCode, &'static str, String) {
         | AppError::BadForm
         | AppError::BadLifetime(_)
         | AppError::UnsupportedType => (StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
-        AppError::BodyTooLarge | AppError::Body(BodyError::TooLarge(_)) => (
+        AppError::Body(BodyError::TooLarge(_)) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             "request body too large".to_owned(),

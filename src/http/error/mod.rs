@@ -123,9 +123,6 @@ pub enum AppError {
     /// A request body was refused by `gate` (too large, unreadable, or the budget is held).
     #[error("{0}")]
     Body(BodyError),
-    /// A JSON body is larger than the route's limit.
-    #[error("request body too large")]
-    BodyTooLarge,
     /// The area is off (no API key, no admin token): it does not exist.
     #[error("no such endpoint")]
     Disabled,
@@ -211,7 +208,6 @@ impl AppError {
             | AppError::UnsupportedType
             | AppError::Unauthorized
             | AppError::Body(_)
-            | AppError::BodyTooLarge
             | AppError::Exists
             | AppError::WrongKind
             | AppError::DocumentTooLarge
@@ -248,7 +244,6 @@ impl AppError {
             | AppError::UnsupportedType
             | AppError::Unauthorized
             | AppError::Body(_)
-            | AppError::BodyTooLarge
             | AppError::Exists
             | AppError::WrongKind
             | AppError::DocumentTooLarge
@@ -335,7 +330,7 @@ impl AppError {
             | AppError::NoEndpoint => StatusCode::NOT_FOUND,
             AppError::BadName(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Exists | AppError::WrongKind => StatusCode::CONFLICT,
-            AppError::BodyTooLarge | AppError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotACalc => StatusCode::CONFLICT,
             AppError::BadFile(_) => StatusCode::BAD_REQUEST,
             AppError::FileTooLarge(_) | AppError::DocTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
