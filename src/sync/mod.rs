@@ -6,6 +6,8 @@ pub mod clock;
 pub mod hub;
 pub mod inbound;
 pub mod outbox;
-pub mod protocol;
 pub mod room;
 pub mod roomstats;
+
+/// The y-websocket wire format (the `ardoise-protocol` crate, shared with the load generator).
+pub use ardoise_protocol as protocol;
