@@ -182,23 +182,49 @@ impl AppError {
     /// The error page in `lang`.
     pub fn page(self, lang: Lang) -> Response {
         let this = self.settle();
-        let (status, kind) = match &this {
-            AppError::BadName(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadName),
-            AppError::NotWebSocket
-            | AppError::BadRequest(_)
-            | AppError::BadForm
-            | AppError::BadLifetime(_) => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest),
-            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::BadRequest),
-            AppError::NotFound
-            | AppError::UnknownFormat(_)
-            | AppError::Disabled
-            | AppError::NoEndpoint => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
-            AppError::ShuttingDown
-            | AppError::Unavailable
-            | AppError::ExportFailed
-            | AppError::CreationClosed(..) => {
-                (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
+        let text = this.to_string();
+        let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
+        let bad = StatusCode::BAD_REQUEST;
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        // Each kind is said with the page's catalogue, never with this type's English
+        // `Display` (which the API and the log use).
+        let (status, kind, problem) = match &this {
+            AppError::BadName(e) => (
+                bad,
+                ErrorKind::BadName,
+                match e {
+                    NameError::Empty => Problem::NameEmpty,
+                    NameError::TooLong => Problem::NameTooLong,
+                    NameError::BadChar => Problem::NameBadChar,
+                    NameError::OnlyDots => Problem::NameOnlyDots,
+                },
+            ),
+            AppError::NotWebSocket => (bad, ErrorKind::BadRequest, Problem::NotWebSocket),
+            AppError::BadRequest(text) => (bad, ErrorKind::BadRequest, Problem::Other(text)),
+            AppError::BadForm => (bad, ErrorKind::BadRequest, Problem::BadForm),
+            AppError::BadLifetime(
+                LifetimeError::Syntax(value)
+                | LifetimeError::Range(value)
+                | LifetimeError::NotOffered(value),
+            ) => (bad, ErrorKind::BadRequest, Problem::BadLifetime(value)),
+            AppError::TooLarge(text) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorKind::BadRequest,
+                Problem::TooLarge(text),
+            ),
+            AppError::NotFound | AppError::Disabled | AppError::NoEndpoint => {
+                (StatusCode::NOT_FOUND, ErrorKind::NotFound, Problem::None)
             }
+            AppError::UnknownFormat(_) => (
+                StatusCode::NOT_FOUND,
+                ErrorKind::NotFound,
+                Problem::UnknownFormat(&formats),
+            ),
+            AppError::ShuttingDown => (unavailable, ErrorKind::Unavailable, Problem::ShuttingDown),
+            AppError::Unavailable | AppError::CreationClosed(..) => {
+                (unavailable, ErrorKind::Unavailable, Problem::Unavailable)
+            }
+            AppError::ExportFailed => (unavailable, ErrorKind::Unavailable, Problem::ExportFailed),
             // The calc files' own kinds: a page saying their text, with their status (as
             // `calc_page` answers them) and no `Retry-After`.
             AppError::NotACalc
@@ -212,43 +238,11 @@ impl AppError {
             | AppError::WrongKind
             | AppError::DocumentTooLarge
             | AppError::Unproduced(_)
-            | AppError::UnknownCalcFormat(_) => (this.calc_status(), ErrorKind::BadRequest),
-        };
-        let text = this.to_string();
-        // Each kind is said with the page's catalogue, never with this type's English
-        // `Display` (which the API and the log use).
-        let formats = PadFormat::ALL.map(|f| f.extension()).join(", ");
-        let problem = match &this {
-            AppError::BadName(NameError::Empty) => Problem::NameEmpty,
-            AppError::BadName(NameError::TooLong) => Problem::NameTooLong,
-            AppError::BadName(NameError::BadChar) => Problem::NameBadChar,
-            AppError::BadName(NameError::OnlyDots) => Problem::NameOnlyDots,
-            AppError::NotWebSocket => Problem::NotWebSocket,
-            AppError::BadRequest(text) => Problem::Other(text),
-            AppError::NotFound | AppError::Disabled | AppError::NoEndpoint => Problem::None,
-            AppError::ShuttingDown => Problem::ShuttingDown,
-            AppError::Unavailable | AppError::CreationClosed(..) => Problem::Unavailable,
-            AppError::UnknownFormat(_) => Problem::UnknownFormat(&formats),
-            AppError::ExportFailed => Problem::ExportFailed,
-            AppError::TooLarge(text) => Problem::TooLarge(text),
-            AppError::BadForm => Problem::BadForm,
-            AppError::BadLifetime(
-                LifetimeError::Syntax(value)
-                | LifetimeError::Range(value)
-                | LifetimeError::NotOffered(value),
-            ) => Problem::BadLifetime(value),
-            AppError::NotACalc
-            | AppError::BadFile(_)
-            | AppError::FileTooLarge(_)
-            | AppError::DocTooLarge
-            | AppError::UnsupportedType
-            | AppError::Unauthorized
-            | AppError::Body(_)
-            | AppError::Exists
-            | AppError::WrongKind
-            | AppError::DocumentTooLarge
-            | AppError::Unproduced(_)
-            | AppError::UnknownCalcFormat(_) => Problem::Other(&text),
+            | AppError::UnknownCalcFormat(_) => (
+                this.calc_status(),
+                ErrorKind::BadRequest,
+                Problem::Other(&text),
+            ),
         };
         let mut response = html(
             status,
