@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ardoise::convert::pad::{export_pad, ExportOptions, PadFormat};
-use ardoise::store::Store;
+use ardoise::store::{Entry, Store};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
@@ -97,15 +97,18 @@ fn compaction(c: &mut Criterion) {
         ardoise::store::open(dir.path(), 64 << 20, Duration::from_millis(100)).expect("open store");
     let big = large_pad(10_000);
     let updates = typing_updates(1_000);
-    c.bench_function("compact a 1 MB pad with 1,000 logged updates", |b| {
+    c.bench_function("checkpoint a 1 MB pad with 1,000 logged updates", |b| {
         b.iter_batched(
             || {
-                let refs: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
-                store.append("pad", &refs).expect("append")
+                let entries: Vec<Entry> = updates
+                    .iter()
+                    .map(|update| Entry { update, info: &[] })
+                    .collect();
+                store.append("pad", &entries).expect("append")
             },
             |through| {
                 let snap = snapshot(&big);
-                store.compact("pad", &snap, through).expect("compact");
+                store.checkpoint("pad", &snap, through).expect("checkpoint");
             },
             BatchSize::PerIteration,
         );
@@ -119,7 +122,13 @@ fn persist(c: &mut Criterion) {
     );
     let update = typing_updates(1).remove(0);
     c.bench_function("append one update inline", |b| {
-        b.iter(|| store.append("pad", &[&update]).expect("append"));
+        b.iter(|| {
+            let entry = Entry {
+                update: &update,
+                info: &[],
+            };
+            store.append("pad", &[entry]).expect("append")
+        });
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -131,10 +140,16 @@ fn persist(c: &mut Criterion) {
             rt.block_on(async {
                 let store = store.clone();
                 let update = update.clone();
-                tokio::task::spawn_blocking(move || store.append("pad", &[&update]))
-                    .await
-                    .expect("join")
-                    .expect("append")
+                tokio::task::spawn_blocking(move || {
+                    let entry = Entry {
+                        update: &update,
+                        info: &[],
+                    };
+                    store.append("pad", &[entry])
+                })
+                .await
+                .expect("join")
+                .expect("append")
             })
         });
     });

@@ -114,7 +114,7 @@ fn fill(store: &RedbStore, pads: usize, expired: usize) {
         store
             .put_meta(&name, &meta.to_bytes(), meta.expires_at())
             .expect("meta");
-        store.compact(&name, &small_pad(i), 0).expect("snapshot");
+        store.checkpoint(&name, &small_pad(i), 0).expect("snapshot");
         if (i + 1) % 100_000 == 0 {
             eprintln!("  stored {} pads in {:.1?}", i + 1, start.elapsed());
         }

@@ -4,6 +4,7 @@
 pub mod calc;
 pub mod edit;
 pub mod guard;
+pub mod history;
 pub mod lifetime;
 pub mod meta;
 pub mod name;

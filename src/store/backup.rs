@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::doc::meta::DocMeta;
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, Entry, Store, StoreError};
 
 /// Documents read from the source per page.
 const PAGE: usize = 256;
@@ -60,9 +60,16 @@ pub fn copy_all(src: &dyn Store, dest: &dyn Store) -> Result<usize, StoreError> 
                 dest.put_token(parsed.read_token.as_str(), &listed.name)?;
             }
             if let Some(snapshot) = &stored.snapshot {
-                dest.compact(&listed.name, snapshot, 0)?;
+                dest.checkpoint(&listed.name, snapshot, 0)?;
             }
-            let log: Vec<&[u8]> = stored.log.iter().map(|(_, u)| u.as_slice()).collect();
+            let log: Vec<Entry> = stored
+                .log
+                .iter()
+                .map(|(_, u)| Entry {
+                    update: u,
+                    info: &[],
+                })
+                .collect();
             if !log.is_empty() {
                 dest.append(&listed.name, &log)?;
             }
@@ -118,8 +125,9 @@ mod tests {
                 .expect("token");
             src.put_meta(&name, &meta.to_bytes(), meta.expires_at())
                 .expect("meta");
-            src.compact(&name, b"snap", 0).expect("snapshot");
-            src.append(&name, &[b"u1", b"u2"]).expect("log");
+            src.checkpoint(&name, b"snap", 0).expect("snapshot");
+            src.append(&name, &crate::store::entries(&[b"u1", b"u2"]))
+                .expect("log");
             metas.push((name, meta));
         }
         let report = backup_to(&src, &tmp.path().join("copy"), 1 << 20).expect("backup");

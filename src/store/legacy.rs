@@ -148,7 +148,10 @@ mod tests {
         let due = store.expired(500, None, 10).expect("due");
         assert_eq!(due.len(), 1);
         assert!(
-            store.append("pad", &[b"u2"]).expect("append") > *seq,
+            store
+                .append("pad", &crate::store::entries(&[b"u2"]))
+                .expect("append")
+                > *seq,
             "new log entries sort after the imported ones"
         );
         drop(store);

@@ -1,5 +1,6 @@
-//! Durable storage: per-document metadata, an append-only log of updates and a snapshot, behind
-//! a small blocking [`Store`] trait that knows bytes and document names only. Callers run it off
+//! Durable storage: per-document metadata, an append-only log of updates (each with what history
+//! records of it) and checkpoints (the whole state at a log sequence number), behind a small
+//! blocking [`Store`] trait that knows bytes and document names only. Callers run it off
 //! the async workers (`spawn_blocking`). [`RedbStore`] is the implementation; [`open`] also
 //! imports a data directory written by the versions that stored documents in sled.
 
@@ -19,10 +20,21 @@ pub use redb_store::RedbStore;
 pub struct Stored {
     /// Opaque metadata, if the document exists.
     pub meta: Option<Vec<u8>>,
-    /// The latest snapshot (an encoded update of the whole document), if any.
+    /// The checkpoint the document is rebuilt from (an encoded update of the whole document),
+    /// if any.
     pub snapshot: Option<Vec<u8>>,
-    /// Updates logged since the snapshot, oldest first, with their sequence numbers.
+    /// Updates logged after that checkpoint, oldest first, with their sequence numbers.
     pub log: Vec<(u64, Vec<u8>)>,
+}
+
+/// One log entry to append: an update and what history records with it (opaque here;
+/// `doc::history::EntryInfo` in its stored form).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The update.
+    pub update: &'a [u8],
+    /// What history records with it.
+    pub info: &'a [u8],
 }
 
 /// One stored document, as listed.
@@ -136,10 +148,28 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the metadata of `name` and, in the same transaction, its entry in the expiry
     /// index: `expires` is when it is due for erasure (Unix seconds), `None` for never.
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError>;
-    /// Appends updates to the log of `name`; returns the sequence number of the last one.
-    fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError>;
-    /// Stores `snapshot` as the state of `name` and drops log entries up to `through`.
-    fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError>;
+    /// Appends entries to the log of `name`; returns the sequence number of the last one.
+    /// Numbers are unique and increasing across the database, and never reused.
+    fn append(&self, name: &str, entries: &[Entry<'_>]) -> Result<u64, StoreError>;
+    /// Stores `state` as a checkpoint of `name`: the whole document as of log entry `through`
+    /// (0: before any entry). The log is kept: it is the document's history.
+    fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError>;
+    /// What history recorded with the log entries of `name` after `after`, oldest first, at
+    /// most `limit`: (sequence number, info). Entries stored without it are skipped.
+    fn history(
+        &self,
+        name: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// What rebuilds `name` as of log entry `through`: the metadata, the latest checkpoint at
+    /// or before it and the log entries after that checkpoint up to it. Costs the checkpoint
+    /// and the entries it returns, not the whole log.
+    fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError>;
+    /// Records the author names of clients of `name` (clientID, name), replacing earlier ones.
+    fn put_authors(&self, name: &str, authors: &[(u64, &str)]) -> Result<(), StoreError>;
+    /// The recorded author names of those of `clients` that have one.
+    fn authors(&self, name: &str, clients: &[u64]) -> Result<Vec<(u64, String)>, StoreError>;
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
     /// Commits a small write and makes it durable, so a readiness probe learns whether storage
@@ -151,8 +181,8 @@ pub trait Store: Send + Sync + 'static {
     fn put_token(&self, token: &str, name: &str) -> Result<(), StoreError>;
     /// The document a read-only token designates, if any.
     fn token_name(&self, token: &str) -> Result<Option<String>, StoreError>;
-    /// Erases everything stored for `name` (log, snapshot, read-only `token`, metadata and
-    /// expiry entry), in one transaction.
+    /// Erases everything stored for `name` (log and its history records, checkpoints, author
+    /// names, read-only `token`, metadata and expiry entry), in one transaction.
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError>;
     /// Up to `limit` documents whose names start with `prefix`, in name order, after `after`.
     /// Costs what it returns, not what is stored.
@@ -162,7 +192,7 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Listed>, StoreError>;
-    /// Bytes stored for `name` (snapshot and log).
+    /// Bytes stored for `name` (checkpoints, log, history records and author names).
     fn size(&self, name: &str) -> Result<u64, StoreError>;
     /// Up to `limit` documents due for erasure at or before `now`, earliest first, after
     /// `after`. Reads only the expiry index's due range: costs what is due, not what is stored.
@@ -198,4 +228,13 @@ pub(crate) fn open_for_tests(data: &Path) -> RedbStore {
         Ok(store) => store,
         Err(e) => panic!("cannot open the store: {e}"),
     }
+}
+
+/// Log entries of `updates` for tests, each with the same history record.
+#[cfg(test)]
+pub(crate) fn entries<'a>(updates: &[&'a [u8]]) -> Vec<Entry<'a>> {
+    updates
+        .iter()
+        .map(|update| Entry { update, info: b"i" })
+        .collect()
 }

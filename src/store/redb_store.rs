@@ -9,7 +9,12 @@
 //! `tokens` from read-only token to name, the expiry index `expiry` keyed by big-endian expiry
 //! time then name (what is due is one leading range) with `expires` from name to that time (so
 //! an entry can be moved without knowing it), and `counters` (the last log sequence number,
-//! completed one-time steps). A write is one transaction, so the metadata and the index never
+//! completed one-time steps). History adds `log_info` (what history records of each log entry,
+//! keyed like `log`), `checkpoints` (whole states, keyed like `log` by the entry they follow)
+//! and `authors` (`name 0x00 clientID` to an author's name). The log is never cut by a
+//! checkpoint: only erasure and history's own retention remove entries. A `snapshots` entry is
+//! what versions before history left: the document's state before its first kept entry, read
+//! like a checkpoint at 0 until the first checkpoint replaces it. A write is one transaction, so the metadata and the index never
 //! disagree; the document count is the `meta` table's length, which redb keeps.
 //!
 //! Commits are not durable when they return (redb's `Durability::None`); each one's effects
@@ -37,7 +42,7 @@ use redb::{
 };
 
 use super::journal::{self, Journal, Op};
-use super::{Due, Health, Listed, Store, StoreError, Stored};
+use super::{Due, Entry, Health, Listed, Store, StoreError, Stored};
 
 /// A table of the store: every one maps bytes to bytes.
 pub(super) type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -49,10 +54,24 @@ const TOKENS: Bytes = TableDefinition::new("tokens");
 const EXPIRY: Bytes = TableDefinition::new("expiry");
 const EXPIRES: Bytes = TableDefinition::new("expires");
 pub(super) const COUNTERS: Bytes = TableDefinition::new("counters");
+const CHECKPOINTS: Bytes = TableDefinition::new("checkpoints");
+const LOG_INFO: Bytes = TableDefinition::new("log_info");
+const AUTHORS: Bytes = TableDefinition::new("authors");
 
 /// Every table, created when the database is: reads never meet a missing one. The journal
 /// names a table by its index here, so the order never changes (new tables go at the end).
-pub(super) const TABLES: [Bytes; 7] = [META, SNAPSHOTS, LOG, TOKENS, EXPIRY, EXPIRES, COUNTERS];
+pub(super) const TABLES: [Bytes; 10] = [
+    META,
+    SNAPSHOTS,
+    LOG,
+    TOKENS,
+    EXPIRY,
+    EXPIRES,
+    COUNTERS,
+    CHECKPOINTS,
+    LOG_INFO,
+    AUTHORS,
+];
 
 /// Key of the last log sequence number handed out, in `counters` (a big-endian `u64`).
 pub(super) const SEQ: &[u8] = b"seq";
@@ -633,30 +652,48 @@ fn get(
     Ok(tx.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
 }
 
-/// Removes `name`'s log entries from `first` through `last` (inclusive).
-fn drop_log(w: &mut Writer, first: &[u8], last: Bound<&[u8]>) -> Result<(), StoreError> {
-    w.remove_range(LOG, first, last)
+/// The metadata of `name`, its latest checkpoint at or before log entry `through` (else what an
+/// older version left in `snapshots`) and the log entries after it up to `through`.
+fn rebuild_parts(
+    tx: &redb::ReadTransaction,
+    name: &str,
+    through: u64,
+) -> Result<Stored, StoreError> {
+    let prefix = log_prefix(name);
+    let last = log_key(name, through);
+    let checkpoint = tx
+        .open_table(CHECKPOINTS)?
+        .range::<&[u8]>(prefix.as_slice()..=last.as_slice())?
+        .next_back()
+        .transpose()?
+        .map(|(k, v)| Ok::<_, StoreError>((seq_of(k.value(), prefix.len())?, v.value().to_vec())))
+        .transpose()?;
+    let (from, snapshot) = match checkpoint {
+        Some((seq, state)) => (Bound::Excluded(log_key(name, seq)), Some(state)),
+        None => (
+            Bound::Included(prefix.clone()),
+            get(tx, SNAPSHOTS, name.as_bytes())?,
+        ),
+    };
+    let from = from.as_ref().map(Vec::as_slice);
+    let log = tx
+        .open_table(LOG)?
+        .range::<&[u8]>((from, Bound::Included(last.as_slice())))?
+        .map(|kv| {
+            let (k, v) = kv?;
+            Ok((seq_of(k.value(), prefix.len())?, v.value().to_vec()))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Stored {
+        meta: get(tx, META, name.as_bytes())?,
+        snapshot,
+        log,
+    })
 }
 
 impl Store for RedbStore {
     fn load(&self, name: &str) -> Result<Stored, StoreError> {
-        self.read(|tx| {
-            let prefix = log_prefix(name);
-            let end = log_end(name);
-            let log = tx
-                .open_table(LOG)?
-                .range::<&[u8]>(prefix.as_slice()..end.as_slice())?
-                .map(|kv| {
-                    let (k, v) = kv?;
-                    Ok((seq_of(k.value(), prefix.len())?, v.value().to_vec()))
-                })
-                .collect::<Result<_, StoreError>>()?;
-            Ok(Stored {
-                meta: get(tx, META, name.as_bytes())?,
-                snapshot: get(tx, SNAPSHOTS, name.as_bytes())?,
-                log,
-            })
-        })
+        self.read(|tx| rebuild_parts(tx, name, u64::MAX))
     }
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -686,27 +723,86 @@ impl Store for RedbStore {
         })
     }
 
-    fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append(&self, name: &str, entries: &[Entry<'_>]) -> Result<u64, StoreError> {
         self.write(|w| {
             let mut seq = w
                 .get(COUNTERS, SEQ)?
                 .and_then(|v| counter_of(&v))
                 .unwrap_or(0);
-            for update in updates {
+            for entry in entries {
                 // Numbers are unique and increasing across the database, so they order each log.
                 seq += 1;
-                w.put(LOG, &log_key(name, seq), update)?;
+                let key = log_key(name, seq);
+                w.put(LOG, &key, entry.update)?;
+                if !entry.info.is_empty() {
+                    w.put(LOG_INFO, &key, entry.info)?;
+                }
             }
             w.put(COUNTERS, SEQ, &seq.to_be_bytes())?;
             Ok(seq)
         })
     }
 
-    fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
+    fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
         self.write(|w| {
-            w.put(SNAPSHOTS, name.as_bytes(), snapshot)?;
-            let last = log_key(name, through);
-            drop_log(w, &log_prefix(name), Bound::Included(last.as_slice()))
+            w.put(CHECKPOINTS, &log_key(name, through), state)?;
+            // The checkpoint stands for what an older version's snapshot held.
+            w.remove(SNAPSHOTS, name.as_bytes())?;
+            Ok(())
+        })
+    }
+
+    fn history(
+        &self,
+        name: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let prefix = log_prefix(name);
+        let start = match after {
+            Some(seq) => Bound::Excluded(log_key(name, seq)),
+            None => Bound::Included(prefix.clone()),
+        };
+        let end = log_end(name);
+        self.read(|tx| {
+            let start = start.as_ref().map(Vec::as_slice);
+            tx.open_table(LOG_INFO)?
+                .range::<&[u8]>((start, Bound::Excluded(end.as_slice())))?
+                .take(limit)
+                .map(|kv| {
+                    let (k, v) = kv?;
+                    Ok((seq_of(k.value(), prefix.len())?, v.value().to_vec()))
+                })
+                .collect()
+        })
+    }
+
+    fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError> {
+        self.read(|tx| rebuild_parts(tx, name, through))
+    }
+
+    fn put_authors(&self, name: &str, authors: &[(u64, &str)]) -> Result<(), StoreError> {
+        if authors.is_empty() {
+            return Ok(());
+        }
+        self.write(|w| {
+            for (client, author) in authors {
+                w.put(AUTHORS, &log_key(name, *client), author.as_bytes())?;
+            }
+            Ok(())
+        })
+    }
+
+    fn authors(&self, name: &str, clients: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(AUTHORS)?;
+            let mut out = Vec::new();
+            for client in clients {
+                if let Some(v) = table.get(log_key(name, *client).as_slice())? {
+                    out.push((*client, String::from_utf8_lossy(v.value()).into_owned()));
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -758,8 +854,10 @@ impl Store for RedbStore {
 
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
         self.write(|w| {
-            let end = log_end(name);
-            drop_log(w, &log_prefix(name), Bound::Excluded(end.as_slice()))?;
+            let (prefix, end) = (log_prefix(name), log_end(name));
+            for table in [LOG, LOG_INFO, CHECKPOINTS, AUTHORS] {
+                w.remove_range(table, &prefix, Bound::Excluded(end.as_slice()))?;
+            }
             w.remove(SNAPSHOTS, name.as_bytes())?;
             if let Some(token) = token {
                 w.remove(TOKENS, token.as_bytes())?;
@@ -812,11 +910,13 @@ impl Store for RedbStore {
             let snapshot = tx.open_table(SNAPSHOTS)?.get(name.as_bytes())?;
             let mut total = snapshot.map_or(0, |v| v.value().len() as u64);
             let (prefix, end) = (log_prefix(name), log_end(name));
-            for kv in tx
-                .open_table(LOG)?
-                .range::<&[u8]>(prefix.as_slice()..end.as_slice())?
-            {
-                total += kv?.1.value().len() as u64;
+            for table in [LOG, LOG_INFO, CHECKPOINTS, AUTHORS] {
+                for kv in tx
+                    .open_table(table)?
+                    .range::<&[u8]>(prefix.as_slice()..end.as_slice())?
+                {
+                    total += kv?.1.value().len() as u64;
+                }
             }
             Ok(total)
         })
@@ -920,6 +1020,7 @@ impl RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::entries;
 
     fn open(dir: &Path) -> RedbStore {
         RedbStore::open(&dir.join("t.redb"), 1 << 20, Duration::from_millis(100)).expect("opens")
@@ -931,12 +1032,14 @@ mod tests {
         let last = {
             let store = open(dir.path());
             store.put_meta("a", b"m", None).expect("meta");
-            let first = store.append("a", &[b"u1", b"u2"]).expect("append");
-            store.append("a.b", &[b"other"]).expect("append");
-            store.append("a", &[b"u3"]).expect("append");
-            store.compact("a", b"snap", first).expect("compact");
+            let first = store
+                .append("a", &entries(&[b"u1", b"u2"]))
+                .expect("append");
+            store.append("a.b", &entries(&[b"other"])).expect("append");
+            store.append("a", &entries(&[b"u3"])).expect("append");
+            store.checkpoint("a", b"snap", first).expect("compact");
             store.put_token("t0", "a").expect("token");
-            store.append("b", &[b"last"]).expect("append")
+            store.append("b", &entries(&[b"last"])).expect("append")
         };
         // Dropping the store made everything durable without an explicit flush.
         let store = open(dir.path());
@@ -954,7 +1057,7 @@ mod tests {
             "names are case-sensitive"
         );
         assert_eq!(store.token_name("t0").expect("token").as_deref(), Some("a"));
-        let next = store.append("a", &[b"u4"]).expect("append");
+        let next = store.append("a", &entries(&[b"u4"])).expect("append");
         assert!(next > last, "sequence numbers keep growing across a reopen");
     }
 
@@ -992,8 +1095,10 @@ mod tests {
         let store = open(dir.path());
         for name in ["gone", "gone.too"] {
             store.put_meta(name, b"m", Some(100)).expect("meta");
-            let seq = store.append(name, &[b"u1", b"u2"]).expect("append");
-            store.compact(name, b"snap", seq - 1).expect("compact");
+            let seq = store
+                .append(name, &entries(&[b"u1", b"u2"]))
+                .expect("append");
+            store.checkpoint(name, b"snap", seq - 1).expect("compact");
             store.put_token(&format!("t-{name}"), name).expect("token");
         }
         assert!(store.size("gone").expect("size") > 0);
@@ -1111,8 +1216,10 @@ mod tests {
                     for i in 0..40 {
                         let name = format!("doc-{t}-{i}");
                         store.put_meta(&name, b"m", Some(100)).expect("meta");
-                        store.append(&name, &[b"a", b"b"]).expect("append");
-                        store.append(&name, &[b"c"]).expect("append");
+                        store
+                            .append(&name, &entries(&[b"a", b"b"]))
+                            .expect("append");
+                        store.append(&name, &entries(&[b"c"])).expect("append");
                         if i % 2 == 0 {
                             store.delete(&name, None).expect("delete");
                         }
@@ -1148,9 +1255,11 @@ mod tests {
             store.put_meta("a", b"m", Some(10)).expect("meta");
             store.put_meta("gone", b"m", Some(10)).expect("meta");
             store.put_token("t", "a").expect("token");
-            let seq = store.append("a", &[b"u1", b"u2"]).expect("append");
-            store.append("gone", &[b"x"]).expect("append");
-            store.compact("a", b"snap", seq - 1).expect("compact");
+            let seq = store
+                .append("a", &entries(&[b"u1", b"u2"]))
+                .expect("append");
+            store.append("gone", &entries(&[b"x"])).expect("append");
+            store.checkpoint("a", b"snap", seq - 1).expect("compact");
             store
                 .put_meta("a", b"m2", Some(20))
                 .expect("meta moves the index");
@@ -1240,7 +1349,7 @@ mod tests {
     fn the_background_flush_syncs_the_journal_and_commits_only_when_quiet() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open_unflushed(dir.path());
-        store.append("a", &[b"one"]).expect("append");
+        store.append("a", &entries(&[b"one"])).expect("append");
         let shared = &store.shared;
         shared
             .background_flush(Duration::from_secs(3600))
@@ -1273,7 +1382,7 @@ mod tests {
         let writer = store.clone();
         let (done_tx, done) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = done_tx.send(writer.append("a", &[b"typed"]));
+            let _ = done_tx.send(writer.append("a", &entries(&[b"typed"])));
         });
         let written = done.recv_timeout(Duration::from_secs(30));
         drop(syncing);

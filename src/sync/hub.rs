@@ -19,7 +19,7 @@ use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::outbox::Outbox;
 use crate::sync::room::{
-    self, Applied, DeleteIf, RoomError, RoomHandle, RoomParts, RoomSettings, Unregister,
+    self, Applied, DeleteIf, Restored, RoomError, RoomHandle, RoomParts, RoomSettings, Unregister,
 };
 use crate::sync::roomstats::RoomStats;
 
@@ -207,6 +207,25 @@ impl Hub {
             room.apply(checked).await
         })
         .await
+    }
+
+    /// Makes the content of document `name` that of `state` (a whole earlier version, as one v1
+    /// update) as a new edit through its room, recorded as restoring revision `from`: persisted,
+    /// then broadcast to live editors. Answers with the new revision's number.
+    pub async fn restore(
+        &self,
+        name: &DocName,
+        state: Vec<u8>,
+        from: u64,
+    ) -> Result<Restored, HubError> {
+        // Built by the room work of issue 20; until then nothing is restored.
+        let _ = (name, state, from);
+        Err(HubError::Unavailable)
+    }
+
+    /// The store, for reads that must not go through a room (history).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Applies a text edit to pad `name` through its room, so live editors see it at once;

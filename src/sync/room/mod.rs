@@ -119,6 +119,20 @@ pub enum Applied {
     TooBig,
 }
 
+/// What became of a restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    /// Persisted and broadcast as revision `rev`.
+    Done {
+        /// The new revision.
+        rev: u64,
+    },
+    /// The document does not exist.
+    Missing,
+    /// The document would pass `max_doc_bytes`.
+    TooBig,
+}
+
 /// The connection id [`Command::Apply`] updates are filed under: connections count from 1.
 const SERVER_CONN: ConnId = 0;
 

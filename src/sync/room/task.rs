@@ -16,9 +16,10 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::doc::edit::{self, EditRefused, TextEdit};
 use crate::doc::guard;
+use crate::doc::history::EntryInfo;
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::nesting::Nesting;
-use crate::store::StoreError;
+use crate::store::{Entry, StoreError};
 use crate::sync::awareness::{Awareness, ConnId};
 use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
@@ -695,11 +696,16 @@ impl Room {
         let name = self.parts.name.clone();
         let sync = self.parts.settings.sync;
         let len = delta.len();
+        let info = EntryInfo::edit(self.parts.clock.now().saturating_mul(1000), []).to_bytes();
         let write = move || {
             if let Some((meta, expires)) = meta {
                 store.put_meta(name.as_str(), &meta, expires)?;
             }
-            let seq = store.append(name.as_str(), &[&delta])?;
+            let entry = Entry {
+                update: &delta,
+                info: &info,
+            };
+            let seq = store.append(name.as_str(), &[entry])?;
             if sync {
                 store.flush()?;
             }
@@ -730,7 +736,7 @@ impl Room {
         let through = self.ledger.last_seq;
         let len = snapshot.len();
         let write = move || {
-            store.compact(name.as_str(), &snapshot, through)?;
+            store.checkpoint(name.as_str(), &snapshot, through)?;
             // The nesting record afresh from what yrs holds: items merged or collected since
             // load no longer count, and content that arrived before what it hangs on is known.
             let mut nesting = Nesting::default();

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::{Kind, NewDoc};
 use crate::doc::name::DocName;
-use crate::store::{Due, Health, Listed, RedbStore, Store, StoreError, Stored};
+use crate::store::{Due, Entry, Health, Listed, RedbStore, Store, StoreError, Stored};
 use crate::sync::hub::Hub;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
 use crate::sync::outbox::{self, code};
@@ -35,12 +35,29 @@ impl Store for Slow {
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
         self.0.put_meta(name, meta, expires)
     }
-    fn append(&self, name: &str, updates: &[&[u8]]) -> Result<u64, StoreError> {
+    fn append(&self, name: &str, entries: &[Entry<'_>]) -> Result<u64, StoreError> {
         std::thread::sleep(SLOW);
-        self.0.append(name, updates)
+        self.0.append(name, entries)
     }
-    fn compact(&self, name: &str, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
-        self.0.compact(name, snapshot, through)
+    fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
+        self.0.checkpoint(name, state, through)
+    }
+    fn history(
+        &self,
+        name: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.history(name, after, limit)
+    }
+    fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError> {
+        self.0.version(name, through)
+    }
+    fn put_authors(&self, name: &str, authors: &[(u64, &str)]) -> Result<(), StoreError> {
+        self.0.put_authors(name, authors)
+    }
+    fn authors(&self, name: &str, clients: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {
+        self.0.authors(name, clients)
     }
     fn flush(&self) -> Result<(), StoreError> {
         self.0.flush()
