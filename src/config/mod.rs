@@ -404,6 +404,12 @@ impl Config {
         Duration::from_secs(self.http_header_timeout_secs.max(1))
     }
 
+    /// How long history is kept (the `[history] keep` setting).
+    pub fn history_keep(&self) -> HistoryKeep {
+        // Read from the configuration by the history retention work of issue 20.
+        HistoryKeep::Document
+    }
+
     /// Time a room stays loaded without connections.
     pub fn unload_grace(&self) -> Duration {
         Duration::from_secs(self.unload_grace_secs)
@@ -553,4 +559,14 @@ mod tests {
         let err = Config::load_from(["ardoise", "--config", &path]).expect_err("refused");
         assert!(err.to_string().contains("no_such_option"), "{err}");
     }
+}
+
+/// How long a document's history is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryKeep {
+    /// As long as the document lives.
+    #[default]
+    Document,
+    /// Revisions older than this are dropped (the document keeps its content).
+    For(Duration),
 }

@@ -3,6 +3,7 @@
 
 pub mod awareness;
 pub mod clock;
+pub mod history;
 pub mod hub;
 pub mod inbound;
 pub mod outbox;
