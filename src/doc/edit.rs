@@ -6,7 +6,7 @@ use yrs::types::Attrs;
 use yrs::{Any, Doc, Out, Text, Transact};
 
 /// The root text of a pad.
-const CONTENT: &str = "content";
+pub const CONTENT: &str = "content";
 
 /// A change to a pad's text.
 #[derive(Debug, Clone, PartialEq, Eq)]

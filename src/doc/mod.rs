@@ -10,4 +10,5 @@ pub mod meta;
 pub mod name;
 pub mod nesting;
 pub mod random;
+pub mod restore;
 pub mod secret;
