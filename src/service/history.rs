@@ -339,8 +339,9 @@ fn forward(
 }
 
 /// The last `limit` revisions before `before` (before none: the newest), with the cursors.
-// Reads the history from its start, keeping only the last `limit + 1` revisions: cost linear
-// in the entries before `before`, memory bounded by the page.
+// Walks the history back from `before`, newest first, until it has seen the ends of `limit`
+// revisions and the end of the one before them: cost linear in the page's entries, not in the
+// document's history. Then coalesces those entries forward, as every page does.
 fn backward(
     store: &dyn Store,
     name: &str,
@@ -348,52 +349,108 @@ fn backward(
     limit: usize,
     now: u64,
 ) -> Result<Found, StoreError> {
-    let bound = before.unwrap_or(u64::MAX);
-    let mut kept: VecDeque<Revision> = VecDeque::with_capacity(limit + 1);
-    let mut dropped = false;
-    let mut later = false;
-    let mut c = Coalescer::default();
-    let mut cursor = None;
-    let mut keep = |rev: Revision, kept: &mut VecDeque<Revision>| {
-        kept.push_back(rev);
-        if kept.len() > limit {
-            kept.pop_front();
-            dropped = true;
+    // The first entry at or after `before` decides whether the newest entry before it ends a
+    // revision.
+    let successor = match before {
+        Some(bound) => {
+            let from = bound.checked_sub(1);
+            let first = store.history(name, from, 1)?.into_iter().next();
+            first.and_then(|(seq, bytes)| Some((seq, decode(name, seq, &bytes)?)))
         }
+        None => None,
     };
+    let mut newer = successor.clone();
+    // The entry just after the newest revision's end: what closes it.
+    let mut closer: Option<Option<(u64, EntryInfo)>> = None;
+    // The entries of the page's revisions, newest first.
+    let mut taken: Vec<(u64, EntryInfo)> = Vec::new();
+    let mut ends = 0;
+    let mut older = false;
+    let mut cursor = before;
     'read: loop {
-        let chunk = store.history(name, cursor, CHUNK)?;
+        let chunk = history_before(store, name, cursor, CHUNK)?;
         let full = chunk.len() == CHUNK;
         for (seq, bytes) in chunk {
             cursor = Some(seq);
             let Some(info) = decode(name, seq, &bytes) else {
                 continue;
             };
-            if let Some(rev) = c.push(seq, info) {
-                if rev.rev >= bound {
-                    later = true;
+            if ends_revision(seq, &info, newer.as_ref(), now) {
+                if ends == limit {
+                    older = true;
                     break 'read;
                 }
-                keep(rev, &mut kept);
+                if ends == 0 {
+                    closer = Some(newer.clone());
+                }
+                ends += 1;
+            }
+            newer = Some((seq, info.clone()));
+            if ends > 0 {
+                taken.push((seq, info));
             }
         }
         if !full {
-            if let Some(rev) = std::mem::take(&mut c).finish(now) {
-                if rev.rev >= bound {
-                    later = true;
-                } else {
-                    keep(rev, &mut kept);
-                }
-            }
             break;
         }
     }
-    let revs: Vec<Revision> = kept.into();
+    let mut c = Coalescer::default();
+    let mut revs = Vec::with_capacity(ends);
+    for (seq, info) in taken.into_iter().rev() {
+        revs.extend(c.push(seq, info));
+    }
+    match closer {
+        Some(Some((seq, info))) => revs.extend(c.push(seq, info)),
+        Some(None) => revs.extend(c.finish(now)),
+        None => {}
+    }
     Ok(Found {
-        next: later.then(|| revs.last().map(|r| r.rev)).flatten(),
-        previous: dropped.then(|| revs.first().map(|r| r.rev)).flatten(),
+        next: successor.and(revs.last().map(|r| r.rev)),
+        previous: older.then(|| revs.first().map(|r| r.rev)).flatten(),
         revisions: revs,
     })
+}
+
+/// Whether entry `seq` ends a revision, given the entry after it (`None`: it is the last, and
+/// `now` decides), by the one rule of [`Coalescer`].
+fn ends_revision(seq: u64, info: &EntryInfo, next: Option<&(u64, EntryInfo)>, now: u64) -> bool {
+    let mut c = Coalescer::default();
+    c.push(seq, info.clone());
+    match next {
+        Some((after, next)) => c.push(*after, next.clone()).is_some(),
+        None => c.finish(now).is_some(),
+    }
+}
+
+/// The history entries of `name` before `before` (`None`: all), newest first, at most `limit`.
+// Until the store pages history backwards itself, read forward keeping the last `limit`.
+fn history_before(
+    store: &dyn Store,
+    name: &str,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let bound = before.unwrap_or(u64::MAX);
+    let mut kept: VecDeque<(u64, Vec<u8>)> = VecDeque::with_capacity(limit + 1);
+    let mut cursor = None;
+    'read: loop {
+        let chunk = store.history(name, cursor, CHUNK)?;
+        let full = chunk.len() == CHUNK;
+        for (seq, bytes) in chunk {
+            if seq >= bound {
+                break 'read;
+            }
+            cursor = Some(seq);
+            kept.push_back((seq, bytes));
+            if kept.len() > limit {
+                kept.pop_front();
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(kept.into_iter().rev().collect())
 }
 
 /// The revisions with their authors' names.
@@ -501,6 +558,62 @@ mod tests {
         assert!(!is_revision(&store, "d", ends[4], 40_500).expect("read"));
         assert!(!is_revision(&store, "d", 0, now).expect("read"));
         assert!(!is_revision(&store, "d", u64::MAX, now).expect("read"));
+    }
+
+    #[test]
+    fn a_page_back_is_the_end_of_the_whole_list_before_its_bound() {
+        use crate::doc::history::Origin;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open_for_tests(dir.path());
+        store.put_meta("d", b"{}", None).expect("meta");
+        // Bursts, pauses and restores (a restore is a revision of its own, and so is the state
+        // before it), with uneven gaps.
+        let mut time = 0;
+        for i in 0..40u64 {
+            time += [300, 1500, 200, 999, 1000][(i % 5) as usize];
+            let info = if i % 11 == 7 {
+                EntryInfo {
+                    time_ms: time,
+                    clients: vec![],
+                    origin: Origin::Restore { from: 1 },
+                }
+            } else {
+                EntryInfo::edit(time, [i % 4])
+            };
+            let info = info.to_bytes();
+            let entry = Entry {
+                update: b"u",
+                info: &info,
+            };
+            store.append("d", &[entry]).expect("append");
+        }
+        let seqs: Vec<u64> = store
+            .history("d", None, 100)
+            .expect("history")
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        for now in [time, time + 1000] {
+            let all = list(&store, "d", Window::After(0), MAX_LIMIT, now).expect("all");
+            let all = revs(&all);
+            assert!(all.len() > 10, "{all:?}");
+            let bounds = seqs.iter().map(|s| Some(*s)).chain([None, Some(u64::MAX)]);
+            for bound in bounds {
+                for limit in [1, 2, 3, 7, 100] {
+                    let window = bound.map_or(Window::Latest, Window::Before);
+                    let page = list(&store, "d", window, limit, now).expect("page");
+                    let below: Vec<u64> = all
+                        .iter()
+                        .copied()
+                        .filter(|r| bound.is_none_or(|b| *r < b))
+                        .collect();
+                    let expected = &below[below.len().saturating_sub(limit)..];
+                    assert_eq!(revs(&page), expected, "{bound:?} {limit} {now}");
+                    let older = below.len() > limit;
+                    assert_eq!(page.previous, older.then(|| expected[0]), "{bound:?}");
+                }
+            }
+        }
     }
 
     #[test]
