@@ -597,6 +597,17 @@ mod tests {
             let all = list(&store, "d", Window::After(0), MAX_LIMIT, now).expect("all");
             let all = revs(&all);
             assert!(all.len() > 10, "{all:?}");
+            // Pages forward, each from the previous one's `next`, make the whole list.
+            for limit in [1, 3, 7] {
+                let mut walked = Vec::new();
+                let mut after = Some(0);
+                while let Some(cursor) = after {
+                    let page = list(&store, "d", Window::After(cursor), limit, now).expect("page");
+                    walked.extend(revs(&page));
+                    after = page.next;
+                }
+                assert_eq!(walked, all, "{limit} {now}");
+            }
             let bounds = seqs.iter().map(|s| Some(*s)).chain([None, Some(u64::MAX)]);
             for bound in bounds {
                 for limit in [1, 2, 3, 7, 100] {
