@@ -12,7 +12,7 @@ use ardoise::doc::calc::{parse_typed, read, Input, Layout, Locale, Workbook};
 use ardoise::store::Store;
 use serde_json::Value;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, Transact, TransactionMut, Update};
+use yrs::{Doc, GetString, Map, MapPrelim, Text, Transact, TransactionMut, Update};
 
 use crate::client::Client;
 use crate::server::{HttpResponse, TestServer, PATIENCE};
@@ -20,6 +20,9 @@ use crate::server::{HttpResponse, TestServer, PATIENCE};
 /// The key the test servers accept, and its SHA-256 (`printf %s secret | sha256sum`).
 const KEY: &str = "secret";
 const KEY_SHA256: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+
+/// The name the test clients write in the authors map.
+const AUTHOR: &str = "Élève Un";
 
 /// How often the revision list is asked again while waiting for a revision to settle.
 const POLL: Duration = Duration::from_millis(100);
@@ -128,7 +131,16 @@ async fn typed_pad(server: &TestServer, name: &str, text: &str) -> (Client, u64)
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let mut client = Client::connect(server, name).await;
-    client.insert(0, text).await;
+    // As the browser does: the first edit also puts its author in the authors map.
+    let authors = client.doc.get_or_insert_map("authors");
+    let id = client.doc.client_id().to_string();
+    client
+        .edit(|txn, content| {
+            content.insert(txn, 0, text);
+            let me = MapPrelim::from([("id", "a1"), ("name", AUTHOR), ("color", "#336699")]);
+            authors.insert(txn, id, me);
+        })
+        .await;
     client.barrier().await;
     let (rev, _) = settled(server, name, "txt", "the text is typed", |t| {
         t.contains(text)
@@ -148,8 +160,8 @@ async fn an_earlier_version_is_listed_exported_and_restored_and_survives_a_resta
     // Vandalised: everything deleted.
     writer
         .edit(|txn, text| {
-            let len = yrs::Text::len(text, txn);
-            yrs::Text::remove_range(text, txn, 0, len);
+            let len = text.len(txn);
+            text.remove_range(txn, 0, len);
         })
         .await;
     writer.barrier().await;
@@ -174,6 +186,8 @@ async fn an_earlier_version_is_listed_exported_and_restored_and_survives_a_resta
         .iter()
         .all(|r| r["time"].as_u64().is_some_and(|t| t > 1_700_000_000)));
     assert!(listed.iter().all(|r| r["restored_from"].is_null()));
+    let first = listed.iter().find(|r| rev_of(r) == typed).expect("listed");
+    assert_eq!(first["authors"], serde_json::json!([AUTHOR]), "{first}");
     let page = server.request("GET", "/p/lecon/history", &[], "").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(json(&page)["revisions"].as_array(), Some(&listed));
