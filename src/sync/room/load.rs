@@ -31,6 +31,7 @@ pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), L
     let mut nesting = Nesting::default();
     let mut doc_bytes = 0;
     let mut log_bytes = 0;
+    let checkpoint_bytes = snapshot.as_ref().map_or(0, Vec::len);
     {
         let mut txn = doc.transact_mut();
         let mut apply = |bytes: &[u8]| -> Result<(), LoadError> {
@@ -53,6 +54,7 @@ pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), L
         last_seq: log.last().map_or(0, |(seq, _)| *seq),
         log_entries: log.len(),
         log_bytes,
+        checkpoint_bytes,
         doc_bytes: doc_bytes + log_bytes,
         nesting,
     };
