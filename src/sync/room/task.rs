@@ -921,6 +921,7 @@ impl Room {
         lock(&self.deltas).clear();
         self.full_state.clear();
         self.pending_since = None;
+        self.pending_clients.clear();
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;

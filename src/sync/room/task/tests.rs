@@ -376,6 +376,36 @@ async fn a_restore_is_one_entry_persisted_before_anyone_receives_it_and_can_be_u
 }
 
 #[tokio::test]
+async fn a_restore_that_changes_nothing_is_still_a_revision_and_the_document_reloads() {
+    let s = setup_with(&["--unload-grace-secs", "0"]).await;
+    let state_of = |t: &str| {
+        let doc = Doc::new();
+        doc.get_or_insert_text("content")
+            .insert(&mut doc.transact_mut(), 0, t);
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        state
+    };
+    // The pad is empty: restoring an empty version changes nothing.
+    let Ok(Restored::Done { rev }) = s.hub.restore(&s.name, state_of(""), 1).await else {
+        panic!("not restored");
+    };
+    let Ok(Restored::Done { rev: second }) = s.hub.restore(&s.name, state_of("abc"), rev).await
+    else {
+        panic!("not restored");
+    };
+    let logged = entries(&s.store, &s.name);
+    assert_eq!(
+        logged.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![rev, second]
+    );
+    assert_eq!(logged[0].1.origin, Origin::Restore { from: 1 });
+    wait_unloaded(&s.hub).await;
+    assert_eq!(live_text(&s).await, "abc", "reloaded from the log");
+}
+
+#[tokio::test]
 async fn a_restore_of_a_missing_or_too_big_document_applies_nothing() {
     let s = setup_with(&["--max-doc-bytes", "64"]).await;
     let missing = DocName::parse("nobody-wrote-here").expect("name");
