@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -79,6 +79,8 @@ struct Room {
     pending_clients: BTreeSet<u64>,
     /// The author names recorded in storage by this room.
     authors: KnownAuthors,
+    /// Set while a thinning of this document's history runs: at most one at a time.
+    thinning: Arc<AtomicBool>,
     /// Arrival of the oldest update applied to the document but not yet persisted and
     /// broadcast; `None` when nothing is pending.
     pending_since: Option<Instant>,
@@ -130,6 +132,7 @@ pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         awareness_dirty: Vec::new(),
         pending_clients: BTreeSet::new(),
         authors: KnownAuthors::default(),
+        thinning: Arc::default(),
         pending_since: None,
         last_flush: tokio::time::Instant::now(),
         flush_at: None,
@@ -690,15 +693,7 @@ impl Room {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 // Nothing of this batch was broadcast; the next room reloads what storage
                 // holds, and the clients push what it lacks when they reconnect.
-                self.broken = true;
-                return if e.is_io() {
-                    self.disconnect_all(
-                        code::TRY_AGAIN_LATER,
-                        "storage unavailable (disk full?), reconnect later",
-                    )
-                } else {
-                    self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
-                };
+                return self.storage_failed(&e);
             }
         }
         if let Some(since) = since {
@@ -717,6 +712,20 @@ impl Room {
                 .broadcast(Instant::now().saturating_duration_since(since));
         }
         self.checkpoint_if_due().await;
+    }
+
+    /// Closes the room after a failed write: it stops without writing, and everyone is told
+    /// whether to come back later (the disk) or now (anything else).
+    fn storage_failed(&mut self, e: &StoreError) {
+        self.broken = true;
+        if e.is_io() {
+            self.disconnect_all(
+                code::TRY_AGAIN_LATER,
+                "storage unavailable (disk full?), reconnect later",
+            )
+        } else {
+            self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
+        }
     }
 
     /// Appends one delta to the log with what history records of it (and the metadata when it
@@ -813,6 +822,18 @@ impl Room {
     /// goes on serving. The store's calls do nothing to an erased document, so an erasure
     /// meanwhile wins.
     fn thin_history(&self) {
+        if self.thinning.swap(true, Ordering::AcqRel) {
+            // The one running covers this checkpoint's history too, or the next one will.
+            return;
+        }
+        /// Clears the flag when the thinning ends, even by panic.
+        struct Running(Arc<AtomicBool>);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let running = Running(self.thinning.clone());
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let now_ms = self.parts.clock.now_ms();
@@ -825,6 +846,7 @@ impl Room {
                 Ok(_) => {}
                 Err(e) => tracing::error!(doc = %name, error = %e, "cannot thin history"),
             }
+            drop(running);
         });
     }
 
@@ -869,31 +891,30 @@ impl Room {
                 return Err(RoomError::Unavailable);
             }
         }
-        let deltas = core::merge(std::mem::take(&mut *lock(&self.deltas)));
-        // A restore that changes nothing is still recorded (an empty update): it is a
-        // revision, as asked.
-        let deltas = if deltas.is_empty() {
-            vec![Update::new().encode_v1()]
-        } else {
-            deltas
+        // One entry, one revision: the restore's transactions merged (yrs made them all).
+        let mut deltas = core::merge(std::mem::take(&mut *lock(&self.deltas)));
+        let delta = match (deltas.pop(), deltas.is_empty()) {
+            (Some(delta), true) => delta,
+            // A restore that changes nothing is still recorded (an empty update): it is a
+            // revision, as asked.
+            (None, _) => Update::new().encode_v1(),
+            (Some(_), false) => {
+                tracing::error!(doc = %self.parts.name, "cannot merge the restore's changes; reloading from storage");
+                self.reload().await;
+                return Err(RoomError::Unavailable);
+            }
         };
         let mut clients = BTreeSet::new();
-        let mut frames = Vec::with_capacity(deltas.len());
-        for delta in &deltas {
-            if let Ok(update) = Update::decode_v1(delta) {
-                if update.is_empty() {
-                    continue;
-                }
+        let changed = match Update::decode_v1(&delta) {
+            Ok(update) => {
                 core::block_clients(&update, &mut clients);
+                !update.is_empty()
             }
-            self.ledger.count(delta.len());
-            frames.push(protocol::sync_update(delta));
-        }
-        // Merged into one (yrs made them all): one entry, one revision.
-        let delta = match core::merge(deltas).pop() {
-            Some(delta) => delta,
-            None => return Err(RoomError::Unavailable),
+            Err(_) => true,
         };
+        // Measured like an edit: it counts towards the document's size.
+        self.ledger.count(delta.len());
+        let frame = changed.then(|| protocol::sync_update(&delta));
         let info = EntryInfo {
             time_ms: self.parts.clock.now_ms(),
             clients: clients.into_iter().collect(),
@@ -903,12 +924,11 @@ impl Room {
             Ok(seq) => seq,
             Err(e) => {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist restore; closing the room");
-                self.broken = true;
-                self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                self.storage_failed(&e);
                 return Err(RoomError::Unavailable);
             }
         };
-        for frame in frames {
+        if let Some(frame) = frame {
             self.broadcast(frame);
         }
         self.checkpoint_if_due().await;
