@@ -493,32 +493,48 @@ pub(super) fn deletes(update: &Update) -> bool {
 const MAX_KNOWN_AUTHORS: usize = 1024;
 
 /// The author names a room has recorded in storage, so that each is written once (again when
-/// it changes).
+/// it changes), and the clients it logged without a name yet: a client may write its
+/// `authors` entry after its first edit, and its name is recorded with the next entry.
 #[derive(Debug, Default)]
-pub(super) struct KnownAuthors(HashMap<u64, String>);
+pub(super) struct KnownAuthors {
+    names: HashMap<u64, String>,
+    unnamed: BTreeSet<u64>,
+}
 
 impl KnownAuthors {
-    /// The names of `clients` in `doc`'s `authors` map that are not recorded yet or changed.
-    pub fn unrecorded(&self, doc: &Doc, clients: &[u64]) -> Vec<(u64, String)> {
+    /// The names in `doc`'s `authors` map, not recorded yet or changed, of `clients` and of
+    /// the clients logged earlier without one; remembers those of `clients` that have none.
+    pub fn unrecorded(&mut self, doc: &Doc, clients: &[u64]) -> Vec<(u64, String)> {
         let txn = doc.transact();
-        let Some(map) = txn.get_map("authors") else {
-            return Vec::new();
-        };
-        clients
-            .iter()
-            .filter_map(|client| {
-                let name = author_name(&txn, map.get(&txn, &client.to_string())?)?;
-                (self.0.get(client) != Some(&name)).then_some((*client, name))
-            })
-            .collect()
+        let map = txn.get_map("authors");
+        let mut found = Vec::new();
+        let wanted: BTreeSet<u64> = clients.iter().chain(&self.unnamed).copied().collect();
+        for client in wanted {
+            let name = map
+                .as_ref()
+                .and_then(|map| map.get(&txn, &client.to_string()))
+                .and_then(|entry| author_name(&txn, entry));
+            match name {
+                Some(name) if self.names.get(&client) != Some(&name) => found.push((client, name)),
+                Some(_) => {}
+                None if self.unnamed.len() < MAX_KNOWN_AUTHORS => {
+                    self.unnamed.insert(client);
+                }
+                None => {}
+            }
+        }
+        found
     }
 
     /// Remembers names as recorded.
     pub fn recorded(&mut self, names: Vec<(u64, String)>) {
-        if self.0.len() + names.len() > MAX_KNOWN_AUTHORS {
-            self.0.clear();
+        if self.names.len() + names.len() > MAX_KNOWN_AUTHORS {
+            self.names.clear();
         }
-        self.0.extend(names);
+        for (client, name) in names {
+            self.unnamed.remove(&client);
+            self.names.insert(client, name);
+        }
     }
 }
 

@@ -390,6 +390,13 @@ fn author_names_are_read_once_and_again_when_they_change() {
         known.unrecorded(&doc, &[7, 8]),
         vec![(8, "Madame".to_owned())]
     );
+    // A name written after its client's first entry comes with the next entry, whoever's.
+    authors.insert(
+        &mut doc.transact_mut(),
+        "9",
+        MapPrelim::from([("name", "Tard")]),
+    );
+    assert_eq!(known.unrecorded(&doc, &[7]), vec![(9, "Tard".to_owned())]);
 }
 
 #[test]
