@@ -98,11 +98,12 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_CACHE_BYTES", default_value_t = 64 * MIB)]
     pub cache_bytes: usize,
 
-    /// Logged updates after which a document's log is compacted into a snapshot.
+    /// Logged updates after which a checkpoint of a document is stored (once the log since the
+    /// last one also weighs at least that checkpoint).
     #[arg(long, env = "ARDOISE_COMPACT_AFTER_UPDATES", default_value_t = 1000)]
     pub compact_after_updates: usize,
 
-    /// Logged bytes after which a document's log is compacted into a snapshot.
+    /// Logged bytes after which a checkpoint of a document is stored (same rule).
     #[arg(long, env = "ARDOISE_COMPACT_AFTER_BYTES", default_value_t = 4 * MIB)]
     pub compact_after_bytes: usize,
 
