@@ -276,8 +276,25 @@ async fn an_earlier_version_is_listed_exported_and_restored_and_survives_a_resta
         json(&current)["text"].as_str().map(str::trim),
         Some("Bonjour la classe")
     );
-    let again = Client::connect(&server, "lecon").await;
+    let mut again = Client::connect(&server, "lecon").await;
     assert_eq!(again.text(), "Bonjour la classe");
+
+    // Restoring the revision just before the restore undoes it.
+    let before_restore = after
+        .iter()
+        .map(rev_of)
+        .filter(|r| *r < restored)
+        .max()
+        .expect("a revision before the restore");
+    assert_eq!(before_restore, vandalised);
+    let path = format!("/p/lecon/history/{before_restore}/restore");
+    let r = server.request("POST", &path, &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let undone = json(&r)["rev"].as_u64().expect("the new revision");
+    assert!(undone > restored);
+    again
+        .until("the restore is undone", |c| c.text().is_empty())
+        .await;
 }
 
 #[tokio::test]
