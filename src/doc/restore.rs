@@ -138,9 +138,11 @@ fn read_units(doc: &Doc, text: &TextRef) -> Units {
             out.attrs.push(attrs);
         }
         let at = out.attrs.len() - 1;
-        match chunk.insert {
-            Out::Any(Any::String(s)) => {
-                let mut id = chunk.ychange.map(|c| c.id);
+        // Text chunks carry their item's ID; embeds carry none (a string embed is thus told
+        // apart from text).
+        match (chunk.insert, chunk.ychange) {
+            (Out::Any(Any::String(s)), Some(change)) => {
+                let mut id = Some(change.id);
                 for c in s.chars() {
                     out.units.push(Unit {
                         piece: Piece::Char(c),
@@ -153,12 +155,12 @@ fn read_units(doc: &Doc, text: &TextRef) -> Units {
                     }
                 }
             }
-            Out::Any(any) => out.units.push(Unit {
+            (Out::Any(any), _) => out.units.push(Unit {
                 piece: Piece::Embed(any),
                 id: None,
                 attrs: at,
             }),
-            _ => out.units.push(Unit {
+            (_, _) => out.units.push(Unit {
                 piece: Piece::Other,
                 id: None,
                 attrs: at,
@@ -958,6 +960,39 @@ mod tests {
                 assert_ne!(old, new, "the deleted word is re-typed");
             } else {
                 assert_eq!(old, new, "unit {k} keeps its item");
+            }
+        }
+    }
+
+    #[test]
+    fn astral_characters_and_embeds_survive() {
+        let live = live_doc();
+        join(&live, 1, "alice-id", "Alice", "#e11d48");
+        as_client(&live, 1, |txn, text| {
+            text.insert(txn, 0, "ça 👋 va 🎉 bien\n");
+            let image =
+                HashMap::from([("image".to_owned(), Any::from("https://example.org/a.png"))]);
+            text.insert_embed(txn, 3, Any::from(image));
+            text.insert_embed(txn, 0, Any::from("raw"));
+        });
+        let before = version(&live);
+        let kept_ids = ids(&live);
+        as_client(&live, 3, |txn, text| {
+            // Delete "va" (after the embeds and the emoji: byte offsets 11..13), then the
+            // image.
+            text.remove_range(txn, 11, 2);
+            text.remove_range(txn, 4, 1);
+        });
+        assert_ne!(rich(&live), rich(&before));
+        restore(&live, &before).unwrap();
+        assert_eq!(rich(&live), rich(&before));
+        let after = ids(&live);
+        let units = read_units(&live, &live.get_or_insert_text(CONTENT)).units;
+        for (k, unit) in units.iter().enumerate() {
+            if let Piece::Char(c) = unit.piece {
+                if c != 'v' && c != 'a' || k < 6 {
+                    assert_eq!(kept_ids[k], after[k], "{c:?} keeps its item");
+                }
             }
         }
     }
