@@ -37,6 +37,11 @@ pub const AUTHORS: &str = "authors";
 /// values are plain (DESIGN.md §3). Anything nested deeper is left as it is.
 const MAX_MAP_DEPTH: usize = 1;
 
+/// Most authors whose re-inserted text keeps its colour in one restore: each costs a helper
+/// document synced with the whole live state. Past it, text is re-inserted without an author
+/// (one more helper).
+const MAX_AUTHOR_GROUPS: usize = 32;
+
 /// Draws of a fresh clientID before giving up (a collision among 2³² ids is already rare).
 const CLIENT_ID_TRIES: usize = 64;
 
@@ -455,7 +460,11 @@ fn restore_pad(live: &Doc, target: &Doc) -> Result<(), RestoreError> {
         let g = match known {
             Some(g) => g,
             None => {
-                let entry = client.and_then(|c| authors.get(&c.to_string()).cloned());
+                let mut entry = client.and_then(|c| authors.get(&c.to_string()).cloned());
+                if groups.len() >= MAX_AUTHOR_GROUPS && !groups.iter().any(|g| g.entry == entry) {
+                    // Past the cap, text is re-typed without an author (uncoloured).
+                    entry = None;
+                }
                 let g = match groups.iter().position(|g| g.entry == entry) {
                     Some(g) => g,
                     None => {
@@ -995,6 +1004,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn authors_past_the_cap_are_retyped_uncoloured() {
+        let live = live_doc();
+        let n = MAX_AUTHOR_GROUPS as u64 + 3;
+        for client in 1..=n {
+            join(&live, client, &format!("id-{client}"), "Élève", "#123456");
+            as_client(&live, client, |txn, text| {
+                let end = text.len(txn);
+                text.insert(txn, end, "ab");
+            });
+        }
+        let before = version(&live);
+        as_client(&live, 999, |txn, text| {
+            let len = text.len(txn);
+            text.remove_range(txn, 0, len);
+        });
+        restore(&live, &before).unwrap();
+        assert_eq!(content(&live), content(&before));
+        let authors: Vec<Option<String>> = rich(&live).into_iter().map(|(_, _, a)| a).collect();
+        let coloured = authors.iter().filter(|a| a.is_some()).count();
+        assert_eq!(coloured, 2 * MAX_AUTHOR_GROUPS, "{authors:?}");
+        assert_eq!(clients(&live).len(), MAX_AUTHOR_GROUPS + 1);
     }
 
     #[test]
