@@ -6,8 +6,9 @@
 //! visible in both has the same ID in both, in the same order: matching by ID is exact and
 //! linear, and those units are never touched (cursors and authorship survive), only reformatted
 //! when their attributes differ. Between two matched units, units equal by (character, author
-//! clientID) at either end of the gap are kept too (text retyped identically by the same
-//! client); the rest of the gap is deleted and re-inserted. Re-inserted text keeps its author's
+//! clientID) are kept too (text retyped identically by the same client): at either end of the
+//! gap, then by a Myers diff of its middle capped in edits and work; the rest of the gap is
+//! deleted and re-inserted. Re-inserted text keeps its author's
 //! colour: it is typed by one fresh clientID per original author (a helper `Doc` with that
 //! client id), and `authors[fresh]` gets a copy of the original's entry.
 //!
@@ -61,9 +62,16 @@ pub enum RestoreError {
 }
 
 /// Changes `live` so that its content is `target`'s, in one or more transactions on `live`
-/// (whose observers see them as ordinary changes). Restoring a document's own state changes
-/// nothing (no transaction writes anything).
+/// (whose observers see them as ordinary changes): for a pad, one for deletions and
+/// reformatting then one per original author of re-inserted text; for a calc, one. Restoring a
+/// document's own state changes nothing (no transaction writes anything). On an error, the
+/// transactions already made stay (none is expected: errors are defects or a yrs refusal).
 pub fn restore(live: &Doc, target: &Doc) -> Result<(), RestoreError> {
+    if live.guid() == target.guid() {
+        // The same document (or a handle on it): nothing to do, and two transactions on it at
+        // once would block.
+        return Ok(());
+    }
     restore_pad(live, target)?;
     restore_calc(live, target)
 }
@@ -278,7 +286,13 @@ fn script(live: &[Unit], target: &[Unit]) -> Vec<Op> {
     keep_equal_ends(raw, live, target)
 }
 
-/// In each run between kept units, keeps the units equal by content and author at both ends.
+/// Most edits a gap's middle may need for a Myers diff of it; past it the middle is replaced.
+const MYERS_MAX_D: usize = 128;
+/// Most (gap length × edit cap) a gap's Myers diff may cost.
+const MYERS_MAX_WORK: usize = 4_000_000;
+
+/// In each run between kept units, keeps the units equal by content and author: at both ends,
+/// then in the middle by a Myers diff capped at [`MYERS_MAX_D`] edits.
 fn keep_equal_ends(raw: Vec<Op>, live: &[Unit], target: &[Unit]) -> Vec<Op> {
     let mut out = Vec::with_capacity(raw.len());
     let mut gone = Vec::new();
@@ -296,16 +310,31 @@ fn keep_equal_ends(raw: Vec<Op>, live: &[Unit], target: &[Unit]) -> Vec<Op> {
             .take_while(|(&l, &t)| live[l].same_as(&target[t]))
             .count();
         out.extend((0..prefix).map(|k| Op::Keep(gone[k], new[k])));
-        out.extend(
-            gone[prefix..gone.len() - suffix]
-                .iter()
-                .map(|&l| Op::Delete(l)),
+        let (mid_gone, mid_new) = (
+            &gone[prefix..gone.len() - suffix],
+            &new[prefix..new.len() - suffix],
         );
-        out.extend(
-            new[prefix..new.len() - suffix]
-                .iter()
-                .map(|&t| Op::Insert(t)),
-        );
+        let work = (mid_gone.len() + mid_new.len()).saturating_mul(MYERS_MAX_D);
+        let pairs = if mid_gone.is_empty() || mid_new.is_empty() || work > MYERS_MAX_WORK {
+            None
+        } else {
+            myers(
+                mid_gone.len(),
+                mid_new.len(),
+                |a, b| live[mid_gone[a]].same_as(&target[mid_new[b]]),
+                MYERS_MAX_D,
+            )
+        };
+        // Deletions, then insertions, up to each kept pair (the order both passes expect).
+        let (mut a0, mut b0) = (0, 0);
+        for (a, b) in pairs.unwrap_or_default() {
+            out.extend(mid_gone[a0..a].iter().map(|&l| Op::Delete(l)));
+            out.extend(mid_new[b0..b].iter().map(|&t| Op::Insert(t)));
+            out.push(Op::Keep(mid_gone[a], mid_new[b]));
+            (a0, b0) = (a + 1, b + 1);
+        }
+        out.extend(mid_gone[a0..].iter().map(|&l| Op::Delete(l)));
+        out.extend(mid_new[b0..].iter().map(|&t| Op::Insert(t)));
         out.extend(
             (0..suffix)
                 .rev()
@@ -328,6 +357,71 @@ fn keep_equal_ends(raw: Vec<Op>, live: &[Unit], target: &[Unit]) -> Vec<Op> {
     }
     flush(&mut out, &mut gone, &mut new);
     out
+}
+
+/// The matched pairs `(a, b)` of a shortest edit script between `0..n` and `0..m` under `eq`
+/// (Myers' greedy algorithm), or `None` if it needs more than `max_d` edits. O((n + m)·max_d)
+/// time, O(max_d²) memory.
+fn myers(
+    n: usize,
+    m: usize,
+    eq: impl Fn(usize, usize) -> bool,
+    max_d: usize,
+) -> Option<Vec<(usize, usize)>> {
+    let max_d = max_d.min(n + m);
+    let (n_i, m_i) = (n as isize, m as isize);
+    let offset = max_d as isize + 1;
+    let at = |k: isize| (k + offset) as usize;
+    // v[at(k)]: furthest x reached on diagonal k = x - y; trace[d]: v before step d.
+    let mut v = vec![0isize; 2 * max_d + 3];
+    let mut trace = Vec::new();
+    let mut end = None;
+    'steps: for d in 0..=max_d as isize {
+        trace.push(v.clone());
+        let mut k = -d;
+        while k <= d {
+            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
+                v[at(k + 1)]
+            } else {
+                v[at(k - 1)] + 1
+            };
+            let mut y = x - k;
+            while x < n_i && y < m_i && y >= 0 && eq(x as usize, y as usize) {
+                x += 1;
+                y += 1;
+            }
+            v[at(k)] = x;
+            if x >= n_i && y >= m_i {
+                end = Some(d);
+                break 'steps;
+            }
+            k += 2;
+        }
+    }
+    end?;
+    let mut pairs = Vec::new();
+    let (mut x, mut y) = (n_i, m_i);
+    for (d, v) in trace.iter().enumerate().rev() {
+        let d = d as isize;
+        let k = x - y;
+        let prev_k = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
+            k + 1
+        } else {
+            k - 1
+        };
+        let prev_x = v[at(prev_k)];
+        let prev_y = prev_x - prev_k;
+        while x > prev_x && y > prev_y {
+            x -= 1;
+            y -= 1;
+            pairs.push((x as usize, y as usize));
+        }
+        if d > 0 {
+            (x, y) = (prev_x, prev_y);
+        }
+    }
+    pairs.reverse();
+    Some(pairs)
 }
 
 /// The attributes turning `from` into `to` (`Null` removes one).
@@ -1056,6 +1150,9 @@ mod tests {
         restore(&live, &same).unwrap();
         assert_eq!(*updates.lock().unwrap(), 0, "no update for a no-op restore");
 
+        restore(&live, &live).unwrap();
+        assert_eq!(*updates.lock().unwrap(), 0, "nor for the document itself");
+
         let calc = live_doc();
         {
             let mut txn = calc.transact_mut();
@@ -1132,6 +1229,42 @@ mod tests {
             schema::read(&txn).sheets[0].rows.clone()
         };
         assert_eq!(rows(&live), rows(&before));
+    }
+
+    #[test]
+    fn myers_finds_a_longest_common_subsequence() {
+        let lcs = |a: &str, b: &str, max_d| {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            myers(a.len(), b.len(), |i, j| a[i] == b[j], max_d)
+                .map(|pairs| pairs.iter().map(|&(i, _)| a[i]).collect::<String>())
+        };
+        assert_eq!(lcs("ABCABBA", "CBABAC", 10).unwrap().len(), 4);
+        assert_eq!(lcs("abc", "abc", 0).as_deref(), Some("abc"));
+        assert_eq!(lcs("", "xyz", 3).as_deref(), Some(""));
+        assert_eq!(lcs("le chat", "le chien", 10).as_deref(), Some("le ch"));
+        assert_eq!(lcs("abcdef", "uvwxyz", 5), None, "past the cap");
+    }
+
+    #[test]
+    fn text_retyped_by_the_same_client_is_kept() {
+        let live = live_doc();
+        join(&live, 1, "alice-id", "Alice", "#e11d48");
+        as_client(&live, 1, |txn, text| text.insert(txn, 0, "un deux trois\n"));
+        let before = version(&live);
+        // Alice deletes it all and types it back with two words changed: the unchanged
+        // middle word is found by the Myers diff of the gap.
+        as_client(&live, 1, |txn, text| {
+            let len = text.len(txn);
+            text.remove_range(txn, 0, len);
+            text.insert(txn, 0, "UN deux TROIS\n");
+        });
+        let retyped = ids(&live);
+        restore(&live, &before).unwrap();
+        assert_eq!(rich(&live), rich(&before));
+        let after = ids(&live);
+        for k in [2, 3, 4, 5, 6, 7, 13] {
+            assert_eq!(retyped[k], after[k], "unit {k} is Alice's already");
+        }
     }
 
     #[test]
