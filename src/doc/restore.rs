@@ -1304,6 +1304,37 @@ mod tests {
     }
 
     #[test]
+    fn myers_agrees_with_dynamic_programming() {
+        // A small deterministic generator: strings over a 3-letter alphabet.
+        let mut seed = 0x2545_f491_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..300 {
+            let (la, lb) = (next(12), next(12));
+            let a: Vec<u8> = (0..la).map(|_| b"abc"[next(3) as usize]).collect();
+            let b: Vec<u8> = (0..lb).map(|_| b"abc"[next(3) as usize]).collect();
+            let mut dp = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for i in (0..a.len()).rev() {
+                for j in (0..b.len()).rev() {
+                    dp[i][j] = if a[i] == b[j] {
+                        dp[i + 1][j + 1] + 1
+                    } else {
+                        dp[i + 1][j].max(dp[i][j + 1])
+                    };
+                }
+            }
+            let pairs = myers(a.len(), b.len(), |i, j| a[i] == b[j], 64).unwrap();
+            assert_eq!(pairs.len(), dp[0][0], "{a:?} {b:?}");
+            assert!(pairs.iter().all(|&(i, j)| a[i] == b[j]));
+            assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        }
+    }
+
+    #[test]
     fn text_retyped_by_the_same_client_is_kept() {
         let live = live_doc();
         join(&live, 1, "alice-id", "Alice", "#e11d48");
