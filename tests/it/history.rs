@@ -503,7 +503,6 @@ fn column_a(wb: &Workbook) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "doc::restore restores only a pad's text until the restore algorithm is merged"]
 async fn a_calc_sort_and_deleted_row_are_restored() {
     let server = api_server(&[]).start().await;
     let page = server.request("GET", "/c/notes", &[], "").await;
