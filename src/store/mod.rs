@@ -37,10 +37,13 @@ pub struct Entry<'a> {
     pub info: &'a [u8],
 }
 
-/// Everything history holds for one document, for a copy that keeps revision numbers
-/// (`backup::copy_all`). The metadata travels separately (`put_meta`, with its expiry).
+/// Everything stored for one document's content and history, for a copy that keeps revision
+/// numbers (`backup::copy_all`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Dump {
+    /// Its metadata, if the document exists. [`Store::put_dump`] does not write it: it goes
+    /// through [`Store::put_meta`], with its expiry.
+    pub meta: Option<Vec<u8>>,
     /// What a version before history left as the state before its first kept entry.
     pub snapshot: Option<Vec<u8>>,
     /// Checkpoints: (the log entry each follows, the whole state).
@@ -213,9 +216,10 @@ pub trait Store: Send + Sync + 'static {
     /// it, are dropped (author names are kept). Writes nothing, and returns false, if the
     /// document's metadata or its entry `through` is gone.
     fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError>;
-    /// Everything history holds for `name` (not bounded: for backups), read in one snapshot.
+    /// Everything stored for `name`'s content and history (not bounded: for backups), read in
+    /// one snapshot.
     fn dump(&self, name: &str) -> Result<Dump, StoreError>;
-    /// Writes `dump` for `name`, keeping its sequence numbers; the database's sequence counter
+    /// Writes `dump` for `name` (all but its metadata), keeping its sequence numbers; the database's sequence counter
     /// ends at least at the largest of them, so later entries still number after them.
     fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError>;
     /// What rebuilds `name` as of log entry `through`: the metadata, the latest checkpoint at

@@ -903,6 +903,7 @@ impl Store for RedbStore {
                 )
             };
             Ok(Dump {
+                meta: get(tx, META, name.as_bytes())?,
                 snapshot: get(tx, SNAPSHOTS, name.as_bytes())?,
                 checkpoints: seq_range(tx, CHECKPOINTS, name, all(), false, usize::MAX)?,
                 log: seq_range(tx, LOG, name, all(), false, usize::MAX)?,
