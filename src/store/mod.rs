@@ -200,7 +200,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// History's thinning, in one transaction: the log entries of `name` (and their history
     /// records) from `first` to `last` become one entry at `last` (`update`, `info`), and
-    /// checkpoints from `first` up to (not including) `last` are dropped. Writes nothing, and
+    /// checkpoints from `first` up to (not including) `last` are dropped when an earlier base
+    /// (checkpoint or legacy snapshot) remains. Writes nothing, and
     /// returns false, if the document's metadata or its entry `last` is gone (an erasure wins
     /// over a late pass).
     fn squash(

@@ -293,6 +293,16 @@ impl Writer<'_> {
             .map(|v| v.value().to_vec()))
     }
 
+    /// Whether `table` has a key from `from` (inclusive) to `to` (exclusive).
+    fn any_in(&self, table: Bytes, from: &[u8], to: &[u8]) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .open_table(table)?
+            .range::<&[u8]>(from..to)?
+            .next()
+            .is_some())
+    }
+
     /// Sets `table[key]` to `value`.
     fn put(&mut self, table: Bytes, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         self.tx.open_table(table)?.insert(key, value)?;
@@ -867,7 +877,16 @@ impl Store for RedbStore {
             for table in [LOG, LOG_INFO] {
                 w.remove_range(table, &from, Bound::Included(to.as_slice()))?;
             }
-            w.remove_range(CHECKPOINTS, &from, Bound::Excluded(to.as_slice()))?;
+            // A checkpoint inside the run is dropped only when an earlier base remains: a
+            // document from before history may have a log that starts after its beginning, and
+            // its first checkpoint is then the only base that holds it. One that stays is still
+            // right: replaying the merged entry over it adds only what came after it.
+            let prefix = log_prefix(name);
+            if w.get(SNAPSHOTS, name.as_bytes())?.is_some()
+                || w.any_in(CHECKPOINTS, &prefix, &from)?
+            {
+                w.remove_range(CHECKPOINTS, &from, Bound::Excluded(to.as_slice()))?;
+            }
             w.put(LOG, &to, update)?;
             if !info.is_empty() {
                 w.put(LOG_INFO, &to, info)?;
@@ -1744,38 +1763,47 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());
         store.put_meta("a", b"m", None).expect("meta");
+        let all = |store: &RedbStore| store.dump("a").expect("dump");
         store
-            .append("a", &entries(&[b"1", b"2", b"3", b"4", b"5"]))
+            .append("a", &entries(&[b"1", b"2", b"3", b"4", b"5", b"6"]))
             .expect("append");
         store.checkpoint("a", b"c2", 2).expect("checkpoint");
         store.checkpoint("a", b"c4", 4).expect("checkpoint");
+        // Without a base before the run, its checkpoints stay (they may be the only base).
         assert!(store.squash("a", 2, 4, b"234", b"m4").expect("squash"));
-        let log = store.load("a").expect("load");
+        assert_eq!(seqs(&all(&store).checkpoints), [2, 4]);
         assert_eq!(
-            log.snapshot.as_deref(),
-            Some(&b"c4"[..]),
-            "the checkpoint at the run's end stays"
-        );
-        let all = store.log_between("a", 0, u64::MAX, 10).expect("log");
-        assert_eq!(
-            all,
-            [(1, b"1".to_vec()), (4, b"234".to_vec()), (5, b"5".to_vec())]
+            all(&store).log,
+            [
+                (1, b"1".to_vec()),
+                (4, b"234".to_vec()),
+                (5, b"5".to_vec()),
+                (6, b"6".to_vec())
+            ]
         );
         assert_eq!(
             seqs(&store.history("a", None, 10).expect("history")),
-            [1, 4, 5]
+            [1, 4, 5, 6]
         );
         assert_eq!(store.history("a", Some(1), 1).expect("history")[0].1, b"m4");
-        let v3 = store.version("a", 3).expect("version");
+        // With one, the checkpoints inside the run go; the one at its end stays.
+        store.checkpoint("a", b"c5", 5).expect("checkpoint");
+        assert!(store.squash("a", 4, 5, b"2345", b"m5").expect("squash"));
+        assert_eq!(seqs(&all(&store).checkpoints), [2, 5]);
         assert_eq!(
-            (v3.snapshot, seqs(&v3.log)),
-            (None, vec![1]),
-            "c2 was dropped"
+            store.load("a").expect("load").snapshot.as_deref(),
+            Some(&b"c5"[..])
         );
-        // On an erased document, or a run whose last entry is gone, it writes nothing.
+        let v5 = store.version("a", 5).expect("version");
+        assert_eq!(
+            (v5.snapshot.as_deref(), v5.log.len()),
+            (Some(&b"c5"[..]), 0)
+        );
+        assert_eq!(seqs(&all(&store).log), [1, 5, 6]);
+        // On a run whose last entry is gone, or an erased document, it writes nothing.
         assert!(!store.squash("a", 1, 3, b"x", b"i").expect("squash"));
         store.delete("a", None).expect("delete");
-        assert!(!store.squash("a", 1, 5, b"x", b"i").expect("squash"));
+        assert!(!store.squash("a", 1, 6, b"x", b"i").expect("squash"));
         assert_eq!(keys_naming(&store, "a"), Vec::<String>::new());
     }
 
