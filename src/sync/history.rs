@@ -38,12 +38,25 @@ pub fn thin(
     now_ms: u64,
     keep: HistoryKeep,
 ) -> Result<Thinned, StoreError> {
+    pass(store, name, now_ms, keep, PASS_ENTRIES, PASS_MERGES)
+}
+
+/// One pass of [`thin`], reading at most `max_entries` records (and log entries) and merging at
+/// most `max_merges` runs.
+fn pass(
+    store: &dyn Store,
+    name: &str,
+    now_ms: u64,
+    keep: HistoryKeep,
+    max_entries: usize,
+    max_merges: usize,
+) -> Result<Thinned, StoreError> {
     let mut done = Thinned::default();
     if store.meta(name)?.is_none() {
         return Ok(done);
     }
-    let rows = store.history(name, None, PASS_ENTRIES)?;
-    let complete = rows.len() < PASS_ENTRIES;
+    let rows = store.history(name, None, max_entries)?;
+    let complete = rows.len() < max_entries;
     // A record that does not decode is no revision: its entry merges like one without a record.
     let entries: Vec<(u64, EntryInfo)> = rows
         .iter()
@@ -60,8 +73,8 @@ pub fn thin(
             done.dropped = dropped;
         }
     }
-    let mut budget = PASS_ENTRIES;
-    for &(first, last) in plan.merges.iter().take(PASS_MERGES) {
+    let mut budget = max_entries;
+    for &(first, last) in plan.merges.iter().take(max_merges) {
         let log = store.log_between(name, first, last, budget)?;
         // Past this pass's budget: the next pass merges it.
         if log.last().map(|(seq, _)| *seq) != Some(last) {
@@ -288,6 +301,31 @@ mod tests {
             "nothing older than kept is listed"
         );
         assert_eq!(content(&store, "pad", u64::MAX), states[states.len() - 1]);
+    }
+
+    #[test]
+    fn small_passes_continue_where_the_last_stopped_and_end_where_one_large_pass_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::open_for_tests(dir.path());
+        typed(&store, "small");
+        typed(&store, "large");
+        let keep = HistoryKeep::Document;
+        let mut passes = 0;
+        loop {
+            let done = pass(&store, "small", NOW, keep, 40, 2).expect("pass");
+            if done == Thinned::default() {
+                break;
+            }
+            passes += 1;
+            assert!(passes < 200, "passes make progress");
+        }
+        assert!(passes > 2, "{passes} passes");
+        thin_to_the_end(&store, "large", keep);
+        let (small, large) = (revisions(&store, "small"), revisions(&store, "large"));
+        assert_eq!(small.len(), large.len());
+        for (s, l) in small.iter().zip(&large) {
+            assert_eq!(content(&store, "small", *s), content(&store, "large", *l));
+        }
     }
 
     #[test]
