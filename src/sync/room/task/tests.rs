@@ -15,7 +15,7 @@ use crate::doc::history::{self, EntryInfo, Origin};
 use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::{Kind, NewDoc};
 use crate::doc::name::DocName;
-use crate::store::{Due, Entry, Health, Listed, RedbStore, Store, StoreError, Stored};
+use crate::store::{Due, Dump, Entry, Health, Listed, RedbStore, Store, StoreError, Stored};
 use crate::sync::awareness::Entry as AwarenessEntry;
 use crate::sync::hub::Hub;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
@@ -55,6 +55,42 @@ impl Store for Slow {
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.0.history(name, after, limit)
+    }
+    fn history_before(
+        &self,
+        name: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.history_before(name, before, limit)
+    }
+    fn log_between(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.log_between(name, first, last, limit)
+    }
+    fn squash(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        update: &[u8],
+        info: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.0.squash(name, first, last, update, info)
+    }
+    fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError> {
+        self.0.forget(name, through, state)
+    }
+    fn dump(&self, name: &str) -> Result<Dump, StoreError> {
+        self.0.dump(name)
+    }
+    fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError> {
+        self.0.put_dump(name, dump)
     }
     fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError> {
         self.0.version(name, through)
