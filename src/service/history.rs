@@ -4,7 +4,7 @@
 //! document's room, so browsing history cannot slow down the editors; only a restore goes
 //! through the room, as an edit.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -368,7 +368,7 @@ fn backward(
     let mut older = false;
     let mut cursor = before;
     'read: loop {
-        let chunk = history_before(store, name, cursor, CHUNK)?;
+        let chunk = store.history_before(name, cursor, CHUNK)?;
         let full = chunk.len() == CHUNK;
         for (seq, bytes) in chunk {
             cursor = Some(seq);
@@ -420,37 +420,6 @@ fn ends_revision(seq: u64, info: &EntryInfo, next: Option<&(u64, EntryInfo)>, no
         Some((after, next)) => c.push(*after, next.clone()).is_some(),
         None => c.finish(now).is_some(),
     }
-}
-
-/// The history entries of `name` before `before` (`None`: all), newest first, at most `limit`.
-// Until the store pages history backwards itself, read forward keeping the last `limit`.
-fn history_before(
-    store: &dyn Store,
-    name: &str,
-    before: Option<u64>,
-    limit: usize,
-) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-    let bound = before.unwrap_or(u64::MAX);
-    let mut kept: VecDeque<(u64, Vec<u8>)> = VecDeque::with_capacity(limit + 1);
-    let mut cursor = None;
-    'read: loop {
-        let chunk = store.history(name, cursor, CHUNK)?;
-        let full = chunk.len() == CHUNK;
-        for (seq, bytes) in chunk {
-            if seq >= bound {
-                break 'read;
-            }
-            cursor = Some(seq);
-            kept.push_back((seq, bytes));
-            if kept.len() > limit {
-                kept.pop_front();
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(kept.into_iter().rev().collect())
 }
 
 /// The revisions with their authors' names.
