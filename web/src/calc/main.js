@@ -106,6 +106,7 @@ function main () {
   // History: every earlier version, previewed (the sheet on screen), exported and restored
   const history = historyPanel({
     ds,
+    ydoc,
     nonce,
     readOnly,
     exports: ['csv', 'ods', 'xlsx', 'html'],

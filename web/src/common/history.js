@@ -19,6 +19,9 @@ export const PAGE = 100
 export const PREVIEW_DEBOUNCE_MS = 150
 /** Versions kept decoded-ready (their bytes) in memory. */
 const CACHE_MAX = 40
+/** Milliseconds after the document's last change before the open panel looks for new revisions
+ * (a revision is made once edits pause for a second). */
+const NEWER_AFTER_MS = 1500
 /** After a restore, how often and how many times to look for the new revision. */
 const RESTORE_POLL_MS = 1200
 const RESTORE_POLLS = 4
@@ -46,14 +49,15 @@ export function cleanRevisions (list) {
 }
 
 /**
- * @param {{ ds: DOMStringMap, nonce: string, readOnly: boolean, exports: string[],
+ * @param {{ ds: DOMStringMap, ydoc: Y.Doc, nonce: string, readOnly: boolean, exports: string[],
  *   exportLabel: (fmt: string) => string,
  *   render: (doc: Y.Doc, host: HTMLElement, authorClass: (client: number) => string) => void }} opts
  *   `exports` are the formats of this kind (`exportLabel` says each in words); `render` draws a
- *   version, read-only, into `host`.
+ *   version, read-only, into `host`. While the panel is open, changes to `ydoc` make it look for
+ *   the revisions they become.
  * @returns {{ button: HTMLElement, panel: HTMLElement } | null} null when the page has no history.
  */
-export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, render }) {
+export function historyPanel ({ ds, ydoc, nonce, readOnly, exports, exportLabel, render }) {
   const base = historyBase(ds.exportBase)
   if (!base) return null
   const kind = ds.kind === 'calc' ? 'calc' : 'pad'
@@ -66,6 +70,7 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
   let selected = -1 // index in revs
   let loading = false
   let previewTimer = 0
+  let newerTimer = 0
   let previewToken = 0
   const cache = new Map() // rev → Promise<Uint8Array>
 
@@ -115,7 +120,7 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     })
     if (revs.length) {
       renderList()
-      showSelected(false)
+      showSelected(false, true)
     }
   })
   panel.addEventListener('keydown', (e) => {
@@ -166,6 +171,36 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     }
   }
 
+  /** The revisions made since the newest one shown, added at the newest end; the selection stays. */
+  async function loadNewer () {
+    if (panel.hidden) return
+    if (loading) {
+      // A page is on its way: look again once it is there.
+      newerTimer = setTimeout(loadNewer, NEWER_AFTER_MS)
+      return
+    }
+    if (!revs.length) return loadNewest(true)
+    loading = true
+    try {
+      const page = await getJson(`${base}?after=${revs[revs.length - 1].rev}&limit=${PAGE}`)
+      const got = cleanRevisions(page.revisions).filter((r) => r.rev > revs[revs.length - 1].rev)
+      if (got.length) {
+        revs = revs.concat(got)
+        renderAll(false)
+      }
+      if (Number.isSafeInteger(page.next)) newerTimer = setTimeout(loadNewer, 0)
+    } catch {
+      // The next change asks again; the list shown stays right as far as it goes.
+    } finally {
+      loading = false
+    }
+  }
+  ydoc.on('update', () => {
+    if (panel.hidden) return
+    clearTimeout(newerTimer)
+    newerTimer = setTimeout(loadNewer, NEWER_AFTER_MS)
+  })
+
   async function loadOlder () {
     if (loading || older === null) return
     loading = true
@@ -178,7 +213,7 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
       revs = got.concat(revs)
       selected += got.length
       status.textContent = ''
-      renderAll()
+      renderAll(false)
       // Focus goes to the oldest one just loaded, so the keyboard carries on from there.
       const first = list.querySelector('li:last-child button')
       if (got.length && first) first.focus()
@@ -192,7 +227,8 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
   }
 
   // ---- drawing -----------------------------------------------------------------------------------
-  function renderAll () {
+  /** Everything from `revs`; `preview`: show the selected version again (false: keep it). */
+  function renderAll (preview = true) {
     const none = revs.length === 0
     empty.hidden = !none
     selectedBlock.hidden = none
@@ -200,7 +236,7 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     olderBtn.hidden = older === null
     slider.max = String(Math.max(0, revs.length - 1))
     renderList()
-    showSelected(true)
+    showSelected(true, preview)
   }
 
   /** The loaded revisions, newest first: as many items as pages loaded, never more. */
@@ -234,7 +270,8 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     showSelected(fromList)
   }
 
-  function showSelected (now) {
+  /** `now`: fetch its preview at once (else after the slider rests); `again`: even if shown. */
+  function showSelected (now, again = false) {
     if (selected < 0 || selected >= revs.length) return
     const r = revs[selected]
     const text = describe(r)
@@ -245,6 +282,12 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     chosen.textContent = t('history.chosen', { n: selected + 1, total: revs.length }) + ' ' + text
     exportLinks.forEach((a, i) => { a.href = withLang(`${base}/${r.rev}/export/${exports[i]}`) })
     clearTimeout(previewTimer)
+    if (!again && preview.dataset.rev === String(r.rev)) {
+      // Back on the version shown: a preview still on its way is no longer wanted.
+      previewToken++
+      preview.removeAttribute('aria-busy')
+      return
+    }
     if (now) showPreview(r)
     else previewTimer = setTimeout(() => showPreview(r), PREVIEW_DEBOUNCE_MS)
   }
@@ -332,7 +375,9 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     button.setAttribute('aria-expanded', 'false')
     document.body.classList.remove('history-open')
     clearTimeout(previewTimer)
+    clearTimeout(newerTimer)
     previewToken++
+    delete preview.dataset.rev
     button.focus()
   }
 
@@ -399,6 +444,7 @@ export function historyPanel ({ ds, nonce, readOnly, exports, exportLabel, rende
     status.textContent = t('history.restored')
     // The restore is a revision once a second passes without edits: look for it a few times.
     for (let i = 0; i < RESTORE_POLLS; i++) {
+      delete preview.dataset.rev
       await loadNewest(true)
       if (!Number.isSafeInteger(made) || revs.some((r) => r.rev >= made)) break
       await new Promise((resolve) => setTimeout(resolve, RESTORE_POLL_MS))

@@ -67,7 +67,7 @@ function main () {
   const deleteBtn = creator.button
 
   // History: every earlier version, previewed, exported and (edit page) restored
-  const history = historyPanel({ ds, nonce, readOnly, exports: EXPORTS, exportLabel: (fmt) => t(`export.${fmt}`), render: renderPadVersion })
+  const history = historyPanel({ ds, ydoc, nonce, readOnly, exports: EXPORTS, exportLabel: (fmt) => t(`export.${fmt}`), render: renderPadVersion })
 
   const { conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople } =
     pageChrome({ ydoc, ds, nonce, readOnly, exportMenu, headerExtras: [history && history.button, deleteBtn], peopleExtras: authorColorsLabel, onGone: showGone })
