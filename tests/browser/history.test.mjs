@@ -7,6 +7,8 @@
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/history.test.mjs
 // Screenshots go to target/screenshots/.
 
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
@@ -22,6 +24,28 @@ const CAROL = { name: 'Carol', color: '#4363d8', id: 'ca401000000000000000000000
 
 const FIRST = 'Le texte de la maîtresse.'
 const VANDAL = ' TOUT CASSÉ PAR UN ÉLÈVE'
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/**
+ * axe-core's serious and critical WCAG 2.0/2.1 A and AA findings in what this file adds (the
+ * History button, panel and confirmation: the rest of the page is a11y.test.mjs's).
+ */
+async function axeFindings (page, where) {
+  await page.evaluate(`if (!window.axe) { ${AXE}\n }`)
+  const found = await page.evaluate(async () => {
+    const parts = ['.history-btn', '#history-panel', 'dialog.history-confirm[open]'].filter((s) => document.querySelector(s))
+    const r = await window.axe.run({ include: parts.map((s) => [s]) }, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      rules: { 'label-content-name-mismatch': { enabled: true } },
+      resultTypes: ['violations']
+    })
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) at ${n.target.join(' ')}: ${v.help}`))
+  })
+  return found.map((f) => `[${where}] ${f}`)
+}
 
 const suite = browserSuite()
 const person = suite.person
@@ -171,7 +195,8 @@ test('the read-only link shows History, previews and exports, but offers no rest
   await carol.context.close()
 })
 
-test('screenshots of the open panel, 1280×800 and 375×740, French and English', T, async () => {
+test('screenshots of the open panel, 1280×800 and 375×740, French and English; axe finds nothing', T, async () => {
+  const findings = []
   for (const lang of ['fr', 'en']) {
     for (const phone of [false, true]) {
       const p = await person({ ...BOB, lang, phone, viewport: phone ? PHONE : undefined })
@@ -183,12 +208,21 @@ test('screenshots of the open panel, 1280×800 and 375×740, French and English'
       // the panel fits the phone's width: nothing wider than the screen
       const overflow = await p.page.evaluate(() => document.getElementById('history-panel').scrollWidth - window.innerWidth)
       assert.ok(overflow <= 0, `the panel is ${overflow}px wider than the screen`)
-      await screenshot(p.page, `history-pad-${lang}-${phone ? 375 : 1280}`)
+      const where = `history-pad-${lang}-${phone ? 375 : 1280}`
+      await screenshot(p.page, where)
+      findings.push(...await axeFindings(p.page, where))
+      await p.page.click('.history-restore')
+      await p.page.waitForSelector('dialog.history-confirm[open]')
+      await screenshot(p.page, `${where}-confirm`)
+      findings.push(...await axeFindings(p.page, `${where}-confirm`))
+      await p.page.keyboard.press('Escape')
+      await p.page.waitForSelector('dialog.history-confirm:not([open])', { state: 'attached' })
       await p.page.keyboard.press('Escape')
       await assertClean(p)
       await p.context.close()
     }
   }
+  assert.deepEqual(findings, [], `axe-core findings:\n${findings.join('\n')}`)
 })
 
 test('a calc: edit cells, open History, preview the older version', T, async () => {
