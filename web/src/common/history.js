@@ -98,8 +98,8 @@ export function historyPanel ({ ds, ydoc, nonce, readOnly, exports, exportLabel,
   onLang(() => preview.setAttribute('aria-label', t(kind === 'calc' ? 'history.preview.calc' : 'history.preview.pad')))
   const previewNote = h('p.history-note', { hidden: true })
   const exportLinks = exports.map((fmt) => h(`a.btn.btn-small.history-export.history-export-${fmt}`, { download: '' }))
-  const exportsBox = h('div.history-exports', { role: 'group' },
-    bindText(h('span.history-exports-label'), 'history.download'), ...exportLinks)
+  const exportsBox = h('div.history-exports', { role: 'group', 'aria-labelledby': 'history-exports-label' },
+    bindText(h('span#history-exports-label.history-exports-label'), 'history.download'), ...exportLinks)
   const restoreBtn = readOnly ? null : bindText(h('button.btn.btn-primary.history-restore', { type: 'button', onclick: () => confirmRestore() }), 'history.restore')
   const list = h('ol.history-list')
   const listTitle = bindText(h('h3.history-list-title'), 'history.list')
@@ -131,8 +131,25 @@ export function historyPanel ({ ds, ydoc, nonce, readOnly, exports, exportLabel,
   })
 
   // ---- words -----------------------------------------------------------------------------------
-  const when = (r) => new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(r.time * 1000))
-  const who = (r) => (r.authors.length ? new Intl.ListFormat(lang(), { type: 'conjunction' }).format(r.authors) : t('history.nobody'))
+  // One formatter per language, not one per revision drawn (a list may hold thousands).
+  let fmtLang = null
+  let dates = null
+  let names = null
+  const formatters = () => {
+    if (fmtLang !== lang()) {
+      fmtLang = lang()
+      dates = new Intl.DateTimeFormat(fmtLang, { dateStyle: 'medium', timeStyle: 'medium' })
+      names = new Intl.ListFormat(fmtLang, { type: 'conjunction' })
+    }
+  }
+  const when = (r) => {
+    formatters()
+    return dates.format(new Date(r.time * 1000))
+  }
+  const who = (r) => {
+    formatters()
+    return r.authors.length ? names.format(r.authors) : t('history.nobody')
+  }
   const byRev = (rev) => revs.find((r) => r.rev === rev)
   /** "restored from the version of <time>" (or its number when that page is not loaded). */
   const restoredWords = (r) => {
