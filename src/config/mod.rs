@@ -98,11 +98,12 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_CACHE_BYTES", default_value_t = 64 * MIB)]
     pub cache_bytes: usize,
 
-    /// Logged updates after which a document's log is compacted into a snapshot.
+    /// Logged updates after which a checkpoint of a document is stored (once the log since the
+    /// last one also weighs at least that checkpoint).
     #[arg(long, env = "ARDOISE_COMPACT_AFTER_UPDATES", default_value_t = 1000)]
     pub compact_after_updates: usize,
 
-    /// Logged bytes after which a document's log is compacted into a snapshot.
+    /// Logged bytes after which a checkpoint of a document is stored (same rule).
     #[arg(long, env = "ARDOISE_COMPACT_AFTER_BYTES", default_value_t = 4 * MIB)]
     pub compact_after_bytes: usize,
 
@@ -141,6 +142,11 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_CONTACT")]
     pub contact: Option<String>,
     // ---- end of issue 8
+    // Issue 20. In the file, also as `[history] keep = "90d"`.
+    /// How long history is kept: a number with a unit s, m, h or d (older revisions are
+    /// dropped), or `document` for as long as the document lives.
+    #[arg(long, env = "ARDOISE_HISTORY_KEEP", default_value = "document")]
+    pub history_keep: HistoryKeep,
     // Issue 6: the room's broadcast throttle.
     /// Milliseconds over which a document's changes are gathered into one broadcast: the first
     /// change after a quiet period goes out at once, later ones at the end of the tick; 0 sends
@@ -247,20 +253,26 @@ pub struct Config {
 /// Config-file sections that have no command-line flag.
 const FILE_ONLY: [&str; 2] = ["shedding", "trusted_hosts"];
 
-/// Moves the keys of a `[retention]` table to the top level with a `retention_` prefix.
+/// Config-file tables whose keys are flags with the table's name as a prefix.
+const FLATTENED: [&str; 2] = ["retention", "history"];
+
+/// Moves the keys of the [`FLATTENED`] tables to the top level with their table's name as a
+/// prefix (`[retention] default` is `retention_default`, `[history] keep` is `history_keep`).
 fn flatten_retention(mut file: toml::Table) -> Result<toml::Table, String> {
-    let Some(section) = file.remove("retention") else {
-        return Ok(file);
-    };
-    let toml::Value::Table(section) = section else {
-        return Err("`retention` must be a table".into());
-    };
-    for (key, value) in section {
-        let flat = format!("retention_{key}");
-        if file.contains_key(&flat) {
-            return Err(format!("`{flat}` is set twice"));
+    for table in FLATTENED {
+        let Some(section) = file.remove(table) else {
+            continue;
+        };
+        let toml::Value::Table(section) = section else {
+            return Err(format!("`{table}` must be a table"));
+        };
+        for (key, value) in section {
+            let flat = format!("{table}_{key}");
+            if file.contains_key(&flat) {
+                return Err(format!("`{flat}` is set twice"));
+            }
+            file.insert(flat, value);
         }
-        file.insert(flat, value);
     }
     Ok(file)
 }
@@ -406,8 +418,7 @@ impl Config {
 
     /// How long history is kept (the `[history] keep` setting).
     pub fn history_keep(&self) -> HistoryKeep {
-        // Read from the configuration by the history retention work of issue 20.
-        HistoryKeep::Document
+        self.history_keep
     }
 
     /// Time a room stays loaded without connections.
@@ -552,6 +563,39 @@ mod tests {
     }
 
     #[test]
+    fn history_keep_comes_from_its_table_flags_or_environment() {
+        let keep =
+            |args: &[&str]| Config::load_from(args.iter().copied()).map(|c| c.history_keep());
+        assert_eq!(keep(&["ardoise"]).expect("default"), HistoryKeep::Document);
+        assert_eq!(
+            keep(&["ardoise", "--history-keep", "90d"]).expect("flag"),
+            HistoryKeep::For(Duration::from_secs(90 * 86_400))
+        );
+        assert!(keep(&["ardoise", "--history-keep", "forever"]).is_err());
+        assert!(keep(&["ardoise", "--history-keep", "3x"]).is_err());
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "[history]\nkeep = \"12h\"").expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        assert_eq!(
+            keep(&["ardoise", "--config", &path]).expect("file"),
+            HistoryKeep::For(Duration::from_secs(12 * 3600))
+        );
+        assert_eq!(
+            keep(&["ardoise", "--config", &path, "--history-keep", "document"]).expect("flag"),
+            HistoryKeep::Document,
+            "the flag wins"
+        );
+        let mut bad = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(bad, "[history]\nkeep = \"soon\"").expect("write");
+        let path = bad.path().to_str().expect("utf-8 path").to_owned();
+        assert!(keep(&["ardoise", "--config", &path]).is_err());
+        assert_eq!(
+            HistoryKeep::For(Duration::from_secs(7_776_000)).to_string(),
+            "90d"
+        );
+    }
+
+    #[test]
     fn unknown_file_keys_are_refused() {
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(f, "no_such_option = 1").expect("write");
@@ -562,11 +606,57 @@ mod tests {
 }
 
 /// How long a document's history is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum HistoryKeep {
     /// As long as the document lives.
     #[default]
     Document,
     /// Revisions older than this are dropped (the document keeps its content).
     For(Duration),
+}
+
+/// The word for [`HistoryKeep::Document`].
+const KEEP_DOCUMENT: &str = "document";
+
+impl std::str::FromStr for HistoryKeep {
+    type Err = String;
+
+    /// `document`, or a duration written like a retention choice (`90d`).
+    fn from_str(raw: &str) -> Result<Self, String> {
+        if raw.trim().eq_ignore_ascii_case(KEEP_DOCUMENT) {
+            return Ok(HistoryKeep::Document);
+        }
+        match raw.parse::<Lifetime>() {
+            Ok(lifetime) => match lifetime.secs() {
+                Some(secs) => Ok(HistoryKeep::For(Duration::from_secs(secs))),
+                None => Err(format!(
+                    "`{raw}`: history is kept `{KEEP_DOCUMENT}` or for a duration"
+                )),
+            },
+            Err(e) => Err(format!("{e} (or `{KEEP_DOCUMENT}`)")),
+        }
+    }
+}
+
+impl std::fmt::Display for HistoryKeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HistoryKeep::Document => f.write_str(KEEP_DOCUMENT),
+            HistoryKeep::For(d) => Lifetime::After(d.as_secs()).fmt(f),
+        }
+    }
+}
+
+impl TryFrom<String> for HistoryKeep {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<HistoryKeep> for String {
+    fn from(keep: HistoryKeep) -> String {
+        keep.to_string()
+    }
 }

@@ -262,6 +262,157 @@ pub fn rebuild(base: Option<&[u8]>, log: &[(u64, Vec<u8>)]) -> Result<Doc, Rebui
     Ok(doc)
 }
 
+/// One hour, in milliseconds.
+pub const HOUR_MS: u64 = 3_600_000;
+
+/// One day, in milliseconds.
+pub const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Revisions older than this are thinned to the last one of each hour.
+pub const HOURLY_AFTER_MS: u64 = DAY_MS;
+
+/// Revisions older than this are thinned to the last one of each day.
+pub const DAILY_AFTER_MS: u64 = 30 * DAY_MS;
+
+/// What a thinning pass does to a document's history: a pure decision on what it read.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ThinPlan {
+    /// Drop everything up to this entry (the last entry of the newest revision older than the
+    /// kept period) into a checkpoint there.
+    pub forget: Option<u64>,
+    /// Runs of entries `(first, last)` that become one entry at `last`: the revisions a kept
+    /// revision absorbs, never across a kept one. Oldest first.
+    pub merges: Vec<(u64, u64)>,
+}
+
+/// A revision with the span of log entries it was made of.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    first: u64,
+    last: u64,
+    time_ms: u64,
+    /// A restore, or the state just before one: always kept, so restoring the revision before
+    /// a restore still undoes it.
+    pinned: bool,
+    /// A restore: nothing merges into it, so a merged entry is never one.
+    restore: bool,
+}
+
+/// The thinning of `entries` (a document's history records from its first, in sequence order)
+/// as of `now_ms`: with `keep_ms`, revisions older than that are forgotten; revisions older
+/// than [`HOURLY_AFTER_MS`] keep the last of each hour, older than [`DAILY_AFTER_MS`] the last
+/// of each day. `complete` says `entries` reach the end of the log; otherwise the revision the
+/// last entries belong to may go on past them and is left alone. A run of entries merged into
+/// a kept revision's last entry leaves every kept revision's state, time and number as they
+/// were, and a pause of [`QUIET_MS`] still separates kept revisions.
+pub fn thin_plan(
+    entries: &[(u64, EntryInfo)],
+    complete: bool,
+    now_ms: u64,
+    keep_ms: Option<u64>,
+) -> ThinPlan {
+    let spans = spans(entries, complete, now_ms);
+    let mut plan = ThinPlan::default();
+    let mut from = 0;
+    if let Some(keep) = keep_ms {
+        let cut = now_ms.saturating_sub(keep);
+        if let Some(i) = spans.iter().rposition(|s| s.time_ms < cut) {
+            plan.forget = Some(spans[i].last);
+            from = i + 1;
+        }
+    }
+    let spans = &spans[from..];
+    let bucket = |s: &Span| {
+        let age = now_ms.saturating_sub(s.time_ms);
+        if age > DAILY_AFTER_MS {
+            Some((1u8, s.time_ms / DAY_MS))
+        } else if age > HOURLY_AFTER_MS {
+            Some((0u8, s.time_ms / HOUR_MS))
+        } else {
+            None
+        }
+    };
+    let mut run_first = None;
+    for (i, span) in spans.iter().enumerate() {
+        let b = bucket(span);
+        let absorbed = b.is_some()
+            && !span.pinned
+            && spans
+                .get(i + 1)
+                .is_some_and(|next| bucket(next) == b && !next.restore);
+        if absorbed {
+            run_first.get_or_insert(span.first);
+        } else if let Some(first) = run_first.take() {
+            plan.merges.push((first, span.last));
+        }
+    }
+    plan
+}
+
+/// The revisions `entries` make, each with its span of entries (see [`thin_plan`]).
+fn spans(entries: &[(u64, EntryInfo)], complete: bool, now_ms: u64) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    let mut coalescer = Coalescer::default();
+    let mut first = None;
+    for (seq, info) in entries {
+        if let Some(rev) = coalescer.push(*seq, info.clone()) {
+            out.push(span(first.take().unwrap_or(rev.rev), &rev));
+            if info.is_restore() {
+                if let Some(before) = out.last_mut() {
+                    before.pinned = true;
+                }
+            }
+        }
+        first.get_or_insert(*seq);
+    }
+    if complete {
+        if let Some(rev) = coalescer.finish(now_ms) {
+            out.push(span(first.unwrap_or(rev.rev), &rev));
+        }
+    }
+    out
+}
+
+fn span(first: u64, rev: &Revision) -> Span {
+    Span {
+        first,
+        last: rev.rev,
+        time_ms: rev.time_ms,
+        pinned: rev.restored_from.is_some(),
+        restore: rev.restored_from.is_some(),
+    }
+}
+
+/// What history records of a run of entries merged into its last one: the last one's time,
+/// every client, and the last one's origin (or an import, with every imported name, if any
+/// entry of the run was one). `None` for an empty run.
+pub fn merge_infos<'a>(infos: impl IntoIterator<Item = &'a EntryInfo>) -> Option<EntryInfo> {
+    let mut clients = BTreeSet::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut imported = false;
+    let mut last = None;
+    for info in infos {
+        clients.extend(info.clients.iter().copied());
+        if let Origin::Import { authors } = &info.origin {
+            imported = true;
+            for name in authors {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        last = Some(info);
+    }
+    let last = last?;
+    let mut merged = EntryInfo::edit(last.time_ms, clients);
+    merged.origin = if imported {
+        Origin::Import { authors: names }
+    } else {
+        last.origin.clone()
+    };
+    Some(merged)
+}
+
 fn put_var(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8 & 0x7f) | 0x80);
@@ -429,5 +580,133 @@ mod tests {
             rebuild(None, &[(1, vec![0xff, 0xff])]).err(),
             Some(RebuildError::Refused(GuardError::Malformed))
         );
+    }
+    fn at(seq: u64, time_ms: u64) -> (u64, EntryInfo) {
+        (seq, info(time_ms, &[seq]))
+    }
+
+    #[test]
+    fn recent_revisions_are_never_thinned() {
+        let now = 10 * DAY_MS;
+        let entries = [at(1, now - 5000), at(2, now - 3000), at(3, now - 1000)];
+        assert_eq!(thin_plan(&entries, true, now, None), ThinPlan::default());
+    }
+
+    #[test]
+    fn old_revisions_keep_the_last_of_each_hour_then_of_each_day() {
+        let now = 100 * DAY_MS;
+        let entries = [
+            // Day 50 (older than 30 days): three revisions, one of them a burst of two entries.
+            at(1, 50 * DAY_MS),
+            at(2, 50 * DAY_MS + 500),
+            at(3, 50 * DAY_MS + HOUR_MS),
+            at(4, 50 * DAY_MS + 5 * HOUR_MS),
+            // Day 51: one revision.
+            at(5, 51 * DAY_MS),
+            // Day 95 (older than a day): two in one hour, one in the next.
+            at(6, 95 * DAY_MS),
+            at(7, 95 * DAY_MS + 60_000),
+            at(8, 95 * DAY_MS + HOUR_MS),
+            // Today: kept as they are.
+            at(9, now - 10_000),
+            at(10, now - 5_000),
+        ];
+        let plan = thin_plan(&entries, true, now, None);
+        assert_eq!(plan.forget, None);
+        assert_eq!(plan.merges, [(1, 4), (6, 7)]);
+        // Thinning again finds nothing more to do.
+        let thinned = [
+            at(4, 50 * DAY_MS + 5 * HOUR_MS),
+            at(5, 51 * DAY_MS),
+            at(7, 95 * DAY_MS + 60_000),
+            at(8, 95 * DAY_MS + HOUR_MS),
+            at(9, now - 10_000),
+            at(10, now - 5_000),
+        ];
+        assert_eq!(thin_plan(&thinned, true, now, None), ThinPlan::default());
+    }
+
+    #[test]
+    fn past_the_kept_period_history_is_forgotten_at_a_revision() {
+        let now = 100 * DAY_MS;
+        let entries = [
+            at(1, 5 * DAY_MS),
+            at(2, 5 * DAY_MS + 200),
+            at(3, 9 * DAY_MS),
+            at(4, 95 * DAY_MS),
+        ];
+        let plan = thin_plan(&entries, true, now, Some(90 * DAY_MS));
+        assert_eq!(plan.forget, Some(3));
+        assert!(plan.merges.is_empty());
+        assert_eq!(
+            thin_plan(&entries, true, now, Some(99 * DAY_MS)).forget,
+            None
+        );
+    }
+
+    #[test]
+    fn restores_and_the_states_before_them_are_kept_and_runs_stop_at_them() {
+        let now = 100 * DAY_MS;
+        let base = 50 * DAY_MS;
+        let restore = |seq: u64, time_ms: u64| {
+            (
+                seq,
+                EntryInfo {
+                    time_ms,
+                    clients: vec![],
+                    origin: Origin::Restore { from: 1 },
+                },
+            )
+        };
+        let entries = [
+            at(1, base),
+            at(2, base + 2000),
+            restore(3, base + 2100),
+            at(4, base + 4000),
+            at(5, base + 6000),
+        ];
+        let plan = thin_plan(&entries, true, now, None);
+        assert_eq!(plan.merges, [(1, 2), (4, 5)]);
+    }
+
+    #[test]
+    fn an_unfinished_window_leaves_its_last_revision_alone() {
+        let now = 100 * DAY_MS;
+        let entries = [at(1, DAY_MS), at(2, DAY_MS + 5000), at(3, DAY_MS + 9000)];
+        // Entry 3 may have more of its burst after the window: only 1 and 2 are revisions.
+        assert_eq!(thin_plan(&entries, false, now, None).merges, [(1, 2)]);
+        assert_eq!(thin_plan(&entries, true, now, None).merges, [(1, 3)]);
+    }
+
+    #[test]
+    fn merged_information_keeps_the_last_time_every_client_and_imported_names() {
+        let import = |time_ms, names: &[&str]| EntryInfo {
+            time_ms,
+            clients: vec![9],
+            origin: Origin::Import {
+                authors: names.iter().map(|n| (*n).to_owned()).collect(),
+            },
+        };
+        let run = [
+            import(1, &["A", "B"]),
+            info(2, &[3]),
+            import(3, &["B", "C"]),
+        ];
+        let merged = merge_infos(&run).expect("a run");
+        assert_eq!(merged.time_ms, 3);
+        assert_eq!(merged.clients, [3, 9]);
+        assert_eq!(
+            merged.origin,
+            Origin::Import {
+                authors: vec!["A".into(), "B".into(), "C".into()]
+            }
+        );
+        let edits = [info(1, &[2]), info(5, &[1])];
+        let merged = merge_infos(&edits).expect("a run");
+        assert_eq!(
+            (merged.time_ms, merged.clients, merged.origin),
+            (5, vec![1, 2], Origin::Edit)
+        );
+        assert_eq!(merge_infos(&[]), None);
     }
 }

@@ -16,6 +16,7 @@ mod error;
 mod ethercalc;
 pub(crate) mod extract;
 pub mod gate;
+mod history;
 mod join;
 pub mod metrics;
 pub mod middleware;

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::http::api;
 use crate::http::error::api::ApiError;
 use crate::http::{
-    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, join, middleware,
-    pad, probes, site, AppError, AppState,
+    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
+    middleware, pad, probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -67,6 +67,34 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{name}", get(calc::calc_page))
         .route("/c/{name}/qr.svg", get(calc::calc_qr))
         .route("/c/{name}/delete", post(crate::http::delete::delete_calc))
+        // History of either kind: its revisions, a version, its files, restoring it (never
+        // from a read-only link).
+        .route("/p/{name}/history", get(history::pad_list))
+        .route("/p/{name}/history/{rev}", get(history::pad_version))
+        .route(
+            "/p/{name}/history/{rev}/export/{format}",
+            get(history::pad_export),
+        )
+        .route(
+            "/p/{name}/history/{rev}/restore",
+            post(history::pad_restore),
+        )
+        .route("/c/{name}/history", get(history::calc_list))
+        .route("/c/{name}/history/{rev}", get(history::calc_version))
+        .route(
+            "/c/{name}/history/{rev}/export/{format}",
+            get(history::calc_export),
+        )
+        .route(
+            "/c/{name}/history/{rev}/restore",
+            post(history::calc_restore),
+        )
+        .route("/r/{token}/history", get(history::read_only_list))
+        .route("/r/{token}/history/{rev}", get(history::read_only_version))
+        .route(
+            "/r/{token}/history/{rev}/export/{format}",
+            get(history::read_only_export),
+        )
         // Live editing.
         .route("/ws/{name}", get(join::websocket))
         .route("/ws/r/{token}", get(join::read_only_websocket))
@@ -165,6 +193,21 @@ pub(crate) fn api_endpoints() -> Vec<Endpoint> {
             Method::GET,
             "/documents/{name}/read-only-link",
             api::read_only_link,
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/revisions",
+            history::api_list,
+        ),
+        endpoint(
+            Method::GET,
+            "/documents/{name}/revisions/{rev}/export/{format}",
+            history::api_export,
+        ),
+        endpoint(
+            Method::POST,
+            "/documents/{name}/revisions/{rev}/restore",
+            history::api_restore,
         ),
         endpoint(Method::GET, "/stats", api::stats),
         endpoint(Method::POST, "/backup", api::backup),

@@ -20,9 +20,18 @@ pub enum ServiceError {
     /// Creating this document (of this kind) was refused: the server is shedding load.
     #[error("new documents are paused while the server is busy; existing ones work")]
     CreationClosed(DocName, Kind),
+    /// The document exists but has no such revision.
+    #[error("no such revision")]
+    NoRevision,
     /// A file job (export, import, backup) failed, found no free slot or ran out of time.
     #[error("the export could not be produced, try again later")]
     FileJobFailed,
+    /// The document is past a limit of the file work asked for; the text says which.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The change would take the document past `max_doc_bytes`.
+    #[error("the document would exceed its size limit")]
+    DocumentTooLarge,
 }
 
 impl From<HubError> for ServiceError {

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod creation;
 mod error;
 pub mod export;
+pub mod history;
 pub mod sweeper;
 
 pub use error::ServiceError;

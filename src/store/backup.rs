@@ -1,6 +1,6 @@
 //! A consistent copy of every document while the server runs: each document is read through
-//! the [`Store`] (whose reads see a snapshot and the log after it, never a trimmed log without
-//! its snapshot) and written into a fresh database, which is itself a data directory: restoring
+//! the [`Store`] (its history in one read snapshot: checkpoints, the log with its history
+//! records, author names, all with their sequence numbers) and written into a fresh database, which is itself a data directory: restoring
 //! is starting the server on it. Copying the database file while the server writes to it is not
 //! safe; this is.
 //! Blocking: run it on the blocking pool.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::doc::meta::DocMeta;
-use crate::store::{self, Entry, Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// Documents read from the source per page.
 const PAGE: usize = 256;
@@ -52,30 +52,18 @@ pub fn copy_all(src: &dyn Store, dest: &dyn Store) -> Result<usize, StoreError> 
     loop {
         let page = src.list("", after.as_deref(), PAGE)?;
         for listed in &page {
-            let stored = src.load(&listed.name)?;
+            let dump = src.dump(&listed.name)?;
             // Erased between the listing and the read: nothing to copy.
-            let Some(meta) = stored.meta else { continue };
-            let parsed = DocMeta::from_bytes(&meta).ok();
+            let Some(meta) = &dump.meta else { continue };
+            let parsed = DocMeta::from_bytes(meta).ok();
             if let Some(parsed) = &parsed {
                 dest.put_token(parsed.read_token.as_str(), &listed.name)?;
             }
-            if let Some(snapshot) = &stored.snapshot {
-                dest.checkpoint(&listed.name, snapshot, 0)?;
-            }
-            let log: Vec<Entry> = stored
-                .log
-                .iter()
-                .map(|(_, u)| Entry {
-                    update: u,
-                    info: &[],
-                })
-                .collect();
-            if !log.is_empty() {
-                dest.append(&listed.name, &log)?;
-            }
+            // History keeps its sequence numbers: a revision means the same in the copy.
+            dest.put_dump(&listed.name, &dump)?;
             // The copy keeps the expiry index, so a restored server still erases on time.
             let expires = parsed.as_ref().and_then(DocMeta::expires_at);
-            dest.put_meta(&listed.name, &meta, expires)?;
+            dest.put_meta(&listed.name, meta, expires)?;
             copied += 1;
         }
         match page.last() {
@@ -147,6 +135,75 @@ mod tests {
         assert!(
             backup_to(&src, &report.path, 1 << 20).is_err(),
             "never overwrites"
+        );
+    }
+
+    #[test]
+    fn a_backup_keeps_history_with_its_revision_numbers() {
+        use crate::doc::history::EntryInfo;
+        use crate::store::Entry;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let src = crate::store::open_for_tests(tmp.path());
+        let meta = DocMeta::new(
+            NewDoc {
+                kind: Kind::Pad,
+                lifetime: Lifetime::Forever,
+                creator: None,
+                provisional: false,
+            },
+            1_000,
+        );
+        src.put_meta("pad", &meta.to_bytes(), None).expect("meta");
+        // Another document's entries make the numbers of this one's sparse.
+        src.append("other", &crate::store::entries(&[b"o"]))
+            .expect("log");
+        let mut last = 0;
+        for (i, update) in [&b"u1"[..], b"u2", b"u3", b"u4"].iter().enumerate() {
+            let info = EntryInfo::edit(1_000 * i as u64, [7]).to_bytes();
+            last = src
+                .append(
+                    "pad",
+                    &[Entry {
+                        update,
+                        info: &info,
+                    }],
+                )
+                .expect("log");
+            src.append("other", &crate::store::entries(&[b"o"]))
+                .expect("log");
+            if i == 1 {
+                src.checkpoint("pad", b"state", last).expect("checkpoint");
+            }
+        }
+        src.put_authors("pad", &[(7, "Élève Un")]).expect("authors");
+        let report = backup_to(&src, &tmp.path().join("copy"), 1 << 20).expect("backup");
+        assert_eq!(
+            report.documents, 1,
+            "only documents with metadata are copied"
+        );
+        let copy = crate::store::open_for_tests(&report.path);
+        let history = src.history("pad", None, 100).expect("history");
+        assert_eq!(copy.history("pad", None, 100).expect("history"), history);
+        for (seq, _) in &history {
+            let (a, b) = (
+                src.version("pad", *seq).expect("v"),
+                copy.version("pad", *seq).expect("v"),
+            );
+            assert_eq!(
+                (a.meta, a.snapshot, a.log),
+                (b.meta, b.snapshot, b.log),
+                "version {seq}"
+            );
+        }
+        assert_eq!(
+            copy.authors("pad", &[7]).expect("authors"),
+            [(7, "Élève Un".to_owned())]
+        );
+        assert!(
+            copy.append("pad", &crate::store::entries(&[b"later"]))
+                .expect("log")
+                > last,
+            "the copy numbers later entries after the copied ones"
         );
     }
 }

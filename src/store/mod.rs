@@ -37,6 +37,25 @@ pub struct Entry<'a> {
     pub info: &'a [u8],
 }
 
+/// Everything stored for one document's content and history, for a copy that keeps revision
+/// numbers (`backup::copy_all`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Dump {
+    /// Its metadata, if the document exists. [`Store::put_dump`] does not write it: it goes
+    /// through [`Store::put_meta`], with its expiry.
+    pub meta: Option<Vec<u8>>,
+    /// What a version before history left as the state before its first kept entry.
+    pub snapshot: Option<Vec<u8>>,
+    /// Checkpoints: (the log entry each follows, the whole state).
+    pub checkpoints: Vec<(u64, Vec<u8>)>,
+    /// The log: (sequence number, update), oldest first.
+    pub log: Vec<(u64, Vec<u8>)>,
+    /// What history recorded with log entries: (sequence number, info).
+    pub infos: Vec<(u64, Vec<u8>)>,
+    /// Author names: (clientID, name).
+    pub authors: Vec<(u64, Vec<u8>)>,
+}
+
 /// One stored document, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -162,6 +181,48 @@ pub trait Store: Send + Sync + 'static {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// What history recorded with the log entries of `name` before `before` (`None`: all),
+    /// NEWEST first, at most `limit`: (sequence number, info). For paging back from the end.
+    fn history_before(
+        &self,
+        name: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// The log entries of `name` from `first` to `last` (both included), oldest first, at
+    /// most `limit`.
+    fn log_between(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// History's thinning, in one transaction: the log entries of `name` (and their history
+    /// records) from `first` to `last` become one entry at `last` (`update`, `info`), and
+    /// checkpoints from `first` up to (not including) `last` are dropped when an earlier base
+    /// (checkpoint or legacy snapshot) remains. Writes nothing, and
+    /// returns false, if the document's metadata or its entry `last` is gone (an erasure wins
+    /// over a late pass).
+    fn squash(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        update: &[u8],
+        info: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// History's retention, in one transaction: `state` becomes the checkpoint of `name` at
+    /// `through`; log entries and history records up to `through`, and checkpoints before
+    /// it, are dropped (author names are kept). Writes nothing, and returns false, if the
+    /// document's metadata or its entry `through` is gone.
+    fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError>;
+    /// Everything stored for `name`'s content and history (not bounded: for backups), read in
+    /// one snapshot.
+    fn dump(&self, name: &str) -> Result<Dump, StoreError>;
+    /// Writes `dump` for `name` (all but its metadata), keeping its sequence numbers; the database's sequence counter
+    /// ends at least at the largest of them, so later entries still number after them.
+    fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError>;
     /// What rebuilds `name` as of log entry `through`: the metadata, the latest checkpoint at
     /// or before it and the log entries after that checkpoint up to it. Costs the checkpoint
     /// and the entries it returns, not the whole log.

@@ -42,7 +42,7 @@ use redb::{
 };
 
 use super::journal::{self, Journal, Op};
-use super::{Due, Entry, Health, Listed, Store, StoreError, Stored};
+use super::{Due, Dump, Entry, Health, Listed, Store, StoreError, Stored};
 
 /// A table of the store: every one maps bytes to bytes.
 pub(super) type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -291,6 +291,16 @@ impl Writer<'_> {
             .open_table(table)?
             .get(key)?
             .map(|v| v.value().to_vec()))
+    }
+
+    /// Whether `table` has a key from `from` (inclusive) to `to` (exclusive).
+    fn any_in(&self, table: Bytes, from: &[u8], to: &[u8]) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .open_table(table)?
+            .range::<&[u8]>(from..to)?
+            .next()
+            .is_some())
     }
 
     /// Sets `table[key]` to `value`.
@@ -652,6 +662,39 @@ fn get(
     Ok(tx.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
 }
 
+/// One entry read from a range of a byte table.
+type RangeItem<'a> = Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+/// The entries of `table` keyed `name 0x00 seq` within `range` of keys, as (seq, value), in key
+/// order (reversed if `newest_first`), at most `limit`.
+fn seq_range(
+    tx: &redb::ReadTransaction,
+    table: Bytes,
+    name: &str,
+    range: (Bound<&[u8]>, Bound<&[u8]>),
+    newest_first: bool,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let prefix_len = log_prefix(name).len();
+    let table = tx.open_table(table)?;
+    let range = table.range::<&[u8]>(range)?;
+    let read = |kv: RangeItem<'_>| {
+        let (k, v) = kv?;
+        Ok((seq_of(k.value(), prefix_len)?, v.value().to_vec()))
+    };
+    if newest_first {
+        range.rev().take(limit).map(read).collect()
+    } else {
+        range.take(limit).map(read).collect()
+    }
+}
+
 /// The metadata of `name`, its latest checkpoint at or before log entry `through` (else what an
 /// older version left in `snapshots`) and the log entries after it up to `through`.
 fn rebuild_parts(
@@ -774,6 +817,146 @@ impl Store for RedbStore {
                     Ok((seq_of(k.value(), prefix.len())?, v.value().to_vec()))
                 })
                 .collect()
+        })
+    }
+
+    fn history_before(
+        &self,
+        name: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let prefix = log_prefix(name);
+        let end = match before {
+            Some(seq) => log_key(name, seq),
+            None => log_end(name),
+        };
+        self.read(|tx| {
+            let range = (
+                Bound::Included(prefix.as_slice()),
+                Bound::Excluded(end.as_slice()),
+            );
+            seq_range(tx, LOG_INFO, name, range, true, limit)
+        })
+    }
+
+    fn log_between(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (from, to) = (log_key(name, first), log_key(name, last));
+        self.read(|tx| {
+            let range = (
+                Bound::Included(from.as_slice()),
+                Bound::Included(to.as_slice()),
+            );
+            seq_range(tx, LOG, name, range, false, limit)
+        })
+    }
+
+    fn squash(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        update: &[u8],
+        info: &[u8],
+    ) -> Result<bool, StoreError> {
+        if first > last {
+            return Ok(false);
+        }
+        self.write(|w| {
+            let (from, to) = (log_key(name, first), log_key(name, last));
+            // An erased (or erased and re-created) document must not get entries back.
+            if w.get(META, name.as_bytes())?.is_none() || w.get(LOG, &to)?.is_none() {
+                return Ok(false);
+            }
+            for table in [LOG, LOG_INFO] {
+                w.remove_range(table, &from, Bound::Included(to.as_slice()))?;
+            }
+            // A checkpoint inside the run is dropped only when an earlier base remains: a
+            // document from before history may have a log that starts after its beginning, and
+            // its first checkpoint is then the only base that holds it. One that stays is still
+            // right: replaying the merged entry over it adds only what came after it.
+            let prefix = log_prefix(name);
+            if w.get(SNAPSHOTS, name.as_bytes())?.is_some()
+                || w.any_in(CHECKPOINTS, &prefix, &from)?
+            {
+                w.remove_range(CHECKPOINTS, &from, Bound::Excluded(to.as_slice()))?;
+            }
+            w.put(LOG, &to, update)?;
+            if !info.is_empty() {
+                w.put(LOG_INFO, &to, info)?;
+            }
+            Ok(true)
+        })
+    }
+
+    fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError> {
+        self.write(|w| {
+            let (prefix, at) = (log_prefix(name), log_key(name, through));
+            if w.get(META, name.as_bytes())?.is_none() || w.get(LOG, &at)?.is_none() {
+                return Ok(false);
+            }
+            for table in [LOG, LOG_INFO] {
+                w.remove_range(table, &prefix, Bound::Included(at.as_slice()))?;
+            }
+            w.remove_range(CHECKPOINTS, &prefix, Bound::Excluded(at.as_slice()))?;
+            w.put(CHECKPOINTS, &at, state)?;
+            // The new checkpoint holds more than an older version's snapshot.
+            w.remove(SNAPSHOTS, name.as_bytes())?;
+            Ok(true)
+        })
+    }
+
+    fn dump(&self, name: &str) -> Result<Dump, StoreError> {
+        let (prefix, end) = (log_prefix(name), log_end(name));
+        self.read(|tx| {
+            let all = || {
+                (
+                    Bound::Included(prefix.as_slice()),
+                    Bound::Excluded(end.as_slice()),
+                )
+            };
+            Ok(Dump {
+                meta: get(tx, META, name.as_bytes())?,
+                snapshot: get(tx, SNAPSHOTS, name.as_bytes())?,
+                checkpoints: seq_range(tx, CHECKPOINTS, name, all(), false, usize::MAX)?,
+                log: seq_range(tx, LOG, name, all(), false, usize::MAX)?,
+                infos: seq_range(tx, LOG_INFO, name, all(), false, usize::MAX)?,
+                authors: seq_range(tx, AUTHORS, name, all(), false, usize::MAX)?,
+            })
+        })
+    }
+
+    fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError> {
+        self.write(|w| {
+            if let Some(snapshot) = &dump.snapshot {
+                w.put(SNAPSHOTS, name.as_bytes(), snapshot)?;
+            }
+            let tables = [
+                (CHECKPOINTS, &dump.checkpoints),
+                (LOG, &dump.log),
+                (LOG_INFO, &dump.infos),
+                (AUTHORS, &dump.authors),
+            ];
+            for (table, rows) in tables {
+                for (seq, value) in rows {
+                    w.put(table, &log_key(name, *seq), value)?;
+                }
+            }
+            let largest = dump.log.iter().map(|(seq, _)| *seq).max().unwrap_or(0);
+            let current = w
+                .get(COUNTERS, SEQ)?
+                .and_then(|v| counter_of(&v))
+                .unwrap_or(0);
+            if largest > current {
+                w.put(COUNTERS, SEQ, &largest.to_be_bytes())?;
+            }
+            Ok(())
         })
     }
 
@@ -1387,5 +1570,289 @@ mod tests {
         let written = done.recv_timeout(Duration::from_secs(30));
         drop(syncing);
         assert!(matches!(written, Ok(Ok(1))), "{written:?}");
+    }
+    /// The sequence numbers of `(seq, _)` pairs.
+    fn seqs(rows: &[(u64, Vec<u8>)]) -> Vec<u64> {
+        rows.iter().map(|(seq, _)| *seq).collect()
+    }
+
+    fn keys_naming(store: &RedbStore, name: &str) -> Vec<String> {
+        store
+            .entries_for_tests()
+            .into_iter()
+            .filter(|(_, k, v)| {
+                k.starts_with(&log_prefix(name)) || k == name.as_bytes() || v == name.as_bytes()
+            })
+            .map(|(table, k, _)| format!("{table}:{}", String::from_utf8_lossy(&k)))
+            .collect()
+    }
+
+    #[test]
+    fn append_stores_history_records_but_not_empty_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let last = store
+            .append(
+                "a",
+                &[
+                    Entry {
+                        update: b"u1",
+                        info: b"i1",
+                    },
+                    Entry {
+                        update: b"u2",
+                        info: b"",
+                    },
+                    Entry {
+                        update: b"u3",
+                        info: b"i3",
+                    },
+                ],
+            )
+            .expect("append");
+        assert_eq!(last, 3);
+        let history = store.history("a", None, 10).expect("history");
+        assert_eq!(history, [(1, b"i1".to_vec()), (3, b"i3".to_vec())]);
+        assert_eq!(store.load("a").expect("load").log.len(), 3);
+    }
+
+    #[test]
+    fn a_checkpoint_keeps_the_log_and_load_starts_from_the_latest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.put_meta("a", b"m", None).expect("meta");
+        store
+            .append("a", &entries(&[b"u1", b"u2", b"u3", b"u4"]))
+            .expect("append");
+        store.checkpoint("a", b"c1", 1).expect("checkpoint");
+        store.checkpoint("a", b"c3", 3).expect("checkpoint");
+        let loaded = store.load("a").expect("load");
+        assert_eq!(loaded.snapshot.as_deref(), Some(&b"c3"[..]));
+        assert_eq!(loaded.log, [(4, b"u4".to_vec())]);
+        assert_eq!(
+            store.history("a", None, 10).expect("history").len(),
+            4,
+            "the log is kept"
+        );
+        // A version picks the latest checkpoint at or before it and the log up to it.
+        let v2 = store.version("a", 2).expect("version");
+        assert_eq!(
+            (v2.snapshot.as_deref(), seqs(&v2.log)),
+            (Some(&b"c1"[..]), vec![2])
+        );
+        let v3 = store.version("a", 3).expect("version");
+        assert_eq!(
+            (v3.snapshot.as_deref(), v3.log.len()),
+            (Some(&b"c3"[..]), 0)
+        );
+        let v0 = store.version("a", 0).expect("version");
+        assert_eq!((v0.snapshot, v0.log.len()), (None, 0));
+        assert_eq!(v0.meta.as_deref(), Some(&b"m"[..]));
+    }
+
+    #[test]
+    fn a_legacy_snapshot_reads_as_checkpoint_zero_until_a_checkpoint_replaces_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store
+            .write(|w| w.put(SNAPSHOTS, b"a", b"old"))
+            .expect("legacy snapshot");
+        store
+            .append("a", &entries(&[b"u1", b"u2"]))
+            .expect("append");
+        let v1 = store.version("a", 1).expect("version");
+        assert_eq!(
+            (v1.snapshot.as_deref(), seqs(&v1.log)),
+            (Some(&b"old"[..]), vec![1])
+        );
+        assert_eq!(
+            store.load("a").expect("load").snapshot.as_deref(),
+            Some(&b"old"[..])
+        );
+        store.checkpoint("a", b"c2", 2).expect("checkpoint");
+        assert!(store
+            .entries_for_tests()
+            .iter()
+            .all(|(t, _, _)| t != "snapshots"));
+        let loaded = store.load("a").expect("load");
+        assert_eq!(
+            (loaded.snapshot.as_deref(), loaded.log.len()),
+            (Some(&b"c2"[..]), 0)
+        );
+    }
+
+    #[test]
+    fn history_pages_forwards_and_backwards_and_keeps_documents_apart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        for _ in 0..3 {
+            store.append("a", &entries(&[b"x", b"y"])).expect("append");
+            store.append("a.b", &entries(&[b"z"])).expect("append");
+        }
+        let all = seqs(&store.history("a", None, 100).expect("history"));
+        assert_eq!(all, [1, 2, 4, 5, 7, 8]);
+        assert_eq!(seqs(&store.history("a", None, 2).expect("page")), [1, 2]);
+        assert_eq!(seqs(&store.history("a", Some(2), 2).expect("page")), [4, 5]);
+        assert_eq!(
+            seqs(&store.history("a", Some(8), 2).expect("page")),
+            [] as [u64; 0]
+        );
+        // Newest first, for paging back from the end.
+        assert_eq!(
+            seqs(&store.history_before("a", None, 2).expect("page")),
+            [8, 7]
+        );
+        assert_eq!(
+            seqs(&store.history_before("a", Some(7), 3).expect("page")),
+            [5, 4, 2]
+        );
+        assert_eq!(
+            seqs(&store.history_before("a", Some(1), 3).expect("page")),
+            [] as [u64; 0]
+        );
+        assert_eq!(
+            seqs(&store.history_before("a.b", None, 10).expect("page")),
+            [9, 6, 3]
+        );
+    }
+
+    #[test]
+    fn author_names_are_per_document_and_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store
+            .put_authors("a", &[(1, "Un"), (2, "Deux")])
+            .expect("authors");
+        store.put_authors("a", &[(1, "Élève Un")]).expect("authors");
+        store.put_authors("a.b", &[(3, "Trois")]).expect("authors");
+        assert_eq!(
+            store.authors("a", &[1, 2, 3]).expect("authors"),
+            [(1, "Élève Un".to_owned()), (2, "Deux".to_owned())]
+        );
+    }
+
+    #[test]
+    fn delete_erases_every_table_of_history_and_size_counts_them_all() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.put_meta("a", b"m", Some(5)).expect("meta");
+        store
+            .write(|w| w.put(SNAPSHOTS, b"a", b"12345"))
+            .expect("legacy");
+        store
+            .append(
+                "a",
+                &[Entry {
+                    update: b"1234567",
+                    info: b"123",
+                }],
+            )
+            .expect("append");
+        store.checkpoint("a", b"1234567890", 1).expect("checkpoint");
+        store.put_authors("a", &[(9, "12")]).expect("authors");
+        // The checkpoint replaced the legacy snapshot: 7 + 3 + 10 + 2.
+        assert_eq!(store.size("a").expect("size"), 22);
+        store.put_token("t", "a").expect("token");
+        store.delete("a", Some("t")).expect("delete");
+        assert_eq!(keys_naming(&store, "a"), Vec::<String>::new());
+        assert_eq!(store.size("a").expect("size"), 0);
+    }
+
+    #[test]
+    fn squash_merges_a_run_into_its_last_entry_and_drops_checkpoints_inside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.put_meta("a", b"m", None).expect("meta");
+        let all = |store: &RedbStore| store.dump("a").expect("dump");
+        store
+            .append("a", &entries(&[b"1", b"2", b"3", b"4", b"5", b"6"]))
+            .expect("append");
+        store.checkpoint("a", b"c2", 2).expect("checkpoint");
+        store.checkpoint("a", b"c4", 4).expect("checkpoint");
+        // Without a base before the run, its checkpoints stay (they may be the only base).
+        assert!(store.squash("a", 2, 4, b"234", b"m4").expect("squash"));
+        assert_eq!(seqs(&all(&store).checkpoints), [2, 4]);
+        assert_eq!(
+            all(&store).log,
+            [
+                (1, b"1".to_vec()),
+                (4, b"234".to_vec()),
+                (5, b"5".to_vec()),
+                (6, b"6".to_vec())
+            ]
+        );
+        assert_eq!(
+            seqs(&store.history("a", None, 10).expect("history")),
+            [1, 4, 5, 6]
+        );
+        assert_eq!(store.history("a", Some(1), 1).expect("history")[0].1, b"m4");
+        // With one, the checkpoints inside the run go; the one at its end stays.
+        store.checkpoint("a", b"c5", 5).expect("checkpoint");
+        assert!(store.squash("a", 4, 5, b"2345", b"m5").expect("squash"));
+        assert_eq!(seqs(&all(&store).checkpoints), [2, 5]);
+        assert_eq!(
+            store.load("a").expect("load").snapshot.as_deref(),
+            Some(&b"c5"[..])
+        );
+        let v5 = store.version("a", 5).expect("version");
+        assert_eq!(
+            (v5.snapshot.as_deref(), v5.log.len()),
+            (Some(&b"c5"[..]), 0)
+        );
+        assert_eq!(seqs(&all(&store).log), [1, 5, 6]);
+        // On a run whose last entry is gone, or an erased document, it writes nothing.
+        assert!(!store.squash("a", 1, 3, b"x", b"i").expect("squash"));
+        store.delete("a", None).expect("delete");
+        assert!(!store.squash("a", 1, 6, b"x", b"i").expect("squash"));
+        assert_eq!(keys_naming(&store, "a"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn forget_turns_the_past_into_a_checkpoint_and_keeps_authors() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.put_meta("a", b"m", None).expect("meta");
+        store
+            .write(|w| w.put(SNAPSHOTS, b"a", b"old"))
+            .expect("legacy");
+        store
+            .append("a", &entries(&[b"1", b"2", b"3", b"4"]))
+            .expect("append");
+        store.checkpoint("a", b"c1", 1).expect("checkpoint");
+        store.checkpoint("a", b"c4", 4).expect("checkpoint");
+        store.put_authors("a", &[(1, "Un")]).expect("authors");
+        assert!(store.forget("a", 3, b"s3").expect("forget"));
+        let dump = store.dump("a").expect("dump");
+        assert_eq!(dump.snapshot, None);
+        assert_eq!(seqs(&dump.checkpoints), [3, 4]);
+        assert_eq!(seqs(&dump.log), [4]);
+        assert_eq!(seqs(&dump.infos), [4]);
+        assert_eq!(dump.authors, [(1, b"Un".to_vec())]);
+        let v3 = store.version("a", 3).expect("version");
+        assert_eq!(
+            (v3.snapshot.as_deref(), v3.log.len()),
+            (Some(&b"s3"[..]), 0)
+        );
+        store.delete("a", None).expect("delete");
+        assert!(!store.forget("a", 4, b"late").expect("forget"));
+        assert_eq!(keys_naming(&store, "a"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_dump_written_elsewhere_keeps_sequence_numbers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).expect("dir");
+        std::fs::create_dir_all(&b).expect("dir");
+        let src = open(&a);
+        src.append("x", &entries(&[b"1", b"2"])).expect("append");
+        src.append("y", &entries(&[b"3"])).expect("append");
+        src.checkpoint("y", b"c", 3).expect("checkpoint");
+        src.put_authors("y", &[(7, "Sept")]).expect("authors");
+        let dump = src.dump("y").expect("dump");
+        let dest = open(&b);
+        dest.put_dump("y", &dump).expect("put");
+        assert_eq!(dest.dump("y").expect("dump"), dump);
+        assert_eq!(dest.append("y", &entries(&[b"4"])).expect("append"), 4);
     }
 }

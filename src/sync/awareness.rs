@@ -224,6 +224,17 @@ impl Awareness {
         Ok(changed)
     }
 
+    /// The clients whose states `owner` introduced and still owns (at most
+    /// [`MAX_CLIENTS_PER_CONNECTION`]): who a connection speaks for, named in history when its
+    /// update carries no block of its own (a deletion).
+    pub fn clients_of(&self, owner: ConnId) -> Vec<u64> {
+        self.known
+            .iter()
+            .filter(|(_, k)| k.owner == owner)
+            .map(|(client, _)| *client)
+            .collect()
+    }
+
     /// Entries `owner` introduced (live or left): at most a room's bound, so counted, not kept.
     fn owned_by(&self, owner: ConnId) -> usize {
         self.known.values().filter(|k| k.owner == owner).count()

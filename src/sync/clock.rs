@@ -33,6 +33,20 @@ impl Clock {
                 .unwrap_or(0),
         }
     }
+
+    /// Milliseconds since the Unix epoch (0 if the system clock is before it): the time of
+    /// history entries.
+    pub fn now_ms(&self) -> u64 {
+        match self.paused {
+            Some((start, since)) => start
+                .saturating_mul(1000)
+                .saturating_add(u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +59,7 @@ mod tests {
         assert_eq!(clock.now(), 1000);
         tokio::time::advance(std::time::Duration::from_secs(61)).await;
         assert_eq!(clock.now(), 1061);
+        tokio::time::advance(std::time::Duration::from_millis(250)).await;
+        assert_eq!(clock.now_ms(), 1_061_250);
     }
 }

@@ -218,9 +218,15 @@ impl Hub {
         state: Vec<u8>,
         from: u64,
     ) -> Result<Restored, HubError> {
-        // Built by the room work of issue 20; until then nothing is restored.
-        let _ = (name, state, from);
-        Err(HubError::Unavailable)
+        // A missing document loads no room (its room would answer the same).
+        if !self.exists(name).await? {
+            return Ok(Restored::Missing);
+        }
+        self.with_room(name, |room| {
+            let state = state.clone();
+            async move { room.restore(state, from).await }
+        })
+        .await
     }
 
     /// The store, for reads that must not go through a room (history).

@@ -21,6 +21,7 @@ mod durability; // nothing acknowledged is lost on SIGTERM or SIGKILL
 mod export; // pad export downloads from the editable and read-only links
 mod export_look; // export contrast (WCAG AA) on every author colour, lists, Markdown
 mod export_readers; // LibreOffice reads the pad's ODT and DOCX exports
+mod history; // revisions listed, previewed, exported and restored; erasure leaves no history
 mod hostile_files; // hostile calc files: deep XML, cell bombs, endless formulas
 mod hostile_formula; // formulas deep enough to overflow IronCalc are served as #N/A
 mod hostile_http; // hostile HTTP clients: oversized bodies, slow heads, connection floods

@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 description of the API, written by hand as JSON: eleven small endpoints do
+//! The OpenAPI 3.1 description of the API, written by hand as JSON: seventeen small endpoints do
 //! not justify a derive framework, and a unit test keeps it equal to the route table.
 
 use serde_json::{json, Value};
@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 
 use super::{MAX_LIST_LIMIT, PREFIX};
+use crate::service::history::{DEFAULT_LIMIT as DEFAULT_REVISIONS, MAX_LIMIT as MAX_REVISIONS};
 
 /// A path parameter.
 fn param(name: &str, description: &str) -> Value {
@@ -105,7 +106,8 @@ pub fn document(config: &Config) -> Value {
         "info": {
             "title": "ardoise HTTP API",
             "version": "1",
-            "description": "Create, read, edit, export and delete pads. Every call except this \
+            "description": "Create, read, edit, export and delete pads and calcs, and browse, \
+                export and restore their revisions. Every call except this \
                 document needs `Authorization: Bearer <key>`. Errors are JSON \
                 `{\"error\": code, \"message\": text}`. Times are seconds since the Unix epoch."
         },
@@ -201,6 +203,52 @@ pub fn document(config: &Config) -> Value {
                         "properties": { "token": { "type": "string" }, "url": { "type": "string" } } }))),
                     &[400, 401, 404, 503]),
             },
+            "/documents/{name}/revisions": {
+                "get": op("The document's revisions (states unchanged for a second or more), oldest first, a page at a time",
+                    vec![
+                        name_param(),
+                        query("after", "The revisions after this one (the `next` of the previous page)",
+                            json!({ "type": "integer", "minimum": 0 })),
+                        query("before", "The revisions just before this one (the `previous` of a page); with neither, the newest",
+                            json!({ "type": "integer", "minimum": 0 })),
+                        query("limit", "Page size", json!({ "type": "integer", "minimum": 1,
+                            "maximum": MAX_REVISIONS, "default": DEFAULT_REVISIONS })),
+                    ],
+                    ("200", json_response("A page of revisions", schema("RevisionList"))),
+                    &[400, 401, 404, 503]),
+            },
+            "/documents/{name}/revisions/{rev}/export/{format}": {
+                "get": {
+                    "summary": "Download a revision of a pad or a calc in a format",
+                    "parameters": [
+                        name_param(),
+                        param("rev", "A revision number, as listed"),
+                        param("format", "a pad: txt, md, html, odt or docx; a calc: csv, ods, xlsx or html"),
+                        query("sheet", "a calc's CSV: the sheet, 1-based number or name (the first by default)", json!({ "type": "string" })),
+                        query("colors", "0 drops the authors' colours", json!({ "type": "string" })),
+                        query("authors", "0 drops the authors list", json!({ "type": "string" })),
+                    ],
+                    "responses": {
+                        "200": { "description": "The file", "content": {
+                            "text/plain": {}, "text/markdown": {}, "text/html": {},
+                            "text/csv": {}, "application/vnd.oasis.opendocument.spreadsheet": {},
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                            "application/vnd.oasis.opendocument.text": {},
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
+                        } },
+                        "400": errors(&[400])[0].1, "401": errors(&[401])[0].1,
+                        "404": errors(&[404])[0].1, "413": errors(&[413])[0].1,
+                        "503": errors(&[503])[0].1
+                    }
+                }
+            },
+            "/documents/{name}/revisions/{rev}/restore": {
+                "post": op("Make a revision the document's content again, as a new edit (live editors see it at once); restoring the revision before a restore undoes it",
+                    vec![name_param(), param("rev", "A revision number, as listed")],
+                    ("200", json_response("The new revision", json!({ "type": "object", "required": ["rev"],
+                        "properties": { "rev": { "type": "integer" } } }))),
+                    &[400, 401, 404, 413, 503]),
+            },
             "/stats": {
                 "get": op("Live documents, connections and whether creation is open", vec![],
                     ("200", json_response("Stats", schema("Stats"))), &[401]),
@@ -270,6 +318,24 @@ pub fn document(config: &Config) -> Value {
                             }
                         } },
                         "next": { "type": ["string", "null"] }
+                    }
+                },
+                "RevisionList": {
+                    "type": "object",
+                    "properties": {
+                        "revisions": { "type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "rev": { "type": "integer", "description": "Its number: never changes meaning" },
+                                "time": { "type": "integer", "description": "When it was reached (Unix seconds)" },
+                                "authors": { "type": "array", "items": { "type": "string" },
+                                    "description": "Names of who changed the document since the previous revision" },
+                                "restored_from": { "type": ["integer", "null"],
+                                    "description": "The revision a restore brought back" }
+                            }
+                        } },
+                        "next": { "type": ["integer", "null"], "description": "Pass as `after` for the following page" },
+                        "previous": { "type": ["integer", "null"], "description": "Pass as `before` for older revisions" }
                     }
                 },
                 "Stats": {

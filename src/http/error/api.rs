@@ -22,7 +22,7 @@ impl<E: Into<AppError>> From<E> for ApiError {
 }
 
 /// The status, code and message the API answers `e` with.
-fn said(e: &AppError) -> (StatusCode, &'static str, String) {
+pub(super) fn said(e: &AppError) -> (StatusCode, &'static str, String) {
     let unavailable = |message: &str| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -63,6 +63,7 @@ fn said(e: &AppError) -> (StatusCode, &'static str, String) {
             "not_found",
             "no such document".to_owned(),
         ),
+        AppError::NoRevision => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
         AppError::UnknownFormat(_) | AppError::UnknownCalcFormat(_) => {
             (StatusCode::NOT_FOUND, "unknown_format", e.to_string())
         }

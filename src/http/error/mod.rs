@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod history;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -78,6 +79,9 @@ pub enum AppError {
     /// No such route, document or link.
     #[error("not found")]
     NotFound,
+    /// The document exists but has no such revision.
+    #[error("no such revision")]
+    NoRevision,
     /// The server is shutting down.
     #[error("server shutting down")]
     ShuttingDown,
@@ -159,10 +163,13 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound => AppError::NotFound,
+            ServiceError::NoRevision => AppError::NoRevision,
             ServiceError::ShuttingDown => AppError::ShuttingDown,
             ServiceError::Unavailable => AppError::Unavailable,
             ServiceError::FileJobFailed => AppError::ExportFailed,
             ServiceError::CreationClosed(name, kind) => AppError::CreationClosed(name, kind),
+            ServiceError::TooLarge(why) => AppError::TooLarge(why),
+            ServiceError::DocumentTooLarge => AppError::DocumentTooLarge,
         }
     }
 }
@@ -212,9 +219,10 @@ impl AppError {
                 ErrorKind::BadRequest,
                 Problem::TooLarge(text),
             ),
-            AppError::NotFound | AppError::Disabled | AppError::NoEndpoint => {
-                (StatusCode::NOT_FOUND, ErrorKind::NotFound, Problem::None)
-            }
+            AppError::NotFound
+            | AppError::NoRevision
+            | AppError::Disabled
+            | AppError::NoEndpoint => (StatusCode::NOT_FOUND, ErrorKind::NotFound, Problem::None),
             AppError::UnknownFormat(_) => (
                 StatusCode::NOT_FOUND,
                 ErrorKind::NotFound,
@@ -318,6 +326,7 @@ impl AppError {
     fn calc_status(&self) -> StatusCode {
         match self {
             AppError::NotFound
+            | AppError::NoRevision
             | AppError::UnknownFormat(_)
             | AppError::UnknownCalcFormat(_)
             | AppError::Disabled

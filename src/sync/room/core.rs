@@ -1,18 +1,20 @@
 //! The room's decisions, as plain functions over plain state: which update is admitted and why
-//! one is refused, what a subscriber is sent, when changes go out, when the log is compacted,
+//! one is refused, what a subscriber is sent, when changes go out, when a checkpoint is due,
 //! what a delete must do first and what an unload leaves behind. No tokio, no channels, no
 //! storage: the task (`task.rs`) asks, then does the IO these answers describe.
 
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Add;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Any, Doc, Map, Out, ReadTxn, StateVector, Transact, Update};
 
-use crate::config::Config;
+use crate::config::{Config, HistoryKeep};
 use crate::doc::edit::EditRefused;
 use crate::doc::guard::GuardError;
+use crate::doc::history;
 use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::{DocMeta, Kind, NewDoc};
 use crate::doc::nesting::Nesting;
@@ -39,6 +41,8 @@ pub(in crate::sync) struct RoomSettings {
     pub sync: bool,
     /// The limits the room's decisions read.
     pub limits: Limits,
+    /// How long history is kept (thinned after each checkpoint).
+    pub history_keep: HistoryKeep,
 }
 
 impl RoomSettings {
@@ -52,6 +56,7 @@ impl RoomSettings {
             retention_default: config.retention_default,
             sync: config.sync,
             limits: Limits::from_config(config),
+            history_keep: config.history_keep(),
         }
     }
 }
@@ -61,10 +66,10 @@ impl RoomSettings {
 pub(in crate::sync) struct Limits {
     /// Past this encoded size, only deletions are admitted.
     pub max_doc_bytes: usize,
-    /// Log entries past which the log is replaced by a snapshot.
-    pub compact_after_updates: usize,
-    /// Log bytes past which the log is replaced by a snapshot.
-    pub compact_after_bytes: usize,
+    /// Log entries since the last checkpoint past which a checkpoint may be due.
+    pub checkpoint_after_updates: usize,
+    /// Log bytes since the last checkpoint past which a checkpoint may be due.
+    pub checkpoint_after_bytes: usize,
 }
 
 impl Limits {
@@ -72,8 +77,8 @@ impl Limits {
     fn from_config(config: &Config) -> Self {
         Self {
             max_doc_bytes: config.max_doc_bytes,
-            compact_after_updates: config.compact_after_updates,
-            compact_after_bytes: config.compact_after_bytes,
+            checkpoint_after_updates: config.compact_after_updates,
+            checkpoint_after_bytes: config.compact_after_bytes,
         }
     }
 }
@@ -86,10 +91,12 @@ pub(super) struct Ledger {
     pub meta: Option<DocMeta>,
     /// Sequence number of the last logged update.
     pub last_seq: u64,
-    /// Updates logged since the last snapshot.
+    /// Updates logged since the last checkpoint.
     pub log_entries: usize,
-    /// Bytes logged since the last snapshot.
+    /// Bytes logged since the last checkpoint.
     pub log_bytes: usize,
+    /// Size of the last checkpoint (0 if there is none).
+    pub checkpoint_bytes: usize,
     /// Estimated encoded size of the document.
     pub doc_bytes: usize,
     /// The nesting record of the document's shared types.
@@ -263,21 +270,21 @@ impl Ledger {
         self.log_bytes += len;
     }
 
-    /// Whether the log has grown past a compaction threshold.
-    pub fn compaction_due(&self, limits: &Limits) -> bool {
-        self.log_entries >= limits.compact_after_updates
-            || self.log_bytes >= limits.compact_after_bytes
+    /// Whether a checkpoint is due: the log since the last one has passed a threshold AND
+    /// weighs at least that checkpoint. The second rule keeps storage linear in the log (every
+    /// checkpoint is paid for by as many log bytes before it), however often the document is
+    /// opened or how big it is; the first keeps a rebuild's replay bounded.
+    pub fn checkpoint_due(&self, limits: &Limits) -> bool {
+        let past_threshold = self.log_entries >= limits.checkpoint_after_updates
+            || self.log_bytes >= limits.checkpoint_after_bytes;
+        self.log_entries > 0 && past_threshold && self.log_bytes >= self.checkpoint_bytes
     }
 
-    /// Whether there is a log to compact.
-    pub fn has_log(&self) -> bool {
-        self.log_entries > 0
-    }
-
-    /// Records that the log was replaced by a snapshot of `len` bytes.
-    pub fn compacted(&mut self, len: usize) {
+    /// Records a checkpoint of `len` bytes through the last logged entry.
+    pub fn checkpointed(&mut self, len: usize) {
         self.log_entries = 0;
         self.log_bytes = 0;
+        self.checkpoint_bytes = len;
         self.doc_bytes = len;
     }
 
@@ -309,7 +316,7 @@ impl Ledger {
 /// What a stopping room does before it leaves the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Unload {
-    /// Persist pending changes (then compact).
+    /// Persist pending changes (then checkpoint, if one is due).
     pub persist: bool,
     /// Erase the document if [`Ledger::erasable_at_unload`]. Not at shutdown: a page left open
     /// reconnects after the restart and must find its document, of its kind.
@@ -462,6 +469,95 @@ pub(super) fn untouched(doc: &Doc) -> bool {
         .all(|(client, clock)| *client == first_sheet && *clock <= FIRST_SHEET_CLOCK);
     // Checked second: the delete set walks every block, and only an untyped document is small.
     only_first_sheet && txn.snapshot().delete_set.is_empty()
+}
+
+/// The clients whose blocks update `update` carries (at most [`history::MAX_CLIENTS`]): who
+/// made a delta. `Update::state_vector` would miss them, as it counts only blocks from clock 0.
+pub(super) fn block_clients(update: &Update, into: &mut BTreeSet<u64>) {
+    for (client, _) in update.state_vector_lower().iter() {
+        if into.len() >= history::MAX_CLIENTS {
+            return;
+        }
+        into.insert(client.get());
+    }
+}
+
+/// Whether applying `update` may delete something: its delete set is not empty. A deletion
+/// carries no block of its author, so the room names the sender's awareness clients instead.
+pub(super) fn deletes(update: &Update) -> bool {
+    !update.delete_set().is_empty()
+}
+
+/// Most author names a room remembers having recorded; past it the memory starts afresh (a
+/// name is then written again, which is harmless).
+const MAX_KNOWN_AUTHORS: usize = 1024;
+
+/// The author names a room has recorded in storage, so that each is written once (again when
+/// it changes), and the clients it logged without a name yet: a client may write its
+/// `authors` entry after its first edit, and its name is recorded with the next entry.
+#[derive(Debug, Default)]
+pub(super) struct KnownAuthors {
+    names: HashMap<u64, String>,
+    unnamed: BTreeSet<u64>,
+}
+
+impl KnownAuthors {
+    /// The names in `doc`'s `authors` map, not recorded yet or changed, of `clients` and of
+    /// the clients logged earlier without one; remembers those of `clients` that have none.
+    pub fn unrecorded(&mut self, doc: &Doc, clients: &[u64]) -> Vec<(u64, String)> {
+        let txn = doc.transact();
+        let map = txn.get_map("authors");
+        let mut found = Vec::new();
+        let wanted: BTreeSet<u64> = clients.iter().chain(&self.unnamed).copied().collect();
+        for client in wanted {
+            let name = map
+                .as_ref()
+                .and_then(|map| map.get(&txn, &client.to_string()))
+                .and_then(|entry| author_name(&txn, entry));
+            match name {
+                Some(name) if self.names.get(&client) != Some(&name) => found.push((client, name)),
+                Some(_) => {}
+                None if self.unnamed.len() < MAX_KNOWN_AUTHORS => {
+                    self.unnamed.insert(client);
+                }
+                None => {}
+            }
+        }
+        found
+    }
+
+    /// Remembers names as recorded.
+    pub fn recorded(&mut self, names: Vec<(u64, String)>) {
+        if self.names.len() + names.len() > MAX_KNOWN_AUTHORS {
+            self.names.clear();
+        }
+        for (client, name) in names {
+            self.unnamed.remove(&client);
+            self.names.insert(client, name);
+        }
+    }
+}
+
+/// The `name` of an `authors` entry `{id, name, color}`, written as a plain object or a nested
+/// `Y.Map`; `None` if it has none (or an empty one). Cut to what history stores of a name.
+fn author_name<T: ReadTxn>(txn: &T, entry: Out) -> Option<String> {
+    let name = match entry {
+        Out::Any(Any::Map(m)) => m.get("name").cloned(),
+        Out::YMap(m) => match m.get(txn, "name")? {
+            Out::Any(any) => Some(any),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(Any::String(name)) = name else {
+        return None;
+    };
+    let mut end = name.len().min(history::MAX_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let name = name[..end].trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// The deltas as one merged update, so that they are encoded, logged and sent once; if yrs

@@ -20,7 +20,7 @@ use crate::sync::room::core::Ledger;
 pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), LoadError> {
     let Stored {
         meta,
-        snapshot,
+        snapshot: checkpoint,
         log,
     } = store.load(name.as_str())?;
     let meta = meta
@@ -31,6 +31,7 @@ pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), L
     let mut nesting = Nesting::default();
     let mut doc_bytes = 0;
     let mut log_bytes = 0;
+    let checkpoint_bytes = checkpoint.as_ref().map_or(0, Vec::len);
     {
         let mut txn = doc.transact_mut();
         let mut apply = |bytes: &[u8]| -> Result<(), LoadError> {
@@ -39,9 +40,9 @@ pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), L
             txn.apply_update(update)
                 .map_err(|_| LoadError::Corrupt("update"))
         };
-        if let Some(snapshot) = &snapshot {
-            apply(snapshot)?;
-            doc_bytes += snapshot.len();
+        if let Some(checkpoint) = &checkpoint {
+            apply(checkpoint)?;
+            doc_bytes += checkpoint.len();
         }
         for (_, update) in &log {
             apply(update)?;
@@ -53,6 +54,7 @@ pub(super) fn load(store: &dyn Store, name: &DocName) -> Result<(Doc, Ledger), L
         last_seq: log.last().map_or(0, |(seq, _)| *seq),
         log_entries: log.len(),
         log_bytes,
+        checkpoint_bytes,
         doc_bytes: doc_bytes + log_bytes,
         nesting,
     };

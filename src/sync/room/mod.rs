@@ -97,6 +97,17 @@ pub(in crate::sync) enum Command {
         /// Answered with the metadata once the change is persisted.
         reply: EditReply,
     },
+    /// Makes the document's content that of `state` (a whole earlier version, one v1 update)
+    /// as a new edit: pending changes are persisted first, then the restore as one log entry of
+    /// its own, then it is broadcast.
+    Restore {
+        /// The version brought back.
+        state: Vec<u8>,
+        /// The revision it is.
+        from: u64,
+        /// Answered once the restore is persisted and broadcast.
+        reply: oneshot::Sender<Result<Restored, RoomError>>,
+    },
     /// A validated message from a subscribed connection.
     Inbound {
         /// The sender.
@@ -241,6 +252,14 @@ impl RoomHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Edit { edit, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)
+    }
+
+    /// Makes the document's content that of `state` (a whole version, one v1 update), recorded
+    /// as restoring revision `from`; answers once it is persisted and broadcast.
+    pub async fn restore(&self, state: Vec<u8>, from: u64) -> Result<Restored, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Restore { state, from, reply }).await?;
+        answer.await.map_err(|_| RoomError::Closed)?
     }
 
     /// Unsubscribes a connection and removes the awareness states it introduced.

@@ -3,20 +3,22 @@
 //! the broadcast tick, awareness expiry and the unload grace.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, MissedTickBehavior};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::doc::edit::{self, EditRefused, TextEdit};
 use crate::doc::guard;
-use crate::doc::history::EntryInfo;
+use crate::doc::history::{self, EntryInfo, Origin};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::nesting::Nesting;
 use crate::store::{Entry, StoreError};
@@ -25,11 +27,11 @@ use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
 use crate::sync::protocol;
 use crate::sync::room::core::{
-    self, DeletePlan, FlushAt, FullState, Heard, Ledger, Refusal, ServerUpdate,
+    self, DeletePlan, FlushAt, FullState, Heard, KnownAuthors, Ledger, Refusal, ServerUpdate,
 };
 use crate::sync::room::load::{load, lock, observe};
 use crate::sync::room::{
-    Applied, Command, DeleteIf, EditReply, RoomError, RoomParts, MAX_BATCH, SERVER_CONN,
+    Applied, Command, DeleteIf, EditReply, Restored, RoomError, RoomParts, MAX_BATCH, SERVER_CONN,
 };
 
 /// A connection subscribed to the room.
@@ -53,7 +55,12 @@ struct Gathered {
     applied: Vec<oneshot::Sender<Result<Applied, RoomError>>>,
     /// API edits, applied after the clients' updates.
     edits: Vec<(TextEdit, EditReply)>,
+    /// Restores (version, revision, answer), each its own log entry after everything else.
+    restores: Vec<(Vec<u8>, u64, RestoreReply)>,
 }
+
+/// Where a room answers a restore.
+type RestoreReply = oneshot::Sender<Result<Restored, RoomError>>;
 
 /// A loaded room: the document, its subscribers, and what is pending.
 struct Room {
@@ -67,6 +74,13 @@ struct Room {
     ledger: Ledger,
     /// Awareness clients whose change is not yet broadcast.
     awareness_dirty: Vec<u64>,
+    /// Clients named in the next log entry beside those whose blocks it carries: the
+    /// awareness clients of connections whose updates deleted something.
+    pending_clients: BTreeSet<u64>,
+    /// The author names recorded in storage by this room.
+    authors: KnownAuthors,
+    /// Set while a thinning of this document's history runs: at most one at a time.
+    thinning: Arc<AtomicBool>,
     /// Arrival of the oldest update applied to the document but not yet persisted and
     /// broadcast; `None` when nothing is pending.
     pending_since: Option<Instant>,
@@ -116,6 +130,9 @@ pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         subscribers: HashMap::new(),
         ledger,
         awareness_dirty: Vec::new(),
+        pending_clients: BTreeSet::new(),
+        authors: KnownAuthors::default(),
+        thinning: Arc::default(),
         pending_since: None,
         last_flush: tokio::time::Instant::now(),
         flush_at: None,
@@ -187,7 +204,7 @@ impl Room {
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
                     self.flush().await;
-                    self.compact().await;
+                    self.checkpoint_if_due().await;
                     if rx.is_empty() {
                         return;
                     }
@@ -220,7 +237,8 @@ impl Room {
             self.erase_if_untouched().await;
         }
         if unload.persist && !self.broken && !self.deleted {
-            self.compact().await;
+            // Only if due: a document opened a thousand times must not store a thousand copies.
+            self.checkpoint_if_due().await;
         }
         // From here on nobody new can find this room; queued joins see it closed and retry
         // through the registry, which loads the document afresh from what was just persisted.
@@ -336,6 +354,7 @@ impl Room {
                 }
             }
             Command::Edit { edit, reply } => gathered.edits.push((edit, reply)),
+            Command::Restore { state, from, reply } => gathered.restores.push((state, from, reply)),
             Command::Inbound {
                 conn,
                 msg,
@@ -401,6 +420,7 @@ impl Room {
             snapshots,
             applied,
             edits,
+            restores,
         } = gathered;
         if !updates.is_empty() {
             self.apply(updates).await;
@@ -427,6 +447,14 @@ impl Room {
                 Err(RoomError::Unavailable)
             } else {
                 Ok(Applied::Done)
+            };
+            let _ = reply.send(outcome);
+        }
+        for (state, from, reply) in restores {
+            let outcome = if self.broken {
+                Err(RoomError::Unavailable)
+            } else {
+                self.restore(state, from).await
             };
             let _ = reply.send(outcome);
         }
@@ -611,6 +639,13 @@ impl Room {
     /// flush.
     async fn apply(&mut self, updates: Vec<(ConnId, Update)>) {
         self.full_state.clear();
+        for (conn, update) in &updates {
+            if *conn != SERVER_CONN && core::deletes(update) {
+                let owned = self.awareness.clients_of(*conn);
+                let room = history::MAX_CLIENTS.saturating_sub(self.pending_clients.len());
+                self.pending_clients.extend(owned.into_iter().take(room));
+            }
+        }
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = self.doc.transact_mut();
             let mut refused = Vec::new();
@@ -640,26 +675,25 @@ impl Room {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
         let since = self.pending_since.take();
         let deltas = core::merge(deltas);
+        let mut clients = std::mem::take(&mut self.pending_clients);
         if deltas.is_empty() {
             return;
+        }
+        for delta in &deltas {
+            if let Ok(update) = Update::decode_v1(delta) {
+                core::block_clients(&update, &mut clients);
+            }
         }
         let mut frames = Vec::with_capacity(deltas.len());
         for delta in deltas {
             // Encoded before the delta moves to storage, so it is never copied.
             frames.push(protocol::sync_update(&delta));
-            if let Err(e) = self.persist(delta).await {
+            let info = EntryInfo::edit(self.parts.clock.now_ms(), clients.iter().copied());
+            if let Err(e) = self.persist(delta, info).await {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 // Nothing of this batch was broadcast; the next room reloads what storage
                 // holds, and the clients push what it lacks when they reconnect.
-                self.broken = true;
-                return if e.is_io() {
-                    self.disconnect_all(
-                        code::TRY_AGAIN_LATER,
-                        "storage unavailable (disk full?), reconnect later",
-                    )
-                } else {
-                    self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
-                };
+                return self.storage_failed(&e);
             }
         }
         if let Some(since) = since {
@@ -677,13 +711,27 @@ impl Room {
                 .stats
                 .broadcast(Instant::now().saturating_duration_since(since));
         }
-        if self.ledger.compaction_due(&self.parts.settings.limits) {
-            self.compact().await;
+        self.checkpoint_if_due().await;
+    }
+
+    /// Closes the room after a failed write: it stops without writing, and everyone is told
+    /// whether to come back later (the disk) or now (anything else).
+    fn storage_failed(&mut self, e: &StoreError) {
+        self.broken = true;
+        if e.is_io() {
+            self.disconnect_all(
+                code::TRY_AGAIN_LATER,
+                "storage unavailable (disk full?), reconnect later",
+            )
+        } else {
+            self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync")
         }
     }
 
-    /// Appends one delta to the log (and the metadata when it changed).
-    async fn persist(&mut self, delta: Vec<u8>) -> Result<(), StoreError> {
+    /// Appends one delta to the log with what history records of it (and the metadata when it
+    /// changed, and the names of its authors not yet recorded, in the same storage call);
+    /// returns its sequence number.
+    async fn persist(&mut self, delta: Vec<u8>, info: EntryInfo) -> Result<u64, StoreError> {
         // A client wrote to a name nobody opened through a page: that creates the document.
         if let Some(new) = self
             .ledger
@@ -696,10 +744,16 @@ impl Room {
         let name = self.parts.name.clone();
         let sync = self.parts.settings.sync;
         let len = delta.len();
-        let info = EntryInfo::edit(self.parts.clock.now().saturating_mul(1000), []).to_bytes();
+        let names = self.authors.unrecorded(&self.doc, &info.clients);
+        let info = info.to_bytes();
+        let recorded = names.clone();
         let write = move || {
             if let Some((meta, expires)) = meta {
                 store.put_meta(name.as_str(), &meta, expires)?;
+            }
+            if !names.is_empty() {
+                let names: Vec<(u64, &str)> = names.iter().map(|(c, n)| (*c, n.as_str())).collect();
+                store.put_authors(name.as_str(), &names)?;
             }
             let entry = Entry {
                 update: &delta,
@@ -718,47 +772,167 @@ impl Room {
         // tick's coalescing, one hand-off per tick per room is what this costs.
         let seq = blocking(write).await?;
         self.ledger.logged(seq, len);
-        Ok(())
+        self.authors.recorded(recorded);
+        Ok(seq)
     }
 
-    /// Replaces the log with a snapshot of the live document. Failures are logged: the log
-    /// still holds everything, so nothing is lost.
-    async fn compact(&mut self) {
-        if !self.ledger.has_log() {
+    /// Stores a checkpoint of the live document if one is due ([`Ledger::checkpoint_due`]),
+    /// then thins the history in the background. Failures are logged: the log still holds
+    /// everything, so nothing is lost.
+    async fn checkpoint_if_due(&mut self) {
+        if !self.ledger.checkpoint_due(&self.parts.settings.limits) {
             return;
         }
-        let snapshot = self
+        let state = self
             .doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let through = self.ledger.last_seq;
-        let len = snapshot.len();
+        let len = state.len();
         let write = move || {
-            store.checkpoint(name.as_str(), &snapshot, through)?;
+            store.checkpoint(name.as_str(), &state, through)?;
             // The nesting record afresh from what yrs holds: items merged or collected since
             // load no longer count, and content that arrived before what it hangs on is known.
             let mut nesting = Nesting::default();
-            Ok(guard::document_shape(&snapshot)
+            Ok(guard::document_shape(&state)
                 .and_then(|shape| nesting.admit(&shape))
                 .map(|()| nesting))
         };
         match blocking(write).await {
             Ok(nesting) => {
-                tracing::debug!(doc = %self.parts.name, bytes = len, "compacted");
-                self.ledger.compacted(len);
+                tracing::debug!(doc = %self.parts.name, bytes = len, through, "checkpoint");
+                self.ledger.checkpointed(len);
                 match nesting {
                     Ok(nesting) => self.ledger.nesting = nesting,
                     // Every update was admitted, so this is not expected; the old record
                     // still bounds the document.
                     Err(e) => {
-                        tracing::error!(doc = %self.parts.name, error = %e, "cannot recount the compacted document")
+                        tracing::error!(doc = %self.parts.name, error = %e, "cannot recount the checkpointed document")
                     }
                 }
+                self.thin_history();
             }
-            Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "compaction failed"),
+            Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "checkpoint failed"),
         }
+    }
+
+    /// Starts thinning the document's history on the blocking pool, not awaited: the room
+    /// goes on serving. The store's calls do nothing to an erased document, so an erasure
+    /// meanwhile wins.
+    fn thin_history(&self) {
+        if self.thinning.swap(true, Ordering::AcqRel) {
+            // The one running covers this checkpoint's history too, or the next one will.
+            return;
+        }
+        /// Clears the flag when the thinning ends, even by panic.
+        struct Running(Arc<AtomicBool>);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let running = Running(self.thinning.clone());
+        let store = self.parts.store.clone();
+        let name = self.parts.name.clone();
+        let now_ms = self.parts.clock.now_ms();
+        let keep = self.parts.settings.history_keep;
+        tokio::task::spawn_blocking(move || {
+            match crate::sync::history::thin(&*store, name.as_str(), now_ms, keep) {
+                Ok(thinned) if thinned != Default::default() => {
+                    tracing::debug!(doc = %name, merged = thinned.merged, dropped = thinned.dropped, "history thinned")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(doc = %name, error = %e, "cannot thin history"),
+            }
+            drop(running);
+        });
+    }
+
+    /// Makes the document's content that of `state` (a whole earlier version) as one log
+    /// entry of its own recorded as restoring `from`: what was pending is persisted first (the
+    /// state before the restore is its own entry), then the restore, then it is broadcast.
+    async fn restore(&mut self, state: Vec<u8>, from: u64) -> Result<Restored, RoomError> {
+        if self.ledger.meta.is_none() {
+            return Ok(Restored::Missing);
+        }
+        let limits = self.parts.settings.limits;
+        if state.len() > limits.max_doc_bytes {
+            return Ok(Restored::TooBig);
+        }
+        self.flush_updates().await;
+        if self.broken {
+            return Err(RoomError::Unavailable);
+        }
+        // Decoded and vetted off the room's task: as costly as loading a document.
+        let target = tokio::task::spawn_blocking(move || history::rebuild(Some(&state), &[]))
+            .await
+            .map_err(|_| RoomError::Unavailable)?
+            .map_err(|e| {
+                tracing::error!(doc = %self.parts.name, error = %e, "version to restore refused");
+                RoomError::Unavailable
+            })?;
+        self.full_state.clear();
+        let restored = catch_unwind(AssertUnwindSafe(|| {
+            crate::doc::restore::restore(&self.doc, &target)
+        }));
+        match restored {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                // Part of it may be applied: storage holds the state before it.
+                tracing::error!(doc = %self.parts.name, error = %e, "restore failed; reloading from storage");
+                self.reload().await;
+                return Err(RoomError::Unavailable);
+            }
+            Err(_) => {
+                tracing::error!(doc = %self.parts.name, "restoring panicked; reloading from storage");
+                self.reload().await;
+                return Err(RoomError::Unavailable);
+            }
+        }
+        // One entry, one revision: the restore's transactions merged (yrs made them all).
+        let mut deltas = core::merge(std::mem::take(&mut *lock(&self.deltas)));
+        let delta = match (deltas.pop(), deltas.is_empty()) {
+            (Some(delta), true) => delta,
+            // A restore that changes nothing is still recorded (an empty update): it is a
+            // revision, as asked.
+            (None, _) => Update::new().encode_v1(),
+            (Some(_), false) => {
+                tracing::error!(doc = %self.parts.name, "cannot merge the restore's changes; reloading from storage");
+                self.reload().await;
+                return Err(RoomError::Unavailable);
+            }
+        };
+        let mut clients = BTreeSet::new();
+        let changed = match Update::decode_v1(&delta) {
+            Ok(update) => {
+                core::block_clients(&update, &mut clients);
+                !update.is_empty()
+            }
+            Err(_) => true,
+        };
+        // Measured like an edit: it counts towards the document's size.
+        self.ledger.count(delta.len());
+        let frame = changed.then(|| protocol::sync_update(&delta));
+        let info = EntryInfo {
+            time_ms: self.parts.clock.now_ms(),
+            clients: clients.into_iter().collect(),
+            origin: Origin::Restore { from },
+        };
+        let seq = match self.persist(delta, info).await {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot persist restore; closing the room");
+                self.storage_failed(&e);
+                return Err(RoomError::Unavailable);
+            }
+        };
+        if let Some(frame) = frame {
+            self.broadcast(frame);
+        }
+        self.checkpoint_if_due().await;
+        Ok(Restored::Done { rev: seq })
     }
 
     /// Rebuilds the document from storage after a panic left it in an unknown state; every
@@ -767,6 +941,7 @@ impl Room {
         lock(&self.deltas).clear();
         self.full_state.clear();
         self.pending_since = None;
+        self.pending_clients.clear();
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let loaded = tokio::task::spawn_blocking(move || load(&*store, &name)).await;

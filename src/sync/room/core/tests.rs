@@ -12,8 +12,8 @@ use crate::sync::room::Applied;
 
 const LIMITS: Limits = Limits {
     max_doc_bytes: 1_000,
-    compact_after_updates: 10,
-    compact_after_bytes: 500,
+    checkpoint_after_updates: 10,
+    checkpoint_after_bytes: 500,
 };
 
 fn meta(kind: Kind, lifetime: Lifetime, provisional: bool) -> DocMeta {
@@ -280,21 +280,123 @@ fn the_expiry_is_written_at_most_once_per_second_of_edits() {
 }
 
 #[test]
-fn the_log_is_compacted_past_either_threshold() {
+fn a_checkpoint_is_due_past_either_threshold() {
     let mut ledger = pad();
-    assert!(!ledger.has_log());
-    for seq in 1..LIMITS.compact_after_updates as u64 {
+    assert!(!ledger.checkpoint_due(&LIMITS), "nothing logged");
+    for seq in 1..LIMITS.checkpoint_after_updates as u64 {
         ledger.logged(seq, 1);
-        assert!(!ledger.compaction_due(&LIMITS));
+        assert!(!ledger.checkpoint_due(&LIMITS));
     }
     ledger.logged(10, 1);
-    assert!(ledger.compaction_due(&LIMITS), "by count");
+    assert!(ledger.checkpoint_due(&LIMITS), "by count");
     assert_eq!(ledger.last_seq, 10);
-    ledger.compacted(42);
-    assert!(!ledger.has_log() && !ledger.compaction_due(&LIMITS));
-    assert_eq!(ledger.doc_bytes, 42);
-    ledger.logged(11, LIMITS.compact_after_bytes);
-    assert!(ledger.compaction_due(&LIMITS), "by bytes");
+    ledger.checkpointed(5);
+    assert!(!ledger.checkpoint_due(&LIMITS));
+    assert_eq!((ledger.doc_bytes, ledger.checkpoint_bytes), (5, 5));
+    ledger.logged(11, LIMITS.checkpoint_after_bytes);
+    assert!(ledger.checkpoint_due(&LIMITS), "by bytes");
+}
+
+#[test]
+fn a_checkpoint_waits_for_a_log_as_heavy_as_the_last_one() {
+    // A document of 10 kB: ten small edits pass the count threshold, not its weight.
+    let mut ledger = Ledger {
+        checkpoint_bytes: 10_000,
+        ..pad()
+    };
+    for seq in 1..=LIMITS.checkpoint_after_updates as u64 {
+        ledger.logged(seq, 100);
+    }
+    assert!(!ledger.checkpoint_due(&LIMITS), "1 kB of log after 10 kB");
+    ledger.logged(11, 9_000);
+    assert!(ledger.checkpoint_due(&LIMITS), "as heavy as the checkpoint");
+    // So checkpoints never outweigh the log: each but the latest is paid for by as many log
+    // bytes after it.
+    let (mut log, mut checkpoints, mut last) = (0usize, 10_000usize, 10_000usize);
+    let mut ledger = Ledger {
+        checkpoint_bytes: 10_000,
+        ..pad()
+    };
+    for seq in 1..=100_000u64 {
+        ledger.logged(seq, 37);
+        log += 37;
+        if ledger.checkpoint_due(&LIMITS) {
+            // The document grows with its log.
+            let size = 10_000 + log / 2;
+            ledger.checkpointed(size);
+            checkpoints += size;
+            last = size;
+        }
+    }
+    assert!(checkpoints <= log + last, "{checkpoints} for {log}");
+}
+
+#[test]
+fn an_updates_authors_are_the_clients_of_its_blocks() {
+    let a = Doc::with_client_id(7);
+    let text = a.get_or_insert_text("content");
+    text.insert(&mut a.transact_mut(), 0, "hello");
+    let before = a.transact().state_vector();
+    text.insert(&mut a.transact_mut(), 5, "!");
+    // A delta that starts past clock 0 still names its author.
+    let delta = a.transact().encode_state_as_update_v1(&before);
+    let mut clients = std::collections::BTreeSet::new();
+    block_clients(&Update::decode_v1(&delta).expect("delta"), &mut clients);
+    assert_eq!(clients.into_iter().collect::<Vec<_>>(), vec![7]);
+    assert!(!deletes(&Update::decode_v1(&delta).expect("delta")));
+    // A deletion carries no block: the room names the sender's awareness clients instead.
+    let before = a.transact().state_vector();
+    text.remove_range(&mut a.transact_mut(), 0, 2);
+    let deletion =
+        Update::decode_v1(&a.transact().encode_state_as_update_v1(&before)).expect("deletion");
+    let mut clients = std::collections::BTreeSet::new();
+    block_clients(&deletion, &mut clients);
+    assert!(clients.is_empty());
+    assert!(deletes(&deletion));
+}
+
+#[test]
+fn author_names_are_read_once_and_again_when_they_change() {
+    let doc = Doc::new();
+    let authors = doc.get_or_insert_map("authors");
+    authors.insert(
+        &mut doc.transact_mut(),
+        "7",
+        Any::from(std::collections::HashMap::from([(
+            "name".to_owned(),
+            Any::from("Élève Un"),
+        )])),
+    );
+    authors.insert(
+        &mut doc.transact_mut(),
+        "8",
+        MapPrelim::from([("name", "Prof"), ("color", "#123456")]),
+    );
+    let mut known = KnownAuthors::default();
+    let names = known.unrecorded(&doc, &[7, 8, 9]);
+    assert_eq!(
+        names,
+        vec![(7, "Élève Un".to_owned()), (8, "Prof".to_owned())],
+        "plain objects and nested maps; no name, nothing"
+    );
+    known.recorded(names);
+    assert!(known.unrecorded(&doc, &[7, 8]).is_empty(), "recorded once");
+    authors.insert(
+        &mut doc.transact_mut(),
+        "8",
+        MapPrelim::from([("name", "Madame")]),
+    );
+    assert_eq!(
+        known.unrecorded(&doc, &[7, 8]),
+        vec![(8, "Madame".to_owned())]
+    );
+    // A name written after its client's first entry comes with the next entry, whoever's.
+    authors.insert(
+        &mut doc.transact_mut(),
+        "9",
+        MapPrelim::from([("name", "Tard")]),
+    );
+    assert_eq!(known.unrecorded(&doc, &[7]), vec![(9, "Tard".to_owned())]);
 }
 
 #[test]
@@ -509,7 +611,7 @@ fn a_rooms_settings_are_read_from_the_configuration_once() {
     .expect("config");
     let settings = RoomSettings::from_config(&config);
     assert_eq!(settings.limits.max_doc_bytes, 1234);
-    assert_eq!(settings.limits.compact_after_updates, 7);
+    assert_eq!(settings.limits.checkpoint_after_updates, 7);
     assert_eq!(
         settings.broadcast_tick,
         Duration::from_secs(1),

@@ -1,29 +1,34 @@
 //! The room task's orderings, which no decision in `core` can show: storage is written before
-//! clients hear of it. Writes and erasures are slowed down, so a frame or close sent before
+//! clients hear of it (updates and restores), and what history records of each entry. Writes and erasures are slowed down, so a frame or close sent before
 //! the storage call it should follow is seen while that call is still pending.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use yrs::{Doc, ReadTxn, StateVector, Text, Transact};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Map, MapPrelim, ReadTxn, StateVector, Text, Transact, Update};
 
 use crate::config::Config;
+use crate::doc::history::{self, EntryInfo, Origin};
 use crate::doc::lifetime::Lifetime;
 use crate::doc::meta::{Kind, NewDoc};
 use crate::doc::name::DocName;
-use crate::store::{Due, Entry, Health, Listed, RedbStore, Store, StoreError, Stored};
+use crate::store::{Due, Dump, Entry, Health, Listed, RedbStore, Store, StoreError, Stored};
+use crate::sync::awareness::Entry as AwarenessEntry;
 use crate::sync::hub::Hub;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
 use crate::sync::outbox::{self, code};
 use crate::sync::protocol::{self, Message};
-use crate::sync::room::DeleteIf;
+use crate::sync::room::{DeleteIf, Restored};
 
 /// How long a slowed storage call takes.
 const SLOW: Duration = Duration::from_millis(50);
 
-/// A store whose appends and erasures take [`SLOW`] before they start.
-struct Slow(Arc<RedbStore>);
+/// A store whose appends and erasures take [`SLOW`] before they start, and which counts the
+/// checkpoints it stores.
+struct Slow(Arc<RedbStore>, Arc<AtomicUsize>);
 
 impl Store for Slow {
     fn load(&self, name: &str) -> Result<Stored, StoreError> {
@@ -40,6 +45,7 @@ impl Store for Slow {
         self.0.append(name, entries)
     }
     fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
         self.0.checkpoint(name, state, through)
     }
     fn history(
@@ -49,6 +55,42 @@ impl Store for Slow {
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.0.history(name, after, limit)
+    }
+    fn history_before(
+        &self,
+        name: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.history_before(name, before, limit)
+    }
+    fn log_between(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.log_between(name, first, last, limit)
+    }
+    fn squash(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        update: &[u8],
+        info: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.0.squash(name, first, last, update, info)
+    }
+    fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError> {
+        self.0.forget(name, through, state)
+    }
+    fn dump(&self, name: &str) -> Result<Dump, StoreError> {
+        self.0.dump(name)
+    }
+    fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError> {
+        self.0.put_dump(name, dump)
     }
     fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError> {
         self.0.version(name, through)
@@ -112,16 +154,23 @@ impl Store for Slow {
 struct Setup {
     hub: Hub,
     store: Arc<RedbStore>,
+    checkpoints: Arc<AtomicUsize>,
     name: DocName,
     _dir: tempfile::TempDir,
 }
 
 /// A hub over a fresh, [`Slow`] store, holding pad `name`.
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+/// [`setup`] with these command-line options.
+async fn setup_with(args: &[&str]) -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(crate::store::open_for_tests(dir.path()));
-    let config = Config::load_from(["ardoise"]).expect("config");
-    let dyn_store: Arc<dyn Store> = Arc::new(Slow(store.clone()));
+    let config = Config::load_from(["ardoise"].iter().chain(args).copied()).expect("config");
+    let checkpoints = Arc::new(AtomicUsize::new(0));
+    let dyn_store: Arc<dyn Store> = Arc::new(Slow(store.clone(), checkpoints.clone()));
     let hub = Hub::new(dyn_store, &config, CancellationToken::new());
     let name = DocName::parse("orderings").expect("name");
     let pad = NewDoc {
@@ -134,6 +183,7 @@ async fn setup() -> Setup {
     Setup {
         hub,
         store,
+        checkpoints,
         name,
         _dir: dir,
     }
@@ -187,4 +237,260 @@ async fn clients_of_an_erased_document_are_closed_only_once_it_is_erased() {
     let (code, meta_at_close) = watch.await.expect("watcher");
     assert_eq!(code, code::GONE);
     assert!(meta_at_close.is_none(), "erased before the close");
+}
+
+/// The update client `doc` sends for what it changed since `before`.
+fn sent(doc: &Doc, before: &StateVector) -> Inbound {
+    let update = doc.transact().encode_state_as_update_v1(before);
+    Inbound::Update(Box::new(CheckedUpdate::decode(&update).expect("update")))
+}
+
+/// The next document update `rx` receives, skipping awareness frames.
+async fn next_update(rx: &mut outbox::OutboxReceiver) -> Vec<u8> {
+    loop {
+        let frame = rx.recv().await.expect("a frame");
+        if let Ok(Message::Update(update)) = protocol::decode(&frame) {
+            return update.to_vec();
+        }
+    }
+}
+
+/// What history recorded of every entry of `name`, oldest first.
+fn entries(store: &RedbStore, name: &DocName) -> Vec<(u64, EntryInfo)> {
+    store
+        .history(name.as_str(), None, 1_000)
+        .expect("history")
+        .into_iter()
+        .map(|(seq, info)| (seq, EntryInfo::from_bytes(&info).expect("info")))
+        .collect()
+}
+
+/// The pad's text as of entry `through`, rebuilt from storage, and that version's state.
+fn version(store: &RedbStore, name: &DocName, through: u64) -> (String, Vec<u8>) {
+    let stored = store.version(name.as_str(), through).expect("version");
+    let doc = history::rebuild(stored.snapshot.as_deref(), &stored.log).expect("rebuild");
+    let text = doc
+        .get_or_insert_text("content")
+        .get_string(&doc.transact());
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    (text, state)
+}
+
+/// The live pad's text, through the hub.
+async fn live_text(s: &Setup) -> String {
+    let state = s
+        .hub
+        .snapshot(&s.name)
+        .await
+        .expect("snapshot")
+        .expect("stored");
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(&state).expect("state"))
+        .expect("applied");
+    let text = doc
+        .get_or_insert_text("content")
+        .get_string(&doc.transact());
+    text
+}
+
+#[tokio::test]
+async fn entries_record_their_time_their_clients_and_their_authors_names() {
+    let s = setup().await;
+    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
+    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
+    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
+    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+
+    let local = Doc::with_client_id(7);
+    let before = local.transact().state_vector();
+    local
+        .get_or_insert_text("content")
+        .insert(&mut local.transact_mut(), 0, "hello");
+    local.get_or_insert_map("authors").insert(
+        &mut local.transact_mut(),
+        "7",
+        MapPrelim::from([("id", "a1"), ("name", "Élève Un"), ("color", "#336699")]),
+    );
+    room.inbound(1, sent(&local, &before), Instant::now())
+        .await
+        .expect("sent");
+    next_update(&mut reader_rx).await;
+    let logged = entries(&s.store, &s.name);
+    assert_eq!(logged.len(), 1);
+    let info = &logged[0].1;
+    assert_eq!(info.clients, vec![7]);
+    assert_eq!(info.origin, Origin::Edit);
+    assert!(
+        info.time_ms > 1_700_000_000_000,
+        "a time in ms: {}",
+        info.time_ms
+    );
+    assert_eq!(
+        s.store.authors(s.name.as_str(), &[7]).expect("authors"),
+        vec![(7, "Élève Un".to_owned())]
+    );
+
+    // A deletion carries no block of its author: the sender's awareness clients are named.
+    let state = AwarenessEntry {
+        client: 7,
+        clock: 1,
+        state: Some(r#"{"user":{"name":"Élève Un"}}"#.into()),
+    };
+    room.inbound(1, Inbound::Awareness(vec![state]), Instant::now())
+        .await
+        .expect("sent");
+    let before = local.transact().state_vector();
+    local
+        .get_or_insert_text("content")
+        .remove_range(&mut local.transact_mut(), 0, 2);
+    room.inbound(1, sent(&local, &before), Instant::now())
+        .await
+        .expect("sent");
+    next_update(&mut reader_rx).await;
+    let logged = entries(&s.store, &s.name);
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[1].1.clients, vec![7], "who deleted shows");
+}
+
+#[tokio::test]
+async fn a_restore_is_one_entry_persisted_before_anyone_receives_it_and_can_be_undone() {
+    let s = setup().await;
+    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
+    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
+    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
+    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+
+    let local = Doc::with_client_id(7);
+    let text = local.get_or_insert_text("content");
+    for word in ["hello", " world"] {
+        let before = local.transact().state_vector();
+        let len = text.len(&local.transact());
+        text.insert(&mut local.transact_mut(), len, word);
+        room.inbound(1, sent(&local, &before), Instant::now())
+            .await
+            .expect("sent");
+        next_update(&mut reader_rx).await;
+    }
+    let logged = entries(&s.store, &s.name);
+    let (first, second) = (logged[0].0, logged[1].0);
+    let (old, state) = version(&s.store, &s.name, first);
+    assert_eq!(old, "hello");
+
+    let restoring = {
+        let hub_name = s.name.clone();
+        let hub = &s.hub;
+        async move { hub.restore(&hub_name, state, first).await }
+    };
+    let (restored, frame) = tokio::join!(restoring, async {
+        let frame = next_update(&mut reader_rx).await;
+        (frame, entries(&s.store, &s.name))
+    });
+    let (_, at_broadcast) = frame;
+    let Ok(Restored::Done { rev }) = restored else {
+        panic!("restored: {restored:?}");
+    };
+    let after = entries(&s.store, &s.name);
+    assert_eq!(after.len(), 3, "one entry");
+    assert_eq!(after[2].0, rev);
+    assert_eq!(after[2].1.origin, Origin::Restore { from: first });
+    assert_eq!(at_broadcast.len(), 3, "persisted before it was sent");
+    assert_eq!(live_text(&s).await, "hello");
+    assert_eq!(version(&s.store, &s.name, rev).0, "hello");
+
+    // Restoring the revision before the restore brings back the state before it.
+    let (text_before, state) = version(&s.store, &s.name, second);
+    assert_eq!(text_before, "hello world");
+    let undone = s.hub.restore(&s.name, state, second).await;
+    assert!(
+        matches!(undone, Ok(Restored::Done { rev: r }) if r > rev),
+        "{undone:?}"
+    );
+    assert_eq!(live_text(&s).await, "hello world");
+}
+
+#[tokio::test]
+async fn a_restore_that_changes_nothing_is_still_a_revision_and_the_document_reloads() {
+    let s = setup_with(&["--unload-grace-secs", "0"]).await;
+    let state_of = |t: &str| {
+        let doc = Doc::new();
+        doc.get_or_insert_text("content")
+            .insert(&mut doc.transact_mut(), 0, t);
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        state
+    };
+    // The pad is empty: restoring an empty version changes nothing.
+    let Ok(Restored::Done { rev }) = s.hub.restore(&s.name, state_of(""), 1).await else {
+        panic!("not restored");
+    };
+    let Ok(Restored::Done { rev: second }) = s.hub.restore(&s.name, state_of("abc"), rev).await
+    else {
+        panic!("not restored");
+    };
+    let logged = entries(&s.store, &s.name);
+    assert_eq!(
+        logged.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![rev, second]
+    );
+    assert_eq!(logged[0].1.origin, Origin::Restore { from: 1 });
+    wait_unloaded(&s.hub).await;
+    assert_eq!(live_text(&s).await, "abc", "reloaded from the log");
+}
+
+#[tokio::test]
+async fn a_restore_of_a_missing_or_too_big_document_applies_nothing() {
+    let s = setup_with(&["--max-doc-bytes", "64"]).await;
+    let missing = DocName::parse("nobody-wrote-here").expect("name");
+    assert_eq!(
+        s.hub.restore(&missing, vec![0, 0], 1).await,
+        Ok(Restored::Missing)
+    );
+    let big = Doc::new();
+    big.get_or_insert_text("content")
+        .insert(&mut big.transact_mut(), 0, &"x".repeat(200));
+    let state = big
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    assert_eq!(s.hub.restore(&s.name, state, 1).await, Ok(Restored::TooBig));
+    assert!(entries(&s.store, &s.name).is_empty(), "nothing logged");
+}
+
+#[tokio::test]
+async fn opening_a_document_a_thousand_times_stores_no_checkpoint() {
+    let s = setup_with(&["--unload-grace-secs", "0", "--compact-after-updates", "1"]).await;
+    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
+    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
+    let local = Doc::with_client_id(7);
+    let before = local.transact().state_vector();
+    local.get_or_insert_text("content").insert(
+        &mut local.transact_mut(),
+        0,
+        &"a long enough text ".repeat(20),
+    );
+    room.inbound(1, sent(&local, &before), Instant::now())
+        .await
+        .expect("sent");
+    room.leave(1).await.expect("left");
+    wait_unloaded(&s.hub).await;
+    let first = s.checkpoints.load(Ordering::SeqCst);
+    assert_eq!(first, 1, "a checkpoint past the threshold");
+
+    for conn in 2..1_002 {
+        let (c, _rx) = outbox::channel(64, 1 << 20);
+        let room = s.hub.join(&s.name, conn, &c, false).await.expect("join");
+        room.leave(conn).await.expect("left");
+        wait_unloaded(&s.hub).await;
+    }
+    assert_eq!(s.checkpoints.load(Ordering::SeqCst), first, "none added");
+}
+
+/// Waits until no room is live (polling: an unload is announced to nobody).
+async fn wait_unloaded(hub: &Hub) {
+    while hub.live_rooms() > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
