@@ -204,7 +204,7 @@ test('screenshots of the open panel, 1280×800 and 375×740, French and English;
       await openHistory(p.page)
       await p.page.focus('#history-slider')
       await p.page.keyboard.press('ArrowLeft')
-      await p.page.waitForSelector('.history-preview[data-rev]:not([aria-busy])', { timeout: WAIT_MS })
+      await previewOf(p.page, await p.page.getAttribute('.history-item[aria-current="true"]', 'data-rev'))
       // the panel fits the phone's width: nothing wider than the screen
       const overflow = await p.page.evaluate(() => document.getElementById('history-panel').scrollWidth - window.innerWidth)
       assert.ok(overflow <= 0, `the panel is ${overflow}px wider than the screen`)
