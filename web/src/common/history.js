@@ -146,9 +146,11 @@ export function historyPanel ({ ds, ydoc, nonce, readOnly, exports, exportLabel,
     formatters()
     return dates.format(new Date(r.time * 1000))
   }
+  /** Who made it; a restore nobody is named for says only what it restored. */
   const who = (r) => {
     formatters()
-    return r.authors.length ? names.format(r.authors) : t('history.nobody')
+    if (r.authors.length) return names.format(r.authors)
+    return r.restoredFrom === null ? t('history.nobody') : ''
   }
   const byRev = (rev) => revs.find((r) => r.rev === rev)
   /** "restored from the version of <time>" (or its number when that page is not loaded). */
@@ -269,7 +271,7 @@ export function historyPanel ({ ds, ydoc, nonce, readOnly, exports, exportLabel,
         onclick: () => select(i, true)
       },
       h('time.history-time', { datetime: new Date(r.time * 1000).toISOString() }, when(r)),
-      h('span.history-authors', null, who(r)),
+      who(r) ? h('span.history-authors', null, who(r)) : null,
       restored ? h('span.history-restored', null, restored) : null)
       list.appendChild(h('li', null, item))
     }
