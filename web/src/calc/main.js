@@ -10,6 +10,8 @@ import { t, initLang, onLang, bindText, lang, withLang } from '../common/i18n.js
 import { pageChrome } from '../common/chrome.js'
 import { creatorDelete, goneKey } from '../common/creator.js'
 import { calcFileMenu } from './menu.js'
+import { historyPanel } from '../common/history.js'
+import { renderCalcVersion } from './historyview.js'
 import { remoteUser } from '../common/presence.js'
 import { createGrid, DEFAULT_W } from './grid.js'
 import { loadEngine, Evaluation } from './engine.js'
@@ -101,8 +103,18 @@ function main () {
     readOnly,
     sheet: () => ({ index: current, name: lay.sheets[current] ? lay.sheets[current].name : `${t('calc.sheet')}${current + 1}` })
   })
+  // History: every earlier version, previewed (the sheet on screen), exported and restored
+  const history = historyPanel({
+    ds,
+    ydoc,
+    nonce,
+    readOnly,
+    exports: ['csv', 'ods', 'xlsx', 'html'],
+    exportLabel: (fmt) => t(fmt === 'csv' ? 'history.csv' : `calc.export.${fmt}`),
+    render: (doc, host, authorClass) => renderCalcVersion(doc, host, authorClass, { locale: lang(), sheetId: sids[current] || null, unnamed: t('calc.sheet') })
+  })
   const { conn, awareness, header, notice: operatorNotice, side, setSide, ensureAuthor, renderPeople } =
-    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu: fileMenu, headerExtras: creator.button, onGone })
+    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu: fileMenu, headerExtras: [history && history.button, creator.button], onGone })
   let sheet = null // {id, rows, cols, rowIndex, colIndex, parts}
   let evaluation = null
   let engine = 'loading' // 'loading' | 'ready' | 'failed'
@@ -883,7 +895,7 @@ function main () {
   onLang(() => grid.focusEl.setAttribute('aria-label', t('calc.grid')))
   clear(app)
   app.classList.add('pad-app', 'calc-app')
-  app.append(header, operatorNotice, h('div.pad-body', null, main, side))
+  app.append(header, operatorNotice, h('div.pad-body', null, main, history && history.panel, side))
   setSide(window.matchMedia('(min-width: 1200px)').matches)
   refresh()
   renderPeople()

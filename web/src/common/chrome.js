@@ -14,7 +14,7 @@ import { icon } from './icons.js'
 
 /**
  * @param {{ ydoc: import('yjs').Doc, ds: DOMStringMap, nonce: string, readOnly: boolean,
- *   exportMenu?: HTMLElement | null, headerExtras?: HTMLElement | null,
+ *   exportMenu?: HTMLElement | null, headerExtras?: HTMLElement | (HTMLElement | null)[] | null,
  *   peopleExtras?: HTMLElement | null, onGone?: (reason: string) => void }} opts
  *   `onGone` runs when the server says the document was erased (close 4410).
  */

@@ -21,6 +21,8 @@ import { remoteCursors } from './cursors.js'
 import { icon } from '../common/icons.js'
 import { pageChrome, dropdownMenu } from '../common/chrome.js'
 import { creatorDelete, goneKey } from '../common/creator.js'
+import { historyPanel } from '../common/history.js'
+import { renderPadVersion } from './historyview.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
 const EXPORTS = ['txt', 'md', 'html', 'odt', 'docx']
@@ -64,8 +66,11 @@ function main () {
   const creator = creatorDelete({ ds, kind: 'pad', readOnly, onDeleted: () => showGone('deleted by its creator') })
   const deleteBtn = creator.button
 
+  // History: every earlier version, previewed, exported and (edit page) restored
+  const history = historyPanel({ ds, ydoc, nonce, readOnly, exports: EXPORTS, exportLabel: (fmt) => t(`export.${fmt}`), render: renderPadVersion })
+
   const { conn, awareness, header, notice, side, setSide, ensureAuthor, renderPeople } =
-    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu, headerExtras: deleteBtn, peopleExtras: authorColorsLabel, onGone: showGone })
+    pageChrome({ ydoc, ds, nonce, readOnly, exportMenu, headerExtras: [history && history.button, deleteBtn], peopleExtras: authorColorsLabel, onGone: showGone })
 
   // ---- an erased pad: say why, stop editing ------------------------------------------------------
   let goneBanner = null
@@ -279,7 +284,7 @@ function main () {
 
   clear(app)
   app.classList.add('pad-app')
-  app.append(header, notice, h('div.pad-body', null, main, side))
+  app.append(header, notice, h('div.pad-body', null, main, history && history.panel, side))
   setSide(window.matchMedia('(min-width: 900px)').matches)
 
   scheduleToolbar()
