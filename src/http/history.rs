@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::convert::calc::CalcFormat;
-use crate::convert::pad::{ExportOptions, Language, PadFormat};
+use crate::convert::pad::PadFormat;
 use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
 use crate::http::calc_export::sheet_index;
@@ -191,13 +191,7 @@ async fn export(
     match target.kind {
         Kind::Pad => {
             let format: PadFormat = format.parse()?;
-            let options = ExportOptions {
-                language: match lang {
-                    Lang::En => Language::En,
-                    Lang::Fr => Language::Fr,
-                },
-                ..query.options()
-            };
+            let options = query.options_in(lang);
             let bytes = history::export_pad_version(
                 &state.hub,
                 &state.exports,

@@ -50,6 +50,17 @@ impl ExportQuery {
             ..ExportOptions::default()
         }
     }
+
+    /// The options, with the words an export adds in the page's language.
+    pub(crate) fn options_in(&self, lang: Lang) -> ExportOptions {
+        ExportOptions {
+            language: match lang {
+                Lang::En => Language::En,
+                Lang::Fr => Language::Fr,
+            },
+            ..self.options()
+        }
+    }
 }
 
 pub(crate) async fn pad_export(
@@ -95,13 +106,7 @@ pub(crate) async fn export(
     lang: Lang,
 ) -> Result<Response, AppError> {
     let format: PadFormat = format.parse()?;
-    let options = ExportOptions {
-        language: match lang {
-            Lang::En => Language::En,
-            Lang::Fr => Language::Fr,
-        },
-        ..query.options()
-    };
+    let options = query.options_in(lang);
     let bytes = export::render_pad(&state.hub, &state.exports, name, format, options).await?;
     Ok(download(bytes, format, stem))
 }

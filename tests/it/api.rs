@@ -10,8 +10,9 @@ use crate::client::Client;
 use crate::server::{HttpResponse, TestServer};
 
 /// The key the test servers accept, and its SHA-256 (`printf %s secret | sha256sum`).
-const KEY: &str = "secret";
-const KEY_SHA256: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+pub(crate) const KEY: &str = "secret";
+pub(crate) const KEY_SHA256: &str =
+    "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
 
 async fn api_server(extra: &[&str]) -> TestServer {
     let mut args = vec!["--api-key-sha256", KEY_SHA256];
@@ -20,7 +21,12 @@ async fn api_server(extra: &[&str]) -> TestServer {
 }
 
 /// One API call with the key; JSON body when `body` is not empty.
-async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> HttpResponse {
+pub(crate) async fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> HttpResponse {
     let auth = format!("Bearer {KEY}");
     let mut headers = vec![("Authorization", auth.as_str())];
     if !body.is_empty() {
@@ -31,7 +37,8 @@ async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> Http
         .await
 }
 
-fn json(r: &HttpResponse) -> Value {
+/// The response's body as JSON.
+pub(crate) fn json(r: &HttpResponse) -> Value {
     serde_json::from_slice(&r.bytes)
         .unwrap_or_else(|e| panic!("JSON body expected ({e}): {}", r.body))
 }

@@ -14,7 +14,7 @@ use crate::server::TestServer;
 
 /// Applies `f` to the client's replica and sends the update (without reading anything first:
 /// the edit is based on what this client has seen so far).
-async fn change(c: &mut Client, f: impl FnOnce(&mut TransactionMut)) {
+pub(crate) async fn change(c: &mut Client, f: impl FnOnce(&mut TransactionMut)) {
     {
         let mut txn = c.doc.transact_mut();
         f(&mut txn);
@@ -22,7 +22,8 @@ async fn change(c: &mut Client, f: impl FnOnce(&mut TransactionMut)) {
     c.push_local().await;
 }
 
-fn workbook(c: &Client) -> Workbook {
+/// The client's replica read as a workbook.
+pub(crate) fn workbook(c: &Client) -> Workbook {
     read(&c.doc.transact())
 }
 

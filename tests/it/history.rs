@@ -8,18 +8,16 @@ use std::time::Duration;
 
 use ardoise::doc::calc::schema::{self, Axis};
 use ardoise::doc::calc::sort::SortKey;
-use ardoise::doc::calc::{parse_typed, read, Input, Layout, Locale, Workbook};
+use ardoise::doc::calc::{parse_typed, Input, Layout, Locale, Workbook};
 use ardoise::store::Store;
 use serde_json::Value;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, Map, MapPrelim, Text, Transact, TransactionMut, Update};
+use yrs::{Doc, GetString, Map, MapPrelim, Text, Transact, Update};
 
+use crate::api::{call, json, KEY_SHA256};
+use crate::calc::{change, workbook};
 use crate::client::Client;
-use crate::server::{HttpResponse, TestServer, PATIENCE};
-
-/// The key the test servers accept, and its SHA-256 (`printf %s secret | sha256sum`).
-const KEY: &str = "secret";
-const KEY_SHA256: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+use crate::server::{TestServer, PATIENCE};
 
 /// The name the test clients write in the authors map.
 const AUTHOR: &str = "Élève Un";
@@ -31,23 +29,6 @@ fn api_server(extra: &[&str]) -> crate::server::Builder {
     let mut args = vec!["--api-key-sha256", KEY_SHA256];
     args.extend_from_slice(extra);
     TestServer::builder().args(&args)
-}
-
-/// One API call with the key.
-async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> HttpResponse {
-    let auth = format!("Bearer {KEY}");
-    let mut headers = vec![("Authorization", auth.as_str())];
-    if !body.is_empty() {
-        headers.push(("Content-Type", "application/json"));
-    }
-    server
-        .request(method, &format!("/api/v1{path}"), &headers, body)
-        .await
-}
-
-fn json(r: &HttpResponse) -> Value {
-    serde_json::from_slice(&r.bytes)
-        .unwrap_or_else(|e| panic!("JSON body expected ({e}): {}", r.body))
 }
 
 /// The revisions of `name` the API lists with `query` (`?…` or empty).
@@ -478,19 +459,6 @@ async fn an_erased_document_leaves_no_history_on_disk() {
 
 // ---------------------------------------------------------------------------------------------
 // Calcs.
-
-/// Applies `f` to the client's replica and sends the update.
-async fn change(c: &mut Client, f: impl FnOnce(&mut TransactionMut)) {
-    {
-        let mut txn = c.doc.transact_mut();
-        f(&mut txn);
-    }
-    c.push_local().await;
-}
-
-fn workbook(c: &Client) -> Workbook {
-    read(&c.doc.transact())
-}
 
 /// Column A of the first sheet, top to bottom.
 fn column_a(wb: &Workbook) -> Vec<String> {
