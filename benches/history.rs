@@ -137,6 +137,17 @@ fn main() {
     let hub = Hub::new(store.clone(), &config, shutdown.clone());
     let typist = Doc::with_client_id(7);
     let text = typist.get_or_insert_text("content");
+    // Each transaction's own update, as a Yjs client sends it (a state-vector diff would carry
+    // the whole delete set every time).
+    let sent = Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let sink = sent.clone();
+    typist
+        .observe_update_v1("sent", move |_, e| {
+            if let Ok(mut sent) = sink.lock() {
+                sent.push(e.update.clone());
+            }
+        })
+        .expect("observe the typist");
     let mut update_bytes = 0usize;
     let mut mid_entry = None;
     let start = Instant::now();
@@ -148,7 +159,6 @@ fn main() {
                 if done == edits {
                     break 'typing;
                 }
-                let before = typist.transact().state_vector();
                 {
                     let mut t = typist.transact_mut();
                     if *deleted > 0 {
@@ -158,7 +168,10 @@ fn main() {
                         text.insert(&mut t, *pos, inserted);
                     }
                 }
-                let update = typist.transact().encode_state_as_update_v1(&before);
+                let update = match sent.lock() {
+                    Ok(mut sent) => sent.pop().expect("the edit's update"),
+                    Err(_) => panic!("the typist's observer panicked"),
+                };
                 update_bytes += update.len();
                 let applied = hub.apply(&name, &update).await.expect("apply");
                 assert_eq!(applied, Applied::Done);
