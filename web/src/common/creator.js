@@ -4,6 +4,7 @@
 // (data-creator). It is kept in localStorage and sent with POST /{p|c}/{name}/delete.
 
 import { h } from './dom.js'
+import { icon } from './icons.js'
 import { t, bindText } from './i18n.js'
 import { storageGet, storageSet, storageRemove } from './identity.js'
 
@@ -33,7 +34,7 @@ export function creatorDelete ({ ds, kind, readOnly, onDeleted }) {
   const secret = name && !readOnly ? storageGet(key) : null
   const words = (k) => (kind === 'calc' ? k + '.calc' : k)
   const button = secret
-    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => open() }), 'delete')
+    ? bindText(h('button.btn.delete-btn', { type: 'button', onclick: () => open() }, icon('trash'), bindText(h('span.wide'), 'delete')), 'delete', 'aria-label')
     : null
 
   const forget = () => {

@@ -13,6 +13,7 @@ const ICONS = {
   chat: [['path', { d: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z' }]],
   share: [['circle', { cx: 18, cy: 5, r: 3 }], ['circle', { cx: 6, cy: 12, r: 3 }], ['circle', { cx: 18, cy: 19, r: 3 }], ['path', { d: 'm8.6 13.5 6.8 4M15.4 6.5l-6.8 4' }]],
   download: [['path', { d: 'M12 3v12M7 10l5 5 5-5M4 21h16' }]],
+  trash: [['path', { d: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3' }]],
   history: [['path', { d: 'M3.5 12a8.5 8.5 0 1 0 2.6-6.1L3.5 8.5' }], ['path', { d: 'M3.5 3.5v5h5' }], ['path', { d: 'M12 7.5V12l3 2' }]],
   // calc toolbar (A): a row or column drawn as a box, with what the button does to it
   rowAbove: [['rect', { x: 3, y: 13, width: 18, height: 7, rx: 1 }], ['path', { d: 'M12 2v8M8 6h8' }]],
