@@ -81,16 +81,21 @@ pub async fn revisions(
     window: Window,
     limit: usize,
 ) -> Result<RevisionPage, ServiceError> {
-    kind(hub, name).await?;
     let limit = limit.clamp(1, MAX_LIMIT);
     let store = hub.store().clone();
     let key = name.clone();
     let now = now_ms();
+    // Whether the document exists is read in the same job, from the store, not asked of its
+    // room: the edge has just resolved its kind, and history never goes through the room.
     bounded(slots, name, "history list", move || {
-        list(store.as_ref(), key.as_str(), window, limit, now)
+        match store.meta(key.as_str())? {
+            Some(_) => list(store.as_ref(), key.as_str(), window, limit, now).map(Some),
+            None => Ok(None),
+        }
     })
     .await?
-    .map_err(|e| stored(name, e))
+    .map_err(|e| stored(name, e))?
+    .ok_or(ServiceError::NotFound)
 }
 
 /// Document `name` as of revision `rev`, as one v1 update of the whole document. `NoRevision`
@@ -101,7 +106,6 @@ pub async fn version(
     name: &DocName,
     rev: u64,
 ) -> Result<Vec<u8>, ServiceError> {
-    kind(hub, name).await?;
     let store = hub.store().clone();
     let key = name.clone();
     let now = now_ms();
@@ -208,18 +212,6 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The history entry `seq` of `name`, if it has one.
-fn entry(store: &dyn Store, name: &str, seq: u64) -> Result<Option<EntryInfo>, StoreError> {
-    let Some(before) = seq.checked_sub(1) else {
-        return Ok(None);
-    };
-    let found = store.history(name, Some(before), 1)?;
-    Ok(found
-        .into_iter()
-        .find(|(s, _)| *s == seq)
-        .and_then(|(_, info)| decode(name, seq, &info)))
-}
-
 /// An entry's information; a malformed one is logged and skipped.
 fn decode(name: &str, seq: u64, bytes: &[u8]) -> Option<EntryInfo> {
     match EntryInfo::from_bytes(bytes) {
@@ -233,13 +225,21 @@ fn decode(name: &str, seq: u64, bytes: &[u8]) -> Option<EntryInfo> {
 
 /// Whether `rev` is a revision of `name`: its entry exists and ends a revision, as of `now`.
 fn is_revision(store: &dyn Store, name: &str, rev: u64, now: u64) -> Result<bool, StoreError> {
-    let Some(info) = entry(store, name, rev)? else {
+    let Some(before) = rev.checked_sub(1) else {
+        return Ok(false);
+    };
+    // The entry and the one after it (which says whether it ended a revision), in one read.
+    let mut entries = store.history(name, Some(before), 2)?.into_iter();
+    let info = match entries.next() {
+        Some((seq, bytes)) if seq == rev => decode(name, seq, &bytes),
+        _ => None,
+    };
+    let Some(info) = info else {
         return Ok(false);
     };
     let mut c = Coalescer::default();
     c.push(rev, info);
-    let next = store.history(name, Some(rev), 1)?;
-    match next.into_iter().next() {
+    match entries.next() {
         Some((seq, bytes)) => Ok(decode(name, seq, &bytes)
             .and_then(|info| c.push(seq, info))
             .is_some()),
@@ -249,11 +249,15 @@ fn is_revision(store: &dyn Store, name: &str, rev: u64, now: u64) -> Result<bool
 
 /// Revision `rev` of `name` rebuilt, as one v1 update.
 fn rebuilt(store: &dyn Store, name: &str, rev: u64, now: u64) -> Result<Vec<u8>, Failure> {
+    if store.meta(name)?.is_none() {
+        return Err(Failure::NotFound);
+    }
     if !is_revision(store, name, rev, now)? {
         return Err(Failure::NoRevision);
     }
     let stored = store.version(name, rev)?;
     if stored.meta.is_none() {
+        // Erased between the two reads.
         return Err(Failure::NotFound);
     }
     let doc =

@@ -239,16 +239,19 @@ mod tests {
         }
     }
 
+    /// The revisions of `name` and the content of each, before a pass changes them.
+    fn revisions_and_contents(store: &RedbStore, name: &str) -> (Vec<u64>, Vec<(String, String)>) {
+        let revs = revisions(store, name);
+        let contents = revs.iter().map(|&rev| content(store, name, rev)).collect();
+        (revs, contents)
+    }
+
     #[test]
     fn thinning_keeps_every_surviving_revision_byte_for_byte() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = crate::store::open_for_tests(dir.path());
         typed(&store, "pad");
-        let before = revisions(&store, "pad");
-        let states: Vec<_> = before
-            .iter()
-            .map(|&rev| content(&store, "pad", rev))
-            .collect();
+        let (before, states) = revisions_and_contents(&store, "pad");
         let done = thin_to_the_end(&store, "pad", HistoryKeep::Document);
         assert!(done.merged > 0 && done.dropped == 0, "{done:?}");
         let after = revisions(&store, "pad");
@@ -278,11 +281,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = crate::store::open_for_tests(dir.path());
         typed(&store, "pad");
-        let before = revisions(&store, "pad");
-        let states: Vec<_> = before
-            .iter()
-            .map(|&rev| content(&store, "pad", rev))
-            .collect();
+        let (before, states) = revisions_and_contents(&store, "pad");
         let keep = HistoryKeep::For(Duration::from_secs(50 * 86_400));
         let done = thin_to_the_end(&store, "pad", keep);
         assert!(done.dropped > 0, "{done:?}");

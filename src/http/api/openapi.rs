@@ -69,6 +69,46 @@ fn op(summary: &str, params: Vec<Value>, ok: (&str, Value), errs: &[u16]) -> Val
     json!({ "summary": summary, "parameters": params, "responses": responses })
 }
 
+/// The parameters of a file download: the name, `before` (e.g. a revision), the format and
+/// the export options.
+fn file_params(before: &[Value]) -> Vec<Value> {
+    let mut params = vec![name_param()];
+    params.extend_from_slice(before);
+    params.extend([
+        param(
+            "format",
+            "a pad: txt, md, html, odt or docx; a calc: csv, ods, xlsx or html",
+        ),
+        query(
+            "sheet",
+            "a calc's CSV: the sheet, 1-based number or name (the first by default)",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "colors",
+            "0 drops the authors' colours",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "authors",
+            "0 drops the authors list",
+            json!({ "type": "string" }),
+        ),
+    ]);
+    params
+}
+
+/// The success response of a file download, in every format a document exports to.
+fn file_response() -> Value {
+    json!({ "description": "The file", "content": {
+        "text/plain": {}, "text/markdown": {}, "text/html": {},
+        "text/csv": {}, "application/vnd.oasis.opendocument.spreadsheet": {},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        "application/vnd.oasis.opendocument.text": {},
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
+    } })
+}
+
 fn with_body(mut operation: Value, body: Value) -> Value {
     operation["requestBody"] =
         json!({ "required": true, "content": { "application/json": { "schema": body } } });
@@ -168,28 +208,8 @@ pub fn document(config: &Config) -> Value {
                     &[400, 401, 404, 409, 503]),
             },
             "/documents/{name}/export/{format}": {
-                "get": {
-                    "summary": "Download a pad or a calc in a format",
-                    "parameters": [
-                        name_param(),
-                        param("format", "a pad: txt, md, html, odt or docx; a calc: csv, ods, xlsx or html"),
-                        query("sheet", "a calc's CSV: the sheet, 1-based number or name (the first by default)", json!({ "type": "string" })),
-                        query("colors", "0 drops the authors' colours", json!({ "type": "string" })),
-                        query("authors", "0 drops the authors list", json!({ "type": "string" })),
-                    ],
-                    "responses": {
-                        "200": { "description": "The file", "content": {
-                            "text/plain": {}, "text/markdown": {}, "text/html": {},
-                            "text/csv": {}, "application/vnd.oasis.opendocument.spreadsheet": {},
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                            "application/vnd.oasis.opendocument.text": {},
-                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
-                        } },
-                        "400": errors(&[400])[0].1, "401": errors(&[401])[0].1,
-                        "404": errors(&[404])[0].1, "409": errors(&[409])[0].1,
-                        "503": errors(&[503])[0].1
-                    }
-                }
+                "get": op("Download a pad or a calc in a format", file_params(&[]),
+                    ("200", file_response()), &[400, 401, 404, 409, 503]),
             },
             "/documents/{name}/last-edited": {
                 "get": op("When the document was last edited", vec![name_param()],
@@ -218,29 +238,9 @@ pub fn document(config: &Config) -> Value {
                     &[400, 401, 404, 503]),
             },
             "/documents/{name}/revisions/{rev}/export/{format}": {
-                "get": {
-                    "summary": "Download a revision of a pad or a calc in a format",
-                    "parameters": [
-                        name_param(),
-                        param("rev", "A revision number, as listed"),
-                        param("format", "a pad: txt, md, html, odt or docx; a calc: csv, ods, xlsx or html"),
-                        query("sheet", "a calc's CSV: the sheet, 1-based number or name (the first by default)", json!({ "type": "string" })),
-                        query("colors", "0 drops the authors' colours", json!({ "type": "string" })),
-                        query("authors", "0 drops the authors list", json!({ "type": "string" })),
-                    ],
-                    "responses": {
-                        "200": { "description": "The file", "content": {
-                            "text/plain": {}, "text/markdown": {}, "text/html": {},
-                            "text/csv": {}, "application/vnd.oasis.opendocument.spreadsheet": {},
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                            "application/vnd.oasis.opendocument.text": {},
-                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
-                        } },
-                        "400": errors(&[400])[0].1, "401": errors(&[401])[0].1,
-                        "404": errors(&[404])[0].1, "413": errors(&[413])[0].1,
-                        "503": errors(&[503])[0].1
-                    }
-                }
+                "get": op("Download a revision of a pad or a calc in a format",
+                    file_params(&[param("rev", "A revision number, as listed")]),
+                    ("200", file_response()), &[400, 401, 404, 413, 503]),
             },
             "/documents/{name}/revisions/{rev}/restore": {
                 "post": op("Make a revision the document's content again, as a new edit (live editors see it at once); restoring the revision before a restore undoes it",
