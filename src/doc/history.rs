@@ -44,8 +44,8 @@ pub enum Origin {
         /// The revision brought back.
         from: u64,
     },
-    /// A revision imported from another server (an Etherpad pad's history), with the names of
-    /// its authors there.
+    /// Content brought in from a file: an imported document (no names), or a revision of
+    /// another server's history (an Etherpad pad's), with the names of its authors there.
     Import {
         /// The authors' names, as the other server knew them.
         authors: Vec<String>,
@@ -156,6 +156,12 @@ impl EntryInfo {
     fn is_restore(&self) -> bool {
         matches!(self.origin, Origin::Restore { .. })
     }
+
+    /// Whether `self` and `next` come from different kinds of change (edits, a restore, an
+    /// import), so a revision ends between them: the state before an import stays a revision.
+    fn other_origin(&self, next: &EntryInfo) -> bool {
+        std::mem::discriminant(&self.origin) != std::mem::discriminant(&next.origin)
+    }
 }
 
 /// One revision: a state that stayed unchanged for [`QUIET_MS`] or more.
@@ -174,7 +180,7 @@ pub struct Revision {
 }
 
 /// Turns log entries, pushed in sequence order, into revisions. Entries of one burst (less
-/// than [`QUIET_MS`] apart) make one revision, at the last of them.
+/// than [`QUIET_MS`] apart, of one origin) make one revision, at the last of them.
 #[derive(Debug, Default)]
 pub struct Coalescer {
     /// The last entry pushed, not yet known to end a revision.
@@ -190,6 +196,7 @@ impl Coalescer {
             Some((_, last)) => {
                 last.is_restore()
                     || info.is_restore()
+                    || last.other_origin(&info)
                     || info.time_ms.saturating_sub(last.time_ms) >= QUIET_MS
             }
             None => false,
@@ -513,6 +520,19 @@ mod tests {
         );
         // A truncated varint.
         assert_eq!(EntryInfo::from_bytes(&[1, 0x80]), Err(MalformedInfo));
+    }
+
+    #[test]
+    fn a_change_of_origin_ends_a_revision_within_a_burst() {
+        let import = |time_ms| EntryInfo {
+            origin: Origin::Import { authors: vec![] },
+            ..info(time_ms, &[9])
+        };
+        let mut c = Coalescer::default();
+        assert_eq!(c.push(1, info(1000, &[1])), None);
+        assert_eq!(c.push(2, import(1100)).map(|r| r.rev), Some(1));
+        assert_eq!(c.push(3, import(1200)), None);
+        assert_eq!(c.push(4, info(1300, &[1])).map(|r| r.rev), Some(3));
     }
 
     #[test]

@@ -49,6 +49,37 @@ impl DocName {
         Ok(Self(raw.to_owned()))
     }
 
+    /// The name another server's document id gets here (an Etherpad pad id, which may hold
+    /// any character but `$`): the id itself when it is a valid name, else its valid
+    /// characters (others become `-`, at most 80) followed by `-` and 8 hex digits of the id's
+    /// SHA-256, so different ids never share a name and the same id always maps to the same
+    /// one (old links are redirected by computing it again). `None` for an empty id.
+    pub fn foreign(id: &str) -> Option<Self> {
+        if id.is_empty() {
+            return None;
+        }
+        if let Ok(name) = Self::parse(id) {
+            return Some(name);
+        }
+        let mut base: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(80)
+            .collect();
+        base.push('-');
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(id.as_bytes());
+        for b in &digest[..4] {
+            base.push_str(&format!("{b:02x}"));
+        }
+        Self::parse(&base).ok()
+    }
+
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -70,6 +101,21 @@ impl fmt::Debug for DocName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_ids_map_to_stable_distinct_names() {
+        assert_eq!(DocName::foreign("plain-pad").unwrap().as_str(), "plain-pad");
+        let a = DocName::foreign("réunion du lundi").unwrap();
+        assert_eq!(a, DocName::foreign("réunion du lundi").unwrap());
+        assert!(a.as_str().starts_with("r-union-du-lundi-"), "{a}");
+        assert_ne!(a, DocName::foreign("r union du lundi").unwrap());
+        assert_eq!(
+            DocName::foreign(&"x".repeat(300)).unwrap().as_str().len(),
+            89
+        );
+        assert!(DocName::foreign("..").is_some());
+        assert!(DocName::foreign("").is_none());
+    }
 
     #[test]
     fn accepts_the_documented_alphabet() {

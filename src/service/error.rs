@@ -1,5 +1,6 @@
 //! The one error type of the use cases; each edge maps it to its own answers.
 
+use crate::convert::pad::import::ImportError;
 use crate::doc::meta::Kind;
 use crate::doc::name::DocName;
 use crate::sync::hub::HubError;
@@ -29,6 +30,10 @@ pub enum ServiceError {
     /// The document is past a limit of the file work asked for; the text says which.
     #[error("{0}")]
     TooLarge(String),
+    /// An uploaded file could not become a pad; the message names the problem (400, or 413
+    /// when [`ImportError::is_too_large`]).
+    #[error("{0}")]
+    Import(ImportError),
     /// The change would take the document past `max_doc_bytes`.
     #[error("the document would exceed its size limit")]
     DocumentTooLarge,

@@ -8,6 +8,7 @@ pub mod creation;
 mod error;
 pub mod export;
 pub mod history;
+pub mod import;
 pub mod sweeper;
 
 pub use error::ServiceError;

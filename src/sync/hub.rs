@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::doc::edit::{EditRefused, TextEdit};
+use crate::doc::history::Origin;
 use crate::doc::meta::{DocMeta, NewDoc, ReadToken};
 use crate::doc::name::DocName;
 use crate::store::{Health, Store, StoreError};
@@ -19,7 +20,8 @@ use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::outbox::Outbox;
 use crate::sync::room::{
-    self, Applied, DeleteIf, Restored, RoomError, RoomHandle, RoomParts, RoomSettings, Unregister,
+    self, Applied, DeleteIf, Replacement, Restored, RoomError, RoomHandle, RoomParts, RoomSettings,
+    Unregister,
 };
 use crate::sync::roomstats::RoomStats;
 
@@ -218,13 +220,29 @@ impl Hub {
         state: Vec<u8>,
         from: u64,
     ) -> Result<Restored, HubError> {
+        let replacement = Replacement {
+            state,
+            origin: Origin::Restore { from },
+            history: Vec::new(),
+        };
+        self.replace(name, replacement).await
+    }
+
+    /// Makes the content of document `name` that of `replacement` (an import, a restore) as a
+    /// new edit through its room: persisted, then broadcast to live editors. Answers with the
+    /// number of its last log entry.
+    pub async fn replace(
+        &self,
+        name: &DocName,
+        replacement: Replacement,
+    ) -> Result<Restored, HubError> {
         // A missing document loads no room (its room would answer the same).
         if !self.exists(name).await? {
             return Ok(Restored::Missing);
         }
         self.with_room(name, |room| {
-            let state = state.clone();
-            async move { room.restore(state, from).await }
+            let replacement = replacement.clone();
+            async move { room.replace(replacement).await }
         })
         .await
     }

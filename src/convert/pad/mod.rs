@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 mod docx;
 mod html;
+pub mod import;
 mod md;
 mod model;
 mod odt;
@@ -23,6 +24,7 @@ mod xml;
 #[cfg(test)]
 mod testutil;
 
+pub use model::LineKind;
 use model::Pad;
 
 use crate::doc::guard::GuardError;

@@ -568,7 +568,7 @@ pub fn clean(s: &str) -> String {
 
 /// The link target if its scheme is `http`, `https` or `mailto`, with the characters that could
 /// break out of an attribute, a Markdown destination or a URL percent-encoded.
-fn safe_link(raw: &str) -> Option<Arc<str>> {
+pub(crate) fn safe_link(raw: &str) -> Option<Arc<str>> {
     let url = raw.trim();
     let (scheme, _) = url.split_once(':')?;
     if !["http", "https", "mailto"]

@@ -170,6 +170,8 @@ impl From<ServiceError> for AppError {
             ServiceError::CreationClosed(name, kind) => AppError::CreationClosed(name, kind),
             ServiceError::TooLarge(why) => AppError::TooLarge(why),
             ServiceError::DocumentTooLarge => AppError::DocumentTooLarge,
+            ServiceError::Import(e) if e.is_too_large() => AppError::FileTooLarge(e.to_string()),
+            ServiceError::Import(e) => AppError::BadFile(e.to_string()),
         }
     }
 }

@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::doc::edit::{EditRefused, TextEdit};
+use crate::doc::history::{EntryInfo, Origin};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::name::DocName;
 use crate::doc::secret::CreatorHash;
@@ -97,15 +98,13 @@ pub(in crate::sync) enum Command {
         /// Answered with the metadata once the change is persisted.
         reply: EditReply,
     },
-    /// Makes the document's content that of `state` (a whole earlier version, one v1 update)
-    /// as a new edit: pending changes are persisted first, then the restore as one log entry of
-    /// its own, then it is broadcast.
-    Restore {
-        /// The version brought back.
-        state: Vec<u8>,
-        /// The revision it is.
-        from: u64,
-        /// Answered once the restore is persisted and broadcast.
+    /// Makes the document's content that of a [`Replacement`] (a restored version, an import)
+    /// as a new edit: pending changes are persisted first, then the replacement as log entries
+    /// of its own, then it is broadcast.
+    Replace {
+        /// The new content.
+        replacement: Replacement,
+        /// Answered once the replacement is persisted and broadcast.
         reply: oneshot::Sender<Result<Restored, RoomError>>,
     },
     /// A validated message from a subscribed connection.
@@ -130,7 +129,20 @@ pub enum Applied {
     TooBig,
 }
 
-/// What became of a restore.
+/// Content made off the room that becomes the document's: a version of its own history brought
+/// back, or an imported file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    /// The whole new content, one v1 update.
+    pub state: Vec<u8>,
+    /// What history records the change as.
+    pub origin: Origin,
+    /// Entries to log first, in order, when the document is still empty (an imported file's
+    /// own history: applying them all gives `state`); ignored for a document with content.
+    pub history: Vec<(Vec<u8>, EntryInfo)>,
+}
+
+/// What became of a restore or an import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restored {
     /// Persisted and broadcast as revision `rev`.
@@ -254,11 +266,11 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomError::Closed)
     }
 
-    /// Makes the document's content that of `state` (a whole version, one v1 update), recorded
-    /// as restoring revision `from`; answers once it is persisted and broadcast.
-    pub async fn restore(&self, state: Vec<u8>, from: u64) -> Result<Restored, RoomError> {
+    /// Makes the document's content that of `replacement`; answers once it is persisted and
+    /// broadcast.
+    pub async fn replace(&self, replacement: Replacement) -> Result<Restored, RoomError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Restore { state, from, reply }).await?;
+        self.send(Command::Replace { replacement, reply }).await?;
         answer.await.map_err(|_| RoomError::Closed)?
     }
 

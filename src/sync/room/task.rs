@@ -18,7 +18,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::doc::edit::{self, EditRefused, TextEdit};
 use crate::doc::guard;
-use crate::doc::history::{self, EntryInfo, Origin};
+use crate::doc::history::{self, EntryInfo};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::nesting::Nesting;
 use crate::store::{Entry, StoreError};
@@ -31,7 +31,8 @@ use crate::sync::room::core::{
 };
 use crate::sync::room::load::{load, lock, observe};
 use crate::sync::room::{
-    Applied, Command, DeleteIf, EditReply, Restored, RoomError, RoomParts, MAX_BATCH, SERVER_CONN,
+    Applied, Command, DeleteIf, EditReply, Replacement, Restored, RoomError, RoomParts, MAX_BATCH,
+    SERVER_CONN,
 };
 
 /// A connection subscribed to the room.
@@ -55,11 +56,11 @@ struct Gathered {
     applied: Vec<oneshot::Sender<Result<Applied, RoomError>>>,
     /// API edits, applied after the clients' updates.
     edits: Vec<(TextEdit, EditReply)>,
-    /// Restores (version, revision, answer), each its own log entry after everything else.
-    restores: Vec<(Vec<u8>, u64, RestoreReply)>,
+    /// Restores and imports, each its own log entry after everything else.
+    replacements: Vec<(Replacement, RestoreReply)>,
 }
 
-/// Where a room answers a restore.
+/// Where a room answers a restore or an import.
 type RestoreReply = oneshot::Sender<Result<Restored, RoomError>>;
 
 /// A loaded room: the document, its subscribers, and what is pending.
@@ -354,7 +355,9 @@ impl Room {
                 }
             }
             Command::Edit { edit, reply } => gathered.edits.push((edit, reply)),
-            Command::Restore { state, from, reply } => gathered.restores.push((state, from, reply)),
+            Command::Replace { replacement, reply } => {
+                gathered.replacements.push((replacement, reply))
+            }
             Command::Inbound {
                 conn,
                 msg,
@@ -420,7 +423,7 @@ impl Room {
             snapshots,
             applied,
             edits,
-            restores,
+            replacements,
         } = gathered;
         if !updates.is_empty() {
             self.apply(updates).await;
@@ -450,11 +453,11 @@ impl Room {
             };
             let _ = reply.send(outcome);
         }
-        for (state, from, reply) in restores {
+        for (replacement, reply) in replacements {
             let outcome = if self.broken {
                 Err(RoomError::Unavailable)
             } else {
-                self.restore(state, from).await
+                self.replace(replacement).await
             };
             let _ = reply.send(outcome);
         }
@@ -732,6 +735,11 @@ impl Room {
     /// changed, and the names of its authors not yet recorded, in the same storage call);
     /// returns its sequence number.
     async fn persist(&mut self, delta: Vec<u8>, info: EntryInfo) -> Result<u64, StoreError> {
+        self.persist_all(vec![(delta, info)]).await
+    }
+
+    /// Persists log entries in order, in one store call; answers the last one's number.
+    async fn persist_all(&mut self, entries: Vec<(Vec<u8>, EntryInfo)>) -> Result<u64, StoreError> {
         // A client wrote to a name nobody opened through a page: that creates the document.
         if let Some(new) = self
             .ledger
@@ -743,9 +751,18 @@ impl Room {
         let store = self.parts.store.clone();
         let name = self.parts.name.clone();
         let sync = self.parts.settings.sync;
-        let len = delta.len();
-        let names = self.authors.unrecorded(&self.doc, &info.clients);
-        let info = info.to_bytes();
+        let lens: Vec<usize> = entries.iter().map(|(d, _)| d.len()).collect();
+        let clients: Vec<u64> = entries
+            .iter()
+            .flat_map(|(_, i)| i.clients.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names = self.authors.unrecorded(&self.doc, &clients);
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .into_iter()
+            .map(|(d, i)| (d, i.to_bytes()))
+            .collect();
         let recorded = names.clone();
         let write = move || {
             if let Some((meta, expires)) = meta {
@@ -755,11 +772,11 @@ impl Room {
                 let names: Vec<(u64, &str)> = names.iter().map(|(c, n)| (*c, n.as_str())).collect();
                 store.put_authors(name.as_str(), &names)?;
             }
-            let entry = Entry {
-                update: &delta,
-                info: &info,
-            };
-            let seq = store.append(name.as_str(), &[entry])?;
+            let entries: Vec<Entry> = entries
+                .iter()
+                .map(|(update, info)| Entry { update, info })
+                .collect();
+            let seq = store.append(name.as_str(), &entries)?;
             if sync {
                 store.flush()?;
             }
@@ -771,7 +788,10 @@ impl Room {
         // one only after 30 s without writes, past 64 MiB of journal, or with `--sync`); with the
         // tick's coalescing, one hand-off per tick per room is what this costs.
         let seq = blocking(write).await?;
-        self.ledger.logged(seq, len);
+        let first = seq + 1 - lens.len() as u64;
+        for (i, len) in lens.into_iter().enumerate() {
+            self.ledger.logged(first + i as u64, len);
+        }
         self.authors.recorded(recorded);
         Ok(seq)
     }
@@ -850,27 +870,35 @@ impl Room {
         });
     }
 
-    /// Makes the document's content that of `state` (a whole earlier version) as one log
-    /// entry of its own recorded as restoring `from`: what was pending is persisted first (the
-    /// state before the restore is its own entry), then the restore, then it is broadcast.
-    async fn restore(&mut self, state: Vec<u8>, from: u64) -> Result<Restored, RoomError> {
+    /// Makes the document's content that of `replacement` (a whole earlier version, an
+    /// import): what was pending is persisted first (the state before it is its own entry),
+    /// then the replacement as entries of its own, then it is broadcast. Into an empty
+    /// document the replacement's own updates are logged as they are (an import's history,
+    /// else its state), so imported authors keep their clientIDs; into a document with
+    /// content it is one entry of forward edits (`doc::restore`).
+    async fn replace(&mut self, replacement: Replacement) -> Result<Restored, RoomError> {
         if self.ledger.meta.is_none() {
             return Ok(Restored::Missing);
         }
         let limits = self.parts.settings.limits;
-        if state.len() > limits.max_doc_bytes {
+        if replacement.state.len() > limits.max_doc_bytes {
             return Ok(Restored::TooBig);
         }
         self.flush_updates().await;
         if self.broken {
             return Err(RoomError::Unavailable);
         }
+        let empty = self.doc.transact().state_vector().is_empty();
+        if empty {
+            return self.fill(replacement).await;
+        }
+        let Replacement { state, origin, .. } = replacement;
         // Decoded and vetted off the room's task: as costly as loading a document.
         let target = tokio::task::spawn_blocking(move || history::rebuild(Some(&state), &[]))
             .await
             .map_err(|_| RoomError::Unavailable)?
             .map_err(|e| {
-                tracing::error!(doc = %self.parts.name, error = %e, "version to restore refused");
+                tracing::error!(doc = %self.parts.name, error = %e, "replacement refused");
                 RoomError::Unavailable
             })?;
         self.full_state.clear();
@@ -881,17 +909,17 @@ impl Room {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 // Part of it may be applied: storage holds the state before it.
-                tracing::error!(doc = %self.parts.name, error = %e, "restore failed; reloading from storage");
+                tracing::error!(doc = %self.parts.name, error = %e, "replacement failed; reloading from storage");
                 self.reload().await;
                 return Err(RoomError::Unavailable);
             }
             Err(_) => {
-                tracing::error!(doc = %self.parts.name, "restoring panicked; reloading from storage");
+                tracing::error!(doc = %self.parts.name, "replacing panicked; reloading from storage");
                 self.reload().await;
                 return Err(RoomError::Unavailable);
             }
         }
-        // One entry, one revision: the restore's transactions merged (yrs made them all).
+        // One entry, one revision: the replacement's transactions merged (yrs made them all).
         let mut deltas = core::merge(std::mem::take(&mut *lock(&self.deltas)));
         let delta = match (deltas.pop(), deltas.is_empty()) {
             (Some(delta), true) => delta,
@@ -899,7 +927,7 @@ impl Room {
             // revision, as asked.
             (None, _) => Update::new().encode_v1(),
             (Some(_), false) => {
-                tracing::error!(doc = %self.parts.name, "cannot merge the restore's changes; reloading from storage");
+                tracing::error!(doc = %self.parts.name, "cannot merge the replacement's changes; reloading from storage");
                 self.reload().await;
                 return Err(RoomError::Unavailable);
             }
@@ -918,21 +946,107 @@ impl Room {
         let info = EntryInfo {
             time_ms: self.parts.clock.now_ms(),
             clients: clients.into_iter().collect(),
-            origin: Origin::Restore { from },
+            origin,
         };
-        let seq = match self.persist(delta, info).await {
-            Ok(seq) => seq,
-            Err(e) => {
-                tracing::error!(doc = %self.parts.name, error = %e, "cannot persist restore; closing the room");
-                self.storage_failed(&e);
-                return Err(RoomError::Unavailable);
-            }
-        };
+        let seq = self.persist_replacement(vec![(delta, info)]).await?;
         if let Some(frame) = frame {
             self.broadcast(frame);
         }
         self.checkpoint_if_due().await;
         Ok(Restored::Done { rev: seq })
+    }
+
+    /// Fills an empty document with a replacement's own updates: its history's entries if it
+    /// has any, else its state as one entry; each admitted like a client's update.
+    async fn fill(&mut self, replacement: Replacement) -> Result<Restored, RoomError> {
+        let Replacement {
+            state,
+            origin,
+            history,
+        } = replacement;
+        let now_ms = self.parts.clock.now_ms();
+        let raw: Vec<(Vec<u8>, Option<EntryInfo>)> = if history.is_empty() {
+            vec![(state, None)]
+        } else {
+            history.into_iter().map(|(u, i)| (u, Some(i))).collect()
+        };
+        // Guard-checked off the room's task: an imported history may hold 10⁵ entries.
+        let checked = tokio::task::spawn_blocking(move || {
+            raw.into_iter()
+                .map(|(update, info)| {
+                    crate::sync::inbound::CheckedUpdate::decode(&update).map(|c| (update, info, c))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|_| RoomError::Unavailable)?
+        .map_err(|e| {
+            tracing::error!(doc = %self.parts.name, error = %e, "replacement refused");
+            RoomError::Unavailable
+        })?;
+        let limits = self.parts.settings.limits;
+        let mut entries = Vec::with_capacity(checked.len());
+        self.full_state.clear();
+        for (bytes, info, update) in checked {
+            match self.ledger.admit_server(&update, &limits) {
+                ServerUpdate::Admitted => {}
+                ServerUpdate::Answer(Applied::TooBig) => {
+                    // Storage still holds the empty document; what was applied goes.
+                    self.reload().await;
+                    return Ok(Restored::TooBig);
+                }
+                ServerUpdate::Answer(_) => {
+                    self.reload().await;
+                    return Ok(Restored::Missing);
+                }
+                ServerUpdate::Bug(e) => {
+                    tracing::error!(doc = %self.parts.name, error = %e, "replacement refused");
+                    self.reload().await;
+                    return Err(RoomError::Unavailable);
+                }
+            }
+            let mut clients = BTreeSet::new();
+            core::block_clients(&update.update, &mut clients);
+            let applied = catch_unwind(AssertUnwindSafe(|| {
+                self.doc.transact_mut().apply_update(update.update)
+            }));
+            if !matches!(applied, Ok(Ok(()))) {
+                tracing::error!(doc = %self.parts.name, "replacement does not apply; reloading from storage");
+                self.reload().await;
+                return Err(RoomError::Unavailable);
+            }
+            let info = info.unwrap_or_else(|| EntryInfo {
+                time_ms: now_ms,
+                clients: clients.into_iter().collect(),
+                origin: origin.clone(),
+            });
+            entries.push((bytes, info));
+        }
+        // The log holds the entries as they came; the observer's copies are not needed.
+        lock(&self.deltas).clear();
+        let seq = self.persist_replacement(entries).await?;
+        let state = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        self.broadcast(protocol::sync_update(&state));
+        self.checkpoint_if_due().await;
+        Ok(Restored::Done { rev: seq })
+    }
+
+    /// Persists a replacement's entries in one call; a storage failure closes the room.
+    async fn persist_replacement(
+        &mut self,
+        entries: Vec<(Vec<u8>, EntryInfo)>,
+    ) -> Result<u64, RoomError> {
+        match self.persist_all(entries).await {
+            Ok(seq) => Ok(seq),
+            Err(e) => {
+                tracing::error!(doc = %self.parts.name, error = %e, "cannot persist replacement; closing the room");
+                self.storage_failed(&e);
+                Err(RoomError::Unavailable)
+            }
+        }
     }
 
     /// Rebuilds the document from storage after a panic left it in an unknown state; every
