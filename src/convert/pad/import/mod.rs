@@ -12,6 +12,7 @@ use std::fmt;
 
 mod draft;
 pub mod etherpad;
+mod html;
 mod lines;
 mod md;
 #[cfg(test)]
@@ -173,6 +174,7 @@ pub fn import_pad(bytes: &[u8], format: ImportFormat) -> Result<Imported, Import
         ImportFormat::Etherpad => etherpad::import(bytes),
         ImportFormat::Txt => txt::import(bytes),
         ImportFormat::Md => md::import(bytes),
+        ImportFormat::Html => html::import(bytes),
         other => Err(ImportError::Invalid(format!(
             "importing {other} files is not available yet"
         ))),

@@ -72,6 +72,11 @@ fn markdown_round_trips() {
 }
 
 #[test]
+fn html_round_trips() {
+    round_trip(PadFormat::Html, ImportFormat::Html);
+}
+
+#[test]
 fn text_round_trips() {
     let snapshot = sample().snapshot();
     let file = export_pad(&snapshot, PadFormat::Txt, &ExportOptions::default()).unwrap();
