@@ -77,6 +77,16 @@ fn html_round_trips() {
 }
 
 #[test]
+fn odt_round_trips() {
+    round_trip(PadFormat::Odt, ImportFormat::Odt);
+}
+
+#[test]
+fn docx_round_trips() {
+    round_trip(PadFormat::Docx, ImportFormat::Docx);
+}
+
+#[test]
 fn text_round_trips() {
     let snapshot = sample().snapshot();
     let file = export_pad(&snapshot, PadFormat::Txt, &ExportOptions::default()).unwrap();
