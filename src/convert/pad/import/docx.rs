@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use quick_xml::events::BytesStart;
 
 use super::lines::Lines;
-use super::office::{attribute, read_xml, switch, Handler, Package, Props, Style, Styles};
+use super::office::{
+    attribute, heading_of_name, read_xml, switch, Handler, Package, Props, Style, Styles,
+};
 use super::{ImportError, Imported, Inline};
 use crate::convert::pad::model::LineKind;
 
@@ -170,7 +172,7 @@ impl Handler for StylesReader {
     fn start(&mut self, name: &str, e: &BytesStart<'_>) -> Result<(), ImportError> {
         if name == "w:style" {
             self.current = attribute(e, "styleId").map(|id| {
-                let heading = heading_of_id(&id);
+                let heading = heading_of_name(&id);
                 (
                     id,
                     Style {
@@ -221,21 +223,6 @@ impl Handler for StylesReader {
     fn text(&mut self, _: &str) -> Result<(), ImportError> {
         Ok(())
     }
-}
-
-/// A heading level from a style's name: "heading 1"… (any case), "Title".
-fn heading_of_name(name: &str) -> Option<u8> {
-    let name = name.trim().to_ascii_lowercase();
-    if name == "title" {
-        return Some(1);
-    }
-    let level = name.strip_prefix("heading")?.trim().parse::<u8>().ok()?;
-    (1..=9).contains(&level).then_some(level)
-}
-
-/// A heading level from a style id: `Heading1`…, `Title`.
-fn heading_of_id(id: &str) -> Option<u8> {
-    heading_of_name(id)
 }
 
 /// A run property element (`w:b`, `w:i`, `w:u`, `w:strike`, `w:dstrike`) applied to `props`.
@@ -478,7 +465,8 @@ mod tests {
     #[test]
     fn heading_names() {
         assert_eq!(heading_of_name("heading 2"), Some(2));
-        assert_eq!(heading_of_id("Heading5"), Some(5));
+        assert_eq!(heading_of_name("Heading5"), Some(5));
+        assert_eq!(heading_of_name("Heading_20_3"), Some(3));
         assert_eq!(heading_of_name("Title"), Some(1));
         assert_eq!(heading_of_name("Heading"), None);
         assert_eq!(heading_of_name("Normal"), None);

@@ -1,6 +1,7 @@
 //! OpenDocument Text import: `content.xml` streamed (after the named styles of `styles.xml`
 //! and the automatic ones that open `content.xml`), into headings (`text:h` and its outline
-//! level), lists (bullet or number by the list style's level), paragraphs, formatting from
+//! level, or a paragraph whose style is, or is based on, "Heading N" or has a default outline
+//! level: LibreOffice writes some headings so), lists (bullet or number by the list style's level), paragraphs, formatting from
 //! styles (bold: weight bold or 600 and more; italic; underline and line-through styles other
 //! than none) and links (`text:a`).
 //!
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use quick_xml::events::BytesStart;
 
 use super::lines::Lines;
-use super::office::{attribute, read_xml, Handler, Package, Props, Style, Styles};
+use super::office::{attribute, heading_of_name, read_xml, Handler, Package, Props, Style, Styles};
 use super::{ImportError, Imported, Inline};
 use crate::convert::pad::model::LineKind;
 
@@ -94,7 +95,8 @@ impl Reader {
                     parent: attribute(e, "parent-style-name"),
                     heading: attribute(e, "default-outline-level")
                         .and_then(|l| l.trim().parse::<u8>().ok())
-                        .filter(|&l| l > 0),
+                        .filter(|&l| l > 0)
+                        .or_else(|| heading_of_name(&style_name)),
                     list: attribute(e, "list-style-name").filter(|l| !l.is_empty()),
                     ..Style::default()
                 };
@@ -187,6 +189,12 @@ impl Reader {
                                 .and_then(|s| self.paragraph_styles.heading(s))
                         })
                         .unwrap_or(1);
+                    frame.line = Some(LineKind::Heading(level.clamp(1, 3)));
+                } else if let Some(level) = style
+                    .as_deref()
+                    .and_then(|s| self.paragraph_styles.heading(s))
+                {
+                    // A paragraph in a heading style (LibreOffice writes some headings so).
                     frame.line = Some(LineKind::Heading(level.clamp(1, 3)));
                 } else if let Some(style) = &style {
                     self.paragraph_styles.props(style).apply(&mut frame.look);

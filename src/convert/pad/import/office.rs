@@ -264,6 +264,17 @@ impl Styles {
     }
 }
 
+/// A heading level from a style's name or id: "heading 1", `Heading1`, `Heading_20_1` (ODF's
+/// encoded space), any case, levels 1 to 9; "Title" is 1.
+pub fn heading_of_name(name: &str) -> Option<u8> {
+    let name = name.trim().to_ascii_lowercase().replace("_20_", " ");
+    if name == "title" {
+        return Some(1);
+    }
+    let level = name.strip_prefix("heading")?.trim().parse::<u8>().ok()?;
+    (1..=9).contains(&level).then_some(level)
+}
+
 /// A value that switches a property: absent, `true`, `1`, `on` are on; `false`, `0`, `off`,
 /// `none` are off.
 pub fn switch(value: Option<&str>) -> bool {
