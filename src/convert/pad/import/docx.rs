@@ -1,7 +1,7 @@
 //! Word (DOCX) import: `word/document.xml` streamed, with `word/styles.xml` (headings: styles
 //! named "heading N" or "Title", or with an outline level, through `basedOn` chains; run
 //! formatting of paragraph and character styles), `word/numbering.xml` (a list is bullets when
-//! its level's format is `bullet`, numbered otherwise) and `word/_rels/document.xml.rels`
+//! its level's format is `bullet`, plain paragraphs when `none`, numbered otherwise) and `word/_rels/document.xml.rels`
 //! (hyperlink targets).
 //!
 //! Runs keep bold, italic, underline and strike (single or double), each switched off by a
@@ -88,8 +88,8 @@ impl Handler for Rels {
 /// `word/numbering.xml`: abstract lists' level formats and the lists using them.
 #[derive(Default)]
 struct Numbering {
-    /// abstractNumId → (level, is bullet).
-    abstracts: HashMap<String, Vec<(u8, bool)>>,
+    /// abstractNumId → (level, its kind: a list without a label is plain paragraphs).
+    abstracts: HashMap<String, Vec<(u8, LineKind)>>,
     /// numId → abstractNumId.
     nums: HashMap<String, String>,
     abstract_id: Option<String>,
@@ -104,18 +104,7 @@ impl Numbering {
             .into_iter()
             .filter_map(|(num, abs)| {
                 let levels = self.abstracts.get(&abs)?;
-                let kinds = levels
-                    .iter()
-                    .map(|&(level, bullet)| {
-                        let kind = if bullet {
-                            LineKind::Bullet
-                        } else {
-                            LineKind::Ordered
-                        };
-                        (level, kind)
-                    })
-                    .collect();
-                Some((num, kinds))
+                Some((num, levels.clone()))
             })
             .collect()
     }
@@ -128,10 +117,14 @@ impl Handler for Numbering {
             "w:lvl" => self.level = attribute(e, "ilvl").and_then(|l| l.trim().parse().ok()),
             "w:numFmt" => {
                 if let (Some(abs), Some(level)) = (&self.abstract_id, self.level) {
-                    let bullet = attribute(e, "val").is_some_and(|v| v == "bullet");
+                    let kind = match attribute(e, "val").as_deref() {
+                        Some("bullet") => LineKind::Bullet,
+                        Some("none") => LineKind::Paragraph,
+                        _ => LineKind::Ordered,
+                    };
                     let levels = self.abstracts.entry(abs.clone()).or_default();
                     if levels.len() < 10 {
-                        levels.push((level, bullet));
+                        levels.push((level, kind));
                     }
                 }
             }
@@ -416,8 +409,8 @@ impl Handler for Reader {
             "w:footnoteReference" | "w:endnoteReference" | "w:commentReference" => {
                 self.count_other();
             }
-            "w:del" | "w:delText" | "w:instrText" | "mc:Fallback" | "w:sdtPr" | "w:sectPr"
-            | "w:pPrChange" | "w:rPrChange" => self.skip = 1,
+            "w:del" | "w:delText" | "w:moveFrom" | "w:instrText" | "mc:Fallback" | "w:sdtPr"
+            | "w:sectPr" | "w:pPrChange" | "w:rPrChange" => self.skip = 1,
             _ => {}
         }
         Ok(())

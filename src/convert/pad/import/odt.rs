@@ -272,6 +272,15 @@ impl Reader {
                 self.skip = 1;
                 return Ok(());
             }
+            // A numbered heading's label, an index's templates: not the document's text.
+            "text:number" => {
+                self.skip = 1;
+                return Ok(());
+            }
+            _ if name.starts_with("text:") && name.ends_with("-source") => {
+                self.skip = 1;
+                return Ok(());
+            }
             _ if name.starts_with("draw:") => {
                 self.lines.draft.dropped.other = self.lines.draft.dropped.other.saturating_add(1);
                 self.skip = 1;
@@ -401,7 +410,9 @@ mod tests {
 <text:list-style style:name="L1"><text:list-level-style-number text:level="1"/><text:list-level-style-bullet text:level="2"/></text:list-style>
 </office:automatic-styles>
 <office:body><office:text>
-<text:h text:style-name="Heading_20_1" text:outline-level="5">Deep  heading</text:h>
+<text:h text:style-name="Heading_20_1" text:outline-level="5"><text:number>1.</text:number>Deep  heading</text:h>
+<text:table-of-content><text:table-of-content-source><text:index-title-template>Contents</text:index-title-template></text:table-of-content-source></text:table-of-content>
+<text:p text:style-name="Heading_20_1">Styled heading</text:p>
 <text:p>  a <text:s text:c="2"/>b<text:tab/>c<text:line-break/>d <text:span text:style-name="T1">bi</text:span><text:span text:style-name="T2">s</text:span></text:p>
 <text:p/>
 <text:list text:style-name="L1"><text:list-item><text:p>one</text:p><text:list><text:list-item><text:p>sub</text:p></text:list-item></text:list></text:list-item></text:list>
@@ -425,6 +436,7 @@ mod tests {
         let p = LineKind::Paragraph;
         let want: Vec<(LineKind, String)> = [
             (LineKind::Heading(3), "Deep heading"),
+            (LineKind::Heading(1), "Styled heading"),
             (p, "a   b\tc"),
             (p, "d bis"),
             (p, ""),
@@ -439,12 +451,13 @@ mod tests {
         assert_eq!(lines, want);
         let heading = &pad.paragraphs[0].runs[0];
         assert!(!heading.bold, "a heading style's weight is not the text's");
-        let runs = &pad.paragraphs[2].runs;
+        assert!(!pad.paragraphs[1].runs[0].bold);
+        let runs = &pad.paragraphs[3].runs;
         let bi = runs.iter().find(|r| r.text == "bi").unwrap();
         assert!(bi.bold && bi.italic && bi.underline && !bi.strike);
         let s = runs.iter().find(|r| r.text == "s").unwrap();
         assert!(s.strike && !s.bold);
-        let last = &pad.paragraphs[7].runs;
+        let last = &pad.paragraphs[8].runs;
         assert_eq!(last.last().unwrap().link.as_deref(), Some("https://e.org"));
         assert_eq!(imported.dropped.images, 1);
         assert_eq!(imported.dropped.links, 1);

@@ -58,6 +58,7 @@ pub(super) fn round_trip(from: PadFormat, to: ImportFormat) {
     let imported = import_pad(&file, to).unwrap_or_else(|e| panic!("{to}: {e}"));
     let before = Pad::from_snapshot(&snapshot).expect("decodes");
     let after = Pad::from_snapshot(&imported.state).expect("decodes");
+    assert!(imported.dropped.is_empty(), "{to}: {:?}", imported.dropped);
     let underline = from != PadFormat::Md;
     let (before, after) = (shape(&before, underline), shape(&after, underline));
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
