@@ -31,7 +31,6 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     if let Some(styles) = styles {
         read_xml("styles.xml", &styles, &mut package.elements, &mut reader)?;
     }
-    reader.in_styles_part = false;
     read_xml("content.xml", &content, &mut package.elements, &mut reader)?;
     reader.lines.finish()
 }
@@ -59,7 +58,6 @@ struct Reader {
     /// The style being read, with its family, and the list style being read.
     style: Option<(String, String, Style)>,
     list_style: Option<(String, Vec<(u8, LineKind)>)>,
-    in_styles_part: bool,
     in_body: bool,
     stack: Vec<Frame>,
     /// Elements still to close of skipped content (frames, notes…).
@@ -322,7 +320,7 @@ impl Handler for Reader {
         if self.in_body {
             return self.body_start(name, e);
         }
-        if name == "office:body" && !self.in_styles_part {
+        if name == "office:body" {
             self.in_body = true;
             return Ok(());
         }
