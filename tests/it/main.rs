@@ -29,6 +29,7 @@ mod hostile_storage; // a disk that fills up, a kill right after a broadcast
 mod hostile_sync; // deeply nested shared types and presence floods; the server lives on
 mod http; // the HTTP edge: health, unknown routes, invalid names, non-WebSocket requests
 mod idle_shedding; // an idle server in `auto` shedding mode never closes creation
+mod import_office; // LibreOffice-written ODT and DOCX import with headings and lists
 mod language; // one language choice carried everywhere; French pages hold no English
 mod loadtest; // a short `loadtest run` against the server, every pad converging
 mod node_clients; // stock `yjs` + `y-websocket` npm clients (tests/node/) against the binary

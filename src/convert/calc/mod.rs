@@ -23,7 +23,7 @@ pub mod ods;
 pub mod openformula;
 pub mod socialcalc;
 pub mod xlsx;
-mod xmlscan;
+pub(crate) mod xmlscan;
 mod zipread;
 
 /// Most rows an imported sheet may have (the calc's own bound).

@@ -6,7 +6,9 @@
 //! become inline formatting and checked links; a table is one line per row, cells separated
 //! by a tab; images are dropped and counted. The content of `script`, `style`, `template`,
 //! `noscript`, `iframe`, `object` (and `title`, `textarea`, `svg`, `math`, `select`) is skipped
-//! whole, and no attribute other than `href` is ever read, so event handlers cannot come in.
+//! whole, and no attribute other than `href` and `style` (its `font-weight`, `font-style` and
+//! `text-decoration`, how Google Docs marks bold and italic) is ever read, so event handlers
+//! cannot come in.
 //!
 //! White space: a run that holds a line break collapses to one space (dropped at a line's
 //! start or end), as a browser shows it; a run of spaces and tabs alone is kept, so the pad
@@ -248,6 +250,10 @@ impl Reader {
                 "template" | "object" | "select" | "svg" | "math" | "applet"
             );
         if skipped {
+            if tag.self_closing && raw.is_none() {
+                // `<svg/>`: foreign elements may close themselves; it has no content.
+                return Ok(TokenSinkResult::Continue);
+            }
             let frame = Frame {
                 name: name.to_owned(),
                 skip: true,
@@ -297,6 +303,11 @@ impl Reader {
             "td" | "th" => frame.cell = true,
             "pre" | "listing" => frame.pre = true,
             _ => {}
+        }
+        // After the tag's own meaning: Google Docs wraps a whole copy in
+        // `<b style="font-weight:normal">`.
+        if let Some(style) = attribute(tag, "style") {
+            inline_style(&style, &mut frame.look);
         }
         self.push(frame)?;
         Ok(TokenSinkResult::Continue)
@@ -422,6 +433,34 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
 }
 
+/// The formatting a `style` attribute sets (`font-weight`, `font-style`, `text-decoration`),
+/// as Google Docs and word processors write their HTML with spans rather than `<b>`.
+fn inline_style(style: &str, look: &mut Inline) {
+    for declaration in style.split(';') {
+        let Some((property, value)) = declaration.split_once(':') else {
+            continue;
+        };
+        let value = value.trim().to_ascii_lowercase();
+        match property.trim().to_ascii_lowercase().as_str() {
+            "font-weight" => {
+                look.bold = value.starts_with("bold")
+                    || value.parse::<u32>().is_ok_and(|w| w >= 600)
+                    || (look.bold && value.starts_with("inherit"));
+            }
+            "font-style" => {
+                look.italic = value.starts_with("italic")
+                    || value.starts_with("oblique")
+                    || (look.italic && value.starts_with("inherit"));
+            }
+            "text-decoration" | "text-decoration-line" => {
+                look.underline |= value.contains("underline");
+                look.strike |= value.contains("line-through");
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The value of attribute `name` of a tag.
 fn attribute(tag: &Tag, name: &str) -> Option<Arc<str>> {
     tag.attrs
@@ -484,7 +523,7 @@ mod tests {
         let html = "<p onclick=\"steal()\">a<script>alert('<b>x</b>')</script>\
             <a href=\"javascript:alert(1)\">j</a><a href=\"https://e.org/\" \
             onmouseover=\"x()\"><b>l</b></a><iframe src=x>if</iframe>\
-            <template><p>tp</p></template><noscript>ns</noscript><u>u</u><del>s</del></p>";
+            <template><p>tp</p></template><noscript>ns</noscript><svg/><u>u</u><del>s</del></p>";
         let (got, pad, dropped) = read(html);
         assert_eq!(got, [(LineKind::Paragraph, "ajlus".to_owned())]);
         let runs = &pad.paragraphs[0].runs;
@@ -497,6 +536,22 @@ mod tests {
         assert!(runs.iter().find(|r| r.text == "s").unwrap().strike);
         assert_eq!(dropped.links, 1);
         assert_eq!(dropped.other, 4, "{dropped:?}");
+        assert_eq!(dropped.images, 1, "{dropped:?}");
+    }
+
+    #[test]
+    fn inline_styles_format_like_tags() {
+        let html = "<b style=\"font-weight:normal\"><p>\
+            <span style=\"font-weight:700;font-style:italic\">a</span>\
+            <b><span style=\"font-weight: normal\">b</span></b>\
+            <span style=\"text-decoration: underline line-through\">c</span>d</p></b>";
+        let (_, pad, _) = read(html);
+        let runs = &pad.paragraphs[0].runs;
+        let find = |t: &str| runs.iter().find(|r| r.text == t).unwrap();
+        assert!(find("a").bold && find("a").italic);
+        assert!(!find("b").bold);
+        assert!(find("c").underline && find("c").strike);
+        assert!(!find("d").bold);
     }
 
     #[test]

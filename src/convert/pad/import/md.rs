@@ -378,4 +378,19 @@ mod tests {
         assert_eq!(dropped.links, 1);
         assert!(dropped.other >= 3, "{dropped:?}");
     }
+
+    #[test]
+    fn hostile_nesting_is_read_without_recursion() {
+        for md in [
+            "> ".repeat(50_000),
+            "- ".repeat(50_000),
+            format!("{}x{}", "[".repeat(50_000), "](u)".repeat(50_000)),
+            format!("{}x{}", "*".repeat(50_000), "*".repeat(50_000)),
+            "<div>".repeat(50_000),
+        ] {
+            import(md.as_bytes()).unwrap();
+        }
+        let err = import(b"# \xff").unwrap_err();
+        assert!(err.to_string().contains("UTF-8 at byte 2"), "{err}");
+    }
 }

@@ -10,11 +10,14 @@
 
 use std::fmt;
 
+mod docx;
 mod draft;
 pub mod etherpad;
 mod html;
 mod lines;
 mod md;
+mod odt;
+mod office;
 #[cfg(test)]
 mod roundtrip;
 mod txt;
@@ -175,8 +178,7 @@ pub fn import_pad(bytes: &[u8], format: ImportFormat) -> Result<Imported, Import
         ImportFormat::Txt => txt::import(bytes),
         ImportFormat::Md => md::import(bytes),
         ImportFormat::Html => html::import(bytes),
-        other => Err(ImportError::Invalid(format!(
-            "importing {other} files is not available yet"
-        ))),
+        ImportFormat::Odt => odt::import(bytes),
+        ImportFormat::Docx => docx::import(bytes),
     }
 }
