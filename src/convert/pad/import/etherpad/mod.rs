@@ -10,6 +10,7 @@
 
 mod atext;
 pub mod changeset;
+mod history;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -88,7 +89,28 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     for message in chat {
         draft.chat(message);
     }
-    draft.finish()
+    if records.revs.is_empty() {
+        return draft.finish();
+    }
+    let names: HashMap<u64, String> = draft
+        .authors()
+        .iter()
+        .map(|a| (a.client, a.name.clone()))
+        .collect();
+    let doc = draft.to_doc()?;
+    let ctx = history::Context {
+        pool: &pool,
+        authors: &authors,
+        names: &names,
+        draft: &doc,
+    };
+    let (state, history) = history::replay(&records.revs, &text, &mut sets, &mut styles, &ctx)?;
+    Ok(Imported {
+        state,
+        history,
+        authors: draft.authors().iter().map(|a| a.name.clone()).collect(),
+        dropped: draft.dropped,
+    })
 }
 
 /// Adds every author to `draft` with a fresh clientID: those with a record, then those only
@@ -321,7 +343,6 @@ impl<'de> Deserialize<'de> for BoundedPool {
 }
 
 /// `pad:ID:revs:N`.
-#[allow(dead_code)] // Replayed as history in the next step.
 #[derive(Deserialize)]
 struct RevRecord {
     changeset: String,
@@ -329,7 +350,6 @@ struct RevRecord {
     meta: RevMeta,
 }
 
-#[allow(dead_code)]
 #[derive(Deserialize, Default)]
 struct RevMeta {
     #[serde(default)]
@@ -541,6 +561,113 @@ mod tests {
         let other = br#"{"pad:a": {"atext": {"text": "\n", "attribs": "|1+1"}, "pool": {"numToAttrib": {}}},
                         "pad:b:chat:0": {"text": "x", "time": 1}}"#;
         assert!(matches!(refuse(other), ImportError::Invalid(_)));
+    }
+
+    /// The pad every entry of `imported`'s history makes, applied in order to an empty
+    /// document, checked to be exactly its state.
+    fn replayed(imported: &Imported) -> Pad {
+        use yrs::updates::decoder::Decode;
+        use yrs::{GetString, ReadTxn, Transact};
+        let doc = yrs::Doc::new();
+        for entry in &imported.history {
+            let update = yrs::Update::decode_v1(&entry.update).unwrap();
+            doc.transact_mut().apply_update(update).unwrap();
+        }
+        let state = yrs::Doc::new();
+        let update = yrs::Update::decode_v1(&imported.state).unwrap();
+        state.transact_mut().apply_update(update).unwrap();
+        let text = |d: &yrs::Doc| {
+            let txn = d.transact();
+            txn.get_text("content").map(|t| t.get_string(&txn))
+        };
+        assert_eq!(text(&doc), text(&state));
+        let bytes = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let pad = Pad::from_snapshot(&bytes).unwrap();
+        let from_state = Pad::from_snapshot(&imported.state).unwrap();
+        assert_eq!(lines(&pad), lines(&from_state));
+        assert_eq!(pad.authors, from_state.authors);
+        pad
+    }
+
+    /// The lines without a last empty one (Etherpad's text always ends with a newline; with
+    /// history the pad keeps it, a last empty line).
+    fn trimmed(pad: &Pad) -> Lines {
+        let mut lines = lines(pad);
+        if lines
+            .last()
+            .is_some_and(|(k, runs)| *k == LineKind::Paragraph && runs.is_empty())
+        {
+            lines.pop();
+        }
+        lines
+    }
+
+    #[test]
+    fn revisions_become_history_that_replays_to_the_state() {
+        let imported = import(FIXTURE).unwrap();
+        // Revision 3 only changes the list's depth: the pad has no change to record.
+        assert_eq!(imported.history.len(), 5);
+        let pad = replayed(&imported);
+        assert_eq!(pad.paragraphs[0].kind, LineKind::Bullet);
+        assert_eq!(pad.paragraphs[0].runs[0].text, "hello");
+        let author = pad.author(pad.paragraphs[0].runs[0].author).unwrap();
+        assert_eq!(author.id, "a.ElbBWNTxmtRrfFqn");
+        let first = &imported.history[0].info;
+        assert_eq!(first.time_ms, 1_595_111_092_400);
+        let last = &imported.history[4].info;
+        assert_eq!(last.time_ms, 1_595_111_128_727);
+        assert_eq!(last.clients.len(), 1);
+        assert_eq!(
+            pad.author(Some(last.clients[0])).unwrap().id,
+            "a.ElbBWNTxmtRrfFqn"
+        );
+
+        let builder = testutil::rich();
+        let imported = import(&builder.build()).unwrap();
+        assert!(imported.history.len() > 20);
+        let pad = replayed(&imported);
+        assert_eq!(trimmed(&pad), rich_lines());
+        assert_eq!(pad.authors.len(), 3);
+        for entry in &imported.history {
+            assert!(matches!(
+                entry.info.origin,
+                crate::doc::history::Origin::Import { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn a_changeset_that_does_not_apply_falls_back_to_the_next_key_revision() {
+        let mut b = testutil::Builder::new("long");
+        b.author("a.x", json!("X"), json!(1))
+            .author("a.y", json!("Y"), json!(2));
+        b.line("a.x", "", Some(("list", "bullet1")), &[]);
+        let at = b.find("\n");
+        b.type_text("a.x", at, "typed by x, one revision per key; ", &[]);
+        let at = b.find("\n");
+        b.type_text("a.y", at, "then y in bold ", &[("bold", "true")]);
+        let at = b.find("\n");
+        b.type_text("a.x", at, "and x again, long enough to pass two key revisions: 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789", &[]);
+        b.delete("a.y", 3, 10);
+        let whole = import(&b.build()).unwrap();
+        let expected = trimmed(&replayed(&whole));
+        assert_eq!(expected[0].0, LineKind::Bullet);
+        assert_eq!(expected[0].1.len(), 3);
+
+        // Revision 150 broken: revisions 150..199 are skipped, 200 starts again from its text.
+        let mut file: Value = serde_json::from_slice(&b.build()).unwrap();
+        file["pad:long:revs:150"]["changeset"] = json!("Z:zz>1+1$x");
+        file["pad:long:revs:170"]["changeset"] = json!("Z:1>1*!+1$x");
+        let broken = import(&serde_json::to_vec(&file).unwrap()).unwrap();
+        assert_eq!(trimmed(&replayed(&broken)), expected);
+        assert!(broken.history.len() < whole.history.len());
+
+        // No key revision after the broken one: the last entry writes the final text.
+        file["pad:long:revs:250"]["changeset"] = json!("Z:0>0$");
+        let broken = import(&serde_json::to_vec(&file).unwrap()).unwrap();
+        assert_eq!(trimmed(&replayed(&broken)), expected);
     }
 
     #[test]
