@@ -238,6 +238,22 @@ async fn revisions(server: &TestServer, name: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The revisions of pad `name` once `pred` holds for them (a revision settles after a second
+/// without edits, which no event tells a test: the list is read again until then).
+async fn settled(server: &TestServer, name: &str, pred: impl Fn(&[u64]) -> bool) -> Vec<u64> {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let revs = revisions(server, name).await;
+            if pred(&revs) {
+                return revs;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    })
+    .await
+    .expect("the revisions settle")
+}
+
 #[tokio::test]
 async fn a_live_pad_is_replaced_and_its_previous_content_stays_a_revision() {
     let server = TestServer::start().await;
@@ -266,16 +282,8 @@ async fn a_live_pad_is_replaced_and_its_previous_content_stays_a_revision() {
     assert!(!live.text().contains("Ancien"), "{:?}", live.text());
 
     // The content before the import is a revision of its own, and reads as it was.
-    let before = tokio::time::timeout(PATIENCE, async {
-        loop {
-            if let Some(&before) = revisions(&server, "cours").await.iter().find(|&&r| r < rev) {
-                return before;
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    })
-    .await
-    .expect("the revision before the import is listed");
+    let listed = settled(&server, "cours", |revs| revs.iter().any(|&r| r < rev)).await;
+    let before = listed.into_iter().find(|&r| r < rev).expect("listed");
     let (status, old) = server
         .get(&format!("/p/cours/history/{before}/export/txt"))
         .await;
@@ -420,4 +428,56 @@ async fn old_etherpad_links_lead_to_the_migrated_pad() {
     assert_eq!(r.status, 400, "{}", r.body);
     let never = DocName::foreign("Autre réunion").expect("a name");
     assert!(!exists(&server, never.as_str()).await);
+}
+
+/// Etherpad's own test file (tests/fixtures/etherpad/README.md): one bulleted line `hello`.
+const TEST_ETHERPAD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/etherpad/test.etherpad"
+);
+
+#[tokio::test]
+async fn an_etherpad_export_becomes_a_pad_by_the_form_and_the_api() {
+    let server = server_with_key(&[]).start().await;
+    let file = std::fs::read(TEST_ETHERPAD).expect("the fixture");
+    let r = upload(
+        &server,
+        "/import",
+        Some("migre"),
+        "Pd4b1.etherpad",
+        &file,
+        false,
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r
+        .header("location")
+        .is_some_and(|l| l.starts_with("/p/migre?")));
+    let (status, text) = server.get("/p/migre/export/md").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("- hello") || text.contains("* hello"),
+        "{text:?}"
+    );
+    // The import is a revision of the new pad's history.
+    settled(&server, "migre", |revs| !revs.is_empty()).await;
+
+    // The same file through the API, and a broken one refused without a pad.
+    let r = api_import(
+        &server,
+        "/documents/migre-api/import?format=etherpad&create=true",
+        "application/json",
+        &file,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api_import(
+        &server,
+        "/documents/casse/import?format=etherpad&create=true",
+        "application/json",
+        &file[..file.len() / 2],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(!exists(&server, "casse").await);
 }
