@@ -41,9 +41,10 @@ async function axeFindings (page, where) {
 const suite = browserSuite()
 const person = suite.person
 
-/** Open the header menu and the import dialog from it; the file input has the focus. */
-async function openImport (page) {
+/** Open the header menu (shot as `menuShot` if given) and the import dialog from it; the file input has the focus. */
+async function openImport (page, menuShot = null) {
   await page.click('details.menu > summary')
+  if (menuShot) await shot(page, menuShot)
   await page.click('.import-item')
   await page.waitForSelector('dialog.import-dialog[open]', { timeout: WAIT_MS })
   await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'import-file', null, { timeout: WAIT_MS })
@@ -71,7 +72,7 @@ test('a text file replaces the pad for everyone; the dialog says so; Escape goes
   await typeAtEnd(a, 'Ancien contenu')
   await waitText(bob.page, 'Ancien contenu')
 
-  await openImport(a)
+  await openImport(a, 'import-menu-fr-1280')
   assert.match(await a.textContent('#import-warning'), /reste dans l’historique/)
   assert.equal(await a.getAttribute('dialog.import-dialog', 'aria-labelledby'), 'import-title')
   assert.equal(await a.getAttribute('#import-file', 'accept').then((s) => s.split(',').includes('.docx')), true)

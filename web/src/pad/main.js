@@ -52,13 +52,19 @@ function main () {
   colorsBox.addEventListener('change', updateExportLinks)
   onLang(updateExportLinks)
   // Import a file (edit page only): replaces the content, the previous one stays in the history.
+  // With it the menu is the File menu, as the calc page's: its exports under a heading, then Import.
   const importItem = !readOnly && ds.name
     ? importMenuItem({ ds, restore: () => { if (view) view.focus() } })
     : null
   const exportMenu = exportBase
     ? dropdownMenu({
-      labelKey: 'export',
-      items: [...exportLinks, h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors')), importItem]
+      labelKey: importItem ? 'calc.file' : 'export',
+      items: [
+        importItem ? bindText(h('p.menu-heading'), 'export') : null,
+        ...exportLinks,
+        h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors')),
+        importItem
+      ]
     })
     : null
 
