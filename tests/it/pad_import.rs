@@ -290,6 +290,25 @@ async fn a_live_pad_is_replaced_and_its_previous_content_stays_a_revision() {
     assert_eq!(status, 200, "{old}");
     assert!(old.contains("Ancien texte de la leçon"), "{old:?}");
 
+    // A read-only link has no import.
+    let page = server.get("/p/cours").await.1;
+    let read_only = page
+        .split("data-readonly-path=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the read-only link")
+        .to_owned();
+    let r = upload(
+        &server,
+        &format!("{read_only}/import"),
+        None,
+        "a.txt",
+        b"no",
+        true,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
     // A plain form gets the pad back.
     let r = upload(
         &server,
