@@ -1,9 +1,9 @@
 //! Calc uploads: `POST /c/{name}/import` replaces a calc with a file, `POST /import` (home page)
 //! makes a new document from one (a calc here, a pad through `pad_import`, by the file's
-//! extension); and the replacement the EtherCalc API shares and the upload form reader the pad
-//! uploads share. Every change is an
-//! update made on a copy of the document (`convert::calc::bridge`) and applied by the
-//! document's room, so live editors see it at once and it is persisted before it is broadcast.
+//! extension); and the replacement the EtherCalc API shares, and the upload form reader the pad
+//! uploads share. Every change is an update made on a copy of the document
+//! (`convert::calc::bridge`) and applied by the document's room, so live editors see it at once
+//! and it is persisted before it is broadcast.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -228,7 +228,7 @@ enum NewDocument {
 }
 
 /// Every extension the home form takes, as its error says them.
-pub(crate) fn accepted_extensions() -> String {
+fn accepted_extensions() -> String {
     let pads = ImportFormat::ALL.map(ImportFormat::extension);
     pads.iter()
         .chain(CALC_EXTENSIONS.iter())
@@ -259,7 +259,7 @@ fn new_document(file_name: &str, bytes: &[u8]) -> Result<NewDocument, AppError> 
 }
 
 /// The name the home form asks for, or a random one.
-pub(crate) fn new_name(upload: &Upload) -> Result<DocName, AppError> {
+fn new_name(upload: &Upload) -> Result<DocName, AppError> {
     let raw = upload.name.trim();
     Ok(if raw.is_empty() {
         DocName::parse(&random_name())
