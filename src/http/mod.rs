@@ -21,6 +21,7 @@ mod join;
 pub mod metrics;
 pub mod middleware;
 mod pad;
+mod pad_import;
 pub mod pages;
 mod probes;
 pub mod qr;

@@ -14,7 +14,7 @@ use crate::http::api;
 use crate::http::error::api::ApiError;
 use crate::http::{
     admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
-    middleware, pad, probes, site, AppError, AppState,
+    middleware, pad, pad_import, probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -24,13 +24,14 @@ const FORM_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let base = state.config.base_path.clone();
     base_path::init(&base);
-    // Calc files read their bodies through `gate::Authed` and the upload forms under the
-    // import limit, which say what the limit is; axum's own limit would only answer first
+    // Calc and pad files read their bodies through `gate::Authed` and the upload forms under
+    // the import limit, which say what the limit is; axum's own limit would only answer first
     // without saying it.
     let calc_files = Router::new()
         .route("/c/{name}/export/{format}", get(calc_export::export))
         .route("/c/{name}/import", post(calc_import::into_calc))
-        .route("/import", post(calc_import::new_calc))
+        .route("/p/{name}/import", post(pad_import::into_pad))
+        .route("/import", post(calc_import::new_from_file))
         // EtherCalc-compatible API.
         .route("/{file}", get(ethercalc::dot_csv))
         .route("/_", post(ethercalc::create))
@@ -179,6 +180,7 @@ pub(crate) fn api_endpoints() -> Vec<Endpoint> {
         endpoint(Method::PUT, "/documents/{name}/text", api::set_text),
         endpoint(Method::POST, "/documents/{name}/append", api::append_text),
         endpoint(Method::GET, "/documents/{name}/html", api::get_html),
+        endpoint(Method::POST, "/documents/{name}/import", api::import),
         endpoint(
             Method::GET,
             "/documents/{name}/export/{format}",

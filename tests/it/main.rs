@@ -34,6 +34,7 @@ mod language; // one language choice carried everywhere; French pages hold no En
 mod loadtest; // a short `loadtest run` against the server, every pad converging
 mod node_clients; // stock `yjs` + `y-websocket` npm clients (tests/node/) against the binary
 mod opening; // opening a missing name creates nothing; untyped visits are not kept
+mod pad_import; // pad uploads: home form, replace a live pad, the API, refusals, old Etherpad links
 mod pages; // home, creation, pad and read-only pages, QR codes
 mod retention; // expiry, creator delete, logs without addresses or content, CSP, /privacy
 mod shedding; // past a high mark new documents are refused, existing ones work

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::convert::pad::import::ImportFormat;
 use crate::convert::pad::{ExportOptions, PadFormat};
 use crate::doc::edit::TextEdit;
 use crate::doc::lifetime::{choose_lifetime, Lifetime};
@@ -23,10 +24,10 @@ use crate::doc::name::DocName;
 use crate::http::base_path::public_base;
 use crate::http::calc_export;
 use crate::http::extract::{json_body, ApiKey, Authorized};
-use crate::http::gate::{ApiLimit, Authed};
+use crate::http::gate::{ApiLimit, Authed, ImportLimit};
 use crate::http::pad::ExportQuery;
 use crate::http::respond::download;
-use crate::http::{AppError, AppState};
+use crate::http::{pad_import, AppError, AppState};
 use crate::service::{backup, creation, export};
 
 pub use crate::config::secrets::{ApiKeyHash, BadKeyHash};
@@ -43,6 +44,9 @@ const DEFAULT_LIST_LIMIT: usize = 100;
 
 /// A request with the API key and a body of at most `api_max_body_bytes`.
 type KeyAndBody = Authed<ApiKey, ApiLimit>;
+
+/// A request with the API key and a file of at most `max_import_bytes`.
+type KeyAndFile = Authed<ApiKey, ImportLimit>;
 
 /// A document name from the path, validated.
 fn doc_name(raw: &str) -> Result<DocName, ApiError> {
@@ -402,6 +406,83 @@ pub(crate) async fn read_only_link(
         json!({
             "token": meta.read_token.as_str(),
             "url": links["read_only_url"],
+        }),
+    ))
+}
+
+/// Query of `POST /documents/{name}/import`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ImportQuery {
+    format: Option<String>,
+    create: Option<String>,
+    lifetime: Option<String>,
+}
+
+/// The pad format of an imported body: `?format=`, else its `Content-Type`.
+fn import_format(query: &ImportQuery, headers: &HeaderMap) -> Result<ImportFormat, ApiError> {
+    let known = || ImportFormat::ALL.map(ImportFormat::extension).join(", ");
+    if let Some(name) = query.format.as_deref() {
+        return ImportFormat::from_name(name).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "unknown import format; available formats: {}",
+                known()
+            ))
+            .into()
+        });
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("text/plain") => Ok(ImportFormat::Txt),
+        Some("text/markdown") => Ok(ImportFormat::Md),
+        Some("text/html") => Ok(ImportFormat::Html),
+        Some("application/vnd.oasis.opendocument.text") => Ok(ImportFormat::Odt),
+        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document") => {
+            Ok(ImportFormat::Docx)
+        }
+        _ => Err(AppError::BadRequest(format!(
+            "say the file's format with ?format= ({}) or its Content-Type",
+            known()
+        ))
+        .into()),
+    }
+}
+
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<ImportQuery>,
+    req: KeyAndFile,
+) -> Result<Response, ApiError> {
+    let name = doc_name(&raw)?;
+    let format = import_format(&query, &req.headers)?;
+    let create = matches!(query.create.as_deref(), Some("true" | "1"));
+    let lifetime = if create {
+        Some(lifetime(&state.config, query.lifetime.as_deref())?)
+    } else {
+        None
+    };
+    if req.body.is_empty() {
+        return Err(
+            AppError::BadRequest("the body is empty: send the file as the body".into()).into(),
+        );
+    }
+    let done = pad_import::import(&state, &name, req.body, format, create, lifetime).await?;
+    let status = if done.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(ok(
+        status,
+        json!({
+            "name": name.as_str(),
+            "rev": done.imported.rev,
+            "dropped": done.imported.dropped,
+            "created": done.created,
         }),
     ))
 }

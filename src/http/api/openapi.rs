@@ -1,9 +1,10 @@
-//! The OpenAPI 3.1 description of the API, written by hand as JSON: seventeen small endpoints do
+//! The OpenAPI 3.1 description of the API, written by hand as JSON: eighteen small endpoints do
 //! not justify a derive framework, and a unit test keeps it equal to the route table.
 
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::convert::pad::import::ImportFormat;
 
 use super::{MAX_LIST_LIMIT, PREFIX};
 use crate::service::history::{DEFAULT_LIMIT as DEFAULT_REVISIONS, MAX_LIMIT as MAX_REVISIONS};
@@ -115,6 +116,68 @@ fn with_body(mut operation: Value, body: Value) -> Value {
     operation
 }
 
+/// `POST /documents/{name}/import`: a file as the raw body makes a pad's content.
+fn import_op(config: &Config) -> Value {
+    let formats = ImportFormat::ALL.map(ImportFormat::extension);
+    let lifetimes: Vec<String> = config
+        .retention_choices
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    let mut operation = op(
+        "Replace a pad's content with a file (txt, md, html, odt, docx, or an Etherpad export); \
+         live editors see it at once and the previous content stays a revision",
+        vec![
+            name_param(),
+            query(
+                "format",
+                "The file's format; without it, from the Content-Type (text/plain, text/markdown, \
+                 text/html, ODT, DOCX)",
+                json!({ "type": "string", "enum": formats }),
+            ),
+            query(
+                "create",
+                "true: create the pad when it does not exist (creation follows the server's load \
+                 shedding)",
+                json!({ "type": "string", "enum": ["true", "false"], "default": "false" }),
+            ),
+            query(
+                "lifetime",
+                "A new pad's lifetime: one of the offered choices",
+                json!({ "type": "string", "enum": lifetimes,
+                    "default": config.retention_default.to_string() }),
+            ),
+        ],
+        (
+            "200",
+            json_response("Imported into the existing pad", schema("Imported")),
+        ),
+        &[400, 401, 404, 409, 413, 503],
+    );
+    operation["responses"]["201"] =
+        json_response("The pad was created from the file", schema("Imported"));
+    operation["requestBody"] = json!({ "required": true, "description": "The file itself, up to max_import_bytes",
+        "content": { "application/octet-stream": {}, "text/plain": {}, "text/markdown": {},
+            "text/html": {}, "application/vnd.oasis.opendocument.text": {},
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {} } });
+    operation
+}
+
+/// The answer of an import.
+fn imported_schema() -> Value {
+    let count = json!({ "type": "integer", "minimum": 0 });
+    json!({
+        "type": "object", "required": ["name", "rev", "dropped", "created"],
+        "properties": {
+            "name": { "type": "string" },
+            "rev": { "type": "integer", "description": "The revision the import made" },
+            "created": { "type": "boolean" },
+            "dropped": { "type": "object", "description": "What the file held that a pad cannot: left out",
+                "properties": { "images": count, "links": count, "other": count } }
+        }
+    })
+}
+
 /// The document served at `/api/v1/openapi.json`.
 pub fn document(config: &Config) -> Value {
     let server = format!("{}{PREFIX}", config.base_path.as_str());
@@ -206,6 +269,9 @@ pub fn document(config: &Config) -> Value {
                     ("200", json_response("The HTML", json!({ "type": "object",
                         "properties": { "html": { "type": "string" } } }))),
                     &[400, 401, 404, 409, 503]),
+            },
+            "/documents/{name}/import": {
+                "post": import_op(config),
             },
             "/documents/{name}/export/{format}": {
                 "get": op("Download a pad or a calc in a format", file_params(&[]),
@@ -338,6 +404,7 @@ pub fn document(config: &Config) -> Value {
                         "previous": { "type": ["integer", "null"], "description": "Pass as `before` for older revisions" }
                     }
                 },
+                "Imported": imported_schema(),
                 "Stats": {
                     "type": "object",
                     "properties": {

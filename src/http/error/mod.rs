@@ -360,6 +360,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::BadName(_) | AppError::BadRequest(_) => "bad_request",
             AppError::NotACalc => "not_a_calc",
+            AppError::WrongKind => "not_a_pad",
             AppError::BadFile(_) => "bad_file",
             AppError::FileTooLarge(_) | AppError::DocTooLarge => "too_large",
             AppError::UnsupportedType => "unsupported_type",

@@ -1,4 +1,4 @@
-//! The home page: create a pad or a calc, open one by name, import a spreadsheet.
+//! The home page: create a pad or a calc, open one by name, import a file as a pad or a calc.
 
 use std::fmt::Write;
 
@@ -96,16 +96,22 @@ pub fn home(
         open_title = t.open_title,
         name = t.name_label.split(" (").next().unwrap_or(t.name_label),
         open_button = t.open_button,
-        import = calc_import_section(lang, assets),
+        import = import_section(lang, assets),
         privacy = t.privacy,
         privacy_link = retention_text(lang).privacy_link,
     )
 }
 
-/// The home page's form that makes a calc from a CSV, ODS, XLSX or SocialCalc file
-/// (`POST /import`).
-pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
-    let [title, name, file, button] = import_words(lang);
+/// The files the home form's picker offers: every pad format, then the calc ones (with the
+/// media types browsers know them by).
+const IMPORT_ACCEPT: &str = ".txt,.md,.markdown,.html,.htm,.odt,.docx,.etherpad,\
+                             .csv,.ods,.xlsx,.sc,text/plain,text/markdown,text/html,text/csv,\
+                             text/x-socialcalc";
+
+/// The home page's form that makes a pad from a text, Markdown, HTML, ODT, DOCX or Etherpad
+/// file, or a calc from a CSV, ODS, XLSX or SocialCalc file (`POST /import`, by extension).
+pub fn import_section(lang: Lang, assets: &AssetUrls) -> String {
+    let [title, name, file, hint, button] = import_words(lang);
     format!(
         "<section>\n<h2>{title}</h2>\n\
          <form method=\"post\" action=\"{action}?lang={code}\" enctype=\"multipart/form-data\">\n\
@@ -114,11 +120,13 @@ pub fn calc_import_section(lang: Lang, assets: &AssetUrls) -> String {
          pattern=\"(?!\\.+$)[A-Za-z0-9_.\\-]{{1,100}}\" title=\"{name_title}\" autocomplete=\"off\">\n\
          <label for=\"import-file\">{file}</label>\n\
          <input id=\"import-file\" name=\"file\" type=\"file\" required \
-         accept=\".csv,.ods,.xlsx,.sc,text/csv,text/x-socialcalc\">\n\
+         aria-describedby=\"import-hint\" accept=\"{IMPORT_ACCEPT}\">\n\
+         <p id=\"import-hint\" class=\"hint\">{hint}</p>\n\
          <button type=\"submit\">{button}</button>\n</form>\n</section>\n",
         action = link(assets, "/import"),
         code = lang.code(),
         name_title = escape(open::name_rule(lang)),
+        hint = escape(hint),
     )
 }
 
@@ -156,5 +164,18 @@ mod tests {
             html.contains("action=\"/new?lang=en\"") && html.contains("href=\"/privacy?lang=en\"")
         );
         assert!(html.contains("name=\"kind\" value=\"calc\""));
+    }
+
+    #[test]
+    fn the_import_form_offers_every_pad_format() {
+        use crate::convert::pad::import::ImportFormat;
+        let html = import_section(Lang::Fr, &assets());
+        for format in ImportFormat::ALL {
+            let ext = format!(".{},", format.extension());
+            assert!(IMPORT_ACCEPT.contains(&ext), "{ext}");
+        }
+        assert!(html.contains("accept=\".txt,") && html.contains(".xlsx,.sc,"));
+        assert!(html.contains("aria-describedby=\"import-hint\""));
+        assert!(html.contains("Un pad depuis un fichier texte"));
     }
 }

@@ -17,7 +17,7 @@ mod testutil;
 
 pub use admin::admin;
 pub use expiry::{expiry_note, lifetime_label, Retention};
-pub use home::{calc_import_section, home, Creation};
+pub use home::{home, import_section, Creation};
 pub use lang::Lang;
 pub use layout::AssetUrls;
 pub use open::{bad_name, name_rule, open_missing};

@@ -23,6 +23,7 @@ import { pageChrome, dropdownMenu } from '../common/chrome.js'
 import { creatorDelete, goneKey } from '../common/creator.js'
 import { historyPanel } from '../common/history.js'
 import { renderPadVersion } from './historyview.js'
+import { importMenuItem } from './importdialog.js'
 
 const AUTHOR_COLORS_KEY = 'ardoise.authorColors'
 const EXPORTS = ['txt', 'md', 'html', 'odt', 'docx']
@@ -50,10 +51,20 @@ function main () {
   }
   colorsBox.addEventListener('change', updateExportLinks)
   onLang(updateExportLinks)
+  // Import a file (edit page only): replaces the content, the previous one stays in the history.
+  // With it the menu is the File menu, as the calc page's: its exports under a heading, then Import.
+  const importItem = !readOnly && ds.name
+    ? importMenuItem({ ds, restore: () => { if (view) view.focus() } })
+    : null
   const exportMenu = exportBase
     ? dropdownMenu({
-      labelKey: 'export',
-      items: [...exportLinks, h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors'))]
+      labelKey: importItem ? 'calc.file' : 'export',
+      items: [
+        importItem ? bindText(h('p.menu-heading'), 'export') : null,
+        ...exportLinks,
+        h('label.check', { for: 'export-colors' }, colorsBox, bindText(h('span'), 'export.colors')),
+        importItem
+      ]
     })
     : null
 

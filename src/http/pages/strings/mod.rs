@@ -266,19 +266,24 @@ pub fn catalogue(lang: Lang) -> Vec<&'static str> {
     all.extend(import_words(lang));
     all
 }
-/// The import form's title, name label, file label and button.
-pub(in crate::http::pages) fn import_words(lang: Lang) -> [&'static str; 4] {
+/// The import form's title, name label, file label, the hint saying which files make a pad
+/// and which a calc, and its button.
+pub(in crate::http::pages) fn import_words(lang: Lang) -> [&'static str; 5] {
     match lang {
         Lang::Fr => [
-            "Importer un tableur",
+            "Importer un fichier",
             "Nom (facultatif)",
-            "Fichier CSV, ODS, XLSX ou EtherCalc (Framacalc)",
+            "Fichier",
+            "Un pad depuis un fichier texte, Markdown, HTML, ODT, DOCX ou Etherpad ; un tableur \
+             depuis un fichier CSV, ODS, XLSX ou EtherCalc (Framacalc).",
             "Importer",
         ],
         Lang::En => [
-            "Import a spreadsheet",
+            "Import a file",
             "Name (optional)",
-            "CSV, ODS, XLSX or EtherCalc (Framacalc) file",
+            "File",
+            "A pad from a text, Markdown, HTML, ODT, DOCX or Etherpad file; a calc from a CSV, \
+             ODS, XLSX or EtherCalc (Framacalc) file.",
             "Import",
         ],
     }
