@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::http::api;
 use crate::http::error::api::ApiError;
 use crate::http::{
-    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
-    middleware, pad, probes, site, AppError, AppState,
+    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, etherpad_api,
+    history, join, middleware, pad, probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -124,6 +124,12 @@ pub fn router(state: AppState) -> Router {
             put(admin::set_notice)
                 .delete(admin::clear_notice)
                 .fallback(admin::wrong_method),
+        )
+        // The Etherpad-compatible API (beside `/api/v1`, whose static prefix routes first).
+        .route("/api", get(etherpad_api::current_version))
+        .route(
+            "/api/{version}/{function}",
+            get(etherpad_api::call).post(etherpad_api::call),
         )
         // The JSON API, under its prefix (its table is `api_endpoints` below).
         .nest(api::PREFIX, api_routes(&state.config))

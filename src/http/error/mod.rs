@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod etherpad;
 pub mod history;
 
 use axum::http::{header, HeaderValue, StatusCode};
