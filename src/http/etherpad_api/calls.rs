@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::convert::pad::import::ImportFormat;
-use crate::convert::pad::{ExportOptions, PadFormat};
+use crate::convert::pad::PadFormat;
 use crate::doc::edit::TextEdit;
 use crate::doc::meta::{DocMeta, Kind};
 use crate::doc::name::DocName;
@@ -142,10 +142,8 @@ async fn rendered(
     params: &Params,
     format: PadFormat,
 ) -> Result<String, EtherpadError> {
-    let options = match format {
-        PadFormat::Txt => api::plain_options(),
-        _ => ExportOptions::default(),
-    };
+    // Etherpad's text and HTML are the content alone: no authors' shading or list.
+    let options = api::plain_options();
     let bytes = match params.number("rev").map_err(EtherpadError::bad)? {
         None => api::render(state, name, format, options)
             .await
