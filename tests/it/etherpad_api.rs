@@ -557,3 +557,28 @@ async fn a_stock_curl_client_as_in_etherpads_documentation() {
     );
     assert_eq!(answers[3]["code"], 4);
 }
+
+#[tokio::test]
+async fn an_etherpad_id_finds_the_pad_migrated_under_its_foreign_name() {
+    let server = server().await;
+    let id = "Réunion du 3/12 $x";
+    let name = ardoise::doc::name::DocName::foreign(id).expect("a name");
+    assert_ne!(name.as_str(), id);
+    let body = format!(r#"{{"name":"{}"}}"#, name.as_str());
+    assert_eq!(v1(&server, "POST", "/documents", &body).await.status, 201);
+    v1(
+        &server,
+        "PUT",
+        &format!("/documents/{}/text", name.as_str()),
+        r#"{"text":"ordre du jour"}"#,
+    )
+    .await;
+    let encoded = "R%C3%A9union+du+3%2F12+%24x";
+    let text = ok(&server, "getText", &format!("padID={encoded}")).await;
+    assert_eq!(
+        text["text"].as_str().map(str::trim_end),
+        Some("ordre du jour")
+    );
+    let listed = ok(&server, "listAllPads", "").await;
+    assert_eq!(listed["padIDs"], serde_json::json!([name.as_str()]));
+}

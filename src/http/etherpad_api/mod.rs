@@ -151,7 +151,7 @@ async fn answer(
     if outside.as_deref().is_some_and(|key| !hash.matches(key)) {
         return Err(EtherpadError::wrong_key());
     }
-    // Held until the call is answered, like the body it pays for.
+    // Held until the call is answered: the parameters keep what the body held.
     let mut charge = Charge::new(&state.bodies);
     if parts.method == Method::POST {
         read_form(state, body, &parts.headers, &mut charge, &mut params).await?;
