@@ -12,9 +12,10 @@ use axum::Router;
 use crate::config::Config;
 use crate::http::api;
 use crate::http::error::api::ApiError;
+use crate::http::etherpad_api;
 use crate::http::{
-    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, etherpad_api,
-    history, join, middleware, pad, probes, site, AppError, AppState,
+    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
+    middleware, pad, probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
