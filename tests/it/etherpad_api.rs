@@ -472,27 +472,61 @@ async fn the_revisions_count_increases_and_old_revisions_read_back() {
 }
 
 #[tokio::test]
-async fn set_html_goes_through_the_pad_import() {
+async fn set_html_goes_through_the_pad_import_and_the_room() {
     let server = server().await;
     ok(&server, "createPad", "padID=web&text=before").await;
-    let m = fails(
-        &server,
-        "setHTML",
-        "padID=web&html=%3Cp%3Ex%3C%2Fp%3E",
-        1,
-        200,
-    )
-    .await;
+    let before = revisions_above(&server, "web", 0).await;
+    let mut client = Client::connect(&server, "web").await;
+    let html = "<h1>Le titre</h1><p>Un <b>mot</b> gras<script>alert(1)</script></p>\
+                <ul><li>un</li><li>deux</li></ul>";
+    let form = format!("apikey={KEY}&padID=web&html={}", urlencode(html));
+    let (_, v) = answer(server.post_form("/api/1.3.0/setHTML", &form).await);
+    assert_eq!(v["code"], 0, "{v}");
+    client
+        .until("the imported HTML", |c| c.text().starts_with("Le titre\n"))
+        .await;
+    let text = ok(&server, "getText", "padID=web").await["text"].clone();
+    let text = text.as_str().expect("text");
     assert!(
-        m.contains("not available"),
-        "until the HTML reader lands: {m}"
+        text.contains("Un mot gras") && text.contains("deux"),
+        "{text}"
     );
-    let text = ok(&server, "getText", "padID=web").await;
-    assert_eq!(text["text"].as_str().map(str::trim_end), Some("before"));
+    assert!(!text.contains("alert"), "scripts are dropped: {text}");
+    let got = ok(&server, "getHTML", "padID=web").await["html"].clone();
+    let got = got.as_str().expect("html");
+    assert!(
+        got.contains(">Le titre</h1>") && got.contains("<strong>mot</strong>"),
+        "{got}"
+    );
+    assert!(got.contains(">deux</li>"), "{got}");
+    // The text before the import stays a revision.
+    let old = ok(&server, "getText", &format!("padID=web&rev={before}")).await;
+    assert_eq!(old["text"].as_str().map(str::trim_end), Some("before"));
+    // HTML the reader refuses is said (code 1) and changes nothing.
+    let deep = "<div>".repeat(1000);
+    let form = format!("apikey={KEY}&padID=web&html={}", urlencode(&deep));
+    let (status, v) = answer(server.post_form("/api/1.3.0/setHTML", &form).await);
+    assert_eq!((status, &v["code"]), (200, &1.into()), "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(ok(&server, "getText", "padID=web").await["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Le titre")));
     assert_eq!(
         fails(&server, "setHTML", "padID=web", 1, 200).await,
         "html is required"
     );
+}
+
+/// `s` as a form value: every byte but unreserved ASCII percent-encoded.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Runs `curl` with `args`; its standard output, or `None` when curl is not installed.
