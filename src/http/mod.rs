@@ -14,6 +14,7 @@ pub mod delete;
 mod editor;
 mod error;
 mod ethercalc;
+mod etherpad_api;
 pub(crate) mod extract;
 pub mod gate;
 mod history;

@@ -12,6 +12,7 @@ use axum::Router;
 use crate::config::Config;
 use crate::http::api;
 use crate::http::error::api::ApiError;
+use crate::http::etherpad_api;
 use crate::http::{
     admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
     middleware, pad, pad_import, probes, site, AppError, AppState,
@@ -125,6 +126,12 @@ pub fn router(state: AppState) -> Router {
             put(admin::set_notice)
                 .delete(admin::clear_notice)
                 .fallback(admin::wrong_method),
+        )
+        // The Etherpad-compatible API (beside `/api/v1`, whose static prefix routes first).
+        .route("/api", get(etherpad_api::current_version))
+        .route(
+            "/api/{version}/{function}",
+            get(etherpad_api::call).post(etherpad_api::call),
         )
         // The JSON API, under its prefix (its table is `api_endpoints` below).
         .nest(api::PREFIX, api_routes(&state.config))

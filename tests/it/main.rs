@@ -18,6 +18,7 @@ mod calc_readers; // LibreOffice reads the calc's ODS and XLSX exports with our 
 mod creation; // creation decisions read metadata only; refusals load nothing
 mod docs; // the option table in docs/ equals `ardoise --help`; doc links resolve
 mod durability; // nothing acknowledged is lost on SIGTERM or SIGKILL
+mod etherpad_api; // the Etherpad-compatible API: Etherpad-shaped calls, codes, live edits, curl
 mod export; // pad export downloads from the editable and read-only links
 mod export_look; // export contrast (WCAG AA) on every author colour, lists, Markdown
 mod export_readers; // LibreOffice reads the pad's ODT and DOCX exports

@@ -92,7 +92,7 @@ async fn meta_of(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> 
 }
 
 /// The metadata of an existing pad (409 for a calc).
-async fn pad_meta(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> {
+pub(crate) async fn pad_meta(state: &AppState, name: &DocName) -> Result<DocMeta, ApiError> {
     let meta = meta_of(state, name).await?;
     if meta.kind == Kind::Pad {
         Ok(meta)
@@ -258,7 +258,7 @@ pub(crate) struct DeleteQuery {
 }
 
 /// Shown to live editors of a deleted document when none is given.
-const DEFAULT_DELETE_REASON: &str = "this document was deleted";
+pub(crate) const DEFAULT_DELETE_REASON: &str = "this document was deleted";
 
 pub(crate) async fn remove(
     _: Authorized,
@@ -280,7 +280,7 @@ pub(crate) async fn remove(
 }
 
 /// Renders pad `name` in `format` through the pages' bounded export path (`service::export`).
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     name: &DocName,
     format: PadFormat,
@@ -290,14 +290,18 @@ async fn render(
     Ok(export::render_pad(&state.hub, &state.exports, name, format, options).await?)
 }
 
-/// The plain text of a pad, as the txt export writes it.
-async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError> {
-    let options = ExportOptions {
+/// The options of a pad's plain text: the text alone, without the authors.
+pub(crate) fn plain_options() -> ExportOptions {
+    ExportOptions {
         colors: false,
         authors_list: false,
         ..ExportOptions::default()
-    };
-    let bytes = render(state, name, PadFormat::Txt, options).await?;
+    }
+}
+
+/// The plain text of a pad, as the txt export writes it.
+pub(crate) async fn plain_text(state: &AppState, name: &DocName) -> Result<String, ApiError> {
+    let bytes = render(state, name, PadFormat::Txt, plain_options()).await?;
     String::from_utf8(bytes)
         .map_err(|_| AppError::Unproduced("the text could not be produced").into())
 }

@@ -1,13 +1,15 @@
 //! The edge's one error type, [`AppError`], and its faces: an error page in the request's
 //! language (with the partner hosts when creation was refused), the calc files' page, JSON and
-//! EtherCalc plain text (here), the API's JSON (`api::ApiError`) and the admin API's JSON
-//! (`admin::AdminError`), each in its file beside this one. Each handler picks the face by what
+//! EtherCalc plain text (here), the API's JSON (`api::ApiError`), the admin API's JSON
+//! (`admin::AdminError`) and the Etherpad API's codes (`etherpad::EtherpadError`), each in its
+//! file beside this one. Each handler picks the face by what
 //! it returns; the kind is the same everywhere, converted once from the layers below
 //! (`HubError`, `ServiceError`, ...). Client-facing errors carry a clear message; internal ones
 //! are logged where they happen, never echoed.
 
 pub mod admin;
 pub mod api;
+pub mod etherpad;
 pub mod history;
 
 use axum::http::{header, HeaderValue, StatusCode};
