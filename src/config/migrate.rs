@@ -198,6 +198,39 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_keeps_the_command_and_flags_still_win() {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut f, b"data = \"/file\"\nmax_import_bytes = 99\n")
+            .expect("write");
+        let path = f.path().to_str().expect("utf-8 path");
+        let c = Config::load_from([
+            "ardoise",
+            "--config",
+            path,
+            "migrate",
+            "etherpad",
+            "--from-dir",
+            "p",
+        ])
+        .expect("parses");
+        assert!(c.command.is_some());
+        assert_eq!((c.data.to_str(), c.max_import_bytes), (Some("/file"), 99));
+        let c = Config::load_from([
+            "ardoise",
+            "--config",
+            path,
+            "migrate",
+            "etherpad",
+            "--from-dir",
+            "p",
+            "--data",
+            "/cli",
+        ])
+        .expect("parses");
+        assert_eq!(c.data.to_str(), Some("/cli"));
+    }
+
+    #[test]
     fn the_key_is_never_printed() {
         let a = etherpad(&[
             "ardoise", "migrate", "etherpad", "--url", "u", "--apikey", "s3cret",

@@ -31,6 +31,7 @@ mod http; // the HTTP edge: health, unknown routes, invalid names, non-WebSocket
 mod idle_shedding; // an idle server in `auto` shedding mode never closes creation
 mod language; // one language choice carried everywhere; French pages hold no English
 mod loadtest; // a short `loadtest run` against the server, every pad converging
+mod migrate; // `ardoise migrate etherpad` against a stub Etherpad and a folder of files; resumable
 mod node_clients; // stock `yjs` + `y-websocket` npm clients (tests/node/) against the binary
 mod opening; // opening a missing name creates nothing; untyped visits are not kept
 mod pages; // home, creation, pad and read-only pages, QR codes
