@@ -239,9 +239,16 @@ async fn drive(run: &Arc<Run>, items: Vec<Item>, jobs: usize, report: &mut Repor
         }
         let joined = tokio::select! {
             joined = tasks.join_next() => joined,
-            _ = &mut interrupt, if !interrupted => {
+            _ = &mut interrupt => {
+                if interrupted {
+                    // A second Ctrl-C stops at once: what is under way stays marked, and the
+                    // next run erases and redoes it (the journal keeps every commit made).
+                    progress.note("interrupted again: stopping now");
+                    std::process::exit(130);
+                }
                 interrupted = true;
-                progress.note("interrupted: finishing the pads under way");
+                progress.note("interrupted: finishing the pads under way (Ctrl-C again stops now)");
+                interrupt.set(tokio::signal::ctrl_c());
                 continue;
             }
         };
