@@ -459,3 +459,53 @@ async fn blocking<T: Send + 'static>(
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::{select, Failure, Item, Report};
+
+    #[test]
+    fn only_keeps_the_listed_ids_and_reports_the_others() {
+        let ids = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let mut report = Report::default();
+        assert_eq!(select(ids.clone(), None, &mut report).len(), 3);
+        let only: HashSet<String> = ["c", "z", "a"].map(str::to_owned).into();
+        let kept: Vec<String> = select(ids, Some(&only), &mut report)
+            .into_iter()
+            .map(|item| match item {
+                Item::Remote(id) => id,
+                Item::File(_) => unreachable!("ids are remote"),
+            })
+            .collect();
+        assert_eq!(kept, ["a", "c"]);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].pad, "z");
+    }
+
+    #[test]
+    fn the_report_counts_then_lists_failures() {
+        let mut report = Report {
+            imported: 3,
+            skipped: 2,
+            ..Report::default()
+        };
+        assert!(report.complete());
+        report.failed.push(Failure {
+            pad: "x y".into(),
+            reason: "why".into(),
+        });
+        assert!(!report.complete());
+        assert_eq!(
+            report.to_string(),
+            "imported: 3\nskipped (present): 2\nfailed: 1\n  x y: why\n"
+        );
+        report.failed.clear();
+        report.interrupted = true;
+        assert!(!report.complete());
+        assert!(report
+            .to_string()
+            .ends_with("run the same command again to go on\n"));
+    }
+}
