@@ -2,16 +2,21 @@
 //! names and colours, and chat; then written as one yrs update of a whole pad.
 //!
 //! Authorship is the clientID of the item holding the text (DESIGN.md §3), and a yrs document
-//! types with one clientID only, so each author gets a helper document with their own clientID,
-//! caught up with the pad before it types its stretch; the pad then takes the helper's change.
-//! A change of author therefore costs two small syncs, which is why pieces are bounded.
+//! types with one clientID only, so the text is written as the update that each author typing
+//! their stretches at the end of the pad would have made (`encode_content`), in one pass, and
+//! the authors map and chat are added on top by a clientID of no author.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use yrs::block::{
+    ClientID, BLOCK_ITEM_FORMAT_REF_NUMBER, BLOCK_ITEM_STRING_REF_NUMBER, HAS_ORIGIN, ID,
+};
+use yrs::encoding::write::Write;
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
-use yrs::{Any, Array, Doc, Map, Options, ReadTxn, Text, Transact, Update, WriteTxn};
+use yrs::updates::encoder::{Encoder, EncoderV1};
+use yrs::{Any, Array, Doc, Map, Options, ReadTxn, Transact, Update, WriteTxn};
 
 use super::{Dropped, ImportError, Imported, MAX_IMPORT_CHARS, MAX_LINES, MAX_PIECES};
 use crate::convert::pad::model::{keep, safe_link, LineKind};
@@ -304,23 +309,16 @@ impl Draft {
         }
         let known: HashSet<u64> = self.authors.iter().map(|a| a.client).collect();
         let mut taken = known.clone();
-        let main = doc_with_client(fresh_client(&mut taken)?);
-        let mut helpers: HashMap<u64, Doc> = HashMap::new();
-        for group in pieces.chunk_by(|a, b| a.author == b.author) {
-            match group[0].author.filter(|c| known.contains(c)) {
-                None => type_pieces(&main, group),
-                Some(client) => {
-                    let helper = helpers
-                        .entry(client)
-                        .or_insert_with(|| doc_with_client(client));
-                    let missing = helper.transact().state_vector();
-                    sync(&main, helper, &missing)?;
-                    let before = main.transact().state_vector();
-                    type_pieces(helper, group);
-                    sync(helper, &main, &before)?;
-                }
-            }
-        }
+        let own = fresh_client(&mut taken)?;
+        let main = doc_with_client(own);
+        let content = encode_content(pieces, |author| {
+            author.filter(|c| known.contains(c)).unwrap_or(own)
+        });
+        let update = Update::decode_v1(&content)
+            .map_err(|_| ImportError::Invalid("the pad could not be written".into()))?;
+        main.transact_mut()
+            .apply_update(update)
+            .map_err(|_| ImportError::Invalid("the pad could not be written".into()))?;
         let mut txn = main.transact_mut();
         if !self.authors.is_empty() {
             let map = txn.get_or_insert_map(AUTHORS);
@@ -366,29 +364,118 @@ pub(crate) fn fresh_client(taken: &mut HashSet<u64>) -> Result<u64, ImportError>
     Err(ImportError::Invalid("no free client id".into()))
 }
 
-/// Brings `to` up to date with what `from` has beyond `known` (`to`'s state vector).
-fn sync(from: &Doc, to: &Doc, known: &yrs::StateVector) -> Result<(), ImportError> {
-    let diff = from.transact().encode_diff_v1(known);
-    let update = Update::decode_v1(&diff)
-        .map_err(|_| ImportError::Invalid("the pad could not be written".into()))?;
-    to.transact_mut()
-        .apply_update(update)
-        .map_err(|_| ImportError::Invalid("the pad could not be written".into()))
+/// One item of the pad's text as written: a run of text or a formatting mark.
+enum Written {
+    Text(String),
+    /// An attribute starting (its value) or ending (`Any::Null`) at this point.
+    Format(Arc<str>, Any),
 }
 
-/// Types `pieces` at the end of `doc`'s content, with their formatting (Quill convention:
-/// inline attributes on text, line attributes on the newline ending the line).
-fn type_pieces(doc: &Doc, pieces: &[Piece]) {
-    let mut txn = doc.transact_mut();
-    let text = txn.get_or_insert_text(CONTENT);
+/// Items being written: per client, in clock order, each with its left origin.
+#[derive(Default)]
+struct Items {
+    items: HashMap<u64, Vec<(Option<ID>, Written)>>,
+    clocks: HashMap<u64, u32>,
+    /// The id of the last character written.
+    last: Option<ID>,
+}
+
+impl Items {
+    /// Appends `written` typed by `client`; text right after the same client's text joins it.
+    fn push(&mut self, client: u64, written: Written) {
+        let len = match &written {
+            Written::Text(t) => t.encode_utf16().count() as u32,
+            Written::Format(..) => 1,
+        };
+        let clock = self.clocks.entry(client).or_insert(0);
+        let list = self.items.entry(client).or_default();
+        let mine = self.last.is_some_and(|id| id.client.get() == client);
+        match (&written, list.last_mut()) {
+            (Written::Text(more), Some((_, Written::Text(text)))) if mine => text.push_str(more),
+            _ => list.push((self.last, written)),
+        }
+        *clock += len;
+        self.last = Some(ID::new(ClientID::new(client), *clock - 1));
+    }
+}
+
+/// The pad's text as one yrs v1 update: every piece appended after the one before it, each
+/// typed by the clientID `client_of` gives its author, formats as marks where they change.
+///
+/// yrs inserts by index by walking the text from its start, so typing piece after piece is
+/// quadratic in the number of pieces (minutes for a long file with many authors); the items
+/// a typist appending at the end would make are written here directly, in one pass: each one's
+/// left origin is the last character before it, none has a right origin.
+fn encode_content(pieces: &[Piece], client_of: impl Fn(Option<u64>) -> u64) -> Vec<u8> {
+    let mut out = Items::default();
+    let mut current = Attrs::new();
     for piece in pieces {
-        let attrs = match piece.line {
+        let client = client_of(piece.author);
+        let wanted = match piece.line {
             Some(kind) => line_attrs(kind),
             None => inline_attrs(&piece.look),
         };
-        let at = text.len(&txn);
-        text.insert_with_attributes(&mut txn, at, &piece.text, attrs);
+        let mut marks: Vec<(Arc<str>, Any)> = current
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .map(|k| (k.clone(), Any::Null))
+            .collect();
+        marks.extend(
+            wanted
+                .iter()
+                .filter(|(k, v)| current.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        marks.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, value) in marks {
+            out.push(client, Written::Format(key, value));
+        }
+        current = wanted;
+        out.push(client, Written::Text(piece.text.clone()));
     }
+    if let Some(last) = out.last {
+        let mut open: Vec<Arc<str>> = current.keys().cloned().collect();
+        open.sort();
+        for key in open {
+            out.push(last.client.get(), Written::Format(key, Any::Null));
+        }
+    }
+    let mut encoder = EncoderV1::new();
+    encoder.write_var(out.items.len() as u32);
+    let mut clients: Vec<_> = out.items.into_iter().collect();
+    clients.sort_by_key(|(client, _)| std::cmp::Reverse(*client));
+    for (client, list) in clients {
+        encoder.write_var(list.len() as u32);
+        encoder.write_client(ClientID::new(client));
+        encoder.write_var(0u32);
+        for (origin, written) in list {
+            let kind = match written {
+                Written::Text(_) => BLOCK_ITEM_STRING_REF_NUMBER,
+                Written::Format(..) => BLOCK_ITEM_FORMAT_REF_NUMBER,
+            };
+            match origin {
+                Some(id) => {
+                    encoder.write_info(HAS_ORIGIN | kind);
+                    encoder.write_left_id(&id);
+                }
+                None => {
+                    encoder.write_info(kind);
+                    encoder.write_parent_info(true);
+                    encoder.write_string(CONTENT);
+                }
+            }
+            match written {
+                Written::Text(text) => encoder.write_string(&text),
+                Written::Format(key, value) => {
+                    encoder.write_key(&key);
+                    encoder.write_json(&value);
+                }
+            }
+        }
+    }
+    // No deletions.
+    encoder.write_var(0u32);
+    encoder.to_vec()
 }
 
 fn inline_attrs(look: &Inline) -> Attrs {
@@ -513,5 +600,53 @@ mod tests {
             Some("https://example.org")
         );
         assert_eq!(d.dropped.links, 1);
+    }
+
+    #[test]
+    fn every_author_keeps_their_stretches_across_many_switches() {
+        let mut d = Draft::new();
+        for client in [5u64, 6] {
+            assert!(d.add_author(DraftAuthor {
+                client,
+                id: format!("a.{client}"),
+                name: format!("n{client}"),
+                color: "#112233".into(),
+            }));
+        }
+        let switches = 20_000u64;
+        for i in 0..switches {
+            d.set_author(Some(5 + i % 2));
+            let look = Inline {
+                bold: i.is_multiple_of(3),
+                ..Inline::default()
+            };
+            d.text("a😀", &look).unwrap();
+            if i % 10 == 9 {
+                d.end_line(if i % 20 == 9 {
+                    LineKind::Bullet
+                } else {
+                    LineKind::Heading(2)
+                })
+                .unwrap();
+            }
+        }
+        let pad = Pad::from_snapshot(&d.finish().unwrap().state).unwrap();
+        assert_eq!(pad.paragraphs.len() as u64, switches / 10);
+        let mut i = 0u64;
+        for (n, line) in pad.paragraphs.iter().enumerate() {
+            let kind = if n % 2 == 0 {
+                LineKind::Bullet
+            } else {
+                LineKind::Heading(2)
+            };
+            assert_eq!(line.kind, kind);
+            for run in &line.runs {
+                assert_eq!(run.text, "a😀");
+                assert_eq!(run.author, Some(5 + i % 2));
+                assert_eq!(run.bold, i.is_multiple_of(3));
+                i += 1;
+            }
+        }
+        assert_eq!(i, switches);
     }
 }

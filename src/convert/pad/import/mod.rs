@@ -12,6 +12,12 @@ use std::fmt;
 
 mod draft;
 pub mod etherpad;
+mod html;
+mod lines;
+mod md;
+#[cfg(test)]
+mod roundtrip;
+mod txt;
 
 pub use draft::{ChatMessage, Draft, DraftAuthor, Inline};
 
@@ -166,14 +172,9 @@ impl ImportError {
 pub fn import_pad(bytes: &[u8], format: ImportFormat) -> Result<Imported, ImportError> {
     match format {
         ImportFormat::Etherpad => etherpad::import(bytes),
-        ImportFormat::Txt => {
-            // A stand-in until the readers land: lines of plain text.
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| ImportError::Invalid("the file is not valid UTF-8 text".into()))?;
-            let mut draft = Draft::new();
-            draft.text(text, &Inline::default())?;
-            draft.finish()
-        }
+        ImportFormat::Txt => txt::import(bytes),
+        ImportFormat::Md => md::import(bytes),
+        ImportFormat::Html => html::import(bytes),
         other => Err(ImportError::Invalid(format!(
             "importing {other} files is not available yet"
         ))),
