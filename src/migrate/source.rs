@@ -217,93 +217,103 @@ pub fn read_file(path: &Path, max_bytes: usize) -> Result<Vec<u8>, String> {
 
 /// The pad id of an `.etherpad` file: the `X` of its one `pad:X` record (the record holding
 /// `atext`; revisions and chat messages are `pad:X:revs:N`, `pad:X:chat:N`, and an id may
-/// itself hold a colon). Reads the keys only: values are skipped, not built.
+/// itself hold a colon). Reads the keys only: values are skipped, not built, but for `pad:`
+/// records that older exports wrote as a string holding the object.
 pub fn pad_id(bytes: &[u8]) -> Result<String, String> {
-    let records: Vec<(String, Probe)> = serde_json::from_slice::<Records>(bytes)
+    let ids = serde_json::from_slice::<PadRecords>(bytes)
         .map_err(|e| format!("not an Etherpad file: {e}"))?
         .0;
-    let mut ids = records
-        .into_iter()
-        .filter(|(_, probe)| probe.has_atext)
-        .filter_map(|(key, _)| key.strip_prefix("pad:").map(str::to_owned));
-    match (ids.next(), ids.next()) {
-        (Some(id), None) if !id.is_empty() => Ok(id),
-        (Some(_), Some(_)) => Err("the file holds more than one pad".into()),
+    match ids.as_slice() {
+        [id] if !id.is_empty() => Ok(id.clone()),
+        [_, _, ..] => Err("the file holds more than one pad".into()),
         _ => Err("not an Etherpad file: no pad:ID record with atext".into()),
     }
 }
 
-/// The top-level object of an `.etherpad` file, with what [`pad_id`] needs of each value.
-struct Records(Vec<(String, Probe)>);
+/// The ids of the `pad:ID` records (those whose value holds `atext`) of an `.etherpad` file.
+struct PadRecords(Vec<String>);
 
-impl<'de> Deserialize<'de> for Records {
+impl<'de> Deserialize<'de> for PadRecords {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Top;
         impl<'de> Visitor<'de> for Top {
-            type Value = Records;
+            type Value = PadRecords;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object of database records")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Records, A::Error> {
-                let mut out = Vec::new();
-                while let Some((key, probe)) = map.next_entry::<String, Probe>()? {
-                    // Only pad records are kept: revisions are most of a file's keys.
-                    if probe.has_atext {
-                        out.push((key, probe));
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PadRecords, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let Some(id) = key.strip_prefix("pad:") else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    if map.next_value::<HasAtext>()?.0 {
+                        ids.push(id.to_owned());
                     }
                 }
-                Ok(Records(out))
+                Ok(PadRecords(ids))
             }
         }
         d.deserialize_map(Top)
     }
 }
 
-/// Whether a record's value is an object with an `atext` field; anything else is skipped.
-struct Probe {
-    has_atext: bool,
+/// Whether a record's value is an object with an `atext` field, or a string holding one.
+struct HasAtext(bool);
+
+impl<'de> Deserialize<'de> for HasAtext {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Look { in_string: false })
+    }
 }
 
-impl<'de> Deserialize<'de> for Probe {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Look;
-        impl<'de> Visitor<'de> for Look {
-            type Value = Probe;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a record")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
-                let mut has_atext = false;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    has_atext |= key == "atext";
-                    map.next_value::<IgnoredAny>()?;
-                }
-                Ok(Probe { has_atext })
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Probe, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Probe, E> {
-                Ok(Probe { has_atext: false })
-            }
+/// Visits a record's value; `in_string` once inside a string, which is unwrapped only once.
+struct Look {
+    in_string: bool,
+}
+
+impl<'de> Visitor<'de> for Look {
+    type Value = HasAtext;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HasAtext, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            found |= key == "atext";
+            map.next_value::<IgnoredAny>()?;
         }
-        d.deserialize_any(Look)
+        Ok(HasAtext(found))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<HasAtext, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(HasAtext(false))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<HasAtext, E> {
+        if self.in_string {
+            return Ok(HasAtext(false));
+        }
+        let mut inner = serde_json::Deserializer::from_str(s);
+        Ok(
+            de::Deserializer::deserialize_any(&mut inner, Look { in_string: true })
+                .unwrap_or(HasAtext(false)),
+        )
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<HasAtext, E> {
+        Ok(HasAtext(false))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<HasAtext, E> {
+        Ok(HasAtext(false))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<HasAtext, E> {
+        Ok(HasAtext(false))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<HasAtext, E> {
+        Ok(HasAtext(false))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<HasAtext, E> {
+        Ok(HasAtext(false))
     }
 }
 
@@ -322,6 +332,17 @@ mod tests {
             "n": null, "l": [1, [2]], "f": 1.5, "t": true
         }"#;
         assert_eq!(pad_id(file).as_deref(), Ok("a:b"));
+        let older = br#"{"pad:old": "{\"atext\": {\"text\": \"x\\n\"}, \"pool\": {}}",
+                         "pad:old:revs:0": "{\"changeset\": \"\"}"}"#;
+        assert_eq!(pad_id(older).as_deref(), Ok("old"));
+        let twice = br#"{"pad:s": "\"{\\\"atext\\\": 1}\""}"#;
+        assert!(pad_id(twice).is_err(), "a string is unwrapped once");
+    }
+
+    #[test]
+    fn the_fixture_of_etherpad_is_read() {
+        let file = include_bytes!("../../tests/fixtures/etherpad/test.etherpad");
+        assert_eq!(pad_id(file).as_deref(), Ok("Pd4b1Kgvv9qHZZtj8yzl"));
     }
 
     #[test]

@@ -29,6 +29,12 @@ const FOREIGN: &str = "réunion du lundi";
 /// A pad whose export is not an Etherpad file.
 const BROKEN: &str = "broken";
 
+/// The pad of Etherpad's own test file: one bulleted line `hello` by one author.
+const REAL: &str = "Pd4b1Kgvv9qHZZtj8yzl";
+
+/// Etherpad's own export of [`REAL`] (tests/fixtures/etherpad/README.md).
+const REAL_FILE: &[u8] = include_bytes!("../fixtures/etherpad/test.etherpad");
+
 /// What the stub serves: the pads' exports by id.
 struct Etherpad {
     pads: BTreeMap<String, Vec<u8>>,
@@ -107,10 +113,12 @@ fn etherpad_file(id: &str, line: &str) -> Vec<u8> {
     serde_json::to_vec(&Value::Object(file)).expect("serialises")
 }
 
-/// The pads the stub serves: two good ones and a broken one.
+/// The pads the stub serves: three good ones (one exported by Etherpad itself) and a broken
+/// one.
 fn instance_pads() -> BTreeMap<String, Vec<u8>> {
     BTreeMap::from([
         (PLAIN.to_owned(), etherpad_file(PLAIN, "Plain pad text")),
+        (REAL.to_owned(), REAL_FILE.to_vec()),
         (
             FOREIGN.to_owned(),
             etherpad_file(FOREIGN, "Ordre du jour 🗓 lundi"),
@@ -174,7 +182,6 @@ async fn pad_text(server: &TestServer, name: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "until the Etherpad reader lands on main (every import fails before)"]
 async fn an_instance_is_migrated_once_and_reports_its_broken_pad() {
     let url = stub(instance_pads()).await;
     let data = Arc::new(tempfile::tempdir().expect("temp dir"));
@@ -186,7 +193,7 @@ async fn an_instance_is_migrated_once_and_reports_its_broken_pad() {
         first.stdout,
         first.stderr
     );
-    assert_eq!(count(&first.stdout, "imported"), 2, "{}", first.stdout);
+    assert_eq!(count(&first.stdout, "imported"), 3, "{}", first.stdout);
     assert_eq!(count(&first.stdout, "skipped (present)"), 0);
     assert_eq!(count(&first.stdout, "failed"), 1);
     let failure = first
@@ -201,7 +208,7 @@ async fn an_instance_is_migrated_once_and_reports_its_broken_pad() {
 
     let again = migrate(data.path(), &["--url", &url, "--apikey", KEY]).await;
     assert_eq!(count(&again.stdout, "imported"), 0, "{}", again.stdout);
-    assert_eq!(count(&again.stdout, "skipped (present)"), 2);
+    assert_eq!(count(&again.stdout, "skipped (present)"), 3);
     assert_eq!(count(&again.stdout, "failed"), 1);
 
     let only = migrate(
@@ -220,6 +227,16 @@ async fn an_instance_is_migrated_once_and_reports_its_broken_pad() {
 
     let server = TestServer::builder().data(data.clone()).start().await;
     assert!(pad_text(&server, PLAIN).await.contains("Plain pad text"));
+    // The author came along: the Markdown export ends with the pad's authors.
+    let (status, md) = server.get(&format!("/p/{PLAIN}/export/md")).await;
+    assert_eq!(status, 200, "{md}");
+    assert!(md.contains("- Ann"), "the author is named: {md}");
+    let (status, md) = server.get(&format!("/p/{REAL}/export/md")).await;
+    assert_eq!(status, 200, "{md}");
+    assert!(
+        md.starts_with("- hello\n"),
+        "Etherpad's bulleted line: {md}"
+    );
     let name = foreign(FOREIGN);
     assert_ne!(name, FOREIGN);
     assert!(pad_text(&server, &name)
@@ -232,7 +249,6 @@ async fn an_instance_is_migrated_once_and_reports_its_broken_pad() {
 }
 
 #[tokio::test]
-#[ignore = "until the Etherpad reader lands on main (every import fails before)"]
 async fn a_directory_of_etherpad_files_is_migrated() {
     let dir = tempfile::tempdir().expect("temp dir");
     // File names need not be the pad ids: the id is read from the file.
@@ -281,7 +297,6 @@ async fn a_directory_of_etherpad_files_is_migrated() {
 }
 
 #[tokio::test]
-#[ignore = "until the Etherpad reader lands on main (every import fails before)"]
 async fn a_pad_an_interrupted_run_left_marked_is_migrated_again() {
     let url = stub(BTreeMap::from([(
         PLAIN.to_owned(),
@@ -313,6 +328,8 @@ async fn a_pad_an_interrupted_run_left_marked_is_migrated_again() {
         again.stdout
     );
     assert_eq!(count(&again.stdout, "skipped (present)"), 0);
+    let server = TestServer::builder().data(Arc::new(data)).start().await;
+    assert!(pad_text(&server, PLAIN).await.contains("Whole"));
 }
 
 #[tokio::test]
