@@ -11,6 +11,8 @@
 //! - `sync`: the protocol and the live documents (rooms, the hub); tokio, no HTTP;
 //! - `service`: what every edge shares: may a document be created now, admission, retention,
 //!   exports and backups as use cases;
+//! - `migrate`: `ardoise migrate`, bringing documents from other servers into a stopped
+//!   server's data directory (an HTTP client, no server);
 //! - `http`: the only layer that knows axum: the route table (`http::routes`), pages, the edge's
 //!   error type, extractors, WebSockets, the accept loop.
 
@@ -18,6 +20,7 @@ pub mod config;
 pub mod convert;
 pub mod doc;
 pub mod http;
+pub mod migrate;
 pub mod service;
 pub mod store;
 pub mod sync;
@@ -56,6 +59,17 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+impl ServerError {
+    /// Whether the data directory is open in another process (a running server): its database
+    /// file is locked.
+    pub fn data_in_use(&self) -> bool {
+        matches!(
+            self,
+            ServerError::Store(StoreError::Db(redb::Error::DatabaseAlreadyOpen))
+        )
+    }
+}
+
 /// An opened server, ready to serve on a listener.
 pub struct Server {
     config: Arc<Config>,
@@ -75,6 +89,15 @@ impl Server {
             config: Arc::new(config),
             store: Arc::new(store),
         })
+    }
+
+    /// Runs `ardoise migrate etherpad` on the data directory instead of serving: see
+    /// [`migrate`].
+    pub async fn migrate_etherpad(
+        self,
+        args: config::migrate::EtherpadArgs,
+    ) -> Result<migrate::Report, migrate::MigrateError> {
+        migrate::etherpad(&self.config, self.store, args).await
     }
 
     /// Serves on `listener` until `shutdown` resolves, then closes every WebSocket with 1001,
@@ -181,13 +204,14 @@ mod layers {
     use std::path::{Path, PathBuf};
 
     /// Lowest first: each layer with the crates it must not use.
-    const LAYERS: [(&str, &[&str]); 7] = [
+    const LAYERS: [(&str, &[&str]); 8] = [
         ("doc", &["tokio", "axum", "hyper", "tower_service"]),
         ("config", &["tokio", "axum", "hyper", "tower_service"]),
         ("convert", &["tokio", "axum", "hyper", "tower_service"]),
         ("store", &["axum", "hyper", "tower_service"]),
         ("sync", &["axum", "hyper", "tower_service"]),
         ("service", &["axum", "hyper", "tower_service"]),
+        ("migrate", &["axum", "hyper", "tower_service"]),
         ("http", &[]),
     ];
 

@@ -1,8 +1,10 @@
 //! The `ardoise` binary: configuration, logging, signals; the server itself is the library.
+//! With a subcommand (`ardoise migrate …`) it runs that on the data directory instead.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use ardoise::config::migrate::{Command, Migrate};
 use ardoise::config::{Config, ConfigError};
 use ardoise::Server;
 use tracing_subscriber::EnvFilter;
@@ -19,17 +21,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A migration logs its own progress, not every room it loads and unloads.
+    let default_filter = match config.command {
+        None => "info",
+        Some(_) => "warn,ardoise::migrate=info",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            EnvFilter::try_from_env("ARDOISE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("ARDOISE_LOG")
+                .unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .init();
     ignore_file_size_signal();
     // The database is opened before the runtime starts, so no async worker ever blocks on it.
     let server = match Server::open(config.clone()) {
         Ok(server) => server,
+        Err(e) if e.data_in_use() => {
+            eprintln!(
+                "ardoise: the data directory {} is in use by a running ardoise: stop it first",
+                config.data.display()
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("ardoise: {e}");
             return ExitCode::FAILURE;
@@ -50,6 +65,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Migrate(Migrate::Etherpad(args))) = config.command.clone() {
+        return runtime.block_on(migrate_etherpad(server, args));
+    }
     match runtime.block_on(serve(server, &config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -69,6 +87,29 @@ async fn serve(server: Server, config: &Config) -> Result<(), ardoise::ServerErr
     stdout.flush()?;
     tracing::info!(%addr, data = %config.data.display(), "listening");
     server.run(listener, shutdown_signal()).await
+}
+
+/// `ardoise migrate etherpad`: the report on stdout; exit 0 when every pad is present, 1 when
+/// some failed (or Ctrl-C stopped the run), 2 when it could not run at all.
+async fn migrate_etherpad(
+    server: Server,
+    args: ardoise::config::migrate::EtherpadArgs,
+) -> ExitCode {
+    match server.migrate_etherpad(args).await {
+        Ok(report) => {
+            print!("{report}");
+            let _ = std::io::stdout().flush();
+            if report.complete() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("ardoise: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Past a file-size limit (`ulimit -f`) the kernel sends SIGXFSZ, which kills the process; with

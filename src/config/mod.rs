@@ -13,6 +13,7 @@ use crate::doc::lifetime::Lifetime;
 use shedding::{Mode, SheddingConfig, TrustedHost};
 
 pub mod base_path;
+pub mod migrate;
 pub mod secrets;
 pub mod shedding;
 
@@ -37,7 +38,8 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Directory of the embedded database.
-    #[arg(long, env = "ARDOISE_DATA", default_value = "./data")]
+    // Global: `ardoise migrate … --data DIR` names the directory it writes to.
+    #[arg(long, env = "ARDOISE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
 
     /// TOML file with any of these options; flags and environment variables win over it
@@ -248,6 +250,11 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default)]
     pub trusted_hosts: Vec<TrustedHost>,
+
+    /// What to run instead of the server (`ardoise migrate …`); `None` serves.
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<migrate::Command>,
 }
 
 /// Config-file sections that have no command-line flag.
@@ -367,6 +374,8 @@ impl Config {
         }
         config.validate_retention().map_err(invalid)?;
         config.config = Some(path);
+        // Not a setting: the file cannot hold it, so the merge above dropped it.
+        config.command = cli.command;
         Ok(config.with_mode_override())
     }
 

@@ -33,6 +33,7 @@ mod idle_shedding; // an idle server in `auto` shedding mode never closes creati
 mod import_office; // LibreOffice-written ODT and DOCX import with headings and lists
 mod language; // one language choice carried everywhere; French pages hold no English
 mod loadtest; // a short `loadtest run` against the server, every pad converging
+mod migrate; // `ardoise migrate etherpad` against a stub Etherpad and a folder of files; resumable
 mod node_clients; // stock `yjs` + `y-websocket` npm clients (tests/node/) against the binary
 mod opening; // opening a missing name creates nothing; untyped visits are not kept
 mod pad_import; // pad uploads: home form, replace a live pad, the API, refusals, old Etherpad links
