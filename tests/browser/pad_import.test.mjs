@@ -2,24 +2,22 @@
 // chosen in the dialog replaces the pad's text in this browser and in a second one, the dialog
 // says it is done (and what was left out), a refused file is explained in the dialog, Escape
 // gives the editor its focus back, a read-only link offers no import; screenshots of the dialog
-// at 1280×800 and 375×740, in French and English, in /tmp/shots-edge/.
+// at 1280×800 and 375×740, in French and English, in target/screenshots/.
 //
 // Run from the repo root:  ARDOISE_BIN=target/debug/ardoise node --test tests/browser/pad_import.test.mjs
 
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { browserSuite, openPad, waitText, typeAtEnd, padName, editorText, WAIT_MS, assertClean } from './helpers.mjs'
+import { browserSuite, openPad, waitText, typeAtEnd, padName, editorText, WAIT_MS, assertClean, screenshot } from './helpers.mjs'
 
 const T = { timeout: 180_000 }
 const ALICE = { name: 'Alice', color: '#e6194b', id: 'a11ce0000000000000000000000000a1' }
 const BOB = { name: 'Bob', color: '#3cb44b', id: 'b0b0000000000000000000000000b0b0' }
 /** The refused upload's 400, which Chromium logs; expected here. */
 const REFUSED = [/status of 400 \(Bad Request\).*\/import\?/]
-const SHOTS = '/tmp/shots-edge'
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -57,8 +55,7 @@ async function importFile (page, name, content, mimeType = 'text/plain') {
 }
 
 async function shot (page, name) {
-  mkdirSync(SHOTS, { recursive: true })
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) })
+  await screenshot(page, `pad-${name}`)
 }
 
 test('a text file replaces the pad for everyone; the dialog says so; Escape goes back to the editor', T, async () => {
