@@ -144,7 +144,7 @@ fn etherpad_file(revisions: usize) -> Vec<u8> {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            let c = if rng % 6 == 0 {
+            let c = if rng.is_multiple_of(6) {
                 word += 1;
                 b' '
             } else {
