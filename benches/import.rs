@@ -49,7 +49,10 @@ fn main() {
     }
 
     let docx = docx_file(1_000_000);
-    println!("docx: {:.2} MB written by our exporter", docx.len() as f64 / 1e6);
+    println!(
+        "docx: {:.2} MB written by our exporter",
+        docx.len() as f64 / 1e6
+    );
     match import_pad(&docx, ImportFormat::Docx) {
         Err(e) if e.to_string().contains("not available yet") => {
             println!("docx: not measured: the docx reader is not on this branch yet ({e})");
@@ -148,7 +151,7 @@ fn etherpad_file(revisions: usize) -> Vec<u8> {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            let c = if rng % 6 == 0 {
+            let c = if rng.is_multiple_of(6) {
                 word += 1;
                 b' '
             } else {
@@ -268,7 +271,7 @@ fn pad(paragraphs: u32) -> Vec<u8> {
         }
         let mut line = Attrs::new();
         if p % 10 == 0 {
-            line.insert("header".into(), Any::from(1 + f64::from(p % 3)));
+            line.insert("header".into(), Any::from(1.0 + f64::from(p % 3)));
         } else if p % 4 == 1 {
             line.insert("list".into(), Any::from("bullet"));
         }
