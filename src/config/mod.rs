@@ -16,9 +16,11 @@ pub mod base_path;
 pub mod migrate;
 pub mod secrets;
 pub mod shedding;
+pub mod store_url;
 
 use base_path::BasePath;
 use secrets::{AdminToken, ApiKeyHash};
+use store_url::StoreUrl;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -41,6 +43,11 @@ pub struct Config {
     // Global: `ardoise migrate … --data DIR` names the directory it writes to.
     #[arg(long, env = "ARDOISE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+
+    /// Storage engine and where it keeps documents: `redb:FILE` or `sled:DIR` (relative paths
+    /// from the working directory) [default: redb:DATA/ardoise.redb].
+    #[arg(long, env = "ARDOISE_STORE")]
+    pub store: Option<StoreUrl>,
 
     /// TOML file with any of these options; flags and environment variables win over it
     /// [default: none].
@@ -398,6 +405,18 @@ impl Config {
         self
     }
 
+    /// The storage engine to open: `--store`, else redb in the data directory (as is `redb:`
+    /// without a path).
+    pub fn store_url(&self) -> StoreUrl {
+        match &self.store {
+            Some(StoreUrl::Redb(path)) if path.as_os_str().is_empty() => {
+                StoreUrl::default_for(&self.data)
+            }
+            Some(url) => url.clone(),
+            None => StoreUrl::default_for(&self.data),
+        }
+    }
+
     /// Interval between two passes of the sweeper.
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.retention_sweep_secs.max(1))
@@ -602,6 +621,46 @@ mod tests {
             HistoryKeep::For(Duration::from_secs(7_776_000)).to_string(),
             "90d"
         );
+    }
+
+    #[test]
+    fn the_store_comes_from_flags_or_the_file_and_defaults_to_redb_in_data() {
+        let c = Config::load_from(["ardoise", "--data", "d"]).expect("defaults");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("d/ardoise.redb"))
+        );
+        let c = Config::load_from(["ardoise", "--data", "d", "--store", "redb:"]).expect("redb:");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("d/ardoise.redb"))
+        );
+        let c = Config::load_from(["ardoise", "--store", "sled:s"]).expect("sled");
+        assert_eq!(c.store_url(), StoreUrl::Sled(PathBuf::from("s")));
+        let err = Config::load_from(["ardoise", "--store", "mongo://x"]).expect_err("unknown");
+        assert!(err.to_string().contains("unknown storage engine"), "{err}");
+        let err = Config::load_from(["ardoise", "--store", "postgres://u@h/db"]).expect_err("pg");
+        assert!(
+            err.to_string().contains("PostgreSQL is not supported"),
+            "{err}"
+        );
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "store = \"sled:from-file\"").expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("file");
+        assert_eq!(c.store_url(), StoreUrl::Sled(PathBuf::from("from-file")));
+        let c = Config::load_from(["ardoise", "--config", &path, "--store", "redb:x.redb"])
+            .expect("flag");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("x.redb")),
+            "the flag wins"
+        );
+        let mut bad = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(bad, "store = \"nope:x\"").expect("write");
+        let path = bad.path().to_str().expect("utf-8 path").to_owned();
+        let err = Config::load_from(["ardoise", "--config", &path]).expect_err("refused");
+        assert!(err.to_string().contains("unknown storage engine"), "{err}");
     }
 
     #[test]
