@@ -330,7 +330,7 @@ impl Config {
         let matches = Self::command().try_get_matches_from(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         let Some(path) = cli.config.clone() else {
-            cli.validate_retention().map_err(|message| {
+            cli.validate_settings().map_err(|message| {
                 Self::command().error(clap::error::ErrorKind::ValueValidation, message)
             })?;
             return Ok(cli.with_mode_override());
@@ -379,15 +379,19 @@ impl Config {
         for host in &config.trusted_hosts {
             host.validate().map_err(|e| invalid(e.to_string()))?;
         }
-        config.validate_retention().map_err(invalid)?;
+        config.validate_settings().map_err(invalid)?;
         config.config = Some(path);
         // Not a setting: the file cannot hold it, so the merge above dropped it.
         config.command = cli.command;
         Ok(config.with_mode_override())
     }
 
-    /// The default lifetime must be offered, and something must be.
-    fn validate_retention(&self) -> Result<(), String> {
+    /// The default lifetime must be offered, and something must be; the storage engine must be
+    /// one this build has.
+    fn validate_settings(&self) -> Result<(), String> {
+        if let Some(store) = &self.store {
+            store.supported().map_err(|e| e.to_string())?;
+        }
         if !self.retention_choices.contains(&self.retention_default) {
             return Err(format!(
                 "the default lifetime `{}` is not one of the retention choices",

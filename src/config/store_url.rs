@@ -20,6 +20,10 @@ pub enum StoreUrl {
     Redb(PathBuf),
     /// `sled:PATH`: a sled 0.34 directory.
     Sled(PathBuf),
+    /// `postgres://…` or `postgresql://…`: recognised so that the configuration can refuse it
+    /// with a clear message ([`StoreUrl::supported`]); nothing of the URL is kept, since it may
+    /// hold a password and clap prints the values it refuses.
+    Postgres,
 }
 
 /// A `--store` value this build cannot use.
@@ -29,8 +33,8 @@ pub enum BadStoreUrl {
     #[error("unknown storage engine in {0:?}: use redb:PATH or sled:PATH")]
     UnknownScheme(String),
     /// `postgres://` or `postgresql://`: recognised, not built yet.
-    #[error("PostgreSQL is not supported by this build yet ({0:?}): use redb:PATH or sled:PATH")]
-    PostgresNotYet(String),
+    #[error("--store: PostgreSQL is not supported by this build yet; use redb:PATH or sled:PATH")]
+    PostgresNotYet,
     /// `sled:` without a directory.
     #[error("`sled:` needs a directory, e.g. sled:/var/lib/ardoise/sled")]
     MissingPath,
@@ -47,6 +51,15 @@ impl StoreUrl {
         match self {
             StoreUrl::Redb(_) => "redb",
             StoreUrl::Sled(_) => "sled",
+            StoreUrl::Postgres => "postgres",
+        }
+    }
+
+    /// Whether this build has the engine: an error for one it only recognises.
+    pub fn supported(&self) -> Result<(), BadStoreUrl> {
+        match self {
+            StoreUrl::Postgres => Err(BadStoreUrl::PostgresNotYet),
+            StoreUrl::Redb(_) | StoreUrl::Sled(_) => Ok(()),
         }
     }
 }
@@ -58,10 +71,8 @@ impl FromStr for StoreUrl {
         let raw = raw.trim();
         let lower = raw.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            // Never echo the URL: it may hold a password.
-            return Err(BadStoreUrl::PostgresNotYet(
-                raw.split_once("://").map_or("", |(s, _)| s).to_owned() + "://…",
-            ));
+            // Accepted here and refused by `supported`, so no error message carries the URL.
+            return Ok(StoreUrl::Postgres);
         }
         let Some((scheme, path)) = raw.split_once(':') else {
             return Err(BadStoreUrl::UnknownScheme(raw.to_owned()));
@@ -81,6 +92,7 @@ impl fmt::Display for StoreUrl {
         match self {
             StoreUrl::Redb(path) => write!(f, "redb:{}", path.display()),
             StoreUrl::Sled(path) => write!(f, "sled:{}", path.display()),
+            StoreUrl::Postgres => f.write_str("postgres://"),
         }
     }
 }
@@ -127,10 +139,11 @@ mod tests {
         assert!("/just/a/path".parse::<StoreUrl>().is_err());
         assert_eq!("sled:".parse::<StoreUrl>(), Err(BadStoreUrl::MissingPath));
         for raw in ["postgres://u:secret@h/db", "PostgreSQL://u@h:5432/db"] {
-            let err = raw.parse::<StoreUrl>().expect_err("not yet");
-            let text = err.to_string();
+            let url = raw.parse::<StoreUrl>().expect("recognised");
+            assert_eq!(url, StoreUrl::Postgres, "nothing of the URL is kept");
+            let text = url.supported().expect_err("not yet").to_string();
             assert!(text.contains("PostgreSQL is not supported"), "{text}");
-            assert!(!text.contains("secret"), "the password is never printed");
         }
+        assert!(StoreUrl::Sled(PathBuf::from("s")).supported().is_ok());
     }
 }

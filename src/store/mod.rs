@@ -98,6 +98,9 @@ pub enum StoreError {
         /// The table holding the key.
         tree: &'static str,
     },
+    /// The configured engine is not in this build.
+    #[error("the {0} storage engine is not supported by this build yet")]
+    Unsupported(&'static str),
     /// Storage failed on an I/O error (a full disk, say) and is not reopened yet.
     #[error("storage unavailable until the database is reopened")]
     Unavailable,
@@ -182,6 +185,8 @@ pub fn open_engine(
             Ok(Arc::new(RedbStore::open(path, cache_bytes, flush_every)?))
         }
         StoreUrl::Sled(dir) => Ok(Arc::new(SledStore::open(dir, cache_bytes, flush_every)?)),
+        // The configuration refuses it before anything is opened (`StoreUrl::supported`).
+        StoreUrl::Postgres => Err(StoreError::Unsupported(url.engine())),
     }
 }
 
