@@ -111,6 +111,13 @@ impl SledStore {
             .iter()
             .map(|name| db.open_tree(name))
             .collect::<Result<Vec<_>, _>>()?;
+        if trees[COUNTERS].get(SEQ)?.is_none() {
+            // A directory the versions before redb wrote (`DATA/db`) numbered its log with
+            // sled's own ids: every one it handed out is below the next it would give. A new
+            // database gets 0, so its first entry is 1.
+            let next = db.generate_id()?;
+            trees[COUNTERS].insert(SEQ, &next.to_be_bytes()[..])?;
+        }
         let count = match trees[COUNTERS].get(DOCUMENTS)? {
             Some(v) => counter_of(&v).ok_or(StoreError::CorruptKey { tree: "counters" })?,
             // A new database (or one written without the count): counted once, then kept.
@@ -818,5 +825,52 @@ impl SledStore {
     pub(crate) fn put_legacy_snapshot_for_tests(&self, name: &str, state: &[u8]) {
         self.write(|w| w.put(SNAPSHOTS, name.as_bytes(), state))
             .expect("legacy snapshot");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::entries;
+
+    /// A directory an older version wrote (`DATA/db`), as `legacy.rs`'s test builds it: log
+    /// keys numbered by sled's ids, no `seq` counter.
+    #[test]
+    fn a_directory_of_the_versions_before_redb_opens_and_numbers_after_its_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let legacy = dir.path().join("db");
+        let old_seq = {
+            let old = sled::open(&legacy).expect("sled");
+            old.open_tree("meta")
+                .expect("tree")
+                .insert("pad", &b"m"[..])
+                .expect("insert");
+            old.open_tree("counters")
+                .expect("tree")
+                .insert(DOCUMENTS, &1u64.to_be_bytes()[..])
+                .expect("insert");
+            let mut seq = 0;
+            for update in [&b"u1"[..], b"u2"] {
+                seq = old.generate_id().expect("id");
+                old.open_tree("log")
+                    .expect("tree")
+                    .insert(log_key("pad", seq), update)
+                    .expect("insert");
+            }
+            old.flush().expect("flush");
+            seq
+        };
+        let store = SledStore::open(&legacy, 1 << 20, Duration::from_millis(100)).expect("opens");
+        assert_eq!(store.count(), 1);
+        let next = store.append("pad", &entries(&[b"u3"])).expect("append");
+        assert!(next > old_seq, "{next} must number after {old_seq}");
+        let log: Vec<_> = store
+            .load("pad")
+            .expect("load")
+            .log
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect();
+        assert_eq!(log, [b"u1".to_vec(), b"u2".to_vec(), b"u3".to_vec()]);
     }
 }

@@ -1,10 +1,16 @@
-//! `--store`: the real server on the sled engine keeps pads across a SIGTERM and, with `--sync`,
-//! a SIGKILL (the crash tests of `durability.rs`, run on sled); an unknown engine stops the binary
-//! at start with a message that names the problem.
+//! `--store`: the real server on the sled engine keeps pads across a SIGTERM, a SIGKILL past a
+//! flush interval and, with `--sync`, right after the answer (the crash tests of `durability.rs`,
+//! run on sled); its API backup restores on the default engine; a second server on the same
+//! store is refused; an unknown engine stops the binary at start with a message that names the
+//! problem.
 
 use std::process::Command;
 
-use crate::durability::{sigkill_with_sync_loses_nothing, sigterm_persists_and_exits_zero};
+use crate::api::backup_taken_while_running_restores;
+use crate::durability::{
+    sigkill_after_a_flush_interval_loses_nothing_on, sigkill_with_sync_loses_nothing,
+    sigterm_persists_and_exits_zero,
+};
 use crate::server::{TestServer, BINARY};
 
 #[tokio::test]
@@ -30,6 +36,39 @@ async fn a_sled_server_keeps_a_pad_across_a_sigterm_and_stores_nothing_in_redb()
 #[tokio::test]
 async fn a_sled_server_with_sync_loses_nothing_to_a_sigkill() {
     sigkill_with_sync_loses_nothing(TestServer::builder().store("sled")).await;
+}
+
+#[tokio::test]
+async fn a_sled_server_loses_nothing_older_than_a_flush_interval_to_a_sigkill() {
+    sigkill_after_a_flush_interval_loses_nothing_on(TestServer::builder().store("sled")).await;
+}
+
+#[tokio::test]
+async fn a_backup_of_a_sled_server_restores_on_the_default_engine() {
+    backup_taken_while_running_restores(TestServer::builder().store("sled")).await;
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_sled_store_is_refused() {
+    let server = TestServer::builder().store("sled").start().await;
+    let store = format!("sled:{}", server.data.path().join("store").display());
+    let other = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0", "--store", &store, "--data"])
+        .arg(other.path())
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is in use by a running ardoise"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.get("/readyz").await.0,
+        200,
+        "the first one serves on, writable"
+    );
 }
 
 /// Runs the binary with `--store store`; returns its exit code and stderr.
