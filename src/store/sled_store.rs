@@ -873,4 +873,26 @@ mod tests {
             .collect();
         assert_eq!(log, [b"u1".to_vec(), b"u2".to_vec(), b"u3".to_vec()]);
     }
+
+    #[test]
+    fn after_an_io_error_the_store_says_it_cannot_write_and_counts_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            SledStore::open(dir.path(), 1 << 20, Duration::from_millis(100)).expect("opens");
+        store.writable().expect("writable");
+        let full = StoreError::Io(std::io::Error::other("no space left"));
+        assert!(store.noted::<()>(Err(full)).is_err());
+        assert_eq!(
+            store.health(),
+            Health {
+                writable: false,
+                errors: 1
+            }
+        );
+        assert!(matches!(store.writable(), Err(StoreError::Unavailable)));
+        // An error that is not the disk's changes nothing.
+        let corrupt = StoreError::CorruptKey { tree: "log" };
+        assert!(store.noted::<()>(Err(corrupt)).is_err());
+        assert_eq!(store.health().errors, 1);
+    }
 }
