@@ -63,10 +63,14 @@ impl ServerError {
     /// Whether the data directory is open in another process (a running server): its database
     /// file is locked.
     pub fn data_in_use(&self) -> bool {
-        matches!(
-            self,
-            ServerError::Store(StoreError::Db(redb::Error::DatabaseAlreadyOpen))
-        )
+        match self {
+            ServerError::Store(StoreError::Db(redb::Error::DatabaseAlreadyOpen)) => true,
+            // sled says so only in the text of an I/O error.
+            ServerError::Store(StoreError::Sled(sled::Error::Io(e))) => {
+                e.to_string().contains("could not acquire lock")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -77,17 +81,20 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the database in the configured data directory.
+    /// Opens the configured storage engine (`--store`; by default redb in the data directory).
     pub fn open(config: Config) -> Result<Self, ServerError> {
         std::fs::create_dir_all(&config.data)?;
-        let store = store::open(
+        let url = config.store_url();
+        let store = store::open_engine(
+            &url,
             Path::new(&config.data),
             config.cache_bytes,
             Duration::from_millis(config.flush_interval_ms.max(1)),
         )?;
+        tracing::info!(engine = url.engine(), "storage open");
         Ok(Self {
             config: Arc::new(config),
-            store: Arc::new(store),
+            store,
         })
     }
 

@@ -40,8 +40,8 @@ fn main() -> ExitCode {
         Ok(server) => server,
         Err(e) if e.data_in_use() => {
             eprintln!(
-                "ardoise: the data directory {} is in use by a running ardoise: stop it first",
-                config.data.display()
+                "ardoise: the store {} is in use by a running ardoise: stop it first",
+                config.store_url()
             );
             return ExitCode::from(2);
         }

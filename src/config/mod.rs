@@ -16,9 +16,11 @@ pub mod base_path;
 pub mod migrate;
 pub mod secrets;
 pub mod shedding;
+pub mod store_url;
 
 use base_path::BasePath;
 use secrets::{AdminToken, ApiKeyHash};
+use store_url::StoreUrl;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -41,6 +43,11 @@ pub struct Config {
     // Global: `ardoise migrate … --data DIR` names the directory it writes to.
     #[arg(long, env = "ARDOISE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+
+    /// Storage engine and where it keeps documents: `redb:FILE` or `sled:DIR` (relative paths
+    /// from the working directory) [default: redb:DATA/ardoise.redb].
+    #[arg(long, env = "ARDOISE_STORE")]
+    pub store: Option<StoreUrl>,
 
     /// TOML file with any of these options; flags and environment variables win over it
     /// [default: none].
@@ -323,7 +330,7 @@ impl Config {
         let matches = Self::command().try_get_matches_from(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         let Some(path) = cli.config.clone() else {
-            cli.validate_retention().map_err(|message| {
+            cli.validate_settings().map_err(|message| {
                 Self::command().error(clap::error::ErrorKind::ValueValidation, message)
             })?;
             return Ok(cli.with_mode_override());
@@ -372,15 +379,19 @@ impl Config {
         for host in &config.trusted_hosts {
             host.validate().map_err(|e| invalid(e.to_string()))?;
         }
-        config.validate_retention().map_err(invalid)?;
+        config.validate_settings().map_err(invalid)?;
         config.config = Some(path);
         // Not a setting: the file cannot hold it, so the merge above dropped it.
         config.command = cli.command;
         Ok(config.with_mode_override())
     }
 
-    /// The default lifetime must be offered, and something must be.
-    fn validate_retention(&self) -> Result<(), String> {
+    /// The default lifetime must be offered, and something must be; the storage engine must be
+    /// one this build has.
+    fn validate_settings(&self) -> Result<(), String> {
+        if let Some(store) = &self.store {
+            store.supported().map_err(|e| e.to_string())?;
+        }
         if !self.retention_choices.contains(&self.retention_default) {
             return Err(format!(
                 "the default lifetime `{}` is not one of the retention choices",
@@ -396,6 +407,18 @@ impl Config {
             self.shedding.mode = mode;
         }
         self
+    }
+
+    /// The storage engine to open: `--store`, else redb in the data directory (as is `redb:`
+    /// without a path).
+    pub fn store_url(&self) -> StoreUrl {
+        match &self.store {
+            Some(StoreUrl::Redb(path)) if path.as_os_str().is_empty() => {
+                StoreUrl::default_for(&self.data)
+            }
+            Some(url) => url.clone(),
+            None => StoreUrl::default_for(&self.data),
+        }
     }
 
     /// Interval between two passes of the sweeper.
@@ -602,6 +625,46 @@ mod tests {
             HistoryKeep::For(Duration::from_secs(7_776_000)).to_string(),
             "90d"
         );
+    }
+
+    #[test]
+    fn the_store_comes_from_flags_or_the_file_and_defaults_to_redb_in_data() {
+        let c = Config::load_from(["ardoise", "--data", "d"]).expect("defaults");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("d/ardoise.redb"))
+        );
+        let c = Config::load_from(["ardoise", "--data", "d", "--store", "redb:"]).expect("redb:");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("d/ardoise.redb"))
+        );
+        let c = Config::load_from(["ardoise", "--store", "sled:s"]).expect("sled");
+        assert_eq!(c.store_url(), StoreUrl::Sled(PathBuf::from("s")));
+        let err = Config::load_from(["ardoise", "--store", "mongo://x"]).expect_err("unknown");
+        assert!(err.to_string().contains("unknown storage engine"), "{err}");
+        let err = Config::load_from(["ardoise", "--store", "postgres://u@h/db"]).expect_err("pg");
+        assert!(
+            err.to_string().contains("PostgreSQL is not supported"),
+            "{err}"
+        );
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(f, "store = \"sled:from-file\"").expect("write");
+        let path = f.path().to_str().expect("utf-8 path").to_owned();
+        let c = Config::load_from(["ardoise", "--config", &path]).expect("file");
+        assert_eq!(c.store_url(), StoreUrl::Sled(PathBuf::from("from-file")));
+        let c = Config::load_from(["ardoise", "--config", &path, "--store", "redb:x.redb"])
+            .expect("flag");
+        assert_eq!(
+            c.store_url(),
+            StoreUrl::Redb(PathBuf::from("x.redb")),
+            "the flag wins"
+        );
+        let mut bad = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(bad, "store = \"nope:x\"").expect("write");
+        let path = bad.path().to_str().expect("utf-8 path").to_owned();
+        let err = Config::load_from(["ardoise", "--config", &path]).expect_err("refused");
+        assert!(err.to_string().contains("unknown storage engine"), "{err}");
     }
 
     #[test]

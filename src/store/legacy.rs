@@ -32,14 +32,18 @@ pub(super) fn import_if_present(legacy: &Path, dest: &Path) -> Result<(), StoreE
         std::fs::remove_file(&partial)?;
     }
     let entries = {
-        let old = sled::Config::new().path(legacy).open()?;
+        let old = sled::Config::new()
+            .path(legacy)
+            .open()
+            .map_err(StoreError::Legacy)?;
         let new = Database::create(&partial)?;
         let mut entries = 0;
         for table in TABLES {
-            entries += copy_tree(&old.open_tree(table.name())?, &new, table)?;
+            let tree = old.open_tree(table.name()).map_err(StoreError::Legacy)?;
+            entries += copy_tree(&tree, &new, table)?;
         }
         // Every number sled handed out is below the next one it would give.
-        let seq = old.generate_id()?;
+        let seq = old.generate_id().map_err(StoreError::Legacy)?;
         let tx = new.begin_write()?;
         tx.open_table(COUNTERS)?
             .insert(SEQ, &seq.to_be_bytes()[..])?;
@@ -68,7 +72,7 @@ fn copy_tree(tree: &sled::Tree, new: &Database, table: Bytes) -> Result<u64, Sto
     loop {
         chunk.clear();
         for kv in entries.by_ref().take(CHUNK) {
-            chunk.push(kv?);
+            chunk.push(kv.map_err(StoreError::Legacy)?);
         }
         let mut tx = new.begin_write()?;
         // The final commit of the import makes these durable.

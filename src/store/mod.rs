@@ -1,19 +1,28 @@
 //! Durable storage: per-document metadata, an append-only log of updates (each with what history
 //! records of it) and checkpoints (the whole state at a log sequence number), behind a small
 //! blocking [`Store`] trait that knows bytes and document names only. Callers run it off
-//! the async workers (`spawn_blocking`). [`RedbStore`] is the implementation; [`open`] also
-//! imports a data directory written by the versions that stored documents in sled.
+//! the async workers (`spawn_blocking`). [`RedbStore`] is the default engine and [`SledStore`]
+//! the other one, chosen by `--store` ([`open_engine`]); [`open`] also imports a data directory
+//! written by the versions that stored documents in sled.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::store_url::StoreUrl;
+
 pub mod backup;
+#[cfg(test)]
+mod conformance;
 mod journal;
+mod keys;
 mod legacy;
 pub mod migrate;
 mod redb_store;
+mod sled_store;
 
 pub use redb_store::RedbStore;
+pub use sled_store::SledStore;
 
 /// What storage holds for one document.
 #[derive(Debug, Default)]
@@ -73,7 +82,10 @@ pub enum StoreError {
     Db(#[from] redb::Error),
     /// The sled database of an older version could not be read for its import.
     #[error("reading the older sled database: {0}")]
-    Legacy(#[from] sled::Error),
+    Legacy(sled::Error),
+    /// The sled engine (`--store sled:DIR`) reported an error.
+    #[error("sled database error: {0}")]
+    Sled(#[from] sled::Error),
     /// A file of the data directory could not be created, renamed or removed.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
@@ -86,6 +98,9 @@ pub enum StoreError {
         /// The table holding the key.
         tree: &'static str,
     },
+    /// The configured engine is not in this build.
+    #[error("the {0} storage engine is not supported by this build yet")]
+    Unsupported(&'static str),
     /// Storage failed on an I/O error (a full disk, say) and is not reopened yet.
     #[error("storage unavailable until the database is reopened")]
     Unavailable,
@@ -97,6 +112,7 @@ impl StoreError {
     pub fn is_io(&self) -> bool {
         match self {
             StoreError::Io(_) | StoreError::Unavailable => true,
+            StoreError::Sled(e) => matches!(e, sled::Error::Io(_)),
             StoreError::Db(e) => matches!(
                 e,
                 redb::Error::Io(_)
@@ -149,6 +165,29 @@ pub fn open(
     let path = data.join(DB_FILE);
     legacy::import_if_present(&data.join(LEGACY_DIR), &path)?;
     RedbStore::open(&path, cache_bytes, flush_every)
+}
+
+/// Opens the engine `url` names (creating its database if needed), for a server whose data
+/// directory is `data`. The redb engine first imports the `db` directory an older version left
+/// in `data`, if any (as [`open`]); the sled engine opens its directory as it is.
+pub fn open_engine(
+    url: &StoreUrl,
+    data: &Path,
+    cache_bytes: usize,
+    flush_every: Duration,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        StoreUrl::Redb(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            legacy::import_if_present(&data.join(LEGACY_DIR), path)?;
+            Ok(Arc::new(RedbStore::open(path, cache_bytes, flush_every)?))
+        }
+        StoreUrl::Sled(dir) => Ok(Arc::new(SledStore::open(dir, cache_bytes, flush_every)?)),
+        // The configuration refuses it before anything is opened (`StoreUrl::supported`).
+        StoreUrl::Postgres => Err(StoreError::Unsupported(url.engine())),
+    }
 }
 
 /// The database file inside a data directory.

@@ -42,6 +42,7 @@ use redb::{
 };
 
 use super::journal::{self, Journal, Op};
+use super::keys::{counter_of, done_key, due_key, due_of, log_end, log_key, log_prefix, seq_of};
 use super::{Due, Dump, Entry, Health, Listed, Store, StoreError, Stored};
 
 /// A table of the store: every one maps bytes to bytes.
@@ -547,7 +548,7 @@ impl Shared {
 const PROBE_BYTES: usize = 8192;
 
 /// Rewrites the probe file at `path` with [`PROBE_BYTES`] and syncs it.
-fn probe_disk(path: &Path) -> std::io::Result<()> {
+pub(super) fn probe_disk(path: &Path) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::File::create(path)?;
     file.write_all(&[0; PROBE_BYTES])?;
@@ -599,59 +600,6 @@ impl Commits {
         let durable = *lock(&self.durable);
         self.made.load(Ordering::Acquire) > durable
     }
-}
-
-fn counter_of(bytes: &[u8]) -> Option<u64> {
-    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
-}
-
-fn log_prefix(name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 9);
-    key.extend_from_slice(name.as_bytes());
-    key.push(0);
-    key
-}
-
-/// The first key after every log key of `name` (names hold no NUL, and `name 0x01` sorts
-/// before any longer name's `name x … 0x00`).
-fn log_end(name: &str) -> Vec<u8> {
-    let mut key = name.as_bytes().to_vec();
-    key.push(1);
-    key
-}
-
-fn log_key(name: &str, seq: u64) -> Vec<u8> {
-    let mut key = log_prefix(name);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-/// Key of a completed one-time step in `counters`.
-fn done_key(step: &str) -> Vec<u8> {
-    format!("done:{step}").into_bytes()
-}
-
-fn due_key(at: u64, name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(8 + name.len());
-    key.extend_from_slice(&at.to_be_bytes());
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn due_of(key: &[u8]) -> Result<Due, StoreError> {
-    let corrupt = || StoreError::CorruptKey { tree: "expiry" };
-    let (at, name) = key.split_at_checked(8).ok_or_else(corrupt)?;
-    Ok(Due {
-        at: u64::from_be_bytes(at.try_into().map_err(|_| corrupt())?),
-        name: String::from_utf8(name.to_vec()).map_err(|_| corrupt())?,
-    })
-}
-
-fn seq_of(key: &[u8], prefix_len: usize) -> Result<u64, StoreError> {
-    key.get(prefix_len..)
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map(u64::from_be_bytes)
-        .ok_or(StoreError::CorruptKey { tree: "log" })
 }
 
 fn get(
@@ -1197,6 +1145,12 @@ impl RedbStore {
     pub(crate) fn insert_due_for_tests(&self, at: u64, name: &str) {
         self.write(|w| w.put(EXPIRY, &due_key(at, name), &[]))
             .expect("insert");
+    }
+
+    /// Stores what a version before history left for `name` in `snapshots`.
+    pub(crate) fn put_legacy_snapshot_for_tests(&self, name: &str, state: &[u8]) {
+        self.write(|w| w.put(SNAPSHOTS, name.as_bytes(), state))
+            .expect("legacy snapshot");
     }
 }
 

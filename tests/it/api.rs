@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::server::{HttpResponse, TestServer};
+use crate::server::{Builder, HttpResponse, TestServer};
 
 /// The key the test servers accept, and its SHA-256 (`printf %s secret | sha256sum`).
 pub(crate) const KEY: &str = "secret";
@@ -455,7 +455,22 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn a_backup_taken_while_running_restores() {
-    let server = api_server(&["--compact-after-updates", "2"]).await;
+    backup_taken_while_running_restores(TestServer::builder()).await;
+}
+
+/// A backup taken through the API while a client edits holds every document, its history and
+/// read-only link, and a server with the default engine starts on it (`store_engines.rs` takes
+/// one of a sled server).
+pub(crate) async fn backup_taken_while_running_restores(builder: Builder) {
+    let server = builder
+        .args(&[
+            "--api-key-sha256",
+            KEY_SHA256,
+            "--compact-after-updates",
+            "2",
+        ])
+        .start()
+        .await;
     call(&server, "POST", "/documents", r#"{"name":"kept"}"#).await;
     let mut editor = Client::connect(&server, "kept").await;
     for i in 0..5 {

@@ -4,14 +4,17 @@
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::server::TestServer;
+use crate::server::{Builder, TestServer};
 
 #[tokio::test]
 async fn sigkill_after_a_flush_interval_loses_nothing() {
-    let mut server = TestServer::builder()
-        .args(&["--flush-interval-ms", "100"])
-        .start()
-        .await;
+    sigkill_after_a_flush_interval_loses_nothing_on(TestServer::builder()).await;
+}
+
+/// Edits older than a flush interval survive a SIGKILL: the crash bar without `--sync`, for every
+/// storage engine (`store_engines.rs` runs it on sled).
+pub(crate) async fn sigkill_after_a_flush_interval_loses_nothing_on(builder: Builder) {
+    let mut server = builder.args(&["--flush-interval-ms", "100"]).start().await;
     let mut a = Client::connect(&server, "crash").await;
     for i in 0..50u32 {
         a.insert(i, "k").await;
@@ -29,7 +32,13 @@ async fn sigkill_after_a_flush_interval_loses_nothing() {
 
 #[tokio::test]
 async fn sync_mode_survives_sigkill_right_after_the_answer() {
-    let mut server = TestServer::builder().args(&["--sync"]).start().await;
+    sigkill_with_sync_loses_nothing(TestServer::builder()).await;
+}
+
+/// With `--sync`, an edit the server answered survives a SIGKILL right after the answer: the
+/// crash bar of every storage engine (`store_engines.rs` runs it on sled).
+pub(crate) async fn sigkill_with_sync_loses_nothing(builder: Builder) {
+    let mut server = builder.args(&["--sync"]).start().await;
     let mut a = Client::connect(&server, "crash-sync").await;
     a.insert(0, "durable before broadcast").await;
     a.barrier().await;
@@ -41,7 +50,13 @@ async fn sync_mode_survives_sigkill_right_after_the_answer() {
 
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_persists_and_exits_zero() {
-    let server = TestServer::start().await;
+    sigterm_persists_and_exits_zero(TestServer::builder()).await;
+}
+
+/// A SIGTERM closes sockets with 1001, persists every room and exits 0; a server started again
+/// the same way finds the text.
+pub(crate) async fn sigterm_persists_and_exits_zero(builder: Builder) {
+    let server = builder.clone().start().await;
     let mut a = Client::connect(&server, "term").await;
     a.insert(0, "saved on shutdown").await;
     a.barrier().await;
@@ -50,7 +65,7 @@ async fn sigterm_closes_sockets_with_1001_persists_and_exits_zero() {
     assert!(status.success(), "exit status {status}");
     let frame = frame.expect("close frame");
     assert_eq!(u16::from(frame.code), 1001);
-    let server = TestServer::builder().data(data).start().await;
+    let server = builder.data(data).start().await;
     let b = Client::connect(&server, "term").await;
     assert_eq!(b.text(), "saved on shutdown");
 }

@@ -40,4 +40,5 @@ mod pad_import; // pad uploads: home form, replace a live pad, the API, refusals
 mod pages; // home, creation, pad and read-only pages, QR codes
 mod retention; // expiry, creator delete, logs without addresses or content, CSP, /privacy
 mod shedding; // past a high mark new documents are refused, existing ones work
+mod store_engines; // `--store sled:DIR`: pads survive SIGTERM and, with --sync, SIGKILL; unknown engines refused
 mod sync; // two yrs clients converge and persist across reloads and restarts

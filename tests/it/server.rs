@@ -30,6 +30,7 @@ pub struct Builder {
     data: Option<Arc<TempDir>>,
     listen: String,
     log: Option<String>,
+    store: Option<String>,
 }
 
 impl Builder {
@@ -42,6 +43,13 @@ impl Builder {
     /// Runs on an existing data directory (default: a fresh temporary one).
     pub fn data(mut self, data: Arc<TempDir>) -> Self {
         self.data = Some(data);
+        self
+    }
+
+    /// Stores documents with the engine `scheme` (`sled`, `redb`) in `DATA/store`, through
+    /// `--store` (default: no `--store`, so the default engine in the data directory).
+    pub fn store(mut self, scheme: &str) -> Self {
+        self.store = Some(scheme.to_owned());
         self
     }
 
@@ -74,6 +82,11 @@ impl Builder {
             .arg("--data")
             .arg(data.path())
             .args(&self.args);
+        if let Some(scheme) = &self.store {
+            command
+                .arg("--store")
+                .arg(format!("{scheme}:{}", data.path().join("store").display()));
+        }
         match &self.log {
             Some(filter) => command.env("ARDOISE_LOG", filter),
             None => command.env_remove("ARDOISE_LOG"),
@@ -143,6 +156,7 @@ impl TestServer {
             data: None,
             listen: "127.0.0.1:0".into(),
             log: Some("info,ardoise=debug".into()),
+            store: None,
         }
     }
 
