@@ -44,8 +44,9 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
 
-    /// Storage engine and where it keeps documents: `redb:FILE` or `sled:DIR` (relative paths
-    /// from the working directory) [default: redb:DATA/ardoise.redb].
+    /// Storage engine and where it keeps documents: `redb:FILE`, `sled:DIR` (relative paths
+    /// from the working directory) or `postgres://USER[:PASS]@HOST[:PORT]/DB` (password also
+    /// from PGPASSWORD) [default: redb:DATA/ardoise.redb].
     #[arg(long, env = "ARDOISE_STORE")]
     pub store: Option<StoreUrl>,
 

@@ -70,13 +70,20 @@ pub(super) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (
-                version integer PRIMARY KEY,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )",
-        )
-        .await?;
+        // Checked first rather than `CREATE … IF NOT EXISTS`, whose notice every start would log.
+        let missing: bool = tx
+            .query_one("SELECT to_regclass('schema_version') IS NULL", &[])
+            .await?
+            .try_get(0)?;
+        if missing {
+            tx.batch_execute(
+                "CREATE TABLE schema_version (
+                    version integer PRIMARY KEY,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )",
+            )
+            .await?;
+        }
         let current: i32 = tx
             .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
             .await?
