@@ -17,6 +17,8 @@ command -v soffice >/dev/null 2>&1 || apt_packages+=(libreoffice-writer-nogui)
 dpkg -s libreoffice-calc-nogui >/dev/null 2>&1 || apt_packages+=(libreoffice-calc-nogui)
 # Browser tests drive Debian's Chromium with playwright-core.
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+# The PostgreSQL engine's tests start throwaway clusters of their own with Debian's initdb.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     echo "== installing ${apt_packages[*]}"
     sudo=()

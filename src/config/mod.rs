@@ -44,8 +44,9 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
 
-    /// Storage engine and where it keeps documents: `redb:FILE` or `sled:DIR` (relative paths
-    /// from the working directory) [default: redb:DATA/ardoise.redb].
+    /// Storage engine and where it keeps documents: `redb:FILE`, `sled:DIR` (relative paths
+    /// from the working directory) or `postgres://USER[:PASS]@HOST[:PORT]/DB` (password also
+    /// from PGPASSWORD) [default: redb:DATA/ardoise.redb].
     #[arg(long, env = "ARDOISE_STORE")]
     pub store: Option<StoreUrl>,
 
@@ -643,11 +644,12 @@ mod tests {
         assert_eq!(c.store_url(), StoreUrl::Sled(PathBuf::from("s")));
         let err = Config::load_from(["ardoise", "--store", "mongo://x"]).expect_err("unknown");
         assert!(err.to_string().contains("unknown storage engine"), "{err}");
-        let err = Config::load_from(["ardoise", "--store", "postgres://u@h/db"]).expect_err("pg");
-        assert!(
-            err.to_string().contains("PostgreSQL is not supported"),
-            "{err}"
-        );
+        let err = Config::load_from(["ardoise", "--store", "postgres://u:pw@h/db?sslmode=require"])
+            .expect_err("no TLS in this build");
+        assert!(err.to_string().contains("no TLS"), "{err}");
+        assert!(!err.to_string().contains("pw@"), "{err}");
+        let c = Config::load_from(["ardoise", "--store", "postgres://u:pw@h/db"]).expect("pg");
+        assert!(matches!(c.store_url(), StoreUrl::Postgres(_)));
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(f, "store = \"sled:from-file\"").expect("write");
         let path = f.path().to_str().expect("utf-8 path").to_owned();
@@ -660,6 +662,19 @@ mod tests {
             StoreUrl::Redb(PathBuf::from("x.redb")),
             "the flag wins"
         );
+        // The merge with a file goes through TOML: the password must survive it.
+        let c = Config::load_from([
+            "ardoise",
+            "--config",
+            &path,
+            "--store",
+            "postgres://u:pw@h/db",
+        ])
+        .expect("flag");
+        match c.store_url() {
+            StoreUrl::Postgres(pg) => assert_eq!(pg.password.as_deref(), Some("pw")),
+            other => panic!("not postgres: {other}"),
+        }
         let mut bad = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(bad, "store = \"nope:x\"").expect("write");
         let path = bad.path().to_str().expect("utf-8 path").to_owned();

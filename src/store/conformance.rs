@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{entries, Due, Entry, Listed, RedbStore, SledStore, Store};
+use super::{entries, Due, Entry, Listed, PostgresStore, RedbStore, SledStore, Store};
 
 /// What the suite needs of an engine beyond [`Store`]: opening one in a directory, and seeing
 /// everything it holds (to prove an erasure left nothing).
@@ -53,6 +53,36 @@ impl Engine for SledStore {
     }
 }
 
+impl Engine for PostgresStore {
+    /// The database of `dir` in the shared test cluster: created on first use, the same one
+    /// when `dir` is opened again.
+    fn open_in(dir: &Path) -> Self {
+        static DATABASES: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+            std::sync::Mutex::new(Vec::new());
+        let url = {
+            let mut known = DATABASES.lock().expect("lock");
+            match known.iter().find(|(d, _)| d == dir) {
+                Some((_, url)) => url.clone(),
+                None => {
+                    let url = super::postgres::test_cluster::shared().fresh_url();
+                    known.push((dir.to_owned(), url.clone()));
+                    url
+                }
+            }
+        };
+        PostgresStore::open(&super::postgres::settings_for_tests(&url)).expect("opens")
+    }
+    fn everything(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
+        self.entries_for_tests()
+    }
+    fn insert_due(&self, at: u64, name: &str) {
+        self.insert_due_for_tests(at, name);
+    }
+    fn legacy_snapshot(&self, name: &str, state: &[u8]) {
+        self.put_legacy_snapshot_for_tests(name, state);
+    }
+}
+
 /// Instantiates each listed test for one engine, in a module named after it.
 macro_rules! engine_tests {
     ($engine:ident, $store:ty, [$($test:ident),* $(,)?]) => {
@@ -72,6 +102,7 @@ macro_rules! every_engine {
     ($($test:ident),* $(,)?) => {
         engine_tests!(redb, crate::store::RedbStore, [$($test),*]);
         engine_tests!(sled, crate::store::SledStore, [$($test),*]);
+        engine_tests!(postgres, crate::store::PostgresStore, [$($test),*]);
     };
 }
 

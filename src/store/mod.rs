@@ -2,7 +2,7 @@
 //! records of it) and checkpoints (the whole state at a log sequence number), behind a small
 //! blocking [`Store`] trait that knows bytes and document names only. Callers run it off
 //! the async workers (`spawn_blocking`). [`RedbStore`] is the default engine and [`SledStore`]
-//! the other one, chosen by `--store` ([`open_engine`]); [`open`] also imports a data directory
+//! the other ones ([`SledStore`], [`PostgresStore`]), chosen by `--store` ([`open_engine`]); [`open`] also imports a data directory
 //! written by the versions that stored documents in sled.
 
 use std::path::Path;
@@ -18,9 +18,11 @@ mod journal;
 mod keys;
 mod legacy;
 pub mod migrate;
+mod postgres;
 mod redb_store;
 mod sled_store;
 
+pub use postgres::PostgresStore;
 pub use redb_store::RedbStore;
 pub use sled_store::SledStore;
 
@@ -104,6 +106,27 @@ pub enum StoreError {
     /// Storage failed on an I/O error (a full disk, say) and is not reopened yet.
     #[error("storage unavailable until the database is reopened")]
     Unavailable,
+    /// PostgreSQL (`--store postgres://…`) refused a statement or could not be reached.
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The PostgreSQL connection pool failed otherwise.
+    #[error("PostgreSQL connection pool: {0}")]
+    PostgresPool(String),
+    /// A PostgreSQL call did not answer in time.
+    #[error("PostgreSQL did not answer in time")]
+    Timeout,
+    /// The PostgreSQL database has a schema this version does not know.
+    #[error("the PostgreSQL database has schema version {0}, written by a newer ardoise")]
+    SchemaTooNew(i32),
+}
+
+/// PostgreSQL's own message (and SQLSTATE) when it sent one: tokio-postgres shows only
+/// "db error" otherwise. Never holds the password: no error carries the connection settings.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 impl StoreError {
@@ -111,7 +134,17 @@ impl StoreError {
     /// database may cure, rather than from what is stored.
     pub fn is_io(&self) -> bool {
         match self {
-            StoreError::Io(_) | StoreError::Unavailable => true,
+            StoreError::Io(_) | StoreError::Unavailable | StoreError::Timeout => true,
+            StoreError::PostgresPool(_) => true,
+            // No answer from the server (a lost connection), or the server going away, out
+            // of resources or too slow: what a database coming back cures.
+            StoreError::Postgres(e) => e.as_db_error().is_none_or(|db| {
+                let code = db.code().code();
+                ["08", "53", "57P", "58"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+                    || code == "57014"
+            }),
             StoreError::Sled(e) => matches!(e, sled::Error::Io(_)),
             StoreError::Db(e) => matches!(
                 e,
@@ -185,8 +218,9 @@ pub fn open_engine(
             Ok(Arc::new(RedbStore::open(path, cache_bytes, flush_every)?))
         }
         StoreUrl::Sled(dir) => Ok(Arc::new(SledStore::open(dir, cache_bytes, flush_every)?)),
+        StoreUrl::Postgres(settings) => Ok(Arc::new(PostgresStore::open(settings)?)),
         // The configuration refuses it before anything is opened (`StoreUrl::supported`).
-        StoreUrl::Postgres => Err(StoreError::Unsupported(url.engine())),
+        StoreUrl::BadPostgres(_) => Err(StoreError::Unsupported(url.engine())),
     }
 }
 
