@@ -27,7 +27,7 @@ use yrs::{
 };
 
 use super::atext::{utf16, Style, Styles};
-use super::changeset::{Edit, Pool, Sets, Text};
+use super::changeset::{unpack, Edit, Pool, Sets, Text};
 use super::RevRecord;
 use crate::convert::pad::import::{HistoryEntry, ImportError};
 use crate::convert::pad::model::LineKind;
@@ -36,6 +36,13 @@ use crate::doc::history::{EntryInfo, Origin};
 /// Most revisions replayed: past it, the replay starts from a key revision this close to
 /// the end.
 pub const MAX_ENTRIES: usize = 100_000;
+
+/// Most replay work, counted as the text's length (UTF-16 units) summed over the revisions
+/// replayed: yrs finds a position by walking the text from its start, so that sum is what a
+/// replay costs, and an uploaded file must read within the file jobs' time limit. 500 million
+/// is a few seconds on one core (BENCHMARKS.md). Past it, the replay starts from a later key
+/// revision, and what came before is the first entry.
+pub const MAX_WORK: u64 = 500_000_000;
 
 /// A helper document this far behind the pad catches up from one diff, not update by update.
 const CATCH_UP_BY_DIFF: usize = 32;
@@ -80,14 +87,9 @@ pub fn replay(
     sets: &mut Sets,
     styles: &mut Styles,
     ctx: &Context,
+    max_work: u64,
 ) -> Result<(Vec<u8>, Vec<HistoryEntry>), ImportError> {
-    let mut start = revs.len().saturating_sub(MAX_ENTRIES);
-    if start > 0 {
-        match (start..revs.len()).find(|&i| revs[i].1.meta.atext.is_some()) {
-            Some(i) => start = i,
-            None => start = revs.len(),
-        }
-    }
+    let start = first_replayed(revs, max_work);
     let mut r = Replay {
         pool: ctx.pool,
         sets,
@@ -171,6 +173,30 @@ pub fn replay(
         .transact()
         .encode_state_as_update_v1(&yrs::StateVector::default());
     Ok((state, r.entries))
+}
+
+/// The first revision replayed: of the last [`MAX_ENTRIES`], as many as `max_work` allows
+/// (each costs the length of the text it applies to, read from its changeset's header), moved
+/// forward to a key revision when the replay does not start at the first one; past the end
+/// when there is none.
+fn first_replayed(revs: &[(u32, RevRecord)], max_work: u64) -> usize {
+    let mut work = 0u64;
+    let mut start = revs.len();
+    while start > 0 && revs.len() - start < MAX_ENTRIES {
+        // A header that does not parse costs nothing here: its revision will not apply.
+        let cost = unpack(&revs[start - 1].1.changeset).map_or(0, |c| u64::from(c.old_len));
+        if work + cost > max_work {
+            break;
+        }
+        work += cost;
+        start -= 1;
+    }
+    if start == 0 {
+        return 0;
+    }
+    (start..revs.len())
+        .find(|&i| revs[i].1.meta.atext.is_some())
+        .unwrap_or(revs.len())
 }
 
 struct Replay<'a> {

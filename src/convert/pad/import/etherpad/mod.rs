@@ -49,6 +49,11 @@ const TOO_LARGE: &str = "too large: ";
 /// Reads an `.etherpad` file: the final pad from `pad:ID`'s `atext` and pool, its authors with
 /// their own clientIDs, its chat, and its revisions as history where they replay.
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
+    import_within(bytes, history::MAX_WORK)
+}
+
+/// [`import`] with at most `max_work` of history replay ([`history::MAX_WORK`]).
+fn import_within(bytes: &[u8], max_work: u64) -> Result<Imported, ImportError> {
     let records = read_records(bytes)?;
     let Some((pad_id, pad)) = records.pad else {
         return Err(ImportError::Invalid(
@@ -104,7 +109,8 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
         names: &names,
         draft: &doc,
     };
-    let (state, history) = history::replay(&records.revs, &text, &mut sets, &mut styles, &ctx)?;
+    let (state, history) =
+        history::replay(&records.revs, &text, &mut sets, &mut styles, &ctx, max_work)?;
     Ok(Imported {
         state,
         history,
@@ -668,6 +674,31 @@ mod tests {
         file["pad:long:revs:250"]["changeset"] = json!("Z:0>0$");
         let broken = import(&serde_json::to_vec(&file).unwrap()).unwrap();
         assert_eq!(trimmed(&replayed(&broken)), expected);
+    }
+
+    #[test]
+    fn past_its_work_budget_the_replay_starts_at_a_later_key_revision() {
+        let mut b = testutil::Builder::new("budget");
+        b.author("a.x", json!("X"), json!(1));
+        let at = b.find("\n");
+        b.type_text("a.x", at, &"0123456789 ".repeat(30), &[("bold", "true")]);
+        b.line("a.x", "a bullet", Some(("list", "bullet1")), &[]);
+        let file = b.build();
+        let whole = import(&file).unwrap();
+        let expected = trimmed(&replayed(&whole));
+        // About the last 100 revisions' worth: the replay starts at key revision 300.
+        let cut = import_within(&file, 100 * 300).unwrap();
+        assert!(
+            cut.history.len() < whole.history.len() / 2,
+            "{}",
+            cut.history.len()
+        );
+        assert!(cut.history.len() > 5, "{}", cut.history.len());
+        assert_eq!(trimmed(&replayed(&cut)), expected);
+        // No budget at all: the final text is written as one entry, with the chat.
+        let none = import_within(&file, 0).unwrap();
+        assert!(none.history.len() <= 2, "{}", none.history.len());
+        assert_eq!(trimmed(&replayed(&none)), expected);
     }
 
     #[test]
