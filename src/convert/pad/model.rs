@@ -206,6 +206,15 @@ pub const LINK: Color = Color {
 };
 
 impl Pad {
+    /// Each line's kind and text, for tests that compare what a reader made.
+    #[cfg(test)]
+    pub fn lines(&self) -> Vec<(LineKind, String)> {
+        self.paragraphs
+            .iter()
+            .map(|p| (p.kind, p.runs.iter().map(|r| r.text.as_str()).collect()))
+            .collect()
+    }
+
     /// Decodes a yrs v1 update of the whole document. Hostile input yields an error, never a
     /// panic, a stack overflow or a quadratic run: [`nesting::check_document`] vets the bytes first, and
     /// yrs runs under `catch_unwind`.

@@ -511,11 +511,7 @@ mod reading {
         ]);
         let imported = import(&file).unwrap();
         let pad = Pad::from_snapshot(&imported.state).unwrap();
-        let lines: Vec<(LineKind, String)> = pad
-            .paragraphs
-            .iter()
-            .map(|p| (p.kind, p.runs.iter().map(|r| r.text.as_str()).collect()))
-            .collect();
+        let lines = pad.lines();
         let p = LineKind::Paragraph;
         let want: Vec<(LineKind, String)> = [
             (LineKind::Heading(1), "Head"),

@@ -477,11 +477,7 @@ mod tests {
     fn read(html: &str) -> (Vec<(LineKind, String)>, Pad, super::super::Dropped) {
         let imported = import(html.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let pad = Pad::from_snapshot(&imported.state).unwrap();
-        let lines = pad
-            .paragraphs
-            .iter()
-            .map(|p| (p.kind, p.runs.iter().map(|r| r.text.as_str()).collect()))
-            .collect();
+        let lines = pad.lines();
         (lines, pad, imported.dropped)
     }
 

@@ -327,11 +327,7 @@ mod tests {
     fn lines(md: &str) -> (Vec<(LineKind, String)>, Pad, super::super::Dropped) {
         let imported = import(md.as_bytes()).unwrap();
         let pad = Pad::from_snapshot(&imported.state).unwrap();
-        let lines = pad
-            .paragraphs
-            .iter()
-            .map(|p| (p.kind, p.runs.iter().map(|r| r.text.as_str()).collect()))
-            .collect();
+        let lines = pad.lines();
         (lines, pad, imported.dropped)
     }
 

@@ -426,11 +426,7 @@ mod tests {
         ]);
         let imported = import(&file).unwrap();
         let pad = Pad::from_snapshot(&imported.state).unwrap();
-        let lines: Vec<(LineKind, String)> = pad
-            .paragraphs
-            .iter()
-            .map(|p| (p.kind, p.runs.iter().map(|r| r.text.as_str()).collect()))
-            .collect();
+        let lines = pad.lines();
         let p = LineKind::Paragraph;
         let want: Vec<(LineKind, String)> = [
             (LineKind::Heading(3), "Deep heading"),
