@@ -18,6 +18,7 @@ mod etherpad_api;
 pub(crate) mod extract;
 pub mod gate;
 mod history;
+mod home_import;
 mod join;
 pub mod metrics;
 pub mod middleware;
@@ -31,6 +32,7 @@ pub(crate) mod respond;
 mod routes;
 mod site;
 mod state;
+mod upload;
 pub mod ws;
 
 pub use error::AppError;

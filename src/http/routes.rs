@@ -14,8 +14,8 @@ use crate::http::api;
 use crate::http::error::api::ApiError;
 use crate::http::etherpad_api;
 use crate::http::{
-    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history, join,
-    middleware, pad, pad_import, probes, site, AppError, AppState,
+    admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history,
+    home_import, join, middleware, pad, pad_import, probes, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{name}/export/{format}", get(calc_export::export))
         .route("/c/{name}/import", post(calc_import::into_calc))
         .route("/p/{name}/import", post(pad_import::into_pad))
-        .route("/import", post(calc_import::new_from_file))
+        .route("/import", post(home_import::new_from_file))
         // EtherCalc-compatible API.
         .route("/{file}", get(ethercalc::dot_csv))
         .route("/_", post(ethercalc::create))
