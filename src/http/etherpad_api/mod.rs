@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::http::error::api::ApiError;
 use crate::http::error::etherpad::EtherpadError;
 use crate::http::gate::{self, ApiLimit, Charge, Limit};
 use crate::http::{AppError, AppState};
@@ -110,6 +111,11 @@ pub(crate) async fn call(
     Path((version, function)): Path<(String, String)>,
     request: Request,
 ) -> Response {
+    // `/api/v1/…` paths the JSON API does not have reach this route (its own fallback only
+    // sees deeper paths): they are the JSON API's 404, not an Etherpad version.
+    if format!("/api/{version}") == crate::http::api::PREFIX {
+        return ApiError::from(AppError::NoEndpoint).into_response();
+    }
     match answer(&state, &version, &function, request).await {
         Ok(data) => {
             no_store(Json(json!({ "code": 0, "message": "ok", "data": data })).into_response())
