@@ -437,6 +437,14 @@ pub(crate) fn open_for_tests(data: &Path) -> RedbStore {
     }
 }
 
+/// Two stores on one fresh database of the shared test cluster: two nodes, for tests.
+#[cfg(test)]
+pub(crate) fn postgres_pair_for_tests() -> (PostgresStore, PostgresStore) {
+    let settings = postgres::settings_for_tests(&postgres::test_cluster::shared().fresh_url());
+    let open = || PostgresStore::open(&settings).expect("opens");
+    (open(), open())
+}
+
 /// Log entries of `updates` for tests, each with the same history record.
 #[cfg(test)]
 pub(crate) fn entries<'a>(updates: &[&'a [u8]]) -> Vec<Entry<'a>> {

@@ -238,6 +238,16 @@ impl PostgresStore {
         .expect("reads every table")
     }
 
+    /// Makes every lease expire now, as if its node had stopped renewing.
+    #[cfg(test)]
+    pub(crate) fn expire_leases_for_tests(&self) {
+        self.run(|c| async move {
+            c.execute("UPDATE leases SET expires = now()", &[]).await?;
+            Ok(())
+        })
+        .expect("expires");
+    }
+
     /// Inserts an expiry index entry behind the store's back.
     #[cfg(test)]
     pub(crate) fn insert_due_for_tests(&self, at: u64, name: &str) {
