@@ -169,6 +169,23 @@ impl Client {
         }
     }
 
+    /// Sends step 1 and reads until synced (true) or until the server closes the connection
+    /// (false); fails the test after [`PATIENCE`].
+    pub async fn try_sync(&mut self) -> bool {
+        let sv = self.doc.transact().state_vector().encode_v1();
+        self.send(protocol::sync_step1(&sv)).await;
+        let outcome = tokio::time::timeout(PATIENCE, async {
+            while !self.synced {
+                if !self.step().await || self.closed.is_some() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        outcome.expect("the server syncs or closes in time")
+    }
+
     /// Reads until the server closes the connection; returns its close frame.
     pub async fn closed_by_server(&mut self) -> Option<CloseFrame> {
         let outcome = tokio::time::timeout(PATIENCE, async { while self.step().await {} }).await;
