@@ -88,7 +88,8 @@ pub struct Metrics {
     storage_errors: Counter,
     signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
     refusals: Family<ReasonLabel, Counter>,
-    /// WebSocket connections forwarded to the node that holds their document's lease.
+    /// WebSocket connections and HTTP requests forwarded to the node that holds their
+    /// document's lease.
     pub proxied: Counter,
 }
 
@@ -169,7 +170,7 @@ impl Default for Metrics {
         let proxied = Counter::default();
         registry.register(
             "proxied_connections",
-            "WebSocket connections forwarded to the node holding their document",
+            "WebSocket connections and HTTP requests forwarded to the node holding their document",
             proxied.clone(),
         );
         registry.register(

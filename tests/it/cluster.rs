@@ -1,5 +1,5 @@
-//! Several nodes on one PostgreSQL database: a client of a node that does not hold its
-//! document is forwarded to the node that does, and when that node dies its clients reconnect
+//! Several nodes on one PostgreSQL database: a client (WebSocket or HTTP) of a node that does
+//! not hold its document is forwarded to the node that does, and when that node dies its clients reconnect
 //! and another node serves the document, with every acknowledged edit.
 
 use std::time::{Duration, Instant};
@@ -66,7 +66,11 @@ async fn a_non_owner_forwards_to_the_owner_and_serves_once_the_owner_died() {
     on_b.insert(0, "b+").await;
     on_b.barrier().await;
     on_a.until("b's edit", |c| c.text() == "b+from a").await;
-    assert_eq!(b.metric("ardoise_proxied_connections_total").await, 1.0);
+    // An HTTP request for the document is forwarded too: b alone could not load it.
+    let (status, text) = b.get("/p/shared/export/txt").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("b+from a"), "{text}");
+    assert_eq!(b.metric("ardoise_proxied_connections_total").await, 2.0);
     assert_eq!(b.metric("ardoise_node_info{node=\"b\"}").await, 1.0);
     assert_eq!(a.metric("ardoise_node_info{node=\"a\"}").await, 1.0);
 
