@@ -1,7 +1,8 @@
 //! Several nodes on one PostgreSQL database: a client (WebSocket or HTTP) of a node that does
 //! not hold its document is forwarded to the node that does, and when that node dies its
 //! clients reconnect and another node serves the document, with every acknowledged edit; the
-//! same through HAProxy configured as deploy/haproxy.cfg says.
+//! same through HAProxy configured as deploy/haproxy.cfg says; a node paused (SIGSTOP) past its
+//! lease is fenced off when it resumes.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -199,4 +200,45 @@ async fn through_haproxy_three_nodes_converge_and_survive_the_owner_s_death() {
     let within = Duration::from_secs(LEASE_SECS * 5 + 5);
     let again = connect_when_served(&proxy.ws_url(doc), within).await;
     assert_eq!(again.text(), want, "every acknowledged edit is kept");
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to `server`'s process.
+fn signal(server: &TestServer, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(server.pid().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal}");
+}
+
+#[tokio::test]
+async fn a_node_paused_past_its_lease_cannot_write_when_it_resumes_and_its_clients_move() {
+    let url = pg_cluster::shared().fresh_url();
+    let a = node(&url, "a").start().await;
+    let b = node(&url, "b").start().await;
+    let mut on_a = Client::connect(&a, "paused").await;
+    on_a.insert(0, "a").await;
+    on_a.barrier().await;
+
+    signal(&a, "STOP");
+    // b forwards to the paused a until a's lease expires, then serves the document itself.
+    let within = Duration::from_secs(LEASE_SECS * 5 + 10);
+    let mut on_b = connect_when_served(&b.ws_url("paused"), within).await;
+    assert_eq!(on_b.text(), "a");
+    on_b.insert(1, "b").await;
+    on_b.barrier().await;
+
+    // a resumes: its renewal (or any write) finds the lease moved on, so its clients are told
+    // to reconnect and nothing it holds is written over b's document.
+    signal(&a, "CONT");
+    let frame = on_a.closed_by_server().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1012);
+    let fresh = Client::connect(&b, "paused").await;
+    assert_eq!(fresh.text(), "ab");
+    assert_eq!(
+        a.metric("ardoise_proxied_connections_total").await,
+        0.0,
+        "a still answers"
+    );
 }
