@@ -3,7 +3,8 @@
 //! pumped both ways to that node's advertised URL. No queue of its own: each frame is sent on
 //! before the next is read, so a slow side slows the other, and the owner's bounded outbox
 //! (close 1013 when full) stays the one overflow policy. An HTTP request for such a document
-//! (`/p/{name}…`, `/c/{name}…`, `/_/{name}…`, `/api/v1/documents/{name}…`) is forwarded whole,
+//! (`/p/{name}…`, `/c/{name}…`, `/_/{name}…`, `/api/v1/documents/{name}…`, `/r/{token}…`) is
+//! forwarded whole,
 //! its body and the answer's each read to a bound first.
 
 use std::time::Duration;
@@ -54,6 +55,25 @@ fn doc_of(path: &str) -> Option<&str> {
     }
 }
 
+/// The document a path reaches: named in it, or designated by the read-only token of
+/// `/r/{token}…` (looked up in storage).
+async fn named(state: &AppState, path: &str) -> Option<DocName> {
+    if let Some(name) = doc_of(path) {
+        return DocName::parse(name).ok();
+    }
+    let mut parts = path.trim_start_matches('/').split('/');
+    let token = match (parts.next()?, parts.next()?) {
+        ("r", token) => token.to_owned(),
+        _ => return None,
+    };
+    let store = state.hub.store().clone();
+    let name = tokio::task::spawn_blocking(move || store.token_name(&token))
+        .await
+        .ok()?
+        .ok()??;
+    DocName::parse(&name).ok()
+}
+
 /// Middleware: forwards a request for a document live on another node to that node; anything
 /// else goes on here.
 pub(crate) async fn forward(
@@ -61,9 +81,12 @@ pub(crate) async fn forward(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let owner = match doc_of(request.uri().path()).and_then(|n| DocName::parse(n).ok()) {
-        Some(name) if state.hub.node().is_some() => owner_elsewhere(&state, &name).await,
-        _ => None,
+    let owner = match state.hub.node() {
+        Some(_) => match named(&state, request.uri().path()).await {
+            Some(name) => owner_elsewhere(&state, &name).await,
+            None => None,
+        },
+        None => None,
     };
     let Some(owner) = owner else {
         return next.run(request).await;

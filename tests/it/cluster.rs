@@ -75,7 +75,17 @@ async fn a_non_owner_forwards_to_the_owner_and_serves_once_the_owner_died() {
     let (status, text) = b.get("/p/shared/export/txt").await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("b+from a"), "{text}");
-    assert_eq!(b.metric("ardoise_proxied_connections_total").await, 2.0);
+    // So is one through the read-only link, which names no document.
+    let (_, page) = a.get("/p/shared").await;
+    let token = page
+        .split("/r/")
+        .nth(1)
+        .and_then(|rest| rest.split(['"', '/', '?', '<']).next())
+        .expect("the pad page links its read-only view");
+    let (status, text) = b.get(&format!("/r/{token}/export/txt")).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("b+from a"), "{text}");
+    assert_eq!(b.metric("ardoise_proxied_connections_total").await, 3.0);
     assert_eq!(b.metric("ardoise_node_info{node=\"b\"}").await, 1.0);
     assert_eq!(a.metric("ardoise_node_info{node=\"a\"}").await, 1.0);
 
