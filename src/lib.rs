@@ -138,6 +138,9 @@ impl Server {
         let migration = store::migrate::spawn(self.store.clone(), token.clone());
         let mut metrics = http::metrics::Metrics::default();
         metrics.register_rooms(hub.room_stats());
+        if let Some(node) = hub.node() {
+            metrics.register_node(&node.id);
+        }
         let metrics = Arc::new(metrics);
         let slots = http::accept::Slots::new(
             http::accept::effective_cap(self.config.max_connections),

@@ -19,6 +19,8 @@ dpkg -s libreoffice-calc-nogui >/dev/null 2>&1 || apt_packages+=(libreoffice-cal
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 # The PostgreSQL engine's tests start throwaway clusters of their own with Debian's initdb.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)
+# The cluster test (tests/it/cluster.rs) puts HAProxy in front of three nodes.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_packages+=(haproxy)
 if ((${#apt_packages[@]})); then
     echo "== installing ${apt_packages[*]}"
     sudo=()

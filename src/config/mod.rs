@@ -50,6 +50,22 @@ pub struct Config {
     #[arg(long, env = "ARDOISE_STORE")]
     pub store: Option<StoreUrl>,
 
+    /// This server's name among the nodes sharing one PostgreSQL database (`--store
+    /// postgres://…`); each live document is then leased to one node [default: none, the
+    /// server is alone on its database and takes no lease].
+    #[arg(long, env = "ARDOISE_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// The URL other nodes forward requests for this node's live documents to
+    /// [default: http://LISTEN].
+    #[arg(long, env = "ARDOISE_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
+    /// Seconds a node's lease on a live document lasts unless renewed (every third of it):
+    /// how long a dead node's documents wait before another node serves them.
+    #[arg(long, env = "ARDOISE_LEASE_SECS", default_value_t = 10)]
+    pub lease_secs: u64,
+
     /// TOML file with any of these options; flags and environment variables win over it
     /// [default: none].
     #[arg(long, env = "ARDOISE_CONFIG")]
@@ -420,6 +436,11 @@ impl Config {
             Some(url) => url.clone(),
             None => StoreUrl::default_for(&self.data),
         }
+    }
+
+    /// How long a node's lease on a live document lasts unless renewed.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(1))
     }
 
     /// Interval between two passes of the sweeper.

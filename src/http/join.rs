@@ -12,7 +12,7 @@ use crate::doc::name::DocName;
 use crate::http::editor::resolve;
 use crate::http::extract::RequestLang;
 use crate::http::pages::Lang;
-use crate::http::{ws, AppError, AppState};
+use crate::http::{proxy, ws, AppError, AppState};
 use crate::service::{creation, ServiceError};
 
 /// `?kind=calc` of a calc page's WebSocket: what its join creates if the document is missing (a
@@ -46,6 +46,14 @@ pub(crate) async fn join(
     let name = DocName::parse(raw)?;
     // Checked before anything is created: a plain GET on this route creates nothing.
     let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
+    if let Some(owner) = proxy::owner_elsewhere(state, &name).await {
+        let kind = match kind {
+            Kind::Pad => "pad",
+            Kind::Calc => "calc",
+        };
+        let upstream = proxy::ws_url(&owner, &format!("/ws/{name}?kind={kind}"));
+        return Ok(proxy::websocket(state, upgrade, upstream));
+    }
     // A join accepted while creation is open creates the document as opening its page does
     // (metadata, default lifetime, read-only token), so it stays an existing document once
     // creation closes. Refused at the upgrade, so a client never gets an empty document it
@@ -70,6 +78,11 @@ pub(crate) async fn read_only_websocket(
 ) -> Response {
     let result = async {
         let (_, name) = resolve(&state, &raw).await?;
+        if let Some(owner) = proxy::owner_elsewhere(&state, &name).await {
+            let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
+            let upstream = proxy::ws_url(&owner, &format!("/ws/r/{raw}"));
+            return Ok(proxy::websocket(&state, upgrade, upstream));
+        }
         upgrade_to(state.clone(), name, true, upgrade)
     };
     result.await.unwrap_or_else(|e| e.page(lang))

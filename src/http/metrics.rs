@@ -66,6 +66,11 @@ struct ReasonLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct NodeLabel {
+    node: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SignalLabel {
     signal: &'static str,
 }
@@ -83,6 +88,9 @@ pub struct Metrics {
     storage_errors: Counter,
     signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
     refusals: Family<ReasonLabel, Counter>,
+    /// WebSocket connections and HTTP requests forwarded to the node that holds their
+    /// document's lease.
+    pub proxied: Counter,
 }
 
 /// Point-in-time values read from their owners when scraped.
@@ -159,6 +167,12 @@ impl Default for Metrics {
             signals.clone(),
         );
         registry.register("refusals", "Requests refused, by reason", refusals.clone());
+        let proxied = Counter::default();
+        registry.register(
+            "proxied_connections",
+            "WebSocket connections and HTTP requests forwarded to the node holding their document",
+            proxied.clone(),
+        );
         registry.register(
             "rate_limited_connections",
             "WebSocket connections closed (1013) for sending over their message or byte rate",
@@ -182,11 +196,24 @@ impl Default for Metrics {
             storage_errors,
             signals,
             refusals,
+            proxied,
         }
     }
 }
 
 impl Metrics {
+    /// Names the node that answers in every scrape (`ardoise_node_info{node="…"} 1`), so a
+    /// scrape through a load balancer says which node it reached.
+    pub fn register_node(&mut self, node: &str) {
+        let info = Family::<NodeLabel, Gauge>::default();
+        info.get_or_create(&NodeLabel {
+            node: node.to_owned(),
+        })
+        .set(1);
+        self.registry
+            .register("node_info", "The node (--node-id) that answered", info);
+    }
+
     /// Registers the rooms' counters and histograms (`ardoise_room_*`), shared with their
     /// owner, so a scrape reads the live values.
     pub fn register_rooms(&mut self, stats: &RoomStats) {

@@ -26,6 +26,7 @@ mod pad;
 mod pad_import;
 pub mod pages;
 mod probes;
+mod proxy;
 pub mod qr;
 pub mod ratelimit;
 pub(crate) mod respond;

@@ -15,7 +15,7 @@ use crate::http::error::api::ApiError;
 use crate::http::etherpad_api;
 use crate::http::{
     admin, assets, base_path, calc, calc_export, calc_import, editor, ethercalc, history,
-    home_import, join, middleware, pad, pad_import, probes, site, AppError, AppState,
+    home_import, join, middleware, pad, pad_import, probes, proxy, site, AppError, AppState,
 };
 
 /// Largest body of the plain forms (home page, creator delete), in bytes.
@@ -140,6 +140,11 @@ pub fn router(state: AppState) -> Router {
         // Forms without a file (creating a document, a creator's delete): small. Routes with
         // larger bodies set their own limit (the API) or read them through `gate` (calc files).
         .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
+        // Inside the throttle: a forwarded request counts against its sender here too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::forward,
+        ))
         // Inside the CSP layer, so a 429 carries the policy too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

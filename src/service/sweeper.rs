@@ -52,6 +52,9 @@ pub struct Pass {
     pub kept: usize,
     /// Documents that could not be erased this time (storage errors, logged); retried next pass.
     pub failed: usize,
+    /// Documents live on another node sharing the database: left to that node (it holds their
+    /// lease, so only it may erase them), retried next pass.
+    pub elsewhere: usize,
 }
 
 impl Sweeper {
@@ -110,6 +113,7 @@ impl Sweeper {
                     Outcome::Erased => pass.erased += 1,
                     Outcome::Kept => pass.kept += 1,
                     Outcome::Failed => pass.failed += 1,
+                    Outcome::Elsewhere => pass.elsewhere += 1,
                 }
             }
             if !full {
@@ -125,6 +129,20 @@ impl Sweeper {
             tracing::warn!("skipping a corrupt expiry index entry");
             return Outcome::Failed;
         };
+        // Only the lease holder may write a document: one live on another node is left to it
+        // (its room would refuse to load here anyway, and that is no failure).
+        if let Some(node) = self.hub.node() {
+            let store = self.store.clone();
+            let leased = due.name.clone();
+            match blocking(move || store.lease_holder(&leased)).await {
+                Ok(Some(holder)) if holder.owner != node.id => return Outcome::Elsewhere,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(doc = %name, error = %e, "cannot read the document's lease");
+                    return Outcome::Failed;
+                }
+            }
+        }
         let archived = match &self.archive {
             Some(dir) => match self.archive(&name, dir, due.at).await {
                 Ok(path) => path,
@@ -199,6 +217,7 @@ enum Outcome {
     Erased,
     Kept,
     Failed,
+    Elsewhere,
 }
 
 /// Why an expired pad could not be archived.
@@ -334,6 +353,46 @@ mod tests {
             out.push(String::from_utf8_lossy(&v).into_owned());
         }
         out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_document_live_on_another_node_is_left_to_it() {
+        let (a_store, b_store) = crate::store::postgres_pair_for_tests();
+        let (a_store, b_store): (Arc<dyn Store>, Arc<dyn Store>) =
+            (Arc::new(a_store), Arc::new(b_store));
+        let config = |id: &str| {
+            Config::load_from([
+                "ardoise",
+                "--retention-choices",
+                "30s,forever",
+                "--retention-default",
+                "30s",
+                "--node-id",
+                id,
+            ])
+            .expect("config")
+        };
+        let t0 = 1_700_000_000;
+        let a = Hub::new(a_store, &config("a"), CancellationToken::new())
+            .with_clock(Clock::following_tokio(t0));
+        // b's clock is an hour later: the document is long due there.
+        let b_clock = Clock::following_tokio(t0 + 3600);
+        let b = Arc::new(
+            Hub::new(b_store.clone(), &config("b"), CancellationToken::new()).with_clock(b_clock),
+        );
+        let doc = name("live-on-a");
+        a.open(&doc, Some(pad(Lifetime::After(30))))
+            .await
+            .expect("create");
+        let sweeper = Sweeper {
+            hub: b.clone(),
+            store: b_store,
+            clock: b_clock,
+            archive: None,
+        };
+        let pass = sweeper.pass(&CancellationToken::new()).await;
+        assert_eq!((pass.erased, pass.elsewhere, pass.failed), (0, 1, 0));
+        assert_eq!(a.exists(&doc).await, Ok(true));
     }
 
     #[tokio::test(start_paused = true)]

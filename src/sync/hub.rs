@@ -18,6 +18,7 @@ use crate::doc::name::DocName;
 use crate::store::{Health, Store, StoreError};
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
+use crate::sync::node::Node;
 use crate::sync::outbox::Outbox;
 use crate::sync::room::{
     self, Applied, DeleteIf, Replacement, Restored, RoomError, RoomHandle, RoomParts, RoomSettings,
@@ -64,6 +65,7 @@ pub struct Hub {
     /// The operator's message to every open pad (`None` when there is none).
     notice: watch::Sender<Option<Arc<str>>>,
     stats: Arc<RoomStats>,
+    node: Option<Arc<Node>>,
 }
 
 impl Hub {
@@ -79,7 +81,13 @@ impl Hub {
             clock: Clock::system(),
             notice: watch::Sender::new(None),
             stats: Arc::default(),
+            node: Node::from_config(config).map(Arc::new),
         }
+    }
+
+    /// This server, as its leases name it; `None` when it is alone on its database.
+    pub fn node(&self) -> Option<&Arc<Node>> {
+        self.node.as_ref()
     }
 
     /// Uses `clock` for edit times and expiry instead of the system clock (tests under paused
@@ -121,6 +129,7 @@ impl Hub {
                     }),
                     clock: self.clock,
                     connections: Default::default(),
+                    node: self.node.clone(),
                 };
                 room::spawn(parts, &self.tasks)
             })

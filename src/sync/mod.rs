@@ -6,6 +6,7 @@ pub mod clock;
 pub mod history;
 pub mod hub;
 pub mod inbound;
+pub mod node;
 pub mod outbox;
 pub mod room;
 pub mod roomstats;

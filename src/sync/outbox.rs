@@ -26,6 +26,9 @@ pub mod code {
     pub const TOO_BIG: u16 = 1009;
     /// The server hit an internal error; reconnecting resyncs.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// The document moved to another node (its lease was taken over); reconnecting finds it
+    /// there.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// The client fell behind; reconnecting resyncs.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The document was deleted (expired or erased by its creator or the operator); an

@@ -66,13 +66,24 @@ impl Client {
 
     /// Opens the WebSocket without any handshake.
     pub async fn open(server: &TestServer, name: &str, doc: Doc) -> Self {
-        let (ws, _) = tokio::time::timeout(
-            PATIENCE,
-            tokio_tungstenite::connect_async(server.ws_url(name)),
-        )
-        .await
-        .expect("connects in time")
-        .expect("WebSocket upgrade accepted");
+        Self::open_url(&server.ws_url(name), doc).await
+    }
+
+    /// Connects to the document at `url` (through a proxy, say) and waits until synced.
+    pub async fn connect_url_synced(url: &str) -> Self {
+        let mut client = Self::open_url(url, Doc::new()).await;
+        let sv = client.doc.transact().state_vector().encode_v1();
+        client.send(protocol::sync_step1(&sv)).await;
+        client.until("initial sync", |c| c.synced).await;
+        client
+    }
+
+    /// Opens the WebSocket at `url` (through a proxy, say) without any handshake.
+    pub async fn open_url(url: &str, doc: Doc) -> Self {
+        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connects in time")
+            .expect("WebSocket upgrade accepted");
         let local = Arc::new(Mutex::new(Vec::new()));
         let sink = local.clone();
         doc.observe_update_v1("test-client", move |txn, event| {
@@ -167,6 +178,23 @@ impl Client {
                 )
             }
         }
+    }
+
+    /// Sends step 1 and reads until synced (true) or until the server closes the connection
+    /// (false); fails the test after [`PATIENCE`].
+    pub async fn try_sync(&mut self) -> bool {
+        let sv = self.doc.transact().state_vector().encode_v1();
+        self.send(protocol::sync_step1(&sv)).await;
+        let outcome = tokio::time::timeout(PATIENCE, async {
+            while !self.synced {
+                if !self.step().await || self.closed.is_some() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        outcome.expect("the server syncs or closes in time")
     }
 
     /// Reads until the server closes the connection; returns its close frame.

@@ -15,6 +15,7 @@ mod browser; // the pages in real Chromium (tests/browser/) against the binary
 mod calc; // calc pages and model: concurrent structure edits, sorts, evaluation
 mod calc_files; // calc exports and imports, and the EtherCalc-compatible API
 mod calc_readers; // LibreOffice reads the calc's ODS and XLSX exports with our values
+mod cluster; // several nodes on one PostgreSQL, straight and through HAProxy; a node's death
 mod creation; // creation decisions read metadata only; refusals load nothing
 mod docs; // the option table in docs/ equals `ardoise --help`; doc links resolve
 mod durability; // nothing acknowledged is lost on SIGTERM or SIGKILL

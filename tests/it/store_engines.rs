@@ -17,7 +17,7 @@ use crate::server::{Builder, TestServer, BINARY};
 
 /// The test PostgreSQL cluster, the very file the library's conformance suite uses.
 #[path = "../../src/store/postgres/test_cluster.rs"]
-mod pg_cluster;
+pub(crate) mod pg_cluster;
 
 /// A server builder on a fresh database of the shared test cluster.
 fn on_postgres() -> Builder {

@@ -6,6 +6,7 @@
 //! "cannot start a runtime from within a runtime". Every write is one transaction, durable
 //! when it commits; the pool reconnects by itself after PostgreSQL comes back.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -18,7 +19,7 @@ use deadpool_postgres::{
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::{Due, Dump, Entry, Health, Listed, Store, StoreError, Stored};
+use super::{Due, Dump, Entry, Grant, Health, Holder, Lease, Listed, Store, StoreError, Stored};
 use crate::config::store_url::PgSettings;
 
 mod schema;
@@ -47,6 +48,9 @@ pub struct PostgresStore {
     reachable: AtomicBool,
     errors: AtomicU64,
     last_probe: Mutex<Option<Instant>>,
+    /// The leases taken through this store: document → (owner, epoch), checked by every
+    /// write of the document. Locked only to copy an entry out, never across an `.await`.
+    held: Mutex<HashMap<String, (String, i64)>>,
 }
 
 /// A call's parameters, as tokio-postgres takes them.
@@ -104,6 +108,7 @@ impl PostgresStore {
             reachable: AtomicBool::new(true),
             errors: AtomicU64::new(0),
             last_probe: Mutex::new(None),
+            held: Mutex::new(HashMap::new()),
         };
         store.run(|mut c| async move { schema::migrate(&mut c).await })?;
         let count = store.run(|c| async move {
@@ -172,6 +177,15 @@ impl PostgresStore {
         }
     }
 
+    /// The lease this store took on `name`, if any, for a write to check.
+    fn fence_of(&self, name: &str) -> Option<(String, i64)> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
     /// Every stored row as (table, key, value), with keys laid out as the other engines lay
     /// theirs (name, NUL, big-endian number), for the conformance suite.
     #[cfg(test)]
@@ -222,6 +236,16 @@ impl PostgresStore {
             Ok(out)
         })
         .expect("reads every table")
+    }
+
+    /// Makes every lease expire now, as if its node had stopped renewing.
+    #[cfg(test)]
+    pub(crate) fn expire_leases_for_tests(&self) {
+        self.run(|c| async move {
+            c.execute("UPDATE leases SET expires = now()", &[]).await?;
+            Ok(())
+        })
+        .expect("expires");
     }
 
     /// Inserts an expiry index entry behind the store's back.
@@ -293,6 +317,35 @@ fn client_id(client: u64) -> i64 {
 /// The bigint back as a sequence number.
 fn seq_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// Fencing: fails with [`StoreError::LeaseLost`] unless `held` (the owner and epoch this store
+/// took) is still the lease on `name`. The row is share-locked to the end of `tx`, so a
+/// takeover waits for this write to commit: no write lands after another node took over.
+/// Without a lease (a single node on PostgreSQL, a one-time migration) nothing is checked.
+async fn fence(
+    tx: &Transaction<'_>,
+    name: &str,
+    held: Option<&(String, i64)>,
+) -> Result<(), StoreError> {
+    let Some((owner, epoch)) = held else {
+        return Ok(());
+    };
+    let found = rows(
+        tx,
+        "SELECT 1 FROM leases WHERE name = $1 AND owner = $2 AND epoch = $3 FOR SHARE",
+        &[&name, owner, epoch],
+    )
+    .await?;
+    if found.is_empty() {
+        return Err(StoreError::LeaseLost(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// A lease length as milliseconds for PostgreSQL's interval arithmetic.
+fn millis(ttl: Duration) -> f64 {
+    ttl.as_secs_f64() * 1000.0
 }
 
 /// Starts a read-only transaction that sees one snapshot of the database.
@@ -390,8 +443,10 @@ impl Store for PostgresStore {
 
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
         let (name, meta, expires) = (name.to_owned(), meta.to_vec(), expires.map(num));
+        let held = self.fence_of(&name);
         let inserted = self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             let old = rows(
                 &tx,
                 "SELECT expires FROM docs WHERE name = $1 FOR UPDATE",
@@ -444,8 +499,10 @@ impl Store for PostgresStore {
             .filter(|(_, e)| !e.info.is_empty())
             .map(|(i, e)| (i, e.info.to_vec()))
             .collect();
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             // One counter row for the database: numbers are handed out in commit order, with
             // no gap, as redb's counter does.
             let counter = rows(
@@ -485,8 +542,10 @@ impl Store for PostgresStore {
 
     fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
         let (name, state, through) = (name.to_owned(), state.to_vec(), num(through));
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             exec(
                 &tx,
                 "INSERT INTO checkpoints (name, seq, state) VALUES ($1, $2, $3)
@@ -574,8 +633,10 @@ impl Store for PostgresStore {
         }
         let (name, first, last) = (name.to_owned(), num(first), num(last));
         let (update, info) = (update.to_vec(), info.to_vec());
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             // Locking the metadata row orders this pass after (or before) an erasure.
             let meta = rows(
                 &tx,
@@ -634,8 +695,10 @@ impl Store for PostgresStore {
 
     fn forget(&self, name: &str, through: u64, state: &[u8]) -> Result<bool, StoreError> {
         let (name, through, state) = (name.to_owned(), num(through), state.to_vec());
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             let meta = rows(
                 &tx,
                 "SELECT 1 FROM docs WHERE name = $1 FOR UPDATE",
@@ -709,8 +772,10 @@ impl Store for PostgresStore {
 
     fn put_dump(&self, name: &str, dump: &Dump) -> Result<(), StoreError> {
         let (name, dump) = (name.to_owned(), dump.clone());
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             if let Some(snapshot) = &dump.snapshot {
                 exec(
                     &tx,
@@ -782,8 +847,10 @@ impl Store for PostgresStore {
         }
         let name = name.to_owned();
         let (clients, names): (Vec<i64>, Vec<Vec<u8>>) = last.into_iter().unzip();
+        let held = self.fence_of(&name);
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             exec(
                 &tx,
                 "INSERT INTO authors (name, client, author)
@@ -888,8 +955,10 @@ impl Store for PostgresStore {
 
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
         let (name, token) = (name.to_owned(), token.map(str::to_owned));
+        let held = self.fence_of(&name);
         let erased = self.run(move |mut c| async move {
             let tx = c.transaction().await?;
+            fence(&tx, &name, held.as_ref()).await?;
             for sql in [
                 "DELETE FROM log WHERE name = $1",
                 "DELETE FROM infos WHERE name = $1",
@@ -1088,6 +1157,129 @@ impl Store for PostgresStore {
             Ok(())
         })
     }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        url: &str,
+        ttl: Duration,
+    ) -> Result<Grant, StoreError> {
+        let (doc, who, url, ms) = (
+            name.to_owned(),
+            owner.to_owned(),
+            url.to_owned(),
+            millis(ttl),
+        );
+        let taken = self.run(move |c| async move {
+            // One statement, so two nodes racing for it cannot both win: a new row, or a
+            // takeover of an expired (or our own) lease with the next epoch.
+            let statement = c
+                .prepare_cached(
+                    "INSERT INTO leases (name, owner, url, epoch, expires)
+                     VALUES ($1, $2, $3, 1, now() + $4 * interval '1 millisecond')
+                     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
+                         url = excluded.url, epoch = leases.epoch + 1,
+                         expires = excluded.expires
+                     WHERE leases.expires <= now() OR leases.owner = excluded.owner
+                     RETURNING epoch",
+                )
+                .await?;
+            if let Some(row) = c.query_opt(&statement, &[&doc, &who, &url, &ms]).await? {
+                return Ok(Ok(row.try_get::<_, i64>(0)?));
+            }
+            let holder = c
+                .query_opt("SELECT owner, url FROM leases WHERE name = $1", &[&doc])
+                .await?;
+            Ok(Err(match holder {
+                Some(row) => Holder {
+                    owner: row.try_get(0)?,
+                    url: row.try_get(1)?,
+                },
+                // Released and taken back in between: report it held, the caller retries.
+                None => Holder {
+                    owner: String::new(),
+                    url: String::new(),
+                },
+            }))
+        })?;
+        match taken {
+            Ok(epoch) => {
+                self.held
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(name.to_owned(), (owner.to_owned(), epoch));
+                Ok(Grant::Granted(Lease {
+                    name: name.to_owned(),
+                    owner: owner.to_owned(),
+                    epoch: seq_of(epoch),
+                }))
+            }
+            Err(holder) => Ok(Grant::HeldBy(holder)),
+        }
+    }
+
+    fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<(), StoreError> {
+        let (name, owner, epoch, ms) = (
+            lease.name.clone(),
+            lease.owner.clone(),
+            num(lease.epoch),
+            millis(ttl),
+        );
+        let renewed = self.run(move |c| async move {
+            let statement = c
+                .prepare_cached(
+                    "UPDATE leases SET expires = now() + $4 * interval '1 millisecond'
+                     WHERE name = $1 AND owner = $2 AND epoch = $3",
+                )
+                .await?;
+            Ok(c.execute(&statement, &[&name, &owner, &epoch, &ms]).await?)
+        })?;
+        if renewed == 0 {
+            return Err(StoreError::LeaseLost(lease.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            let ours = (lease.owner.clone(), num(lease.epoch));
+            if held.get(&lease.name) == Some(&ours) {
+                held.remove(&lease.name);
+            }
+        }
+        let (name, owner, epoch) = (lease.name.clone(), lease.owner.clone(), num(lease.epoch));
+        self.run(move |c| async move {
+            // Expired rather than deleted: the epoch must never go back (see the schema).
+            c.execute(
+                "UPDATE leases SET expires = now()
+                 WHERE name = $1 AND owner = $2 AND epoch = $3",
+                &[&name, &owner, &epoch],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<Holder>, StoreError> {
+        let name = name.to_owned();
+        self.run(move |c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT owner, url FROM leases WHERE name = $1 AND expires > now()",
+                    &[&name],
+                )
+                .await?;
+            row.map(|row| {
+                Ok(Holder {
+                    owner: row.try_get(0)?,
+                    url: row.try_get(1)?,
+                })
+            })
+            .transpose()
+        })
+    }
 }
 
 /// The settings of a test database's URL.
@@ -1166,6 +1358,97 @@ mod tests {
                 Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, i32>(1)?))
             })
             .expect("reads");
-        assert_eq!(versions, (1, 1));
+        assert_eq!(versions, (2, 2));
+    }
+
+    /// Two nodes: two stores on one database.
+    fn two_nodes() -> (PostgresStore, PostgresStore) {
+        let settings = settings_for_tests(&test_cluster::shared().fresh_url());
+        let a = PostgresStore::open(&settings).expect("opens");
+        let b = PostgresStore::open(&settings).expect("opens");
+        (a, b)
+    }
+
+    fn granted(grant: Grant) -> Lease {
+        match grant {
+            Grant::Granted(lease) => lease,
+            Grant::HeldBy(holder) => panic!("held by {holder:?}"),
+        }
+    }
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn two_nodes_cannot_both_hold_a_lease() {
+        let (a, b) = two_nodes();
+        let lease = granted(a.take_lease("d", "a", "http://a", LONG).expect("takes"));
+        assert_eq!(lease.epoch, 1);
+        assert_eq!(
+            b.take_lease("d", "b", "http://b", LONG).expect("asks"),
+            Grant::HeldBy(Holder {
+                owner: "a".into(),
+                url: "http://a".into()
+            })
+        );
+        assert_eq!(
+            b.lease_holder("d").expect("reads").map(|h| h.owner),
+            Some("a".into())
+        );
+        // Another document is free.
+        granted(b.take_lease("e", "b", "http://b", LONG).expect("takes"));
+        a.renew_lease(&lease, LONG).expect("renews");
+        a.release_lease(&lease).expect("releases");
+        assert_eq!(b.lease_holder("d").expect("reads"), None);
+        let next = granted(b.take_lease("d", "b", "http://b", LONG).expect("takes"));
+        assert_eq!(
+            next.epoch, 2,
+            "a takeover after a release moves the epoch on"
+        );
+    }
+
+    #[test]
+    fn a_stale_holder_s_writes_are_refused_after_a_takeover() {
+        let (a, b) = two_nodes();
+        a.put_meta("d", b"m", None).expect("meta before any lease");
+        // A lease of zero length has expired by the next statement: b takes it over at once
+        // (as after a node stopped renewing), without waiting on the clock.
+        let stale = granted(
+            a.take_lease("d", "a", "http://a", Duration::ZERO)
+                .expect("takes"),
+        );
+        let seq = a
+            .append("d", &crate::store::entries(&[b"u1"]))
+            .expect("a writes");
+        let lease = granted(
+            b.take_lease("d", "b", "http://b", LONG)
+                .expect("takes over"),
+        );
+        assert_eq!(lease.epoch, stale.epoch + 1);
+        let lost = |r: Result<(), StoreError>| match r {
+            Err(StoreError::LeaseLost(name)) => assert_eq!(name, "d"),
+            other => panic!("not refused: {other:?}"),
+        };
+        lost(a.append("d", &crate::store::entries(&[b"u2"])).map(|_| ()));
+        lost(a.checkpoint("d", b"s", seq));
+        lost(a.put_meta("d", b"m2", Some(5)));
+        lost(a.squash("d", seq, seq, b"u", b"i").map(|_| ()));
+        lost(a.forget("d", seq, b"s").map(|_| ()));
+        lost(a.put_authors("d", &[(1, "x")]));
+        lost(a.delete("d", None));
+        lost(a.renew_lease(&stale, LONG));
+        // Nothing of the stale holder landed; the new holder writes.
+        let stored = b.load("d").expect("loads");
+        assert_eq!(stored.meta.as_deref(), Some(&b"m"[..]));
+        assert_eq!(stored.log.len(), 1);
+        b.append("d", &crate::store::entries(&[b"u3"]))
+            .expect("b writes");
+        b.checkpoint("d", b"s", seq).expect("b checkpoints");
+        // The stale holder's release does not free the new lease.
+        a.release_lease(&stale).expect("no-op");
+        assert_eq!(
+            a.lease_holder("d").expect("reads").map(|h| h.owner),
+            Some("b".into())
+        );
+        b.delete("d", None).expect("b erases");
     }
 }

@@ -62,6 +62,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE counters (name text PRIMARY KEY, value bigint NOT NULL);
     INSERT INTO counters (name, value) VALUES ('seq', 0), ('probe', 0);
     "#,
+    // 2: leases, for several nodes on one database. One row per document ever leased, kept
+    // on release (it only expires), so its epoch never goes back and a fenced-off holder can
+    // never match a later lease. `expires` is the database's clock: nodes' clocks never
+    // compare with each other.
+    r#"
+    CREATE TABLE leases (
+        name text COLLATE "C" PRIMARY KEY,
+        owner text NOT NULL,
+        url text NOT NULL,
+        epoch bigint NOT NULL,
+        expires timestamptz NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to the latest schema, one migration per transaction.

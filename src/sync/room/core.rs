@@ -43,6 +43,8 @@ pub(in crate::sync) struct RoomSettings {
     pub limits: Limits,
     /// How long history is kept (thinned after each checkpoint).
     pub history_keep: HistoryKeep,
+    /// How long the room's lease on its document lasts unless renewed.
+    pub lease: Duration,
 }
 
 impl RoomSettings {
@@ -57,6 +59,7 @@ impl RoomSettings {
             sync: config.sync,
             limits: Limits::from_config(config),
             history_keep: config.history_keep(),
+            lease: config.lease(),
         }
     }
 }

@@ -34,6 +34,7 @@ use crate::store::Store;
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
+use crate::sync::node::Node;
 use crate::sync::outbox::Outbox;
 use crate::sync::roomstats::RoomStats;
 
@@ -344,6 +345,8 @@ pub(in crate::sync) struct RoomParts {
     pub connections: Arc<AtomicUsize>,
     /// Counters shared by all rooms.
     pub stats: Arc<RoomStats>,
+    /// This server, as its leases name it; `None` when it is alone on its database.
+    pub node: Option<Arc<Node>>,
 }
 
 /// Starts a room task; it loads the document before handling any command.

@@ -20,8 +20,9 @@ use crate::doc::edit::{self, EditRefused, TextEdit};
 use crate::doc::guard;
 use crate::doc::history::{self, EntryInfo};
 use crate::doc::meta::{DocMeta, NewDoc};
+use crate::doc::name::DocName;
 use crate::doc::nesting::Nesting;
-use crate::store::{Entry, StoreError};
+use crate::store::{Entry, Grant, Lease, Store, StoreError};
 use crate::sync::awareness::{Awareness, ConnId};
 use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
@@ -96,10 +97,42 @@ struct Room {
     broken: bool,
     /// Set once the document is erased: the room stops without writing anything back.
     deleted: bool,
+    /// This node's lease on the document (none when the server is alone on its database):
+    /// every write is fenced by it in storage.
+    lease: Option<Lease>,
+    /// Set when the lease moved to another node: the room stops without writing or releasing.
+    lease_lost: bool,
 }
 
 /// Loads the document, then serves commands until the room unloads or the server stops.
-pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
+pub(super) async fn run(parts: RoomParts, rx: mpsc::Receiver<Command>) {
+    let name = parts.name.clone();
+    // The lease first: only its holder may load (and then write) the document, so no two
+    // nodes ever serve it at once.
+    let Some(node) = parts.node.clone() else {
+        return serve_leased(parts, rx, None).await;
+    };
+    let taken = {
+        let store = parts.store.clone();
+        let (name, ttl) = (name.clone(), parts.settings.lease);
+        blocking(move || store.take_lease(name.as_str(), &node.id, &node.url, ttl)).await
+    };
+    let lease = match taken {
+        Ok(Grant::Granted(lease)) => Some(lease),
+        Ok(Grant::HeldBy(holder)) => {
+            tracing::info!(doc = %name, owner = %holder.owner, "document is live on another node");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+        Err(e) => {
+            tracing::error!(doc = %name, error = %e, "cannot take the document's lease");
+            return refuse_all(parts, rx, RoomError::Unavailable).await;
+        }
+    };
+    serve_leased(parts, rx, lease).await;
+}
+
+/// Loads the leased document and serves it; gives the lease back if it cannot be loaded.
+async fn serve_leased(parts: RoomParts, mut rx: mpsc::Receiver<Command>, lease: Option<Lease>) {
     let name = parts.name.clone();
     let loaded = {
         let store = parts.store.clone();
@@ -110,16 +143,19 @@ pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         Ok(Ok(loaded)) => loaded,
         Ok(Err(e)) => {
             tracing::error!(doc = %name, error = %e, "cannot load document");
+            release(parts.store.clone(), parts.name.clone(), lease).await;
             return refuse_all(parts, rx, RoomError::Unavailable).await;
         }
         Err(e) => {
             tracing::error!(doc = %name, error = %e, "document load task failed");
+            release(parts.store.clone(), parts.name.clone(), lease).await;
             return refuse_all(parts, rx, RoomError::Unavailable).await;
         }
     };
     let deltas = Arc::new(Mutex::new(Vec::new()));
     if let Err(e) = observe(&doc, &deltas) {
         tracing::error!(doc = %name, error = %e, "cannot observe document");
+        release(parts.store.clone(), parts.name.clone(), lease).await;
         return refuse_all(parts, rx, RoomError::Unavailable).await;
     }
     tracing::info!(doc = %name, bytes = ledger.doc_bytes, "room loaded");
@@ -140,9 +176,22 @@ pub(super) async fn run(parts: RoomParts, mut rx: mpsc::Receiver<Command>) {
         full_state: FullState::default(),
         broken: false,
         deleted: false,
+        lease,
+        lease_lost: false,
     };
     room.serve(&mut rx).await;
     room.stop(rx).await;
+}
+
+/// Gives the lease on the document back, so that another node may serve it at once; a
+/// failure is logged only: the lease then expires by itself.
+async fn release(store: Arc<dyn Store>, name: DocName, lease: Option<Lease>) {
+    let Some(lease) = lease else {
+        return;
+    };
+    if let Err(e) = blocking(move || store.release_lease(&lease)).await {
+        tracing::warn!(doc = %name, error = %e, "cannot release the document's lease");
+    }
 }
 
 /// Answers every queued join with `err` and stops: used when the document cannot be loaded.
@@ -172,6 +221,11 @@ impl Room {
         let shutdown = self.parts.shutdown.clone();
         let mut sweep = tokio::time::interval(settings.awareness_timeout / 3);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Renewed every third of its length: two renewals may fail (a slow database) before
+        // it expires.
+        let every = settings.lease / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut empty_since = Some(tokio::time::Instant::now());
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
@@ -202,6 +256,7 @@ impl Room {
                     let expired = self.awareness.expire(Instant::now(), settings.awareness_timeout);
                     self.awareness_dirty.extend(expired);
                 }
+                _ = renew.tick() => self.renew().await,
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
                     self.flush().await;
@@ -240,6 +295,10 @@ impl Room {
         if unload.persist && !self.broken && !self.deleted {
             // Only if due: a document opened a thousand times must not store a thousand copies.
             self.checkpoint_if_due().await;
+        }
+        if !self.lease_lost {
+            let (store, name) = (self.parts.store.clone(), self.parts.name.clone());
+            release(store, name, self.lease.clone()).await;
         }
         // From here on nobody new can find this room; queued joins see it closed and retry
         // through the registry, which loads the document afresh from what was just persisted.
@@ -586,8 +645,12 @@ impl Room {
             Err(e) => {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot delete document");
                 // Part of it may be gone: stop without writing and let a fresh load tell.
-                self.broken = true;
-                self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                if matches!(e, StoreError::LeaseLost(_)) {
+                    self.storage_failed(&e);
+                } else {
+                    self.broken = true;
+                    self.disconnect_all(code::INTERNAL_ERROR, "storage error, reconnect to resync");
+                }
                 Err(RoomError::Unavailable)
             }
         }
@@ -717,11 +780,39 @@ impl Room {
         self.checkpoint_if_due().await;
     }
 
+    /// Extends the lease; if it moved to another node, the room closes without writing.
+    /// Another failure (the database unreachable) is retried at the next renewal: meanwhile
+    /// storage refuses this node's writes once another node has taken the lease over.
+    async fn renew(&mut self) {
+        let Some(lease) = self.lease.clone() else {
+            return;
+        };
+        let store = self.parts.store.clone();
+        let ttl = self.parts.settings.lease;
+        match blocking(move || store.renew_lease(&lease, ttl)).await {
+            Ok(()) => {}
+            Err(e @ StoreError::LeaseLost(_)) => {
+                tracing::warn!(doc = %self.parts.name, error = %e, "lease lost; closing the room");
+                self.storage_failed(&e);
+            }
+            Err(e) => {
+                tracing::warn!(doc = %self.parts.name, error = %e, "cannot renew the document's lease")
+            }
+        }
+    }
+
     /// Closes the room after a failed write: it stops without writing, and everyone is told
-    /// whether to come back later (the disk) or now (anything else).
+    /// whether to come back later (the disk), to reconnect to the node that took the document
+    /// over, or to come back now (anything else).
     fn storage_failed(&mut self, e: &StoreError) {
         self.broken = true;
-        if e.is_io() {
+        if matches!(e, StoreError::LeaseLost(_)) {
+            self.lease_lost = true;
+            self.disconnect_all(
+                code::SERVICE_RESTART,
+                "document moved to another server, reconnect",
+            )
+        } else if e.is_io() {
             self.disconnect_all(
                 code::TRY_AGAIN_LATER,
                 "storage unavailable (disk full?), reconnect later",
@@ -833,6 +924,10 @@ impl Room {
                     }
                 }
                 self.thin_history();
+            }
+            Err(e @ StoreError::LeaseLost(_)) => {
+                tracing::warn!(doc = %self.parts.name, error = %e, "lease lost at a checkpoint; closing the room");
+                self.storage_failed(&e);
             }
             Err(e) => tracing::error!(doc = %self.parts.name, error = %e, "checkpoint failed"),
         }

@@ -494,3 +494,76 @@ async fn wait_unloaded(hub: &Hub) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
+
+/// A hub on `store` for node `id`.
+fn node(store: Arc<dyn Store>, id: &str) -> Hub {
+    let config = Config::load_from(["ardoise", "--node-id", id]).expect("config");
+    Hub::new(store, &config, CancellationToken::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_lease_moved_closes_its_clients_with_1012_and_writes_nothing() {
+    let (a_store, b_store) = crate::store::postgres_pair_for_tests();
+    let (a_store, b_store) = (Arc::new(a_store), Arc::new(b_store));
+    let a = node(a_store.clone(), "a");
+    let b = node(b_store.clone(), "b");
+    let name = DocName::parse("leased").expect("name");
+    let pad = NewDoc {
+        kind: Kind::Pad,
+        lifetime: Lifetime::Forever,
+        creator: None,
+        provisional: false,
+    };
+    a.open(&name, Some(pad)).await.expect("created on a");
+    let (on_a, _on_a_rx) = outbox::channel(64, 1 << 20);
+    let room = a.join(&name, 1, &on_a, false).await.expect("joins on a");
+    let (on_b, _on_b_rx) = outbox::channel(64, 1 << 20);
+    assert!(
+        b.join(&name, 1, &on_b, false).await.is_err(),
+        "b cannot serve a document live on a"
+    );
+
+    // a stops renewing (paused, cut off): its lease expires and b takes the document over.
+    a_store.expire_leases_for_tests();
+    b.join(&name, 1, &on_b, false).await.expect("joins on b");
+
+    let closer = on_a.closer().clone();
+    let local = Doc::new();
+    local
+        .get_or_insert_text("content")
+        .insert(&mut local.transact_mut(), 0, "stale");
+    room.inbound(1, sent(&local, &StateVector::default()), Instant::now())
+        .await
+        .expect("sent");
+    let closed = tokio::time::timeout(Duration::from_secs(10), closer.closed())
+        .await
+        .expect("a closes its clients");
+    assert_eq!(closed.code, code::SERVICE_RESTART);
+    let stored = b_store.load(name.as_str()).expect("loads");
+    assert!(stored.log.is_empty(), "the stale node wrote nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_shutting_down_releases_its_leases_so_another_serves_at_once() {
+    let (a_store, b_store) = crate::store::postgres_pair_for_tests();
+    let config = Config::load_from(["ardoise", "--node-id", "a"]).expect("config");
+    let shutdown = CancellationToken::new();
+    let a = Hub::new(Arc::new(a_store), &config, shutdown.clone());
+    let b = node(Arc::new(b_store), "b");
+    let name = DocName::parse("handed-over").expect("name");
+    let pad = NewDoc {
+        kind: Kind::Pad,
+        lifetime: Lifetime::Forever,
+        creator: None,
+        provisional: false,
+    };
+    a.open(&name, Some(pad)).await.expect("created on a");
+    let (conn, _rx) = outbox::channel(64, 1 << 20);
+    assert!(b.join(&name, 1, &conn, false).await.is_err(), "live on a");
+    shutdown.cancel();
+    a.wait_stopped().await;
+    // Well before the 10 s lease would have expired by itself.
+    b.join(&name, 1, &conn, false)
+        .await
+        .expect("b serves it at once");
+}
