@@ -110,10 +110,15 @@ impl Server {
     /// Serves on `listener` until `shutdown` resolves, then closes every WebSocket with 1001,
     /// persists every room and flushes storage.
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        // Other nodes forward to `http://LISTEN` when no URL is advertised: with `--listen
+        // …:0`, only the bound socket knows the port.
+        if let Ok(bound) = listener.local_addr() {
+            Arc::make_mut(&mut self.config).listen = bound;
+        }
         let token = CancellationToken::new();
         let hub = Arc::new(Hub::new(self.store.clone(), &self.config, token.clone()));
         let connections = TaskTracker::new();

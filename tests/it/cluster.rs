@@ -39,6 +39,19 @@ fn node(url: &str, id: &str) -> Builder {
     ])
 }
 
+/// A node named `id` on database `url`, on a port of its own choosing and advertising no
+/// URL: other nodes forward to the address it is bound to.
+fn node_on_any_port(url: &str, id: &str) -> Builder {
+    TestServer::builder().listen("127.0.0.1:0").args(&[
+        "--store",
+        url,
+        "--node-id",
+        id,
+        "--lease-secs",
+        &LEASE_SECS.to_string(),
+    ])
+}
+
 /// Connects to the document at `url` once a node serves it. An attempt the server closes
 /// (its document's node is dead and the lease not expired yet) is retried until `within`
 /// passes: the lease expires on the database's clock, with no event to await.
@@ -60,8 +73,8 @@ async fn connect_when_served(url: &str, within: Duration) -> Client {
 #[tokio::test]
 async fn a_non_owner_forwards_to_the_owner_and_serves_once_the_owner_died() {
     let url = pg_cluster::shared().fresh_url();
-    let mut a = node(&url, "a").start().await;
-    let b = node(&url, "b").start().await;
+    let mut a = node_on_any_port(&url, "a").start().await;
+    let b = node_on_any_port(&url, "b").start().await;
 
     let mut on_a = Client::connect(&a, "shared").await;
     on_a.insert(0, "from a").await;
