@@ -363,6 +363,28 @@ async fn rows(tx: &Transaction<'_>, sql: &str, params: Params<'_>) -> Result<Vec
     Ok(tx.query(&statement, params).await?)
 }
 
+/// Whether document `name` exists and its log holds entry `seq`, with its metadata row locked:
+/// the lock orders a history pass (squash, forget) after or before an erasure, so an erased
+/// document never gets entries back.
+async fn holds_entry(tx: &Transaction<'_>, name: &str, seq: i64) -> Result<bool, StoreError> {
+    let meta = rows(
+        tx,
+        "SELECT 1 FROM docs WHERE name = $1 FOR UPDATE",
+        &[&name],
+    )
+    .await?;
+    if meta.is_empty() {
+        return Ok(false);
+    }
+    let entry = rows(
+        tx,
+        "SELECT 1 FROM log WHERE name = $1 AND seq = $2",
+        &[&name, &seq],
+    )
+    .await?;
+    Ok(!entry.is_empty())
+}
+
 /// Runs a prepared (and cached) statement; returns the rows it changed.
 async fn exec(tx: &Transaction<'_>, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
     let statement = tx.prepare_cached(sql).await?;
@@ -637,20 +659,7 @@ impl Store for PostgresStore {
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
             fence(&tx, &name, held.as_ref()).await?;
-            // Locking the metadata row orders this pass after (or before) an erasure.
-            let meta = rows(
-                &tx,
-                "SELECT 1 FROM docs WHERE name = $1 FOR UPDATE",
-                &[&name],
-            )
-            .await?;
-            let end = rows(
-                &tx,
-                "SELECT 1 FROM log WHERE name = $1 AND seq = $2",
-                &[&name, &last],
-            )
-            .await?;
-            if meta.is_empty() || end.is_empty() {
+            if !holds_entry(&tx, &name, last).await? {
                 return Ok(false);
             }
             for sql in [
@@ -699,19 +708,7 @@ impl Store for PostgresStore {
         self.run(move |mut c| async move {
             let tx = c.transaction().await?;
             fence(&tx, &name, held.as_ref()).await?;
-            let meta = rows(
-                &tx,
-                "SELECT 1 FROM docs WHERE name = $1 FOR UPDATE",
-                &[&name],
-            )
-            .await?;
-            let at = rows(
-                &tx,
-                "SELECT 1 FROM log WHERE name = $1 AND seq = $2",
-                &[&name, &through],
-            )
-            .await?;
-            if meta.is_empty() || at.is_empty() {
+            if !holds_entry(&tx, &name, through).await? {
                 return Ok(false);
             }
             for sql in [

@@ -173,12 +173,7 @@ async fn setup_with(args: &[&str]) -> Setup {
     let dyn_store: Arc<dyn Store> = Arc::new(Slow(store.clone(), checkpoints.clone()));
     let hub = Hub::new(dyn_store, &config, CancellationToken::new());
     let name = DocName::parse("orderings").expect("name");
-    let pad = NewDoc {
-        kind: Kind::Pad,
-        lifetime: Lifetime::Forever,
-        creator: None,
-        provisional: false,
-    };
+    let pad = kept_pad();
     hub.open(&name, Some(pad)).await.expect("created");
     Setup {
         hub,
@@ -495,6 +490,16 @@ async fn wait_unloaded(hub: &Hub) {
     }
 }
 
+/// A pad asked for (not provisional) that never expires.
+fn kept_pad() -> NewDoc {
+    NewDoc {
+        kind: Kind::Pad,
+        lifetime: Lifetime::Forever,
+        creator: None,
+        provisional: false,
+    }
+}
+
 /// A hub on `store` for node `id`.
 fn node(store: Arc<dyn Store>, id: &str) -> Hub {
     let config = Config::load_from(["ardoise", "--node-id", id]).expect("config");
@@ -508,12 +513,7 @@ async fn a_room_whose_lease_moved_closes_its_clients_with_1012_and_writes_nothin
     let a = node(a_store.clone(), "a");
     let b = node(b_store.clone(), "b");
     let name = DocName::parse("leased").expect("name");
-    let pad = NewDoc {
-        kind: Kind::Pad,
-        lifetime: Lifetime::Forever,
-        creator: None,
-        provisional: false,
-    };
+    let pad = kept_pad();
     a.open(&name, Some(pad)).await.expect("created on a");
     let (on_a, _on_a_rx) = outbox::channel(64, 1 << 20);
     let room = a.join(&name, 1, &on_a, false).await.expect("joins on a");
@@ -551,12 +551,7 @@ async fn a_node_shutting_down_releases_its_leases_so_another_serves_at_once() {
     let a = Hub::new(Arc::new(a_store), &config, shutdown.clone());
     let b = node(Arc::new(b_store), "b");
     let name = DocName::parse("handed-over").expect("name");
-    let pad = NewDoc {
-        kind: Kind::Pad,
-        lifetime: Lifetime::Forever,
-        creator: None,
-        provisional: false,
-    };
+    let pad = kept_pad();
     a.open(&name, Some(pad)).await.expect("created on a");
     let (conn, _rx) = outbox::channel(64, 1 << 20);
     assert!(b.join(&name, 1, &conn, false).await.is_err(), "live on a");
