@@ -153,7 +153,9 @@ test('a pad: type, pause, vandalise; the slider shows the older text; restore it
   }
   await a.keyboard.press('Escape')
   await a.waitForSelector('dialog.history-confirm:not([open])', { state: 'attached' })
-  assert.ok(await a.evaluate(() => document.activeElement.classList.contains('history-restore')), 'focus is back on Restore')
+  // The dialog's `close` event (which gives the focus back) is a task queued after `open` goes.
+  await a.waitForFunction(() => document.activeElement.classList.contains('history-restore'), null, { timeout: WAIT_MS })
+    .catch(() => assert.fail('focus is back on Restore'))
   assert.ok((await editorText(a)).includes('CASSÉ'), 'a cancelled restore changes nothing')
 
   await a.click('.history-restore')

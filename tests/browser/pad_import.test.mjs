@@ -92,7 +92,9 @@ test('a text file replaces the pad for everyone; the dialog says so; Escape goes
   // Escape closes it and gives the editor its focus back.
   await a.keyboard.press('Escape')
   await a.waitForSelector('dialog.import-dialog:not([open])', { state: 'attached', timeout: WAIT_MS })
-  assert.ok(await a.evaluate(() => document.activeElement.classList.contains('cm-content')), 'focus back in the editor')
+  // The dialog's `close` event (which gives the focus back) is a task queued after `open` goes.
+  await a.waitForFunction(() => document.activeElement.classList.contains('cm-content'), null, { timeout: WAIT_MS })
+    .catch(() => assert.fail('focus back in the editor'))
 
   // A refused file is explained in the dialog, and the pad is left as it was.
   await openImport(a)
