@@ -51,9 +51,11 @@ struct Common {
     /// (e.g. `ws://127.0.0.1:8080/ws/{doc}`). Loopback hosts only.
     #[arg(long)]
     url: String,
-    /// The server's process id, to report its CPU time and memory from /proc.
+    /// The server's process id, to report its CPU time and memory from /proc; repeated for a
+    /// server made of several processes (nodes, HAProxy, PostgreSQL), counted together with
+    /// their children.
     #[arg(long, alias = "server-pid")]
-    pid: Option<u32>,
+    pid: Vec<u32>,
     /// Name of the server in the report.
     #[arg(long, default_value = "server")]
     label: String,
@@ -183,7 +185,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ramp(args) => {
             let target = Target::parse(&args.common.url)?;
             args.ramp.validate()?;
-            let server = args.common.pid.map(Process::new).transpose()?;
+            let server = server_process(&args.common.pid)?;
             let report = runtime()?.block_on(ramp::execute(ramp::Options {
                 target,
                 settings: args.ramp,
@@ -240,10 +242,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the runtime")
 }
 
+/// The server's processes given with `--pid`, if any.
+fn server_process(pids: &[u32]) -> Result<Option<Process>> {
+    (!pids.is_empty()).then(|| Process::group(pids)).transpose()
+}
+
 fn execute(common: &Common, plan: Plan) -> Result<()> {
     let target = Target::parse(&common.url)?;
     plan.validate()?;
-    let server = common.pid.map(Process::new).transpose()?;
+    let server = server_process(&common.pid)?;
     let report = runtime()?.block_on(runner::execute(runner::Options {
         target,
         plan,
