@@ -462,6 +462,12 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
     let mut via_a = Client::connect(&a, "held-by-b").await;
     via_a.insert(0, "a2 ").await;
     via_a.barrier().await;
+    // A third document nobody edits during the outage: its room writes nothing, so it has
+    // nothing to close for, and its clients edit on afterwards.
+    let mut idle = Client::connect(&a, "idle").await;
+    idle.insert(0, "idle").await;
+    idle.barrier().await;
+    let mut idle_via_b = Client::connect(&b, "idle").await;
     let before_a = lease_of(&url, "held-by-a").await.expect("a lease");
     let before_b = lease_of(&url, "held-by-b").await.expect("a lease");
     assert_eq!((before_a.0.as_str(), before_b.0.as_str()), ("a", "b"));
@@ -502,6 +508,11 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
     via_b.until("a's edit", |c| c.text() == "after b1 a1").await;
     on_b.until("the edit through a", |c| c.text() == "after a2 b2")
         .await;
+    idle.insert(4, "+a").await;
+    idle.barrier().await;
+    idle_via_b.insert(0, "b+").await;
+    idle_via_b.barrier().await;
+    idle.until("b's edit", |c| c.text() == "b+idle+a").await;
     // The leases were taken again, each by the node its first client came back to.
     let after_a = lease_of(&url, "held-by-a").await.expect("a lease");
     let after_b = lease_of(&url, "held-by-b").await.expect("a lease");
@@ -511,6 +522,7 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
     for (server, name, want) in [
         (&b, "held-by-a", "after b1 a1"),
         (&a, "held-by-b", "after a2 b2"),
+        (&b, "idle", "b+idle+a"),
     ] {
         let fresh = Client::connect(server, name).await;
         assert_eq!(fresh.text(), want, "nothing acknowledged is lost");
