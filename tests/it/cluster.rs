@@ -485,6 +485,11 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
             assert!(reason.contains("storage"), "{code} {reason}");
         }
     }
+    // A join meanwhile is refused at once, forwarded or not, rather than left hanging.
+    for (server, name) in [(&b, "held-by-a"), (&a, "held-by-a"), (&b, "new-in-outage")] {
+        let refusal = server.refused_upgrade(name).await;
+        assert_eq!(refusal.status(), 503, "{name} on {}", server.addr);
+    }
     assert!(
         a.is_alive() && b.is_alive(),
         "a lost database is an error, not a crash"
@@ -493,6 +498,8 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
     cluster.restart();
     readyz_becomes(&a, 200, within).await;
     readyz_becomes(&b, 200, within).await;
+    assert_eq!(a.metric("ardoise_storage_writable").await, 1.0);
+    assert_eq!(b.metric("ardoise_storage_writable").await, 1.0);
     // Each node's clients come back (the rooms' leases may have expired meanwhile, with no
     // event to await) and find what was acknowledged; editing works through both nodes.
     let mut on_a = connect_when_served(&a.ws_url("held-by-a"), within).await;
