@@ -122,7 +122,7 @@ impl Server {
         let token = CancellationToken::new();
         let hub = Arc::new(Hub::new(self.store.clone(), &self.config, token.clone()));
         let connections = TaskTracker::new();
-        let load = {
+        let load: Arc<dyn Fn() -> service::admission::Inputs + Send + Sync> = {
             let hub = hub.clone();
             let connections = connections.clone();
             Arc::new(move || service::admission::Inputs {
@@ -152,7 +152,18 @@ impl Server {
             self.config.max_connections_per_address,
         );
         let admission =
-            service::admission::spawn(self.config.shedding.clone(), load, token.clone());
+            service::admission::spawn(self.config.shedding.clone(), load.clone(), token.clone());
+        let reporter = Arc::new(service::nodes::Reporter::new(
+            &self.config,
+            admission.clone(),
+            load,
+        ));
+        let announcer = service::nodes::spawn(
+            reporter.clone(),
+            self.store.clone(),
+            self.config.lease(),
+            token.clone(),
+        );
         let app = http::router(http::AppState {
             hub: hub.clone(),
             store: self.store.clone(),
@@ -161,6 +172,7 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
+            reporter,
             metrics: metrics.clone(),
             limits: Arc::new(http::ratelimit::IpLimits::new(
                 self.config.ip_requests_per_sec,
@@ -193,6 +205,9 @@ impl Server {
         }
         if migration.await.is_err() {
             tracing::error!("the migration task panicked");
+        }
+        if announcer.await.is_err() {
+            tracing::error!("the node report task panicked");
         }
         hub.wait_stopped().await;
         connections.close();
