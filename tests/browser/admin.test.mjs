@@ -134,7 +134,7 @@ const CLUSTER = {
   ]
 }
 
-for (const [lang, size] of [['fr', 'desktop'], ['fr', 'phone'], ['en', 'phone']]) {
+for (const [lang, size] of [['fr', 'desktop'], ['en', 'desktop'], ['fr', 'phone'], ['en', 'phone']]) {
   test(`the nodes table marks this node and a node not answering in words (${lang}, ${size})`, T, async () => {
     const op = await person({ name: 'Operator', lang, phone: size === 'phone' })
     await op.page.route('**/admin/api/nodes', (route) => route.fulfill({ json: CLUSTER }))
@@ -158,6 +158,14 @@ for (const [lang, size] of [['fr', 'desktop'], ['fr', 'phone'], ['en', 'phone']]
     }
     assert.ok(await op.page.locator('#nodes tbody tr').nth(2).evaluate((tr) => tr.classList.contains('node-down')))
     await assertNoSideways(op.page)
+    if (size === 'desktop') {
+      // On a desktop the whole table shows: its own scrolling is for narrower windows.
+      const { table, box } = await op.page.evaluate(() => ({
+        table: document.getElementById('nodes').scrollWidth,
+        box: document.querySelector('.table-scroll').clientWidth
+      }))
+      assert.ok(table <= box, `the nodes table is cut: ${table} > ${box}`)
+    }
     await op.page.locator('#nodes-title').scrollIntoViewIfNeeded()
     await screenshot(op.page, `admin-nodes-${lang}-${size}`, { fullPage: true })
     await assertClean(op)

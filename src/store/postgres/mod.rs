@@ -20,8 +20,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
-    Due, Dump, Entry, Grant, Health, Holder, Lease, Listed, NodeReport, SeenNode, Store, StoreError,
-    Stored, MAX_NODES,
+    Due, Dump, Entry, Grant, Health, Holder, Lease, Listed, NodeReport, SeenNode, Store,
+    StoreError, Stored, MAX_NODES,
 };
 use crate::config::store_url::PgSettings;
 
