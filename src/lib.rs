@@ -122,7 +122,7 @@ impl Server {
         let token = CancellationToken::new();
         let hub = Arc::new(Hub::new(self.store.clone(), &self.config, token.clone()));
         let connections = TaskTracker::new();
-        let load: Arc<dyn Fn() -> service::admission::Inputs + Send + Sync> = {
+        let load = {
             let hub = hub.clone();
             let connections = connections.clone();
             Arc::new(move || service::admission::Inputs {
@@ -152,11 +152,19 @@ impl Server {
             self.config.max_connections_per_address,
         );
         let admission =
-            service::admission::spawn(self.config.shedding.clone(), load.clone(), token.clone());
+            service::admission::spawn(self.config.shedding.clone(), load, token.clone());
+        let live = {
+            let hub = hub.clone();
+            let connections = connections.clone();
+            Arc::new(move || service::nodes::Live {
+                rooms: hub.live_rooms(),
+                connections: connections.len(),
+            })
+        };
         let reporter = Arc::new(service::nodes::Reporter::new(
             &self.config,
             admission.clone(),
-            load,
+            live,
         ));
         let announcer = service::nodes::spawn(
             reporter.clone(),

@@ -11,13 +11,22 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::service::admission::{AdmissionHandle, Inputs};
+use crate::service::admission::AdmissionHandle;
 use crate::store::{NodeReport, SeenNode, Store, StoreError};
 use crate::sync::node::Node;
 
 /// How stale a report may be, in lease lengths, before its node is shown as not answering: a
 /// node reports every third of a lease, so this misses several reports in a row.
 pub const ALIVE_LEASES: u32 = 3;
+
+/// What only the server counts: its live documents and WebSocket connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Live {
+    /// Live (loaded) documents.
+    pub rooms: usize,
+    /// Live WebSocket connections.
+    pub connections: usize,
+}
 
 /// Reads this node's live figures.
 pub struct Reporter {
@@ -27,16 +36,18 @@ pub struct Reporter {
     url: String,
     started_at: u64,
     admission: AdmissionHandle,
-    load: Arc<dyn Fn() -> Inputs + Send + Sync>,
+    /// Not admission's own inputs: reading those takes the broadcast delay's window from
+    /// the sampler.
+    live: Arc<dyn Fn() -> Live + Send + Sync>,
 }
 
 impl Reporter {
     /// The reporter of the server `config` describes (its listening address already bound),
-    /// started now, reading its load through `load` and `admission`.
+    /// started now, reading its counts through `live` and the rest through `admission`.
     pub fn new(
         config: &Config,
         admission: AdmissionHandle,
-        load: Arc<dyn Fn() -> Inputs + Send + Sync>,
+        live: Arc<dyn Fn() -> Live + Send + Sync>,
     ) -> Self {
         let node = Node::from_config(config);
         let url = match &node {
@@ -54,7 +65,7 @@ impl Reporter {
             url,
             started_at,
             admission,
-            load,
+            live,
         }
     }
 
@@ -65,7 +76,7 @@ impl Reporter {
 
     /// This node's figures now (id empty for a node without `--node-id`).
     pub fn now(&self) -> NodeReport {
-        let load = (self.load)();
+        let load = (self.live)();
         let admission = self.admission.state();
         let finite = |v: f64| v.is_finite().then_some(v);
         NodeReport {
