@@ -153,6 +153,25 @@ impl Server {
         );
         let admission =
             service::admission::spawn(self.config.shedding.clone(), load, token.clone());
+        let live = {
+            let hub = hub.clone();
+            let connections = connections.clone();
+            Arc::new(move || service::nodes::Live {
+                rooms: hub.live_rooms(),
+                connections: connections.len(),
+            })
+        };
+        let reporter = Arc::new(service::nodes::Reporter::new(
+            &self.config,
+            admission.clone(),
+            live,
+        ));
+        let announcer = service::nodes::spawn(
+            reporter.clone(),
+            self.store.clone(),
+            self.config.lease(),
+            token.clone(),
+        );
         let app = http::router(http::AppState {
             hub: hub.clone(),
             store: self.store.clone(),
@@ -161,6 +180,7 @@ impl Server {
             connections: connections.clone(),
             exports: Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
             admission,
+            reporter,
             metrics: metrics.clone(),
             limits: Arc::new(http::ratelimit::IpLimits::new(
                 self.config.ip_requests_per_sec,
@@ -193,6 +213,9 @@ impl Server {
         }
         if migration.await.is_err() {
             tracing::error!("the migration task panicked");
+        }
+        if announcer.await.is_err() {
+            tracing::error!("the node report task panicked");
         }
         hub.wait_stopped().await;
         connections.close();

@@ -20,6 +20,8 @@ use crate::http::respond::static_page;
 use crate::http::{assets, pages};
 use crate::http::{AppError, AppState, RequestLang};
 use crate::service::admission::{Mode, Signal};
+use crate::service::nodes;
+use crate::store::NodeReport;
 
 /// Most documents one page of the search returns.
 pub const MAX_PAGE: usize = 200;
@@ -120,6 +122,90 @@ pub(crate) async fn stats(_: Admin, State(state): State<AppState>) -> Response {
         creation: creation_view(&admission),
         signals,
         notice: state.hub.notice().map(|n| n.to_string()),
+    })
+}
+
+/// One node of `GET /admin/api/nodes`.
+#[derive(Debug, Serialize)]
+struct NodeView {
+    /// Its `--node-id`; `null` for a server alone on its database.
+    id: Option<String>,
+    url: String,
+    /// The node that answered this request.
+    this_node: bool,
+    /// Reported within the last three lease lengths (always true for the node that answered).
+    alive: bool,
+    /// Seconds since its last report, by the database's clock (0 for the node that answered).
+    seen_secs_ago: u64,
+    rooms: u64,
+    connections: u64,
+    creation: CreationView,
+    cpu_percent: Option<f64>,
+    memory_mib: Option<f64>,
+    /// Unix seconds, by the node's own clock.
+    started_at: u64,
+    version: String,
+}
+
+/// `GET /admin/api/nodes`.
+#[derive(Debug, Serialize)]
+struct NodesView {
+    /// The node that answered first, then the others by id.
+    nodes: Vec<NodeView>,
+    /// The other nodes' reports could not be read (the list holds this node only).
+    others_unavailable: bool,
+}
+
+fn node_view(report: NodeReport, this_node: bool, alive: bool, seen_secs_ago: u64) -> NodeView {
+    let mode = report.mode.parse().unwrap_or_default();
+    // A report names its signal as the configuration does; one this version does not know
+    // (a newer node's) is shown without its cause rather than not at all.
+    let cause = report.cause.and_then(|(name, value)| {
+        Signal::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .map(|signal| CauseView { signal, value })
+    });
+    NodeView {
+        id: (!report.id.is_empty()).then_some(report.id),
+        url: report.url,
+        this_node,
+        alive,
+        seen_secs_ago,
+        rooms: report.rooms,
+        connections: report.connections,
+        creation: CreationView {
+            open: report.creation_open,
+            mode,
+            cause,
+        },
+        cpu_percent: report.cpu_percent,
+        memory_mib: report.memory_mib,
+        started_at: report.started_at,
+        version: report.version,
+    }
+}
+
+pub(crate) async fn nodes(_: Admin, State(state): State<AppState>) -> Response {
+    let me = state.reporter.id().map(str::to_owned);
+    let mut nodes = vec![node_view(state.reporter.now(), true, true, 0)];
+    let lease = state.config.lease();
+    let others_unavailable = match nodes::others(state.store.clone(), me).await {
+        Ok(others) => {
+            nodes.extend(others.into_iter().map(|n| {
+                let alive = nodes::alive(n.age, lease);
+                node_view(n.report, false, alive, n.age.as_secs())
+            }));
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the other nodes' reports");
+            true
+        }
+    };
+    json(NodesView {
+        nodes,
+        others_unavailable,
     })
 }
 

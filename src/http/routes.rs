@@ -110,6 +110,10 @@ pub fn router(state: AppState) -> Router {
             get(admin::stats).fallback(admin::wrong_method),
         )
         .route(
+            "/admin/api/nodes",
+            get(admin::nodes).fallback(admin::wrong_method),
+        )
+        .route(
             "/admin/api/creation",
             put(admin::set_creation).fallback(admin::wrong_method),
         )

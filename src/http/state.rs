@@ -14,6 +14,7 @@ use crate::http::gate::BodyBudget;
 use crate::http::metrics::{Metrics, Refusal};
 use crate::http::ratelimit::IpLimits;
 use crate::service::admission::AdmissionHandle;
+use crate::service::nodes::Reporter;
 use crate::service::{creation, ServiceError};
 use crate::store::Store;
 use crate::sync::hub::Hub;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub exports: Arc<Semaphore>,
     /// Whether new documents may be created.
     pub admission: AdmissionHandle,
+    /// This node's live figures, for the admin page's list of nodes.
+    pub reporter: Arc<Reporter>,
     /// Counters and gauges for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Per-address budgets of requests and upgrades.

@@ -193,6 +193,46 @@ pub enum Grant {
     HeldBy(Holder),
 }
 
+/// What one node of a cluster says about itself, written to the shared database every third of
+/// a lease so the admin page of any node lists them all. Plain figures: no HTTP, no clocks of
+/// the node other than `started_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReport {
+    /// Its `--node-id`.
+    pub id: String,
+    /// The URL it advertises.
+    pub url: String,
+    /// Live (loaded) documents.
+    pub rooms: u64,
+    /// Live WebSocket connections.
+    pub connections: u64,
+    /// Whether it lets new documents be created now.
+    pub creation_open: bool,
+    /// Who decides that (`auto`, `open`, `closed`).
+    pub mode: String,
+    /// The load signal that closed creation automatically, and its value, while it stays closed.
+    pub cause: Option<(String, f64)>,
+    /// Process CPU, percent of the usable cores, if measured.
+    pub cpu_percent: Option<f64>,
+    /// Resident memory, MiB, if measured.
+    pub memory_mib: Option<f64>,
+    /// When the process started, Unix seconds of the node's own clock.
+    pub started_at: u64,
+    /// The ardoise version it runs.
+    pub version: String,
+}
+
+/// A node's latest report as the database holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenNode {
+    /// What it reported.
+    pub report: NodeReport,
+    /// When the database received that report, Unix seconds of the database's clock.
+    pub last_seen: u64,
+    /// How long ago that was, by the database's clock: nodes' clocks never compare.
+    pub age: Duration,
+}
+
 /// Whether storage can write, and how often it failed, for `/readyz` and `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Health {
@@ -417,7 +457,27 @@ pub trait Store: Send + Sync + 'static {
         let _ = name;
         Ok(None)
     }
+
+    /// Records `report` as its node's latest (replacing the previous one), stamped with the
+    /// database's clock. Single-node engines keep nothing: there is nobody to tell.
+    fn announce(&self, report: &NodeReport) -> Result<(), StoreError> {
+        let _ = report;
+        Ok(())
+    }
+    /// Forgets node `id`'s report, at its clean shutdown.
+    fn withdraw(&self, id: &str) -> Result<(), StoreError> {
+        let _ = id;
+        Ok(())
+    }
+    /// Every node's latest report, by id, stale ones included (at most [`MAX_NODES`]).
+    fn nodes(&self) -> Result<Vec<SeenNode>, StoreError> {
+        Ok(Vec::new())
+    }
 }
+
+/// Most node reports [`Store::nodes`] returns: a cluster is a handful of nodes, and a
+/// database shared by a runaway launcher must not make the admin page unbounded.
+pub const MAX_NODES: usize = 200;
 
 /// A document due for erasure, from the expiry index.
 #[derive(Debug, Clone, PartialEq, Eq)]

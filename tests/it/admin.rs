@@ -1,7 +1,9 @@
-//! The operator's admin API, the notice to open pads, rate limits and the metrics text.
+//! The operator's admin API, the notice to open pads, rate limits and the metrics text; the
+//! list of nodes, alone and as two nodes on one PostgreSQL database.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -410,4 +412,142 @@ async fn metrics_parse_and_move_with_load() {
     assert_eq!(after["ardoise_rooms"], 2.0);
     assert_eq!(after["ardoise_stored_documents"], 2.0);
     assert!(after.contains_key("ardoise_admission_signal{signal=\"memory_mib\"}"));
+}
+
+/// The lease length of `cluster::node`'s nodes.
+const NODE_LEASE_SECS: u64 = 2;
+
+/// The nodes `server` lists: (id, this_node, alive), in its order.
+async fn listed_nodes(server: &TestServer) -> Vec<(String, bool, bool)> {
+    let r = api(server, "GET", "nodes", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let view = json(&r);
+    assert_eq!(view["others_unavailable"], false);
+    view["nodes"]
+        .as_array()
+        .expect("a list of nodes")
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap_or("(none)").to_owned(),
+                n["this_node"] == true,
+                n["alive"] == true,
+            )
+        })
+        .collect()
+}
+
+/// Waits until `server` lists `want`. Nodes report on their own timers, to the database's
+/// clock: there is no event to await, so this polls within a bound.
+async fn until_listed(server: &TestServer, want: &[(&str, bool, bool)], within: Duration) {
+    let want: Vec<_> = want
+        .iter()
+        .map(|(id, this, alive)| ((*id).to_owned(), *this, *alive))
+        .collect();
+    let deadline = Instant::now() + within;
+    loop {
+        let got = listed_nodes(server).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "listed {got:?}, wanted {want:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_alone_lists_itself_with_its_live_figures() {
+    let server = TestServer::builder()
+        .args(&["--admin-token", TOKEN])
+        .start()
+        .await;
+    let mut client = Client::connect(&server, "nodes-alone").await;
+    client.insert(0, "x").await;
+    client.barrier().await;
+    let r = api(&server, "GET", "nodes", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let view = json(&r);
+    let nodes = view["nodes"].as_array().expect("a list");
+    assert_eq!(nodes.len(), 1, "{view}");
+    let me = &nodes[0];
+    assert_eq!(me["id"], serde_json::Value::Null, "no --node-id");
+    assert_eq!(me["this_node"], true);
+    assert_eq!(me["alive"], true);
+    assert_eq!(me["rooms"], 1);
+    assert_eq!(me["connections"], 1);
+    assert_eq!(me["creation"]["open"], true);
+    // The test servers start with creation forced open; the stats say the same.
+    let stats = json(&api(&server, "GET", "stats", "").await);
+    assert_eq!(me["creation"], stats["creation"]);
+    assert_eq!(me["version"], env!("CARGO_PKG_VERSION"));
+    assert!(me["url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("http://127.0.0.1:")));
+    assert_eq!(api(&server, "POST", "nodes", "").await.status, 405);
+    let anonymous = server.request("GET", "/admin/api/nodes", &[], "").await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn nodes_on_one_database_list_each_other_and_show_a_dead_one_as_not_answering() {
+    let url = crate::store_engines::pg_cluster::shared().fresh_url();
+    let with_token = |b: crate::server::Builder| b.args(&["--admin-token", TOKEN]);
+    let a = with_token(crate::cluster::node(&url, "a")).start().await;
+    let b = with_token(crate::cluster::node_on_any_port(&url, "b"))
+        .start()
+        .await;
+    let mut c = with_token(crate::cluster::node(&url, "c")).start().await;
+    // Each node reports at once, then every third of a lease.
+    let within = Duration::from_secs(NODE_LEASE_SECS * 5);
+    until_listed(
+        &a,
+        &[("a", true, true), ("b", false, true), ("c", false, true)],
+        within,
+    )
+    .await;
+    until_listed(
+        &b,
+        &[("b", true, true), ("a", false, true), ("c", false, true)],
+        within,
+    )
+    .await;
+    // Another node's figures are its own, as it reported them.
+    let mut on_b = Client::connect(&b, "nodes-load").await;
+    on_b.insert(0, "x").await;
+    on_b.barrier().await;
+    let deadline = Instant::now() + within;
+    loop {
+        let view = json(&api(&a, "GET", "nodes", "").await);
+        let seen_b = view["nodes"]
+            .as_array()
+            .and_then(|n| n.iter().find(|n| n["id"] == "b").cloned())
+            .expect("b listed");
+        if seen_b["rooms"] == 1 && seen_b["connections"] == 1 {
+            assert!(seen_b["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("http://127.0.0.1:")));
+            assert!(seen_b["seen_secs_ago"].as_u64().is_some());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "b's load never reached a: {seen_b}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A node that dies stays listed, as not answering, once three leases pass without a report;
+    // one stopped cleanly withdraws its row.
+    c.kill9().await;
+    let status = b.stop().await;
+    assert!(status.success(), "b exited with {status}");
+    until_listed(
+        &a,
+        &[("a", true, true), ("c", false, false)],
+        Duration::from_secs(NODE_LEASE_SECS * 3 + 10),
+    )
+    .await;
 }

@@ -30,7 +30,7 @@ fn free_addr() -> String {
 }
 
 /// A node named `id` on database `url`.
-fn node(url: &str, id: &str) -> Builder {
+pub(crate) fn node(url: &str, id: &str) -> Builder {
     let addr = free_addr();
     TestServer::builder().listen(&addr).args(&[
         "--store",
@@ -46,7 +46,7 @@ fn node(url: &str, id: &str) -> Builder {
 
 /// A node named `id` on database `url`, on a port of its own choosing and advertising no
 /// URL: other nodes forward to the address it is bound to.
-fn node_on_any_port(url: &str, id: &str) -> Builder {
+pub(crate) fn node_on_any_port(url: &str, id: &str) -> Builder {
     TestServer::builder().listen("127.0.0.1:0").args(&[
         "--store",
         url,

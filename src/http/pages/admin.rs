@@ -30,6 +30,16 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
         ("size", a.size),
         ("last-edit", a.last_edit),
         ("connections-col", a.connections),
+        ("node", a.node),
+        ("address", a.address),
+        ("rooms-col", a.rooms_col),
+        ("creation-col", a.creation_col),
+        ("load-col", a.load_col),
+        ("last-seen", a.last_seen),
+        ("this-node", a.this_node),
+        ("not-answering", a.not_answering),
+        ("this-server", a.this_server),
+        ("nodes-unread", a.nodes_unread),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), *v))
@@ -53,6 +63,13 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
          <table id=\"signals\"><thead><tr><th scope=\"col\">{signal}</th><th scope=\"col\">{value}</th>\
          <th scope=\"col\">{closes_at}</th><th scope=\"col\">{reopens_at}</th></tr></thead><tbody></tbody></table>\n\
          <button type=\"button\" id=\"refresh\">{refresh}</button>\n</section>\n\
+         <section>\n<h2 id=\"nodes-title\">{nodes}</h2>\n\
+         <p id=\"nodes-unread\" class=\"notice\" hidden>{nodes_unread}</p>\n\
+         <div class=\"table-scroll\">\n<table id=\"nodes\" aria-labelledby=\"nodes-title\">\n\
+         <thead><tr><th scope=\"col\">{node}</th><th scope=\"col\">{address}</th>\
+         <th scope=\"col\">{rooms_col}</th><th scope=\"col\">{connections}</th>\
+         <th scope=\"col\">{creation_col}</th><th scope=\"col\">{load_col}</th>\
+         <th scope=\"col\">{last_seen}</th></tr></thead>\n<tbody></tbody>\n</table>\n</div>\n</section>\n\
          <section>\n<h2>{creation}</h2>\n<p id=\"creation-state\" role=\"status\"></p>\n\
          <p class=\"modes\"><button type=\"button\" data-mode=\"auto\">{auto}</button> \
          <button type=\"button\" data-mode=\"open\">{open}</button> \
@@ -95,6 +112,14 @@ pub fn admin(lang: Lang, assets: &AssetUrls) -> String {
         reopens_at = a.reopens_at,
         refresh = a.refresh,
         creation = a.creation,
+        nodes = a.nodes,
+        nodes_unread = escape(a.nodes_unread),
+        node = a.node,
+        address = a.address,
+        rooms_col = a.rooms_col,
+        creation_col = a.creation_col,
+        load_col = a.load_col,
+        last_seen = a.last_seen,
         auto = a.auto,
         open = a.open,
         closed = a.closed,

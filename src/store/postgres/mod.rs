@@ -19,7 +19,10 @@ use deadpool_postgres::{
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::{Due, Dump, Entry, Grant, Health, Holder, Lease, Listed, Store, StoreError, Stored};
+use super::{
+    Due, Dump, Entry, Grant, Health, Holder, Lease, Listed, NodeReport, SeenNode, Store,
+    StoreError, Stored, MAX_NODES,
+};
 use crate::config::store_url::PgSettings;
 
 mod schema;
@@ -1277,6 +1280,98 @@ impl Store for PostgresStore {
             .transpose()
         })
     }
+
+    fn announce(&self, report: &NodeReport) -> Result<(), StoreError> {
+        let r = report.clone();
+        self.run(move |c| async move {
+            let (signal, value) = r.cause.map_or((None, None), |(s, v)| (Some(s), Some(v)));
+            let statement = c
+                .prepare_cached(
+                    "INSERT INTO nodes (id, url, last_seen, started_at, version, rooms,
+                         connections, creation_open, mode, cause_signal, cause_value,
+                         cpu_percent, memory_mib)
+                     VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT (id) DO UPDATE SET url = excluded.url,
+                         last_seen = excluded.last_seen, started_at = excluded.started_at,
+                         version = excluded.version, rooms = excluded.rooms,
+                         connections = excluded.connections,
+                         creation_open = excluded.creation_open, mode = excluded.mode,
+                         cause_signal = excluded.cause_signal,
+                         cause_value = excluded.cause_value,
+                         cpu_percent = excluded.cpu_percent, memory_mib = excluded.memory_mib",
+                )
+                .await?;
+            c.execute(
+                &statement,
+                &[
+                    &r.id,
+                    &r.url,
+                    &num(r.started_at),
+                    &r.version,
+                    &num(r.rooms),
+                    &num(r.connections),
+                    &r.creation_open,
+                    &r.mode,
+                    &signal,
+                    &value,
+                    &r.cpu_percent,
+                    &r.memory_mib,
+                ],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn withdraw(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.run(move |c| async move {
+            c.execute("DELETE FROM nodes WHERE id = $1", &[&id]).await?;
+            Ok(())
+        })
+    }
+
+    fn nodes(&self) -> Result<Vec<SeenNode>, StoreError> {
+        self.run(move |c| async move {
+            let rows = c
+                .query(
+                    "SELECT id, url, started_at, version, rooms, connections, creation_open,
+                         mode, cause_signal, cause_value, cpu_percent, memory_mib,
+                         extract(epoch FROM last_seen)::float8,
+                         greatest(extract(epoch FROM now() - last_seen), 0)::float8
+                     FROM nodes ORDER BY id LIMIT $1",
+                    &[&limit_of(MAX_NODES)],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|row| -> Result<SeenNode, StoreError> {
+                    let signal: Option<String> = row.try_get(8)?;
+                    let value: Option<f64> = row.try_get(9)?;
+                    let last_seen: f64 = row.try_get(12)?;
+                    let age: f64 = row.try_get(13)?;
+                    Ok(SeenNode {
+                        report: NodeReport {
+                            id: row.try_get(0)?,
+                            url: row.try_get(1)?,
+                            started_at: seq_of(row.try_get(2)?),
+                            version: row.try_get(3)?,
+                            rooms: seq_of(row.try_get(4)?),
+                            connections: seq_of(row.try_get(5)?),
+                            creation_open: row.try_get(6)?,
+                            mode: row.try_get(7)?,
+                            cause: signal.zip(value),
+                            cpu_percent: row.try_get(10)?,
+                            memory_mib: row.try_get(11)?,
+                        },
+                        // Whole seconds: what a "last seen" needs; a negative or NaN
+                        // (impossible from now()) reads as 0.
+                        last_seen: last_seen.max(0.0) as u64,
+                        age: Duration::try_from_secs_f64(age).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+    }
 }
 
 /// The settings of a test database's URL.
@@ -1355,7 +1450,7 @@ mod tests {
                 Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, i32>(1)?))
             })
             .expect("reads");
-        assert_eq!(versions, (2, 2));
+        assert_eq!(versions, (3, 3));
     }
 
     /// Two nodes: two stores on one database.
@@ -1447,5 +1542,49 @@ mod tests {
             Some("b".into())
         );
         b.delete("d", None).expect("b erases");
+    }
+
+    fn report(id: &str, rooms: u64) -> NodeReport {
+        NodeReport {
+            id: id.into(),
+            url: format!("http://{id}"),
+            rooms,
+            connections: 3,
+            creation_open: true,
+            mode: "auto".into(),
+            cause: None,
+            cpu_percent: Some(12.5),
+            memory_mib: None,
+            started_at: 1_700_000_000,
+            version: "9.9.9".into(),
+        }
+    }
+
+    #[test]
+    fn nodes_see_each_other_s_latest_report_until_one_withdraws() {
+        let (a, b) = two_nodes();
+        assert!(a.nodes().expect("reads").is_empty());
+        a.announce(&report("a", 1)).expect("a announces");
+        let mut closed = report("b", 2);
+        closed.creation_open = false;
+        closed.cause = Some(("memory_mib".into(), 900.0));
+        b.announce(&closed).expect("b announces");
+        // A later report replaces the earlier one.
+        a.announce(&report("a", 5)).expect("a announces again");
+        let seen = b.nodes().expect("reads");
+        let reports: Vec<_> = seen.iter().map(|n| n.report.clone()).collect();
+        assert_eq!(reports, [report("a", 5), closed]);
+        for node in &seen {
+            assert!(node.age < LONG, "just seen: {:?}", node.age);
+            assert!(node.last_seen > 0);
+        }
+        a.withdraw("a").expect("a withdraws");
+        let left: Vec<_> = b
+            .nodes()
+            .expect("reads")
+            .into_iter()
+            .map(|n| n.report.id)
+            .collect();
+        assert_eq!(left, ["b"]);
     }
 }

@@ -75,6 +75,25 @@ const MIGRATIONS: &[&str] = &[
         expires timestamptz NOT NULL
     );
     "#,
+    // 3: nodes, for the admin page's list of a cluster's nodes. One row per node, replaced by
+    // each report; `last_seen` is the database's clock, `started_at` the node's (Unix seconds).
+    r#"
+    CREATE TABLE nodes (
+        id text PRIMARY KEY,
+        url text NOT NULL,
+        last_seen timestamptz NOT NULL,
+        started_at bigint NOT NULL,
+        version text NOT NULL,
+        rooms bigint NOT NULL,
+        connections bigint NOT NULL,
+        creation_open boolean NOT NULL,
+        mode text NOT NULL,
+        cause_signal text,
+        cause_value double precision,
+        cpu_percent double precision,
+        memory_mib double precision
+    );
+    "#,
 ];
 
 /// Brings the database to the latest schema, one migration per transaction.

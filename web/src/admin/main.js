@@ -97,8 +97,57 @@ function renderCreation (c) {
   }
 }
 
+/** "5 seconds ago", "il y a 5 secondes", "now": the browser words it in the page's language. */
+function fmtAgo (secs, lang = document.documentElement.lang) {
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' })
+  if (secs < 60) return rtf.format(-secs, 'second')
+  if (secs < 3600) return rtf.format(-Math.floor(secs / 60), 'minute')
+  if (secs < 86400) return rtf.format(-Math.floor(secs / 3600), 'hour')
+  return rtf.format(-Math.floor(secs / 86400), 'day')
+}
+
+/** A node's name with its state in words (not only a colour): this node, not answering. */
+function nodeCell (n) {
+  const th = document.createElement('th')
+  th.scope = 'row'
+  th.dataset.label = say('node')
+  const name = document.createElement('span')
+  name.className = 'node-name'
+  name.textContent = n.id === null ? say('thisServer') : n.id
+  th.append(name)
+  const mark = n.this_node && n.id !== null ? say('thisNode') : n.alive ? '' : say('notAnswering')
+  if (mark) {
+    const tag = document.createElement('span')
+    tag.className = 'node-mark'
+    tag.textContent = mark
+    th.append(' ', tag)
+  }
+  return th
+}
+
+function renderNodes (view) {
+  const body = $('nodes').tBodies[0]
+  body.replaceChildren()
+  const labels = [
+    say('address'), say('roomsCol'), say('connectionsCol'), say('creationCol'), say('loadCol'), say('lastSeen')
+  ]
+  for (const n of view.nodes) {
+    let creation = say(n.creation.open ? 'isOpen' : 'isClosed')
+    if (n.creation.cause) creation += ' · ' + statName(n.creation.cause.signal)
+    const cpu = n.cpu_percent === null ? '?' : fmtNumber(n.cpu_percent) + '\u00a0%'
+    const mem = n.memory_mib === null ? '?' : fmtNumber(n.memory_mib) + '\u00a0' + say('unitMib')
+    const tr = row([n.url, n.rooms, n.connections, creation, cpu + ' · ' + mem, fmtAgo(n.seen_secs_ago)], labels)
+    tr.prepend(nodeCell(n))
+    if (!n.alive) tr.classList.add('node-down')
+    body.append(tr)
+  }
+  $('nodes-unread').hidden = !view.others_unavailable
+}
+
 async function refresh () {
-  renderStats(await api('GET', 'stats'))
+  const [stats, nodes] = await Promise.all([api('GET', 'stats'), api('GET', 'nodes')])
+  renderStats(stats)
+  renderNodes(nodes)
 }
 
 async function search (more) {

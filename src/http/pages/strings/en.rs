@@ -99,6 +99,17 @@ pub(super) const ADMIN_EN: AdminStrings = AdminStrings {
     delete_message: "Message (optional)",
     cancel: "Cancel",
     delete_confirm: "Delete for good",
+    nodes: "Nodes",
+    node: "Node",
+    address: "Address",
+    rooms_col: "Open documents",
+    creation_col: "Creation",
+    load_col: "CPU / memory",
+    last_seen: "Last seen",
+    this_node: "this node",
+    not_answering: "not answering",
+    this_server: "this server",
+    nodes_unread: "The other nodes could not be read: the database did not answer.",
 };
 
 pub(super) const RETENTION_EN: RetentionText = RetentionText {

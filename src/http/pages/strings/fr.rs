@@ -101,6 +101,17 @@ pub(super) const ADMIN_FR: AdminStrings = AdminStrings {
     delete_message: "Message (facultatif)",
     cancel: "Annuler",
     delete_confirm: "Supprimer définitivement",
+    nodes: "Nœuds",
+    node: "Nœud",
+    address: "Adresse",
+    rooms_col: "Documents ouverts",
+    creation_col: "Création",
+    load_col: "Processeur / mémoire",
+    last_seen: "Dernier signe de vie",
+    this_node: "ce nœud",
+    not_answering: "ne répond pas",
+    this_server: "ce serveur",
+    nodes_unread: "Les autres nœuds n'ont pas pu être lus : la base de données n'a pas répondu.",
 };
 
 pub(super) const RETENTION_FR: RetentionText = RetentionText {

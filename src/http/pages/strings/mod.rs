@@ -125,6 +125,20 @@ pub(super) struct AdminStrings {
     pub(super) delete_message: &'static str,
     pub(super) cancel: &'static str,
     pub(super) delete_confirm: &'static str,
+    /// The list of nodes: its heading and columns.
+    pub(super) nodes: &'static str,
+    pub(super) node: &'static str,
+    pub(super) address: &'static str,
+    pub(super) rooms_col: &'static str,
+    pub(super) creation_col: &'static str,
+    pub(super) load_col: &'static str,
+    pub(super) last_seen: &'static str,
+    /// Marks of a node's row: the one that answered, one that stopped reporting, a server
+    /// without `--node-id`.
+    pub(super) this_node: &'static str,
+    pub(super) not_answering: &'static str,
+    pub(super) this_server: &'static str,
+    pub(super) nodes_unread: &'static str,
 }
 
 /// Strings of the retention notes and the privacy page.
