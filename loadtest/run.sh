@@ -27,6 +27,8 @@
 #                 through HAProxy; SIGKILL of the node holding the most; time until each
 #                 reader sees its writer's next line, and lines lost (loadtest/failover.mjs),
 #                 with --lease-secs 6 (the default), 10 and 3
+#   8 school      300 pads × (10 authors + 20 lurkers), 9,000 connections, an author types 4
+#                 chars every 2 s (1,500 edits/s), 30 s: many small busy rooms (issue 23)
 #
 # Within a scenario every server is measured before the next scenario starts, so that a change
 # in the machine's background load affects both sides alike. Each scenario takes ≤ 90 s a server.
@@ -43,7 +45,7 @@ while [[ $# -gt 0 ]]; do
         --servers) servers=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -385,6 +387,12 @@ for scenario in $scenarios; do
                 stop_server
             done
             ;;
+        8)
+            for s in $servers; do
+                measure "$s" "8-school-$s" run --pads 300 --authors 10 --lurkers 20 \
+                    --type-every 2000ms --chars 4 --duration 30 --connect-rate 1000
+            done
+            ;;
         *) echo "run.sh: unknown scenario $scenario" >&2; exit 2 ;;
     esac
 done
@@ -393,7 +401,7 @@ echo
 sed -n '1,6p' "$out/machine.txt"
 echo
 shopt -s nullglob
-runs=("$out"/[13456]-*.json)
+runs=("$out"/[134568]-*.json)
 ramps=("$out"/2-*.json)
 [[ ${#runs[@]} -gt 0 ]] && "$loadtest" table "${runs[@]}" | tee "$out/table.md"
 [[ ${#ramps[@]} -gt 0 ]] && "$loadtest" table "${ramps[@]}" | tee "$out/ramp.md"

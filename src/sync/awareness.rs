@@ -277,6 +277,11 @@ impl Awareness {
         removed
     }
 
+    /// Whether any client has a live state (something [`Awareness::expire`] may remove).
+    pub fn has_live(&self) -> bool {
+        self.known.values().any(|k| k.state.is_some())
+    }
+
     /// Number of clients with a live state.
     pub fn live(&self) -> usize {
         self.known.values().filter(|k| k.state.is_some()).count()
@@ -354,7 +359,9 @@ mod tests {
     fn follows_the_clock_rules() {
         let mut a = Awareness::default();
         let now = Instant::now();
+        assert!(!a.has_live());
         assert_eq!(a.apply_ok(1, vec![entry(5, 2, Some("{}"))], now), vec![5]);
+        assert!(a.has_live());
         assert!(a
             .apply_ok(1, vec![entry(5, 1, Some("{\"old\":1}"))], now)
             .is_empty());
@@ -363,6 +370,7 @@ mod tests {
             .is_empty());
         assert_eq!(a.apply_ok(1, vec![entry(5, 2, None)], now), vec![5]);
         assert_eq!(a.live(), 0);
+        assert!(!a.has_live(), "a removed state has nothing to expire");
         assert!(
             a.apply_ok(1, vec![entry(5, 2, Some("{}"))], now).is_empty(),
             "stale state cannot return"

@@ -222,10 +222,14 @@ impl Room {
         let mut sweep = tokio::time::interval(settings.awareness_timeout / 3);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Renewed every third of its length: two renewals may fail (a slow database) before
-        // it expires.
+        // it expires. A room without a lease (a server alone on its store) has no such timer:
+        // thousands of quiet rooms must not wake up for nothing.
         let every = settings.lease / 3;
-        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut renew = self.lease.is_some().then(|| {
+            let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            renew
+        });
         let mut empty_since = Some(tokio::time::Instant::now());
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
@@ -252,11 +256,17 @@ impl Room {
                     self.tick(&mut batch).await;
                     self.parts.connections.store(self.subscribers.len(), Ordering::Relaxed);
                 }
-                _ = sweep.tick() => {
+                // Only while someone has a presence to expire: a quiet room sleeps.
+                _ = sweep.tick(), if self.awareness.has_live() => {
                     let expired = self.awareness.expire(Instant::now(), settings.awareness_timeout);
                     self.awareness_dirty.extend(expired);
                 }
-                _ = renew.tick() => self.renew().await,
+                _ = async {
+                    match renew.as_mut() {
+                        Some(renew) => renew.tick().await,
+                        None => std::future::pending().await,
+                    }
+                } => self.renew().await,
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
                     self.flush().await;
