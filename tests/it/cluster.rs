@@ -115,15 +115,21 @@ async fn close_code(client: &mut Client) -> (u16, String) {
     (u16::from(frame.code), frame.reason.to_string())
 }
 
+/// A client of `server` on document `doc` that typed `text` at its start, acknowledged.
+async fn typed(server: &TestServer, doc: &str, text: &str) -> Client {
+    let mut client = Client::connect(server, doc).await;
+    client.insert(0, text).await;
+    client.barrier().await;
+    client
+}
+
 #[tokio::test]
 async fn a_non_owner_forwards_to_the_owner_and_serves_once_the_owner_died() {
     let url = pg_cluster::shared().fresh_url();
     let mut a = node_on_any_port(&url, "a").start().await;
     let b = node_on_any_port(&url, "b").start().await;
 
-    let mut on_a = Client::connect(&a, "shared").await;
-    on_a.insert(0, "from a").await;
-    on_a.barrier().await;
+    let mut on_a = typed(&a, "shared", "from a").await;
     let mut on_b = Client::connect(&b, "shared").await;
     assert_eq!(on_b.text(), "from a", "b forwarded the join to a");
     on_b.insert(0, "b+").await;
@@ -161,9 +167,7 @@ async fn a_node_started_again_with_its_id_serves_its_documents_and_the_others_fo
     let url = pg_cluster::shared().fresh_url();
     let a = node(&url, "a").start().await;
     let b = node(&url, "b").start().await;
-    let mut on_a = Client::connect(&a, "after-term").await;
-    on_a.insert(0, "kept").await;
-    on_a.barrier().await;
+    let _first_on_a = typed(&a, "after-term", "kept").await;
     let mut on_b = Client::connect(&b, "after-term").await;
     on_b.insert(4, "+b").await;
     on_b.barrier().await;
@@ -191,9 +195,7 @@ async fn a_node_started_again_with_its_id_serves_its_documents_and_the_others_fo
     on_b.barrier().await;
     on_a.until("b's edit", |c| c.text() == ">kept+b").await;
 
-    let mut crash = Client::connect(&a, "after-kill").await;
-    crash.insert(0, "crash").await;
-    crash.barrier().await;
+    let _crash_on_a = typed(&a, "after-kill", "crash").await;
     let mut crash_b = Client::connect(&b, "after-kill").await;
     crash_b.insert(5, "-proof").await;
     crash_b.barrier().await;
@@ -416,9 +418,7 @@ async fn a_node_paused_past_its_lease_cannot_write_when_it_resumes_and_its_clien
     let url = pg_cluster::shared().fresh_url();
     let a = node(&url, "a").start().await;
     let b = node(&url, "b").start().await;
-    let mut on_a = Client::connect(&a, "paused").await;
-    on_a.insert(0, "a").await;
-    on_a.barrier().await;
+    let mut on_a = typed(&a, "paused", "a").await;
 
     signal(&a, "STOP");
     // b forwards to the paused a until a's lease expires, then serves the document itself.
@@ -450,23 +450,13 @@ async fn two_nodes_recover_from_a_postgres_restart_without_restarting_and_lose_n
     let mut a = node(&url, "a").start().await;
     let mut b = node(&url, "b").start().await;
     // One document held by each node, each with a client of the other node forwarded to it.
-    let mut on_a = Client::connect(&a, "held-by-a").await;
-    on_a.insert(0, "a1").await;
-    on_a.barrier().await;
-    let mut via_b = Client::connect(&b, "held-by-a").await;
-    via_b.insert(0, "b1 ").await;
-    via_b.barrier().await;
-    let mut on_b = Client::connect(&b, "held-by-b").await;
-    on_b.insert(0, "b2").await;
-    on_b.barrier().await;
-    let mut via_a = Client::connect(&a, "held-by-b").await;
-    via_a.insert(0, "a2 ").await;
-    via_a.barrier().await;
+    let mut on_a = typed(&a, "held-by-a", "a1").await;
+    let mut via_b = typed(&b, "held-by-a", "b1 ").await;
+    let mut on_b = typed(&b, "held-by-b", "b2").await;
+    let mut via_a = typed(&a, "held-by-b", "a2 ").await;
     // A third document nobody edits during the outage: its room writes nothing, so it has
     // nothing to close for, and its clients edit on afterwards.
-    let mut idle = Client::connect(&a, "idle").await;
-    idle.insert(0, "idle").await;
-    idle.barrier().await;
+    let mut idle = typed(&a, "idle", "idle").await;
     let mut idle_via_b = Client::connect(&b, "idle").await;
     let before_a = lease_of(&url, "held-by-a").await.expect("a lease");
     let before_b = lease_of(&url, "held-by-b").await.expect("a lease");
