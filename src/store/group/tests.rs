@@ -1,0 +1,1 @@
+//! The committer's batching, ordering, failures and shutdown.
