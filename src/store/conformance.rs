@@ -171,7 +171,11 @@ fn a_batch_writes_each_document_in_order_with_its_metadata_and_authors<S: Engine
     assert_eq!(a.meta.as_deref(), Some(&b"ma"[..]));
     assert_eq!(
         a.log,
-        [(1, b"a0".to_vec()), (2, b"a1".to_vec()), (3, b"a2".to_vec())]
+        [
+            (1, b"a0".to_vec()),
+            (2, b"a1".to_vec()),
+            (3, b"a2".to_vec())
+        ]
     );
     assert_eq!(
         store.history("a", Some(1), 10).expect("history"),

@@ -248,8 +248,8 @@ fn commit(store: &dyn Store, batch: &[Request]) -> Vec<Result<u64, StoreError>> 
         .zip(&outcomes)
         .any(|(r, outcome)| r.write.sync && outcome.is_ok());
     if must_flush {
-        let flushed = catch_unwind(AssertUnwindSafe(|| store.flush()))
-            .unwrap_or(Err(StoreError::Panicked));
+        let flushed =
+            catch_unwind(AssertUnwindSafe(|| store.flush())).unwrap_or(Err(StoreError::Panicked));
         if let Err(e) = flushed {
             for (r, outcome) in batch.iter().zip(outcomes.iter_mut()) {
                 if r.write.sync && outcome.is_ok() {

@@ -332,7 +332,12 @@ impl Writer<'_> {
     }
 
     /// Replaces the metadata of `name` and its expiry index entry ([`Store::put_meta`]).
-    fn put_meta(&mut self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
+    fn put_meta(
+        &mut self,
+        name: &str,
+        meta: &[u8],
+        expires: Option<u64>,
+    ) -> Result<(), StoreError> {
         let old = self
             .get(EXPIRES, name.as_bytes())?
             .and_then(|v| counter_of(&v));
@@ -371,7 +376,12 @@ impl Writer<'_> {
 
     /// Appends `entries` to the log of `name`, numbering them after `seq`, which ends at the
     /// last one; the caller stores the counter once per transaction.
-    fn append(&mut self, name: &str, entries: &[Entry<'_>], seq: &mut u64) -> Result<(), StoreError> {
+    fn append(
+        &mut self,
+        name: &str,
+        entries: &[Entry<'_>],
+        seq: &mut u64,
+    ) -> Result<(), StoreError> {
         for entry in entries {
             // Numbers are unique and increasing across the database, so they order each log.
             *seq += 1;

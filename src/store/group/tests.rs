@@ -15,7 +15,11 @@ use crate::store::{
 
 /// A hook that holds the committer at its first batch: `entered` hears when it is there,
 /// and it goes on when `release` sends.
-fn held_once() -> (BeforeBatch, tokio_mpsc::UnboundedReceiver<()>, std_mpsc::Sender<()>) {
+fn held_once() -> (
+    BeforeBatch,
+    tokio_mpsc::UnboundedReceiver<()>,
+    std_mpsc::Sender<()>,
+) {
     let (entered_tx, entered) = tokio_mpsc::unbounded_channel();
     let (release, release_rx) = std_mpsc::channel::<()>();
     let mut first = true;
@@ -48,7 +52,10 @@ async fn writes_queued_meanwhile_go_in_one_batch_each_document_in_order() {
     let store = redb(&dir);
     let (hook, mut entered, release) = held_once();
     let committer = Committer::start(store.clone(), hook);
-    let first = committer.enqueue(write("z", "z0", false)).await.expect("queued");
+    let first = committer
+        .enqueue(write("z", "z0", false))
+        .await
+        .expect("queued");
     entered.recv().await.expect("held");
     let mut answers = Vec::new();
     for round in 0..3 {
@@ -63,7 +70,11 @@ async fn writes_queued_meanwhile_go_in_one_batch_each_document_in_order() {
     for (doc, answer) in answers {
         seqs[doc].push(answer.await.expect("answered").expect("written"));
     }
-    assert_eq!(committer.batches(), 2, "the held batch, then all queued meanwhile");
+    assert_eq!(
+        committer.batches(),
+        2,
+        "the held batch, then all queued meanwhile"
+    );
     for (doc, seqs) in seqs.iter().enumerate() {
         let log = store.load(&format!("d{doc}")).expect("load").log;
         let expected: Vec<(u64, Vec<u8>)> = seqs
@@ -114,7 +125,10 @@ async fn a_failed_batch_fails_every_writer_in_it_and_the_next_batch_goes_on() {
     store.fail_writes.store(true, Ordering::SeqCst);
     let (hook, mut entered, release) = held_once();
     let committer = Committer::start(store.clone(), hook);
-    let first = committer.enqueue(write("z", "z0", false)).await.expect("queued");
+    let first = committer
+        .enqueue(write("z", "z0", false))
+        .await
+        .expect("queued");
     entered.recv().await.expect("held");
     let mut answers = Vec::new();
     for doc in 0..5 {
@@ -143,15 +157,27 @@ async fn a_failed_flush_fails_the_writers_that_asked_for_it_only() {
     store.fail_flush.store(true, Ordering::SeqCst);
     let (hook, mut entered, release) = held_once();
     let committer = Committer::start(store.clone(), hook);
-    let first = committer.enqueue(write("z", "z0", false)).await.expect("queued");
+    let first = committer
+        .enqueue(write("z", "z0", false))
+        .await
+        .expect("queued");
     entered.recv().await.expect("held");
-    let durable = committer.enqueue(write("a", "u", true)).await.expect("queued");
-    let lazy = committer.enqueue(write("b", "u", false)).await.expect("queued");
+    let durable = committer
+        .enqueue(write("a", "u", true))
+        .await
+        .expect("queued");
+    let lazy = committer
+        .enqueue(write("b", "u", false))
+        .await
+        .expect("queued");
     release.send(()).expect("release");
     assert!(first.await.expect("answered").is_ok());
     let e = durable.await.expect("answered").expect_err("not durable");
     assert!(e.is_io());
-    assert!(lazy.await.expect("answered").is_ok(), "it did not ask to be durable");
+    assert!(
+        lazy.await.expect("answered").is_ok(),
+        "it did not ask to be durable"
+    );
 }
 
 #[tokio::test]
@@ -174,9 +200,15 @@ async fn stop_answers_what_is_queued_then_refuses_writes() {
     let store = redb(&dir);
     let (hook, mut entered, release) = held_once();
     let committer = Arc::new(Committer::start(store.clone(), hook));
-    let first = committer.enqueue(write("a", "a0", false)).await.expect("queued");
+    let first = committer
+        .enqueue(write("a", "a0", false))
+        .await
+        .expect("queued");
     entered.recv().await.expect("held");
-    let second = committer.enqueue(write("a", "a1", true)).await.expect("queued");
+    let second = committer
+        .enqueue(write("a", "a1", true))
+        .await
+        .expect("queued");
     let stopping = tokio::spawn({
         let committer = committer.clone();
         async move { committer.stop().await }
@@ -201,7 +233,10 @@ async fn an_engine_that_does_not_group_writes_each_document_alone() {
     let store = Arc::new(Failing::new(redb(&dir)));
     store.grouped.store(false, Ordering::SeqCst);
     let committer = Committer::new(store.clone());
-    let seq = committer.write(write("a", "u", true)).await.expect("written");
+    let seq = committer
+        .write(write("a", "u", true))
+        .await
+        .expect("written");
     assert_eq!(seq, 1);
     assert_eq!(committer.batches(), 0, "no thread");
 }
@@ -273,10 +308,10 @@ impl Store for Failing {
         self.inner.put_meta(name, meta, expires)
     }
     fn append(&self, name: &str, entries: &[Entry<'_>]) -> Result<u64, StoreError> {
-                self.inner.append(name, entries)
+        self.inner.append(name, entries)
     }
     fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
-                self.inner.checkpoint(name, state, through)
+        self.inner.checkpoint(name, state, through)
     }
     fn history(
         &self,
@@ -344,7 +379,7 @@ impl Store for Failing {
         self.inner.token_name(token)
     }
     fn delete(&self, name: &str, token: Option<&str>) -> Result<(), StoreError> {
-                self.inner.delete(name, token)
+        self.inner.delete(name, token)
     }
     fn list(
         &self,
