@@ -127,7 +127,86 @@ every_engine!(
     flush_writable_and_health,
     a_backup_restores_every_document,
     a_lease_holder_writes_renews_and_releases,
+    a_batch_writes_each_document_in_order_with_its_metadata_and_authors,
 );
+
+/// One batch of several documents: each gets its own last number, numbers run across the
+/// batch in its order, and metadata (with its expiry) and author names are written with it.
+fn a_batch_writes_each_document_in_order_with_its_metadata_and_authors<S: Engine>() {
+    use super::DocWrite;
+    let dir = tempdir();
+    let store = S::open_in(dir.path());
+    assert_eq!(store.append("a", &entries(&[b"a0"])).expect("append"), 1);
+    let entry = |update: &'static [u8], info: &'static [u8]| Entry { update, info };
+    let a = [entry(b"a1", b"ia1"), entry(b"a2", b"")];
+    let b = [entry(b"b1", b"ib1")];
+    let c = [entry(b"c1", b"ic1"), entry(b"c2", b"ic2")];
+    let batch = [
+        DocWrite {
+            name: "a",
+            meta: Some((b"ma", Some(7))),
+            authors: &[(1, "Un")],
+            entries: &a,
+        },
+        DocWrite {
+            name: "b",
+            meta: None,
+            authors: &[],
+            entries: &b,
+        },
+        DocWrite {
+            name: "c",
+            meta: Some((b"mc", None)),
+            authors: &[(2, "Deux"), (3, "Trois")],
+            entries: &c,
+        },
+    ];
+    let lasts: Vec<u64> = store
+        .write_batch(&batch)
+        .into_iter()
+        .map(|r| r.expect("written"))
+        .collect();
+    assert_eq!(lasts, [3, 4, 6]);
+    let a = store.load("a").expect("load");
+    assert_eq!(a.meta.as_deref(), Some(&b"ma"[..]));
+    assert_eq!(
+        a.log,
+        [
+            (1, b"a0".to_vec()),
+            (2, b"a1".to_vec()),
+            (3, b"a2".to_vec())
+        ]
+    );
+    assert_eq!(
+        store.history("a", Some(1), 10).expect("history"),
+        [(2, b"ia1".to_vec())]
+    );
+    let b = store.load("b").expect("load");
+    assert_eq!((b.meta, b.log), (None, vec![(4, b"b1".to_vec())]));
+    let c = store.load("c").expect("load");
+    assert_eq!(c.meta.as_deref(), Some(&b"mc"[..]));
+    assert_eq!(c.log, [(5, b"c1".to_vec()), (6, b"c2".to_vec())]);
+    assert_eq!(
+        store.authors("c", &[1, 2, 3]).expect("authors"),
+        [(2, "Deux".to_owned()), (3, "Trois".to_owned())]
+    );
+    assert_eq!(
+        store.authors("a", &[1, 2]).expect("authors"),
+        [(1, "Un".to_owned())]
+    );
+    let due: Vec<String> = store
+        .expired(10, None, 10)
+        .expect("expired")
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(due, ["a"]);
+    // The counter continues after the batch.
+    assert_eq!(store.append("b", &entries(&[b"b2"])).expect("append"), 7);
+    drop(store);
+    let store = S::open_in(dir.path());
+    assert_eq!(store.load("c").expect("reopened").log.len(), 2);
+}
 
 /// Every engine grants a free lease and lets its holder write through it (single-node
 /// engines grant every lease; PostgreSQL's fencing is tested in its own module).

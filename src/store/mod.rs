@@ -14,6 +14,7 @@ use crate::config::store_url::StoreUrl;
 pub mod backup;
 #[cfg(test)]
 mod conformance;
+pub mod group;
 mod journal;
 mod keys;
 mod legacy;
@@ -46,6 +47,19 @@ pub struct Entry<'a> {
     pub update: &'a [u8],
     /// What history records with it.
     pub info: &'a [u8],
+}
+
+/// What one document's flush writes, as one element of a [`Store::write_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct DocWrite<'a> {
+    /// The document's name.
+    pub name: &'a str,
+    /// New metadata and its expiry (Unix seconds), when they changed.
+    pub meta: Option<(&'a [u8], Option<u64>)>,
+    /// Author names to record (clientID, name), replacing earlier ones.
+    pub authors: &'a [(u64, &'a str)],
+    /// Log entries to append, in order.
+    pub entries: &'a [Entry<'a>],
 }
 
 /// Everything stored for one document's content and history, for a copy that keeps revision
@@ -94,6 +108,9 @@ pub enum StoreError {
     /// A storage call panicked.
     #[error("storage call panicked")]
     Panicked,
+    /// A write batched with this one failed (not on the disk), so none of the batch happened.
+    #[error("a batched write failed: {0}")]
+    Batched(String),
     /// A stored key does not have the expected layout.
     #[error("corrupt key in {tree}")]
     CorruptKey {
@@ -134,6 +151,27 @@ fn postgres_message(e: &tokio_postgres::Error) -> String {
 }
 
 impl StoreError {
+    /// The same failure for another caller (a batch's error reaches each document of it):
+    /// `is_io()` and a lost lease read the same on the copy.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Io(e) => StoreError::Io(std::io::Error::new(e.kind(), e.to_string())),
+            StoreError::Panicked => StoreError::Panicked,
+            StoreError::Unavailable => StoreError::Unavailable,
+            StoreError::Timeout => StoreError::Timeout,
+            StoreError::CorruptKey { tree } => StoreError::CorruptKey { tree },
+            StoreError::Unsupported(engine) => StoreError::Unsupported(engine),
+            StoreError::SchemaTooNew(v) => StoreError::SchemaTooNew(*v),
+            StoreError::PostgresPool(m) => StoreError::PostgresPool(m.clone()),
+            StoreError::Batched(m) => StoreError::Batched(m.clone()),
+            StoreError::LeaseLost(name) => StoreError::LeaseLost(name.clone()),
+            // The engines' own errors are not Clone: their message, on the variant that keeps
+            // what reopening the database may cure apart from what it may not.
+            e if e.is_io() => StoreError::Io(std::io::Error::other(e.to_string())),
+            e => StoreError::Batched(e.to_string()),
+        }
+    }
+
     /// Whether the error comes from the disk (or the store being failed), which reopening the
     /// database may cure, rather than from what is stored.
     pub fn is_io(&self) -> bool {
@@ -375,6 +413,31 @@ pub trait Store: Send + Sync + 'static {
     /// or before it and the log entries after that checkpoint up to it. Costs the checkpoint
     /// and the entries it returns, not the whole log.
     fn version(&self, name: &str, through: u64) -> Result<Stored, StoreError>;
+    /// Writes what several documents' flushes hold (metadata, author names, log entries);
+    /// answers, per document in `batch` order, its last entry's sequence number (as
+    /// [`Store::append`]) or why it failed. Not durable until [`Store::flush`]. The default
+    /// writes each document on its own (its own transactions, and each one's lease check);
+    /// an engine that overrides it (see [`Store::groups_writes`]) writes the batch at once.
+    fn write_batch(&self, batch: &[DocWrite<'_>]) -> Vec<Result<u64, StoreError>> {
+        batch
+            .iter()
+            .map(|doc| {
+                if let Some((meta, expires)) = doc.meta {
+                    self.put_meta(doc.name, meta, expires)?;
+                }
+                if !doc.authors.is_empty() {
+                    self.put_authors(doc.name, doc.authors)?;
+                }
+                self.append(doc.name, doc.entries)
+            })
+            .collect()
+    }
+    /// Whether [`Store::write_batch`] costs less for a batch than for its documents one by
+    /// one, so that rooms' writes are worth grouping on one thread ([`group::Committer`]).
+    /// False: each write keeps its own thread, as engines that answer over a network need.
+    fn groups_writes(&self) -> bool {
+        false
+    }
     /// Records the author names of clients of `name` (clientID, name), replacing earlier ones.
     fn put_authors(&self, name: &str, authors: &[(u64, &str)]) -> Result<(), StoreError>;
     /// The recorded author names of those of `clients` that have one.

@@ -43,7 +43,7 @@ use redb::{
 
 use super::journal::{self, Journal, Op};
 use super::keys::{counter_of, done_key, due_key, due_of, log_end, log_key, log_prefix, seq_of};
-use super::{Due, Dump, Entry, Health, Listed, Store, StoreError, Stored};
+use super::{DocWrite, Due, Dump, Entry, Health, Listed, Store, StoreError, Stored};
 
 /// A table of the store: every one maps bytes to bytes.
 pub(super) type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -329,6 +329,69 @@ impl Writer<'_> {
             });
         }
         Ok(old)
+    }
+
+    /// Replaces the metadata of `name` and its expiry index entry ([`Store::put_meta`]).
+    fn put_meta(
+        &mut self,
+        name: &str,
+        meta: &[u8],
+        expires: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let old = self
+            .get(EXPIRES, name.as_bytes())?
+            .and_then(|v| counter_of(&v));
+        if old != expires {
+            if let Some(old) = old {
+                self.remove(EXPIRY, &due_key(old, name))?;
+            }
+            match expires {
+                Some(at) => {
+                    self.put(EXPIRY, &due_key(at, name), &[])?;
+                    self.put(EXPIRES, name.as_bytes(), &at.to_be_bytes())?;
+                }
+                None => {
+                    self.remove(EXPIRES, name.as_bytes())?;
+                }
+            }
+        }
+        self.put(META, name.as_bytes(), meta)
+    }
+
+    /// Records author names of `name` ([`Store::put_authors`]).
+    fn put_authors(&mut self, name: &str, authors: &[(u64, &str)]) -> Result<(), StoreError> {
+        for (client, author) in authors {
+            self.put(AUTHORS, &log_key(name, *client), author.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The database's last sequence number.
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .get(COUNTERS, SEQ)?
+            .and_then(|v| counter_of(&v))
+            .unwrap_or(0))
+    }
+
+    /// Appends `entries` to the log of `name`, numbering them after `seq`, which ends at the
+    /// last one; the caller stores the counter once per transaction.
+    fn append(
+        &mut self,
+        name: &str,
+        entries: &[Entry<'_>],
+        seq: &mut u64,
+    ) -> Result<(), StoreError> {
+        for entry in entries {
+            // Numbers are unique and increasing across the database, so they order each log.
+            *seq += 1;
+            let key = log_key(name, *seq);
+            self.put(LOG, &key, entry.update)?;
+            if !entry.info.is_empty() {
+                self.put(LOG_INFO, &key, entry.info)?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes every key of `table` from `from` (inclusive) to `to`.
@@ -692,46 +755,43 @@ impl Store for RedbStore {
     }
 
     fn put_meta(&self, name: &str, meta: &[u8], expires: Option<u64>) -> Result<(), StoreError> {
-        self.write(|w| {
-            let old = w
-                .get(EXPIRES, name.as_bytes())?
-                .and_then(|v| counter_of(&v));
-            if old != expires {
-                if let Some(old) = old {
-                    w.remove(EXPIRY, &due_key(old, name))?;
-                }
-                match expires {
-                    Some(at) => {
-                        w.put(EXPIRY, &due_key(at, name), &[])?;
-                        w.put(EXPIRES, name.as_bytes(), &at.to_be_bytes())?;
-                    }
-                    None => {
-                        w.remove(EXPIRES, name.as_bytes())?;
-                    }
-                }
-            }
-            w.put(META, name.as_bytes(), meta)
-        })
+        self.write(|w| w.put_meta(name, meta, expires))
     }
 
     fn append(&self, name: &str, entries: &[Entry<'_>]) -> Result<u64, StoreError> {
         self.write(|w| {
-            let mut seq = w
-                .get(COUNTERS, SEQ)?
-                .and_then(|v| counter_of(&v))
-                .unwrap_or(0);
-            for entry in entries {
-                // Numbers are unique and increasing across the database, so they order each log.
-                seq += 1;
-                let key = log_key(name, seq);
-                w.put(LOG, &key, entry.update)?;
-                if !entry.info.is_empty() {
-                    w.put(LOG_INFO, &key, entry.info)?;
-                }
-            }
+            let mut seq = w.last_seq()?;
+            w.append(name, entries, &mut seq)?;
             w.put(COUNTERS, SEQ, &seq.to_be_bytes())?;
             Ok(seq)
         })
+    }
+
+    fn write_batch(&self, batch: &[DocWrite<'_>]) -> Vec<Result<u64, StoreError>> {
+        // One transaction (one commit, one journal record) for the whole batch: that is the
+        // point of batching. It fails or succeeds as a whole, so every document gets its outcome.
+        let written = self.write(|w| {
+            let mut seq = w.last_seq()?;
+            let mut lasts = Vec::with_capacity(batch.len());
+            for doc in batch {
+                if let Some((meta, expires)) = doc.meta {
+                    w.put_meta(doc.name, meta, expires)?;
+                }
+                w.put_authors(doc.name, doc.authors)?;
+                w.append(doc.name, doc.entries, &mut seq)?;
+                lasts.push(seq);
+            }
+            w.put(COUNTERS, SEQ, &seq.to_be_bytes())?;
+            Ok(lasts)
+        });
+        match written {
+            Ok(lasts) => lasts.into_iter().map(Ok).collect(),
+            Err(e) => batch.iter().map(|_| Err(e.duplicate())).collect(),
+        }
+    }
+
+    fn groups_writes(&self) -> bool {
+        true
     }
 
     fn checkpoint(&self, name: &str, state: &[u8], through: u64) -> Result<(), StoreError> {
@@ -916,12 +976,7 @@ impl Store for RedbStore {
         if authors.is_empty() {
             return Ok(());
         }
-        self.write(|w| {
-            for (client, author) in authors {
-                w.put(AUTHORS, &log_key(name, *client), author.as_bytes())?;
-            }
-            Ok(())
-        })
+        self.write(|w| w.put_authors(name, authors))
     }
 
     fn authors(&self, name: &str, clients: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {

@@ -15,6 +15,7 @@ use crate::doc::edit::{EditRefused, TextEdit};
 use crate::doc::history::Origin;
 use crate::doc::meta::{DocMeta, NewDoc, ReadToken};
 use crate::doc::name::DocName;
+use crate::store::group::Committer;
 use crate::store::{Health, Store, StoreError};
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
@@ -56,6 +57,8 @@ pub struct StoredDoc {
 pub struct Hub {
     rooms: Arc<DashMap<DocName, RoomHandle>>,
     store: Arc<dyn Store>,
+    /// Every room's log writes, grouped.
+    committer: Arc<Committer>,
     /// What every room reads from the configuration, taken once.
     settings: RoomSettings,
     shutdown: CancellationToken,
@@ -73,6 +76,7 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, config: &Config, shutdown: CancellationToken) -> Self {
         Self {
             rooms: Arc::new(DashMap::new()),
+            committer: Arc::new(Committer::new(store.clone())),
             store,
             settings: RoomSettings::from_config(config),
             shutdown,
@@ -121,6 +125,7 @@ impl Hub {
                     name: name.clone(),
                     id,
                     store: self.store.clone(),
+                    committer: self.committer.clone(),
                     settings: self.settings,
                     shutdown: self.shutdown.clone(),
                     stats: self.stats.clone(),
@@ -449,5 +454,7 @@ impl Hub {
     pub async fn wait_stopped(&self) {
         self.tasks.close();
         self.tasks.wait().await;
+        // The rooms' last writes are answered: the store's final flush may follow.
+        self.committer.stop().await;
     }
 }

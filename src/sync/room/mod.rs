@@ -333,6 +333,8 @@ pub(in crate::sync) struct RoomParts {
     pub id: u64,
     /// Storage.
     pub store: Arc<dyn Store>,
+    /// Writes the room's log entries, grouped with other rooms' writes.
+    pub committer: Arc<crate::store::group::Committer>,
     /// Limits and timings.
     pub settings: RoomSettings,
     /// Cancelled when the server shuts down.

@@ -22,7 +22,8 @@ use crate::doc::history::{self, EntryInfo};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::name::DocName;
 use crate::doc::nesting::Nesting;
-use crate::store::{Entry, Grant, Lease, Store, StoreError};
+use crate::store::group::DocWrites;
+use crate::store::{Grant, Lease, Store, StoreError};
 use crate::sync::awareness::{Awareness, ConnId};
 use crate::sync::inbound::Inbound;
 use crate::sync::outbox::{code, Outbox};
@@ -849,9 +850,6 @@ impl Room {
             self.create(new).await?;
         }
         let meta = self.ledger.touch(self.parts.clock.now());
-        let store = self.parts.store.clone();
-        let name = self.parts.name.clone();
-        let sync = self.parts.settings.sync;
         let lens: Vec<usize> = entries.iter().map(|(d, _)| d.len()).collect();
         let clients: Vec<u64> = entries
             .iter()
@@ -860,40 +858,28 @@ impl Room {
             .into_iter()
             .collect();
         let names = self.authors.unrecorded(&self.doc, &clients);
-        let entries: Vec<(Vec<u8>, Vec<u8>)> = entries
-            .into_iter()
-            .map(|(d, i)| (d, i.to_bytes()))
-            .collect();
-        let recorded = names.clone();
-        let write = move || {
-            if let Some((meta, expires)) = meta {
-                store.put_meta(name.as_str(), &meta, expires)?;
-            }
-            if !names.is_empty() {
-                let names: Vec<(u64, &str)> = names.iter().map(|(c, n)| (*c, n.as_str())).collect();
-                store.put_authors(name.as_str(), &names)?;
-            }
-            let entries: Vec<Entry> = entries
-                .iter()
-                .map(|(update, info)| Entry { update, info })
-                .collect();
-            let seq = store.append(name.as_str(), &entries)?;
-            if sync {
-                store.flush()?;
-            }
-            Ok(seq)
+        let write = DocWrites {
+            name: self.parts.name.as_str().to_owned(),
+            meta,
+            authors: names.clone(),
+            entries: entries
+                .into_iter()
+                .map(|(d, i)| (d, i.to_bytes()))
+                .collect(),
+            sync: self.parts.settings.sync,
         };
-        // DESIGN.md §4: storage calls never run on the async workers. An inline append measured
-        // ~10× cheaper (BENCHMARKS.md, criterion), but a write waits for other rooms' writes
-        // (the database has one writer at a time) and for a durable commit (rare: the store makes
-        // one only after 30 s without writes, past 64 MiB of journal, or with `--sync`); with the
-        // tick's coalescing, one hand-off per tick per room is what this costs.
-        let seq = blocking(write).await?;
+        // DESIGN.md §4: storage calls never run on the async workers. The committer writes
+        // every room's pending flush in one transaction on its own thread (one commit, and
+        // with `--sync` one fsync, for all of them) and answers each once it is written
+        // (durable with `--sync`): awaiting it here keeps "no client sees an update a killed
+        // process can lose". Engines that do not gain by grouping write each room on the
+        // blocking pool, as before.
+        let seq = self.parts.committer.write(write).await?;
         let first = seq + 1 - lens.len() as u64;
         for (i, len) in lens.into_iter().enumerate() {
             self.ledger.logged(first + i as u64, len);
         }
-        self.authors.recorded(recorded);
+        self.authors.recorded(names);
         Ok(seq)
     }
 
