@@ -102,7 +102,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let legacy = dir.path().join("db");
         {
-            let old = sled::open(&legacy).expect("sled");
+            // No background flusher, whose thread would hold the lock a moment after the drop.
+            let old = sled::Config::new()
+                .path(&legacy)
+                .flush_every_ms(None)
+                .open()
+                .expect("sled");
             let meta = old.open_tree("meta").expect("tree");
             meta.insert("pad", &b"m"[..]).expect("insert");
             old.open_tree("snapshots")
@@ -171,7 +176,12 @@ mod tests {
         let legacy = dir.path().join("db");
         let dest = dir.path().join(crate::store::DB_FILE);
         {
-            let old = sled::open(&legacy).expect("sled");
+            // No background flusher, whose thread would hold the lock a moment after the drop.
+            let old = sled::Config::new()
+                .path(&legacy)
+                .flush_every_ms(None)
+                .open()
+                .expect("sled");
             old.open_tree("meta")
                 .expect("tree")
                 .insert("pad", &b"m"[..])

@@ -840,7 +840,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let legacy = dir.path().join("db");
         let old_seq = {
-            let old = sled::open(&legacy).expect("sled");
+            // No background flusher: its thread would hold the directory's lock for a moment
+            // after the drop, and the open below would find it taken.
+            let old = sled::Config::new()
+                .path(&legacy)
+                .flush_every_ms(None)
+                .open()
+                .expect("sled");
             old.open_tree("meta")
                 .expect("tree")
                 .insert("pad", &b"m"[..])

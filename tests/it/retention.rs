@@ -361,7 +361,12 @@ fn write_sled_directory(
         provisional: false,
     };
     let meta = DocMeta::new(new, 1_000);
-    let old = sled::open(data.join("db")).expect("sled");
+    let old = sled::Config::new()
+        .path(data.join("db"))
+        // No background flusher, whose thread would hold the lock a moment after the drop.
+        .flush_every_ms(None)
+        .open()
+        .expect("sled");
     old.open_tree("meta")
         .expect("tree")
         .insert(name, meta.to_bytes())
