@@ -38,9 +38,33 @@ pub struct DocWrites {
     pub sync: bool,
 }
 
+/// The borrowed author names and log entries a [`DocWrite`] of a [`DocWrites`] points into.
+type Parts<'a> = (Vec<(u64, &'a str)>, Vec<Entry<'a>>);
+
 impl DocWrites {
     fn bytes(&self) -> usize {
         self.entries.iter().map(|(u, i)| u.len() + i.len()).sum()
+    }
+
+    /// The author names and log entries as the store takes them, for [`DocWrites::view`].
+    fn parts(&self) -> Parts<'_> {
+        let authors = self.authors.iter().map(|(c, n)| (*c, n.as_str())).collect();
+        let entries = self
+            .entries
+            .iter()
+            .map(|(update, info)| Entry { update, info })
+            .collect();
+        (authors, entries)
+    }
+
+    /// This write as one element of a [`Store::write_batch`], over its `parts`.
+    fn view<'a>(&'a self, parts: &'a Parts<'a>) -> DocWrite<'a> {
+        DocWrite {
+            name: &self.name,
+            meta: self.meta.as_ref().map(|(m, e)| (m.as_slice(), *e)),
+            authors: &parts.0,
+            entries: &parts.1,
+        }
     }
 }
 
@@ -204,36 +228,11 @@ fn run(
 /// Writes `batch` at once and flushes if any of its successful writes asked; one outcome per
 /// request.
 fn commit(store: &dyn Store, batch: &[Request]) -> Vec<Result<u64, StoreError>> {
-    let authors: Vec<Vec<(u64, &str)>> = batch
-        .iter()
-        .map(|r| {
-            r.write
-                .authors
-                .iter()
-                .map(|(c, n)| (*c, n.as_str()))
-                .collect()
-        })
-        .collect();
-    let entries: Vec<Vec<Entry<'_>>> = batch
-        .iter()
-        .map(|r| {
-            r.write
-                .entries
-                .iter()
-                .map(|(update, info)| Entry { update, info })
-                .collect()
-        })
-        .collect();
+    let parts: Vec<Parts<'_>> = batch.iter().map(|r| r.write.parts()).collect();
     let docs: Vec<DocWrite<'_>> = batch
         .iter()
-        .zip(&authors)
-        .zip(&entries)
-        .map(|((r, authors), entries)| DocWrite {
-            name: &r.write.name,
-            meta: r.write.meta.as_ref().map(|(m, e)| (m.as_slice(), *e)),
-            authors,
-            entries,
-        })
+        .zip(&parts)
+        .map(|(r, parts)| r.write.view(parts))
         .collect();
     let mut outcomes = catch_unwind(AssertUnwindSafe(|| store.write_batch(&docs)))
         .unwrap_or_else(|_| docs.iter().map(|_| Err(StoreError::Panicked)).collect());
@@ -263,22 +262,8 @@ fn commit(store: &dyn Store, batch: &[Request]) -> Vec<Result<u64, StoreError>> 
 
 /// One write on its own: [`Store::write_batch`] of one document, then a flush if it asked.
 fn write_alone(store: &dyn Store, write: &DocWrites) -> Result<u64, StoreError> {
-    let authors: Vec<(u64, &str)> = write
-        .authors
-        .iter()
-        .map(|(c, n)| (*c, n.as_str()))
-        .collect();
-    let entries: Vec<Entry<'_>> = write
-        .entries
-        .iter()
-        .map(|(update, info)| Entry { update, info })
-        .collect();
-    let doc = DocWrite {
-        name: &write.name,
-        meta: write.meta.as_ref().map(|(m, e)| (m.as_slice(), *e)),
-        authors: &authors,
-        entries: &entries,
-    };
+    let parts = write.parts();
+    let doc = write.view(&parts);
     let seq = store
         .write_batch(&[doc])
         .pop()

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::client::Client;
-use crate::server::{HttpResponse, TestServer};
+use crate::server::{eventually, HttpResponse, TestServer};
 
 const TOKEN: &str = "correct-horse-battery-staple";
 
@@ -445,18 +445,16 @@ async fn until_listed(server: &TestServer, want: &[(&str, bool, bool)], within: 
         .iter()
         .map(|(id, this, alive)| ((*id).to_owned(), *this, *alive))
         .collect();
-    let deadline = Instant::now() + within;
-    loop {
+    let want = &want;
+    eventually(within, move || async move {
         let got = listed_nodes(server).await;
-        if got == want {
-            return;
+        if got == *want {
+            Ok(())
+        } else {
+            Err(format!("listed {got:?}, wanted {want:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "listed {got:?}, wanted {want:?} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -519,26 +517,23 @@ async fn nodes_on_one_database_list_each_other_and_show_a_dead_one_as_not_answer
     let mut on_b = Client::connect(&b, "nodes-load").await;
     on_b.insert(0, "x").await;
     on_b.barrier().await;
-    let deadline = Instant::now() + within;
-    loop {
+    let seen_b = eventually(within, || async {
         let view = json(&api(&a, "GET", "nodes", "").await);
         let seen_b = view["nodes"]
             .as_array()
             .and_then(|n| n.iter().find(|n| n["id"] == "b").cloned())
             .expect("b listed");
         if seen_b["rooms"] == 1 && seen_b["connections"] == 1 {
-            assert!(seen_b["url"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("http://127.0.0.1:")));
-            assert!(seen_b["seen_secs_ago"].as_u64().is_some());
-            break;
+            Ok(seen_b)
+        } else {
+            Err(format!("b's load never reached a: {seen_b}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "b's load never reached a: {seen_b}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert!(seen_b["url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("http://127.0.0.1:")));
+    assert!(seen_b["seen_secs_ago"].as_u64().is_some());
     // A node that dies stays listed, as not answering, once three leases pass without a report;
     // one stopped cleanly withdraws its row.
     c.kill9().await;

@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use yrs::Doc;
 
 use crate::client::Client;
-use crate::server::{Builder, TestServer};
+use crate::server::{eventually, Builder, TestServer};
 use crate::store_engines::pg_cluster;
 
 /// Lease length of the test nodes: a dead node's documents are served again within it.
@@ -61,18 +61,15 @@ pub(crate) fn node_on_any_port(url: &str, id: &str) -> Builder {
 /// (its document's node is dead and the lease not expired yet) is retried until `within`
 /// passes: the lease expires on the database's clock, with no event to await.
 async fn connect_when_served(url: &str, within: Duration) -> Client {
-    let deadline = Instant::now() + within;
-    loop {
+    eventually(within, || async {
         let mut client = Client::open_url(url, Doc::new()).await;
         if client.try_sync().await {
-            return client;
+            Ok(client)
+        } else {
+            Err(format!("no node served {url}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "no node served {url} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The lease on document `name` in the database at `url`: its owner and its epoch, which
@@ -94,19 +91,18 @@ async fn lease_of(url: &str, name: &str) -> Option<(String, i64)> {
 /// Waits until `server`'s `/readyz` answers `want`: it probes the database, and a success
 /// stands for a while, so the answer follows a stop or a start of PostgreSQL a little later.
 async fn readyz_becomes(server: &TestServer, want: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
+    eventually(within, || async {
         let (status, body) = server.get("/readyz").await;
         if status == want {
-            return;
+            Ok(())
+        } else {
+            Err(format!(
+                "/readyz of {} still {status} {body:?}",
+                server.addr
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "/readyz of {} still {status} {body:?} after {within:?}",
-            server.addr
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 /// The close code `client` got from the server, which must have closed it.

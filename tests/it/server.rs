@@ -443,3 +443,24 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Polls `probe` every 100 ms until it answers `Ok`, and fails with its last `Err` (what it
+/// saw) once `within` has passed: for a state that changes on another process's timer or
+/// clock (a lease expiring, a node's report), where there is no event to await.
+pub async fn eventually<T, F, Fut>(within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(done) => return done,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "{seen} after {within:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -60,6 +60,23 @@ pub struct PostgresStore {
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 impl PostgresStore {
+    /// The (sequence number, bytes) rows of the read-only query `sql` on document `name` ($1)
+    /// and the bigints `nums` ($2, $3, …), read from one consistent snapshot.
+    fn seq_rows(
+        &self,
+        sql: &'static str,
+        name: &str,
+        nums: &[i64],
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (name, nums) = (name.to_owned(), nums.to_vec());
+        self.run(move |mut c| async move {
+            let tx = snapshot(&mut c).await?;
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&name];
+            params.extend(nums.iter().map(|n| n as &(dyn ToSql + Sync)));
+            pairs(rows(&tx, sql, &params).await?)
+        })
+    }
+
     /// Connects to the database `settings` names (the password from the URL, else
     /// `PGPASSWORD`), creates or migrates its tables, and counts its documents.
     pub fn open(settings: &PgSettings) -> Result<Self, StoreError> {
@@ -590,17 +607,11 @@ impl Store for PostgresStore {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (name, after, limit) = (name.to_owned(), after.map_or(-1, num), limit_of(limit));
-        self.run(move |mut c| async move {
-            let tx = snapshot(&mut c).await?;
-            let found = rows(
-                &tx,
-                "SELECT seq, info FROM infos WHERE name = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                &[&name, &after, &limit],
-            )
-            .await?;
-            pairs(found)
-        })
+        self.seq_rows(
+            "SELECT seq, info FROM infos WHERE name = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            name,
+            &[after.map_or(-1, num), limit_of(limit)],
+        )
     }
 
     fn history_before(
@@ -609,19 +620,12 @@ impl Store for PostgresStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (name, limit) = (name.to_owned(), limit_of(limit));
-        let before = before.map_or(i64::MAX, num);
-        self.run(move |mut c| async move {
-            let tx = snapshot(&mut c).await?;
-            let found = rows(
-                &tx,
-                "SELECT seq, info FROM infos WHERE name = $1 AND seq < $2
-                 ORDER BY seq DESC LIMIT $3",
-                &[&name, &before, &limit],
-            )
-            .await?;
-            pairs(found)
-        })
+        self.seq_rows(
+            "SELECT seq, info FROM infos WHERE name = $1 AND seq < $2
+             ORDER BY seq DESC LIMIT $3",
+            name,
+            &[before.map_or(i64::MAX, num), limit_of(limit)],
+        )
     }
 
     fn log_between(
@@ -631,18 +635,12 @@ impl Store for PostgresStore {
         last: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (name, first, last, limit) = (name.to_owned(), num(first), num(last), limit_of(limit));
-        self.run(move |mut c| async move {
-            let tx = snapshot(&mut c).await?;
-            let found = rows(
-                &tx,
-                "SELECT seq, entry FROM log WHERE name = $1 AND seq >= $2 AND seq <= $3
-                 ORDER BY seq LIMIT $4",
-                &[&name, &first, &last, &limit],
-            )
-            .await?;
-            pairs(found)
-        })
+        self.seq_rows(
+            "SELECT seq, entry FROM log WHERE name = $1 AND seq >= $2 AND seq <= $3
+             ORDER BY seq LIMIT $4",
+            name,
+            &[num(first), num(last), limit_of(limit)],
+        )
     }
 
     fn squash(
