@@ -333,9 +333,17 @@ async fn serve_one(
 /// A TCP stream holding its connection slot, so the slot is given back only when the socket
 /// is shut down or closed, including after a WebSocket upgrade took it from hyper. The slot is
 /// given back first, so a client that sees the end of the stream finds it free.
-struct Counted {
+pub(crate) struct Counted {
     slot: Option<Slot>,
     tcp: TcpStream,
+}
+
+impl Counted {
+    /// The socket and its slot, for a WebSocket served on the socket itself: the slot must
+    /// live as long as the socket does.
+    pub(crate) fn into_parts(self) -> (TcpStream, Option<Slot>) {
+        (self.tcp, self.slot)
+    }
 }
 
 impl AsyncRead for Counted {

@@ -1,8 +1,6 @@
 //! The WebSocket upgrade routes: `/ws/{name}` (joining, creating if creation is open) and
 //! `/ws/r/{token}` (read-only). The connection itself is served by `ws`.
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
@@ -12,6 +10,7 @@ use crate::doc::name::DocName;
 use crate::http::editor::resolve;
 use crate::http::extract::RequestLang;
 use crate::http::pages::Lang;
+use crate::http::upgrade::{NotUpgrade, Upgrade};
 use crate::http::{proxy, ws, AppError, AppState};
 use crate::service::{creation, ServiceError};
 
@@ -27,7 +26,7 @@ pub(crate) async fn websocket(
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
     query: Result<Query<JoinQuery>, axum::extract::rejection::QueryRejection>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, NotUpgrade>,
 ) -> Response {
     let kind = query.ok().and_then(|Query(q)| q.kind).unwrap_or(Kind::Pad);
     join(&state, lang, &raw, kind, upgrade)
@@ -41,7 +40,7 @@ pub(crate) async fn join(
     lang: Lang,
     raw: &str,
     kind: Kind,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, NotUpgrade>,
 ) -> Result<Response, AppError> {
     let name = DocName::parse(raw)?;
     // Checked before anything is created: a plain GET on this route creates nothing.
@@ -74,7 +73,7 @@ pub(crate) async fn read_only_websocket(
     State(state): State<AppState>,
     RequestLang(lang): RequestLang,
     Path(raw): Path<String>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, NotUpgrade>,
 ) -> Response {
     let result = async {
         let (_, name) = resolve(&state, &raw).await?;
@@ -92,13 +91,12 @@ fn upgrade_to(
     state: AppState,
     name: DocName,
     read_only: bool,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, NotUpgrade>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade.map_err(|_| AppError::NotWebSocket)?;
     if state.shutdown.is_cancelled() {
         return Err(AppError::ShuttingDown);
     }
-    let max = state.config.max_message_bytes;
     let AppState {
         hub,
         config,
@@ -106,15 +104,7 @@ fn upgrade_to(
         connections,
         ..
     } = state;
-    Ok(upgrade
-        // tungstenite zero-fills its read buffer before reads, so all of it is resident on
-        // every connection: the default 128 KiB made an idle connection cost ~140 KB, 4 KiB
-        // ~12.4 KB (BENCHMARKS.md, "Idle connections"). It is only the size of each socket
-        // read: larger messages are assembled across reads, and a typed edit fits in one.
-        .read_buffer_size(512)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            connections.track_future(ws::serve(socket, name, read_only, hub, config, shutdown))
-        }))
+    Ok(upgrade.accept(move |upgraded| {
+        connections.track_future(ws::serve(upgraded, name, read_only, hub, config, shutdown))
+    }))
 }

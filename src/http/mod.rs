@@ -33,6 +33,7 @@ pub(crate) mod respond;
 mod routes;
 mod site;
 mod state;
+mod upgrade;
 mod upload;
 pub mod ws;
 

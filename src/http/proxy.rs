@@ -9,15 +9,18 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{self, CloseFrame, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::doc::name::DocName;
+use crate::http::upgrade::Upgrade;
 use crate::http::AppState;
 use crate::sync::outbox::code;
 
@@ -228,24 +231,27 @@ pub(crate) fn ws_url(base: &str, path: &str) -> String {
 }
 
 /// Accepts the upgrade and pumps its frames to and from `upstream` (a `ws://` URL).
-pub(crate) fn websocket(state: &AppState, upgrade: WebSocketUpgrade, upstream: String) -> Response {
+pub(crate) fn websocket(state: &AppState, upgrade: Upgrade, upstream: String) -> Response {
     let max = state.config.max_message_bytes;
     let shutdown = state.shutdown.clone();
     let connections = state.connections.clone();
     state.metrics.proxied.inc();
     upgrade
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| connections.track_future(pump(socket, upstream, max, shutdown)))
+        .accept(move |upgraded| connections.track_future(pump(upgraded, upstream, max, shutdown)))
 }
+
+/// The client's side of a forwarded connection.
+type ClientSocket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Pumps frames until either side closes: a close frame passes through as it is (4410, 1012
 /// from the owner), an owner that vanishes (killed) closes the client with 1012 so it
 /// reconnects, and a shutdown closes it with 1001.
-async fn pump(mut client: WebSocket, upstream: String, max: usize, shutdown: CancellationToken) {
+async fn pump(upgraded: Upgraded, upstream: String, max: usize, shutdown: CancellationToken) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
+    let mut client =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     let connect = tokio_tungstenite::connect_async_with_config(&upstream, Some(config), false);
     let mut owner = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Ok(Ok((owner, _))) => owner,
@@ -264,13 +270,13 @@ async fn pump(mut client: WebSocket, upstream: String, max: usize, shutdown: Can
                 let _ = owner.close(None).await;
                 return close(client, code::GOING_AWAY, "server shutting down").await;
             }
-            from_client = client.recv() => {
+            from_client = client.next() => {
                 let Some(Ok(msg)) = from_client else {
                     let _ = owner.close(None).await;
                     return;
                 };
-                let closing = matches!(msg, ws::Message::Close(_));
-                if owner.send(upward(msg)).await.is_err() {
+                let closing = matches!(msg, Message::Close(_));
+                if owner.send(msg).await.is_err() {
                     return close(client, code::SERVICE_RESTART, "document moving, reconnect").await;
                 }
                 if closing {
@@ -281,8 +287,11 @@ async fn pump(mut client: WebSocket, upstream: String, max: usize, shutdown: Can
                 let Some(Ok(msg)) = from_owner else {
                     return close(client, code::SERVICE_RESTART, "document moving, reconnect").await;
                 };
-                let Some(msg) = downward(msg) else { continue };
-                let closing = matches!(msg, ws::Message::Close(_));
+                if matches!(msg, Message::Frame(_)) {
+                    // A raw frame: never what a read gives.
+                    continue;
+                }
+                let closing = matches!(msg, Message::Close(_));
                 if client.send(msg).await.is_err() || closing {
                     let _ = owner.close(None).await;
                     return;
@@ -293,43 +302,12 @@ async fn pump(mut client: WebSocket, upstream: String, max: usize, shutdown: Can
 }
 
 /// Closes the client's socket with `code` and `reason`.
-async fn close(mut client: WebSocket, code: u16, reason: &'static str) {
+async fn close(mut client: ClientSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
-        code,
+        code: CloseCode::from(code),
         reason: reason.into(),
     };
-    let _ = client.send(ws::Message::Close(Some(frame))).await;
-}
-
-/// A client's frame as the owner's connection sends it.
-fn upward(msg: ws::Message) -> Message {
-    match msg {
-        ws::Message::Text(text) => Message::Text(text.as_str().into()),
-        ws::Message::Binary(bytes) => Message::Binary(bytes),
-        ws::Message::Ping(bytes) => Message::Ping(bytes),
-        ws::Message::Pong(bytes) => Message::Pong(bytes),
-        ws::Message::Close(frame) => {
-            Message::Close(frame.map(|f| tungstenite::protocol::CloseFrame {
-                code: CloseCode::from(f.code),
-                reason: f.reason.as_str().into(),
-            }))
-        }
-    }
-}
-
-/// The owner's frame as the client's socket sends it (`None`: a raw frame, never read).
-fn downward(msg: Message) -> Option<ws::Message> {
-    Some(match msg {
-        Message::Text(text) => ws::Message::Text(text.as_str().into()),
-        Message::Binary(bytes) => ws::Message::Binary(bytes),
-        Message::Ping(bytes) => ws::Message::Ping(bytes),
-        Message::Pong(bytes) => ws::Message::Pong(bytes),
-        Message::Close(frame) => ws::Message::Close(frame.map(|f| CloseFrame {
-            code: u16::from(f.code),
-            reason: f.reason.as_str().into(),
-        })),
-        Message::Frame(_) => return None,
-    })
+    let _ = client.send(Message::Close(Some(frame))).await;
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
-//! One WebSocket connection: a reader that validates frames and hands them to the room, and a
-//! writer that drains the connection's outbox, pings, and sends the close frame.
+//! One WebSocket connection, on its TCP socket: a reader that parses and validates frames and
+//! hands messages to the room, and a writer task that finishes what the room could not write at
+//! once (a full socket), pings, and sends the close frame. Frames are the room's, encoded once
+//! per broadcast (`sync::wire`); most reach the socket from the room's own push.
 
+use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use bytes::{Buf, Bytes, BytesMut};
+use hyper::upgrade::Upgraded;
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -16,34 +20,66 @@ use crate::config::Config;
 use crate::doc::name::DocName;
 use crate::http::metrics;
 use crate::http::ratelimit::ConnLimit;
+use crate::http::upgrade;
 use crate::sync::awareness::ConnId;
 use crate::sync::hub::{Hub, HubError};
 use crate::sync::inbound;
-use crate::sync::outbox::{self, code, Closer, Outbox, OutboxReceiver};
+use crate::sync::outbox::{self, code, Closer, Outbox, OutboxReceiver, Wire};
 use crate::sync::protocol;
 use crate::sync::room::RoomHandle;
+use crate::sync::wire::{Frame, Message, Reader};
 
 /// How long the writer tries to deliver a close frame before dropping the socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Bytes asked of the socket per read at least: a typed edit fits, and an idle connection
+/// keeps no more than this.
+const READ_CHUNK: usize = 512;
+
+/// A read buffer emptied with more capacity than this is let go (after a large message).
+const IDLE_READ_CAPACITY: usize = 4096;
+
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// The socket's write half, as the outbox writes it at once.
+struct Socket(OwnedWriteHalf);
+
+impl Wire for Socket {
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+}
 
 /// Serves one upgraded WebSocket for document `name` until either side closes it; a read-only
 /// connection's document updates are dropped by the room.
 pub async fn serve(
-    socket: WebSocket,
+    upgraded: Upgraded,
     name: DocName,
     read_only: bool,
     hub: Arc<Hub>,
     config: Arc<Config>,
     shutdown: CancellationToken,
 ) {
+    let Some((tcp, slot, early)) = upgrade::socket(upgraded) else {
+        tracing::error!("an upgraded connection without its socket; dropped");
+        return;
+    };
+    // Copied out: a slice of hyper's whole read buffer would hold kilobytes per connection.
+    let early = BytesMut::from(&early[..]);
     let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-    let (outbox, outrx) =
-        outbox::channel(config.outbound_queue_messages, config.outbound_queue_bytes);
+    let (read_half, write_half) = tcp.into_split();
+    let socket = Arc::new(Socket(write_half));
+    let (outbox, outrx) = outbox::channel_to(
+        config.outbound_queue_messages,
+        config.outbound_queue_bytes,
+        socket.clone(),
+    );
     let closer = outbox.closer().clone();
-    let (sink, stream) = socket.split();
-    let writer = tokio::spawn(write(sink, outrx, closer.clone(), config.ping_interval()));
+    let writer = tokio::spawn(write(socket, outrx, closer.clone(), config.ping_interval()));
     match hub.join(&name, conn, &outbox, read_only).await {
         Ok(room) => {
             tracing::debug!(doc = %name, conn, "connection joined");
@@ -52,7 +88,12 @@ pub async fn serve(
                 outbox,
                 shown: false,
             };
-            read(stream, &room, conn, &closer, &config, &shutdown, notices).await;
+            let input = Input {
+                socket: read_half,
+                buf: early,
+                reader: Reader::new(config.max_message_bytes),
+            };
+            read(input, &room, conn, &closer, &config, &shutdown, notices).await;
             let _ = room.leave(conn).await;
         }
         Err(HubError::ShuttingDown) => closer.close(code::GOING_AWAY, "server shutting down"),
@@ -63,6 +104,8 @@ pub async fn serve(
     }
     closer.close(code::NORMAL, "");
     let _ = writer.await;
+    // Given back before the socket closes, so a client that sees the end finds it free.
+    drop(slot);
     tracing::debug!(doc = %name, conn, reason = ?closer.reason(), "connection closed");
 }
 
@@ -83,17 +126,59 @@ impl Notices {
         }
         self.shown = text.is_some();
         let frame = protocol::notice(text.as_deref().unwrap_or(""));
-        if self.outbox.push(frame).is_err() {
+        if self.outbox.push(&Frame::binary(&frame)).is_err() {
             closer.close(code::TRY_AGAIN_LATER, "server busy, reconnect");
         }
     }
 }
 
-/// Reads frames until the client leaves, breaks a rule or its rate limit, falls silent, or the
-/// connection is closed from elsewhere; every exit sets the close reason. Forwards the
+/// The socket's read half and what was read of it but not yet parsed.
+struct Input {
+    socket: OwnedReadHalf,
+    buf: BytesMut,
+    reader: Reader,
+}
+
+/// Why the next message could not be had.
+enum Ended {
+    /// The client sent nothing for the idle timeout.
+    Idle,
+    /// The socket ended or failed.
+    Gone,
+    /// A frame broke the protocol: close with this code and reason.
+    Broken(u16, String),
+}
+
+impl Input {
+    /// Takes the next message, reading the socket as needed; bounded by the idle timeout per
+    /// read. Cancel-safe: bytes read stay in the buffer.
+    async fn next(&mut self, idle: Duration) -> Result<Message, Ended> {
+        loop {
+            let broken = |e: crate::sync::wire::WireError| Ended::Broken(e.code(), e.to_string());
+            if let Some(message) = self.reader.next(&mut self.buf).map_err(broken)? {
+                if self.buf.is_empty() && self.buf.capacity() > IDLE_READ_CAPACITY {
+                    self.buf = BytesMut::new();
+                }
+                return Ok(message);
+            }
+            // Bounded by the message size: `wanted` refuses a frame over it from its header.
+            let wanted = self.reader.wanted(&self.buf).map_err(broken)?;
+            self.buf
+                .reserve(wanted.saturating_sub(self.buf.len()).max(READ_CHUNK));
+            match tokio::time::timeout(idle, self.socket.read_buf(&mut self.buf)).await {
+                Err(_) => return Err(Ended::Idle),
+                Ok(Ok(0)) | Ok(Err(_)) => return Err(Ended::Gone),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// Reads messages until the client leaves, breaks a rule or its rate limit, falls silent, or
+/// the connection is closed from elsewhere; every exit sets the close reason. Forwards the
 /// operator's notices meanwhile.
 async fn read(
-    mut stream: SplitStream<WebSocket>,
+    mut input: Input,
     room: &RoomHandle,
     conn: ConnId,
     closer: &Closer,
@@ -120,25 +205,31 @@ async fn read(
                 }
                 continue;
             }
-            next = tokio::time::timeout(config.idle_timeout(), stream.next()) => next,
+            next = input.next(config.idle_timeout()) => next,
         };
-        let frame = match next {
-            Err(_) => return closer.close(code::NORMAL, "idle timeout"),
-            Ok(None) => return closer.close(code::NORMAL, ""),
-            Ok(Some(Err(e))) => return closer.close(error_code(&e), "websocket protocol error"),
-            Ok(Some(Ok(frame))) => frame,
+        let message = match next {
+            Err(Ended::Idle) => return closer.close(code::NORMAL, "idle timeout"),
+            Err(Ended::Gone) => return closer.close(code::NORMAL, ""),
+            Err(Ended::Broken(code, reason)) => return closer.close(code, reason),
+            Ok(message) => message,
         };
-        if let Err(e) = limit.admit(frame_len(&frame), Instant::now()) {
+        if let Err(e) = limit.admit(message_len(&message), Instant::now()) {
             metrics::count_connection_cut();
             return closer.close(code::TRY_AGAIN_LATER, e.to_string());
         }
-        let bytes = match frame {
+        let bytes = match message {
             Message::Binary(bytes) => bytes,
             Message::Text(_) => {
                 return closer.close(code::UNSUPPORTED_DATA, "text frames are not supported")
             }
-            Message::Close(_) => return closer.close(code::NORMAL, ""),
-            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close => return closer.close(code::NORMAL, ""),
+            Message::Ping(payload) => {
+                if notices.outbox.push(&Frame::pong(&payload)).is_err() {
+                    return closer.close(code::TRY_AGAIN_LATER, "server busy, reconnect");
+                }
+                continue;
+            }
+            Message::Pong(_) => continue,
         };
         match inbound::parse(&bytes, config.max_awareness_bytes) {
             Ok(Some(msg)) => {
@@ -157,78 +248,94 @@ async fn read(
 }
 
 /// Bytes of a received message, as counted against the connection's budget.
-fn frame_len(frame: &Message) -> usize {
-    match frame {
-        Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
-        Message::Text(t) => t.len(),
-        Message::Close(_) => 0,
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Binary(b) | Message::Ping(b) => b.len(),
+        Message::Text(n) | Message::Pong(n) => *n,
+        Message::Close => 0,
     }
 }
 
-/// Most frames written before one flush: the rest wait for the next round.
+/// Most frames taken from the queue for one vectored write.
 const WRITE_BATCH: usize = 64;
 
-/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
-/// flushes once: one system call for a burst of broadcasts instead of one per frame.
-async fn send_batch(
-    sink: &mut SplitSink<WebSocket, Message>,
-    rx: &mut OutboxReceiver,
-    first: Message,
-) -> Result<(), axum::Error> {
-    sink.feed(first).await?;
-    for _ in 1..WRITE_BATCH {
-        match rx.try_recv() {
-            Some(frame) => sink.feed(Message::Binary(frame)).await?,
-            None => break,
+/// Writes `bufs` whole, waiting for the socket as needed (one system call for several frames
+/// when it takes them).
+async fn write_all(socket: &OwnedWriteHalf, mut bufs: Vec<Bytes>) -> io::Result<()> {
+    bufs.retain(|b| !b.is_empty());
+    let mut first = 0;
+    while first < bufs.len() {
+        socket.writable().await?;
+        let slices: Vec<IoSlice<'_>> = bufs[first..].iter().map(|b| IoSlice::new(b)).collect();
+        let mut n = match socket.try_write_vectored(&slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        drop(slices);
+        while n > 0 {
+            let head = &mut bufs[first];
+            let take = n.min(head.len());
+            head.advance(take);
+            n -= take;
+            if head.is_empty() {
+                first += 1;
+            }
         }
     }
-    sink.flush().await
+    Ok(())
 }
 
-/// Close code for a WebSocket-level read error.
-fn error_code(e: &axum::Error) -> u16 {
-    let text = e.to_string();
-    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
-        code::TOO_BIG
-    } else {
-        code::PROTOCOL_ERROR
+/// Writes what is queued until the queue is empty; `mid_frame` tells, if this is abandoned,
+/// whether a frame was left half written.
+async fn drain(
+    socket: &OwnedWriteHalf,
+    rx: &mut OutboxReceiver,
+    mid_frame: &mut bool,
+) -> io::Result<()> {
+    loop {
+        let frames = rx.take(WRITE_BATCH);
+        if frames.is_empty() {
+            return Ok(());
+        }
+        *mid_frame = true;
+        write_all(socket, frames).await?;
+        *mid_frame = false;
     }
 }
 
-/// Sends queued frames and pings; on close, sends the close frame (bounded in time) and stops.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: OutboxReceiver,
-    closer: Closer,
-    ping_every: Duration,
-) {
+/// Writes what the room queued and pings; on close, sends the close frame (bounded in time)
+/// and stops.
+async fn write(socket: Arc<Socket>, mut rx: OutboxReceiver, closer: Closer, ping_every: Duration) {
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut mid_frame = false;
     loop {
-        let message = tokio::select! {
+        tokio::select! {
             biased;
             _ = closer.closed() => break,
-            frame = rx.recv() => match frame {
-                Some(frame) => Message::Binary(frame),
-                None => break,
+            queued = rx.ready() => if !queued {
+                break;
             },
-            _ = ping.tick() => Message::Ping(Default::default()),
-        };
-        let sent = tokio::select! {
+            _ = ping.tick() => rx.queue(&Frame::ping()),
+        }
+        let drained = tokio::select! {
             biased;
-            // A reader that never reads must not pin this task: closing abandons the send.
+            // A reader that never reads must not pin this task: closing abandons the write.
             _ = closer.closed() => break,
-            sent = send_batch(&mut sink, &mut rx, message) => sent,
+            drained = drain(&socket.0, &mut rx, &mut mid_frame) => drained,
         };
-        if sent.is_err() {
+        if drained.is_err() {
             closer.close(code::NORMAL, "");
+            mid_frame = true;
             break;
         }
     }
-    if let Some(reason) = closer.reason() {
-        let frame = CloseFrame {
-            code: reason.code,
-            reason: reason.reason.as_ref().into(),
-        };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    let rest = rx.close();
+    // A close frame after half a frame would garble both: the socket is then just dropped.
+    if let (false, Some(reason)) = (mid_frame, closer.reason()) {
+        let close = Frame::close(reason.code, &reason.reason);
+        let bufs = rest.into_iter().chain([close.wire().clone()]).collect();
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, write_all(&socket.0, bufs)).await;
     }
 }

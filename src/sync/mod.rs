@@ -10,6 +10,7 @@ pub mod node;
 pub mod outbox;
 pub mod room;
 pub mod roomstats;
+pub mod wire;
 
 /// The y-websocket wire format (the `ardoise-protocol` crate, shared with the load generator).
 pub use ardoise_protocol as protocol;

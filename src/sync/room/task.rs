@@ -36,6 +36,7 @@ use crate::sync::room::{
     Applied, Command, DeleteIf, EditReply, Replacement, Restored, RoomError, RoomParts, MAX_BATCH,
     SERVER_CONN,
 };
+use crate::sync::wire::Frame;
 
 /// A connection subscribed to the room.
 struct Subscriber {
@@ -103,6 +104,9 @@ struct Room {
     lease: Option<Lease>,
     /// Set when the lease moved to another node: the room stops without writing or releasing.
     lease_lost: bool,
+    /// Messages a flush broadcasts, held until its end so each subscriber gets them in one
+    /// write; `None` outside a flush (a broadcast then goes at once).
+    held: Option<Vec<Bytes>>,
 }
 
 /// Loads the document, then serves commands until the room unloads or the server stops.
@@ -179,6 +183,7 @@ async fn serve_leased(parts: RoomParts, mut rx: mpsc::Receiver<Command>, lease: 
         deleted: false,
         lease,
         lease_lost: false,
+        held: None,
     };
     room.serve(&mut rx).await;
     room.stop(rx).await;
@@ -565,13 +570,21 @@ impl Room {
         }
     }
 
-    /// Persists and broadcasts the pending document changes, then the awareness changes.
+    /// Persists and broadcasts the pending document changes, then the awareness changes,
+    /// in one write per subscriber: a keystroke and the cursor it moved (which clients send
+    /// together) cost each socket one system call, not two.
     async fn flush(&mut self) {
         self.flush_at = None;
         self.last_flush = tokio::time::Instant::now();
-        self.flush_updates().await;
+        self.held = Some(Vec::new());
+        self.persist_updates().await;
         if !self.broken {
             self.flush_awareness();
+        }
+        let held = self.held.take().unwrap_or_default();
+        self.broadcast_all(&held);
+        if !self.broken {
+            self.checkpoint_if_due().await;
         }
     }
 
@@ -579,8 +592,8 @@ impl Room {
         let (step1, states) = core::join_frames(&self.doc, &self.awareness);
         if sub
             .outbox
-            .push(step1)
-            .and_then(|()| sub.outbox.push(states))
+            .push(&Frame::binary(&step1))
+            .and_then(|()| sub.outbox.push(&Frame::binary(&states)))
             .is_err()
         {
             sub.outbox
@@ -746,9 +759,18 @@ impl Room {
         }
     }
 
+    /// Persists and broadcasts the document changes applied since the last flush, then
+    /// stores a checkpoint if one is due.
+    async fn flush_updates(&mut self) {
+        self.persist_updates().await;
+        if !self.broken {
+            self.checkpoint_if_due().await;
+        }
+    }
+
     /// Persists the document changes applied since the last flush as one log entry, then
     /// broadcasts them as one frame.
-    async fn flush_updates(&mut self) {
+    async fn persist_updates(&mut self) {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
         let since = self.pending_since.take();
         let deltas = core::merge(deltas);
@@ -788,7 +810,6 @@ impl Room {
                 .stats
                 .broadcast(Instant::now().saturating_duration_since(since));
         }
-        self.checkpoint_if_due().await;
     }
 
     /// Extends the lease; if it moved to another node, the room closes without writing.
@@ -1185,15 +1206,30 @@ impl Room {
         self.awareness.purge_departed();
     }
 
-    fn broadcast(&mut self, frame: Bytes) {
+    /// Sends `message` to every subscriber (at the end of the flush, during one).
+    fn broadcast(&mut self, message: Bytes) {
+        match &mut self.held {
+            Some(held) => held.push(message),
+            None => self.broadcast_all(std::slice::from_ref(&message)),
+        }
+    }
+
+    /// Sends `messages` to every subscriber, each framed once for all of them, in one write
+    /// per subscriber.
+    fn broadcast_all(&mut self, messages: &[Bytes]) {
+        if messages.is_empty() {
+            return;
+        }
+        let len: usize = messages.iter().map(Bytes::len).sum();
         self.parts
             .stats
             .bytes_out
-            .inc_by((frame.len() * self.subscribers.len()) as u64);
+            .inc_by((len * self.subscribers.len()) as u64);
+        let frames: Vec<Frame> = messages.iter().map(|m| Frame::binary(m)).collect();
         let slow: Vec<ConnId> = self
             .subscribers
             .iter()
-            .filter(|(_, sub)| sub.outbox.push(frame.clone()).is_err())
+            .filter(|(_, sub)| sub.outbox.push_all(&frames).is_err())
             .map(|(conn, _)| *conn)
             .collect();
         for conn in slow {
@@ -1205,11 +1241,11 @@ impl Room {
         }
     }
 
-    fn unicast(&mut self, conn: ConnId, frame: Bytes) {
+    fn unicast(&mut self, conn: ConnId, message: Bytes) {
         let overflow = self
             .subscribers
             .get(&conn)
-            .is_some_and(|s| s.outbox.push(frame).is_err());
+            .is_some_and(|s| s.outbox.push(&Frame::binary(&message)).is_err());
         if overflow {
             self.drop_subscriber(
                 conn,
