@@ -86,6 +86,8 @@ pub struct Metrics {
     creation_open: Gauge,
     storage_writable: Gauge,
     storage_errors: Counter,
+    commit_batches: Counter,
+    commit_writes: Counter,
     signals: Family<SignalLabel, Gauge<f64, AtomicU64>>,
     refusals: Family<ReasonLabel, Counter>,
     /// WebSocket connections and HTTP requests forwarded to the node that holds their
@@ -110,6 +112,8 @@ pub struct Snapshot {
     pub admission: AdmissionState,
     /// Whether storage is open, and its failed calls.
     pub storage: Health,
+    /// Grouped storage commits so far, and the room flushes they wrote.
+    pub commits: (u64, u64),
 }
 
 impl Default for Metrics {
@@ -134,6 +138,18 @@ impl Default for Metrics {
             "storage_errors",
             "Storage calls that failed on an I/O error (a full disk), and failed attempts to reopen",
             storage_errors.clone(),
+        );
+        let commit_batches = Counter::default();
+        let commit_writes = Counter::default();
+        registry.register(
+            "store_commit_batches",
+            "Storage transactions of grouped room flushes (with --sync, one fsync each)",
+            commit_batches.clone(),
+        );
+        registry.register(
+            "store_commit_writes",
+            "Room flushes written by those transactions (over the batches: the mean batch)",
+            commit_writes.clone(),
         );
         registry.register(
             "connections",
@@ -194,6 +210,8 @@ impl Default for Metrics {
             creation_open,
             storage_writable,
             storage_errors,
+            commit_batches,
+            commit_writes,
             signals,
             refusals,
             proxied,
@@ -280,6 +298,13 @@ impl Metrics {
         self.storage_errors
             .inner()
             .store(now.storage.errors, std::sync::atomic::Ordering::Relaxed);
+        let (batches, writes) = now.commits;
+        self.commit_batches
+            .inner()
+            .store(batches, std::sync::atomic::Ordering::Relaxed);
+        self.commit_writes
+            .inner()
+            .store(writes, std::sync::atomic::Ordering::Relaxed);
         for signal in Signal::ALL {
             self.signals
                 .get_or_create(&SignalLabel {

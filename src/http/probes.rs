@@ -29,6 +29,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         rss_bytes: rss_bytes(),
         admission: state.admission.state(),
         storage: state.hub.storage_health(),
+        commits: state.hub.commits(),
     };
     let mut response = state.metrics.render(&now).into_response();
     response.headers_mut().insert(

@@ -87,6 +87,8 @@ pub struct Committer {
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     batches: Arc<AtomicU64>,
+    /// Writes in those batches.
+    writes: Arc<AtomicU64>,
 }
 
 impl Committer {
@@ -99,15 +101,16 @@ impl Committer {
 
     fn start(store: Arc<dyn Store>, before: BeforeBatch) -> Self {
         let batches = Arc::new(AtomicU64::new(0));
+        let writes = Arc::new(AtomicU64::new(0));
         let (mut queue, mut thread) = (None, None);
         if store.groups_writes() {
             let (tx, rx) = mpsc::channel(QUEUE);
             let spawned = {
                 let store = store.clone();
-                let batches = batches.clone();
+                let counts = (batches.clone(), writes.clone());
                 std::thread::Builder::new()
                     .name("ardoise-commit".into())
-                    .spawn(move || run(store, rx, batches, before))
+                    .spawn(move || run(store, rx, counts, before))
             };
             match spawned {
                 Ok(handle) => (queue, thread) = (Some(tx), Some(handle)),
@@ -122,6 +125,7 @@ impl Committer {
             queue: Mutex::new(queue),
             thread: Mutex::new(thread),
             batches,
+            writes,
         }
     }
 
@@ -162,6 +166,11 @@ impl Committer {
         self.batches.load(Ordering::Relaxed)
     }
 
+    /// Writes those batches held (over [`Committer::batches`]: the mean batch).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
     /// Writes what is queued, then ends the thread and lets go of its store, so that the
     /// store's last flush (and its drop) follows the last write. Later writes fail.
     pub async fn stop(&self) {
@@ -199,7 +208,7 @@ impl Drop for Committer {
 fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Request>,
-    batches: Arc<AtomicU64>,
+    (batches, writes): (Arc<AtomicU64>, Arc<AtomicU64>),
     mut before: BeforeBatch,
 ) {
     let mut batch = Vec::new();
@@ -218,6 +227,7 @@ fn run(
         before();
         let outcomes = commit(&*store, &batch);
         batches.fetch_add(1, Ordering::Relaxed);
+        writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         for (request, outcome) in batch.drain(..).zip(outcomes) {
             // The room may have gone meanwhile: nobody left to tell.
             let _ = request.reply.send(outcome);

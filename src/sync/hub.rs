@@ -402,6 +402,12 @@ impl Hub {
         self.store.health()
     }
 
+    /// Grouped storage commits so far, and the room flushes they wrote (zero for an engine
+    /// that writes each flush alone).
+    pub fn commits(&self) -> (u64, u64) {
+        (self.committer.batches(), self.committer.writes())
+    }
+
     /// The document a read-only token designates, if any.
     pub async fn resolve_token(&self, token: &ReadToken) -> Result<Option<DocName>, HubError> {
         let store = self.store.clone();

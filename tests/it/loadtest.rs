@@ -69,5 +69,13 @@ async fn a_short_run_delivers_every_edit_and_every_pad_converges() {
     );
     assert!(value("ardoise_room_sent_bytes_total") > 0.0);
     assert!(value("ardoise_room_persist_lag_seconds_count") >= 1.0);
+    // The default engine groups the rooms' flushes: at least one per commit, never more
+    // commits than flushes (each broadcast was persisted first).
+    let (batches, writes) = (
+        value("ardoise_store_commit_batches_total"),
+        value("ardoise_store_commit_writes_total"),
+    );
+    assert!(batches >= 1.0 && writes >= batches, "{batches} {writes}");
+    assert!(writes >= broadcasts, "{writes} {broadcasts}");
     server.stop().await;
 }
