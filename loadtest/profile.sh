@@ -7,6 +7,12 @@
 #   loadtest/profile.sh [--out DIR] [--secs 15] [--no-build] [-- loadtest run's flags]
 #
 # Default load: scenario 8 of run.sh (300 pads × (10 authors + 20 lurkers), 4 chars every 2 s).
+# Flags after `--` replace it whole; scenario 9 (every edit also moves the author's cursor) is
+# that load with `--cursor` appended:
+#
+#   loadtest/profile.sh -- --pads 300 --authors 10 --lurkers 20 --type-every 2000ms --chars 4 \
+#       --duration 40 --connect-rate 1000 --cursor
+#
 # Needs `perf` (Debian's linux-perf) and a kernel that lets root profile (perf_event_paranoid).
 set -euo pipefail
 
@@ -21,7 +27,7 @@ while [[ $# -gt 0 ]]; do
         --secs) secs=$2; shift 2 ;;
         --no-build) build=0; shift ;;
         --) shift; load=("$@"); break ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "profile.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -29,6 +29,8 @@
 #                 with --lease-secs 6 (the default), 10 and 3
 #   8 school      300 pads × (10 authors + 20 lurkers), 9,000 connections, an author types 4
 #                 chars every 2 s (1,500 edits/s), 30 s: many small busy rooms (issue 23)
+#   9 cursors     scenario 8 with --cursor: each edit is followed by the author's cursor move,
+#                 an awareness update written with it as an editor does (two frames a keystroke)
 #
 # Within a scenario every server is measured before the next scenario starts, so that a change
 # in the machine's background load affects both sides alike. Each scenario takes ≤ 90 s a server.
@@ -318,6 +320,8 @@ measure() {
 }
 
 classroom=(--pads 30 --authors 10 --lurkers 20 --type-every 400ms --chars 4)
+school=(--pads 300 --authors 10 --lurkers 20 --type-every 2000ms --chars 4 --duration 30
+    --connect-rate 1000)
 for scenario in $scenarios; do
     case "$scenario" in
         1)
@@ -389,8 +393,12 @@ for scenario in $scenarios; do
             ;;
         8)
             for s in $servers; do
-                measure "$s" "8-school-$s" run --pads 300 --authors 10 --lurkers 20 \
-                    --type-every 2000ms --chars 4 --duration 30 --connect-rate 1000
+                measure "$s" "8-school-$s" run "${school[@]}"
+            done
+            ;;
+        9)
+            for s in $servers; do
+                measure "$s" "9-school-cursor-$s" run "${school[@]}" --cursor
             done
             ;;
         *) echo "run.sh: unknown scenario $scenario" >&2; exit 2 ;;
@@ -401,7 +409,7 @@ echo
 sed -n '1,6p' "$out/machine.txt"
 echo
 shopt -s nullglob
-runs=("$out"/[134568]-*.json)
+runs=("$out"/[1345689]-*.json)
 ramps=("$out"/2-*.json)
 [[ ${#runs[@]} -gt 0 ]] && "$loadtest" table "${runs[@]}" | tee "$out/table.md"
 [[ ${#ramps[@]} -gt 0 ]] && "$loadtest" table "${ramps[@]}" | tee "$out/ramp.md"

@@ -2,7 +2,9 @@
 //!
 //! It connects, syncs (sends step 1, answers the server's step 1 with step 2, waits for the
 //! server's step 2), sends one awareness state, then applies every update it receives and, if it
-//! is a writer, edits `Y.Text "content"` at a fixed rate until the run stops.
+//! is a writer, edits `Y.Text "content"` at a fixed rate until the run stops. With `cursor`, a
+//! writer follows each edit with an awareness update that moves its cursor to the end of the
+//! inserted text, as the pad editor does on every keystroke: both frames are written together.
 //!
 //! A counting client (`count_only`) decodes nothing after the handshake and does not even apply
 //! the server's state: it only counts the frames it receives. A counting writer edits its own
@@ -155,6 +157,8 @@ pub struct Spec {
     pub count_only: bool,
     /// Characters inserted by each edit.
     pub chars: usize,
+    /// Each edit is followed by an awareness update moving the writer's cursor.
+    pub cursor: bool,
 }
 
 /// What one client saw.
@@ -181,10 +185,12 @@ pub async fn run(spec: Spec) -> Outcome {
         mut phase,
         count_only,
         chars,
+        cursor,
     } = spec;
     let mut replica = Replica::new(doc, writers, counters.clone());
     replica.count_only = count_only;
     replica.chars = chars.max(1);
+    replica.cursor = cursor;
     let started = Instant::now();
     let connected = tokio::time::timeout(SYNC_TIMEOUT, replica.connect(&url))
         .await
@@ -235,7 +241,8 @@ pub async fn run(spec: Spec) -> Outcome {
             // either counted in `editing` or never sent once the run has left `Run`.
             () = tick(&mut ticker) => match &log {
                 Some(log) if *phase.borrow() == Phase::Run => {
-                    Ok(Action::Send(replica.edit(&mut rng, log)))
+                    let (update, cursor) = replica.edit(&mut rng, log);
+                    Ok(Action::Edit(update, cursor))
                 }
                 _ => Ok(Action::Idle),
             },
@@ -246,6 +253,7 @@ pub async fn run(spec: Spec) -> Outcome {
         };
         let sent = match step {
             Ok(Action::Send(frame)) => send(&mut ws, frame).await,
+            Ok(Action::Edit(update, cursor)) => send_all(&mut ws, [Some(update), cursor]).await,
             Ok(Action::Idle | Action::Synced) => Ok(()),
             Err(failure) => Err(failure),
         };
@@ -314,6 +322,8 @@ enum Action {
     Idle,
     /// Send this frame.
     Send(Bytes),
+    /// Send an edit's update, then its cursor's awareness update if any, in one flush.
+    Edit(Bytes, Option<Bytes>),
     /// The server's step 2 was applied: the replica is synced.
     Synced,
 }
@@ -330,6 +340,10 @@ struct Replica {
     synced: bool,
     /// Characters inserted by each edit.
     chars: usize,
+    /// Each edit also moves this client's cursor (an awareness update).
+    cursor: bool,
+    /// The clock of this client's last awareness state.
+    awareness_clock: u64,
 }
 
 impl Replica {
@@ -344,6 +358,8 @@ impl Replica {
             count_only: false,
             synced: false,
             chars: 4,
+            cursor: false,
+            awareness_clock: 0,
         }
     }
 
@@ -372,10 +388,11 @@ impl Replica {
                     break;
                 }
                 Action::Send(frame) => send(&mut ws, frame).await?,
-                Action::Idle => {}
+                Action::Edit(..) | Action::Idle => {}
             }
         }
-        send(&mut ws, self.awareness()).await?;
+        let state = self.awareness(None);
+        send(&mut ws, state).await?;
         Ok(ws)
     }
 
@@ -458,8 +475,10 @@ impl Replica {
     }
 
     /// Makes one edit and returns the frame that carries it: `chars` ASCII characters inserted
-    /// at a random position, and in one edit out of ten 1–3 characters deleted first.
-    fn edit(&mut self, rng: &mut fastrand::Rng, log: &SendLog) -> Bytes {
+    /// at a random position, and in one edit out of ten 1–3 characters deleted first. With
+    /// `cursor`, also the awareness update that puts this client's cursor just after the
+    /// inserted text.
+    fn edit(&mut self, rng: &mut fastrand::Rng, log: &SendLog) -> (Bytes, Option<Bytes>) {
         let (update, end) = {
             let mut txn = self.doc.transact_mut();
             let len = self.text.len(&txn);
@@ -473,21 +492,38 @@ impl Replica {
             let update = txn.encode_update_v1();
             (update, txn.state_vector().get(&self.client))
         };
+        // The inserted characters took this client's clocks `end - chars..end`: the cursor sits
+        // after the last of them.
+        let cursor = self.cursor.then(|| self.awareness(Some(end - 1)));
         log.record(end, Instant::now());
         self.counters.edits.fetch_add(1, Ordering::Relaxed);
-        protocol::sync_update(&update)
+        (protocol::sync_update(&update), cursor)
     }
 
-    /// One awareness state for this client, as y-protocols encodes it.
-    fn awareness(&self) -> Bytes {
-        let state = format!(
-            r##"{{"user":{{"name":"loadtest {}","color":"#30bced"}}}}"##,
-            self.client.get() % 10_000
+    /// This client's next awareness state, as y-protocols encodes it (one entry, the clock one
+    /// past the previous state's): the user, as the pad editor sets it, and with `cursor` the
+    /// clock of the character the cursor follows, as y-codemirror.next's `cursor` field: an
+    /// empty selection whose anchor and head are the same Yjs relative position (JSON).
+    fn awareness(&mut self, cursor: Option<u32>) -> Bytes {
+        self.awareness_clock += 1;
+        let client = self.client.get();
+        let user = format!(
+            r##""user":{{"name":"loadtest {}","color":"#30bced"}}"##,
+            client % 10_000
         );
-        let mut payload = BytesMut::with_capacity(state.len() + 16);
+        let state = match cursor {
+            None => format!("{{{user}}}"),
+            Some(clock) => {
+                let pos = format!(
+                    r#"{{"type":null,"tname":null,"item":{{"client":{client},"clock":{clock}}},"assoc":0}}"#
+                );
+                format!(r#"{{{user},"cursor":{{"anchor":{pos},"head":{pos}}}}}"#)
+            }
+        };
+        let mut payload = BytesMut::with_capacity(state.len() + 24);
         protocol::put_var_uint(&mut payload, 1);
-        protocol::put_var_uint(&mut payload, self.client.get());
-        protocol::put_var_uint(&mut payload, 1);
+        protocol::put_var_uint(&mut payload, client);
+        protocol::put_var_uint(&mut payload, self.awareness_clock);
         protocol::put_var_bytes(&mut payload, state.as_bytes());
         protocol::awareness(&payload)
     }
@@ -506,4 +542,96 @@ fn ws_config() -> WebSocketConfig {
 
 async fn send(ws: &mut Ws, frame: Bytes) -> Result<(), Failure> {
     ws.send(WsMessage::Binary(frame)).await.map_err(error)
+}
+
+/// Sends frames back to back as a browser does: all written, then one flush, so that they
+/// usually share a TCP segment.
+async fn send_all(
+    ws: &mut Ws,
+    frames: impl IntoIterator<Item = Option<Bytes>>,
+) -> Result<(), Failure> {
+    for frame in frames.into_iter().flatten() {
+        ws.feed(WsMessage::Binary(frame)).await.map_err(error)?;
+    }
+    ws.flush().await.map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry of an awareness frame of one client: (client, clock, state).
+    fn decode_awareness(frame: &Bytes) -> (u64, u64, serde_json::Value) {
+        let Message::Awareness(payload) = protocol::decode(frame).expect("a valid frame") else {
+            panic!("an awareness frame expected");
+        };
+        let mut r = protocol::Reader::new(&payload);
+        assert_eq!(r.var_uint().expect("count"), 1, "one client per update");
+        let client = r.var_uint().expect("client");
+        let clock = r.var_uint().expect("clock");
+        let state = r.var_bytes().expect("state");
+        r.finish().expect("nothing after the entry");
+        let state = serde_json::from_slice(state).expect("the state is JSON");
+        (client, clock, state)
+    }
+
+    #[test]
+    fn each_edit_moves_the_cursor_after_the_inserted_text() {
+        let counters = Arc::new(Counters::default());
+        let mut replica = Replica::new(Doc::new(), Arc::default(), counters.clone());
+        replica.cursor = true;
+        replica.chars = 3;
+        let me = replica.client.get();
+        let log = SendLog::default();
+        let mut rng = fastrand::Rng::with_seed(7);
+
+        let (id, clock, state) = decode_awareness(&replica.awareness(None));
+        assert_eq!((id, clock), (me, 1));
+        assert!(state.get("cursor").is_none(), "{state}");
+        assert!(state["user"]["name"].is_string(), "{state}");
+
+        for expected_clock in 2..=6 {
+            let (update, cursor) = replica.edit(&mut rng, &log);
+            assert!(matches!(protocol::decode(&update), Ok(Message::Update(_))));
+            let (id, clock, state) = decode_awareness(&cursor.expect("a cursor update"));
+            assert_eq!(id, me);
+            assert_eq!(clock, expected_clock, "the clock grows by one an edit");
+            assert!(state["user"]["name"].is_string(), "{state}");
+            let cursor = &state["cursor"];
+            assert_eq!(cursor["anchor"], cursor["head"], "an empty selection");
+            let end = replica.doc.transact().state_vector().get(&replica.client);
+            let pos = &cursor["head"];
+            assert_eq!(pos["item"]["client"], me);
+            assert_eq!(pos["item"]["clock"], end - 1, "the last inserted character");
+            assert_eq!(pos["assoc"], 0);
+            assert!(pos["type"].is_null() && pos["tname"].is_null(), "{pos}");
+        }
+        assert_eq!(counters.edits.load(Ordering::Relaxed), 5);
+
+        // Without --cursor an edit is the update alone.
+        replica.cursor = false;
+        assert!(replica.edit(&mut rng, &log).1.is_none());
+    }
+
+    #[test]
+    fn awareness_frames_are_not_deliveries() {
+        let counters = Arc::new(Counters::default());
+        let writer_doc = Doc::new();
+        let mut writers = Writers::default();
+        let log = writers.add(writer_doc.client_id());
+        let writers = Arc::new(writers);
+        let mut writer = Replica::new(writer_doc, writers.clone(), Arc::default());
+        writer.cursor = true;
+        let mut reader = Replica::new(Doc::new(), writers, counters.clone());
+        reader.synced = true;
+
+        let (update, cursor) = writer.edit(&mut fastrand::Rng::with_seed(1), &log);
+        let cursor = cursor.expect("a cursor update");
+        let frame = |b: Bytes| Some(Ok(WsMessage::Binary(b)));
+        assert!(matches!(reader.receive(frame(cursor)), Ok(Action::Idle)));
+        assert_eq!(counters.delivered.load(Ordering::Relaxed), 0);
+        assert!(matches!(reader.receive(frame(update)), Ok(Action::Idle)));
+        assert_eq!(counters.delivered.load(Ordering::Relaxed), 1);
+        assert_eq!(reader.text(), writer.text());
+    }
 }

@@ -94,6 +94,10 @@ struct Load {
     /// Pause between an author's edits: `400ms` or `0.4s` (bare numbers are milliseconds).
     #[arg(long, value_parser = millis)]
     type_every: Option<Duration>,
+    /// After each edit, the author also moves its cursor: an awareness update sent with the
+    /// edit's update, as an editor does on every keystroke.
+    #[arg(long)]
+    cursor: bool,
     /// Lurkers count frames without decoding them (one core drives many more); latency and
     /// convergence are then measured by the authors.
     #[arg(long)]
@@ -232,6 +236,7 @@ fn plan(common: &Common, load: &Load) -> Result<Plan> {
         plan.connect_rate = v;
     }
     plan.count_readers = load.count_lurkers;
+    plan.cursor = load.cursor;
     Ok(plan)
 }
 
@@ -366,6 +371,23 @@ mod tests {
         assert_eq!((p.docs, p.writers, p.readers, p.chars), (3, 2, 5, 4));
         assert_eq!(p.duration_secs, 7.0);
         assert!((p.rate - 2.5).abs() < 1e-9);
+        assert!(!p.cursor, "off by default");
         p.validate().expect("within bounds");
+    }
+
+    #[test]
+    fn cursor_flag_reaches_the_plan() {
+        let cli = Cli::try_parse_from([
+            "loadtest",
+            "run",
+            "--url",
+            "ws://127.0.0.1:1/ws",
+            "--cursor",
+        ])
+        .expect("valid flags");
+        let Command::Run(args) = cli.command else {
+            panic!("run expected");
+        };
+        assert!(plan(&args.common, &args.load).expect("plan").cursor);
     }
 }

@@ -242,6 +242,7 @@ pub async fn execute(opts: Options) -> Result<RampReport> {
         phase: phase_rx.clone(),
         count_only,
         chars: settings.chars,
+        cursor: false,
     };
     let peak = server.map(Process::sample_peak);
     let cpu_start = server.map(|p| p.cpu_seconds()).transpose()?;

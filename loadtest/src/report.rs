@@ -249,6 +249,9 @@ pub fn table(reports: &[Report]) -> String {
         let dash = || "–".to_string();
         let server = r.server.as_ref();
         let mut notes = Vec::new();
+        if r.plan.get("cursor") == Some(&serde_json::Value::Bool(true)) {
+            notes.push("cursor moves".to_string());
+        }
         if r.connect_failures + r.lost > 0 {
             notes.push(format!(
                 "{} connect failures, {} lost",

@@ -95,6 +95,7 @@ pub async fn execute(opts: Options) -> Result<Report> {
                     phase: phase_rx.clone(),
                     count_only,
                     chars: plan.chars,
+                    cursor: plan.cursor,
                 },
             ));
         }
@@ -380,6 +381,7 @@ fn spawn_storm(
                 phase: phase.clone(),
                 count_only: false,
                 chars: 1,
+                cursor: false,
             })));
         }
         tasks

@@ -60,6 +60,9 @@ pub struct Plan {
     pub chars: usize,
     /// Readers count frames without decoding them (latency is then measured by the writers).
     pub count_readers: bool,
+    /// Each edit is followed by an awareness update moving the writer's cursor, as an editor
+    /// sends on every keystroke.
+    pub cursor: bool,
 }
 
 impl Scenario {
@@ -78,6 +81,7 @@ impl Scenario {
             drain_secs: 3.0,
             chars: 4,
             count_readers: false,
+            cursor: false,
         };
         let a = Plan {
             docs: 20,

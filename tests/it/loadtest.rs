@@ -79,3 +79,45 @@ async fn a_short_run_delivers_every_edit_and_every_pad_converges() {
     assert!(writes >= broadcasts, "{writes} {broadcasts}");
     server.stop().await;
 }
+
+/// With `--cursor`, every edit is followed by an awareness update in the same write: the server
+/// takes both (no connection closed), and the awareness frames it relays count as no delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_run_with_cursor_updates_delivers_every_edit() {
+    let server = TestServer::start().await;
+    let url = format!("ws://{}/ws/{{doc}}", server.addr);
+    let mut plan = Scenario::Custom.preset();
+    plan.docs = 2;
+    plan.writers = 2;
+    plan.readers = 2;
+    plan.rate = 5.0;
+    plan.duration_secs = 2.0;
+    plan.drain_secs = 30.0;
+    plan.cursor = true;
+    plan.validate().expect("plan within bounds");
+    let report = execute(Options {
+        target: Target::parse(&url).expect("loopback URL"),
+        plan,
+        server: None,
+        label: "ardoise".into(),
+        progress: false,
+    })
+    .await
+    .expect("the run completes");
+    assert_eq!(report.synced, 8, "{}", report.human());
+    assert_eq!(
+        (report.connect_failures, report.lost),
+        (0, 0),
+        "{}",
+        report.human()
+    );
+    assert!(report.edits_sent > 0, "{}", report.human());
+    assert_eq!(report.delivered, report.expected, "{}", report.human());
+    assert_eq!(
+        report.expected,
+        report.edits_sent * 3,
+        "each edit reaches the 3 other clients, once"
+    );
+    assert!(report.converged, "{}", report.human());
+    server.stop().await;
+}
