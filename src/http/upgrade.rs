@@ -12,7 +12,7 @@ use axum::http::header::{
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use bytes::BytesMut;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -94,8 +94,10 @@ impl Upgrade {
 /// The TCP socket under an upgraded connection, its connection slot (to give back when the
 /// socket closes) and what the client sent past the handshake that hyper had already read.
 /// `None` if the connection is not one the accept loop made (it always is).
-pub(crate) fn socket(upgraded: Upgraded) -> Option<(TcpStream, Option<Slot>, Bytes)> {
+pub(crate) fn socket(upgraded: Upgraded) -> Option<(TcpStream, Option<Slot>, BytesMut)> {
     let parts = upgraded.downcast::<TokioIo<Counted>>().ok()?;
     let (tcp, slot) = parts.io.into_inner().into_parts();
-    Some((tcp, slot, parts.read_buf))
+    // Copied out: hyper's `read_buf` is a slice of its whole read buffer (kilobytes), which
+    // would otherwise live as long as the connection.
+    Some((tcp, slot, BytesMut::from(&parts.read_buf[..])))
 }

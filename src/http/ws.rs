@@ -68,8 +68,6 @@ pub async fn serve(
         tracing::error!("an upgraded connection without its socket; dropped");
         return;
     };
-    // Copied out: a slice of hyper's whole read buffer would hold kilobytes per connection.
-    let early = BytesMut::from(&early[..]);
     let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (read_half, write_half) = tcp.into_split();
     let socket = Arc::new(Socket(write_half));
