@@ -23,6 +23,11 @@ const OP_PONG: u8 = 0xa;
 /// Longest payload of a control frame (RFC 6455 §5.5).
 const MAX_CONTROL: usize = 125;
 
+/// Most frames one message may be cut into: rate limits count messages and their bytes, so
+/// a stream of empty continuation frames must not be free to send (clients cut messages in a
+/// few frames if at all).
+const MAX_FRAGMENTS: u32 = 1024;
+
 impl Frame {
     /// A binary message (every y-websocket message is one).
     pub fn binary(payload: &[u8]) -> Self {
@@ -146,6 +151,8 @@ pub struct Reader {
     max_message: usize,
     /// A fragmented data message under way: whether it is text, and its payload so far.
     partial: Option<(bool, BytesMut)>,
+    /// Frames of the message under way.
+    fragments: u32,
 }
 
 /// A parsed frame header.
@@ -164,6 +171,7 @@ impl Reader {
         Self {
             max_message,
             partial: None,
+            fragments: 0,
         }
     }
 
@@ -187,12 +195,19 @@ impl Reader {
                 OP_TEXT | OP_BINARY if header.fin => {
                     return Ok(Some(data(header.opcode == OP_TEXT, payload)));
                 }
-                OP_TEXT | OP_BINARY => self.partial = Some((header.opcode == OP_TEXT, payload)),
+                OP_TEXT | OP_BINARY => {
+                    self.partial = Some((header.opcode == OP_TEXT, payload));
+                    self.fragments = 1;
+                }
                 _ => {
                     // A continuation: `header` checked that a message is under way.
                     let Some((text, mut so_far)) = self.partial.take() else {
                         return Err(WireError::Protocol("continuation without a start"));
                     };
+                    self.fragments += 1;
+                    if self.fragments > MAX_FRAGMENTS {
+                        return Err(WireError::Protocol("message cut into too many frames"));
+                    }
                     so_far.unsplit(payload);
                     if header.fin {
                         return Ok(Some(data(text, so_far)));
@@ -401,6 +416,27 @@ mod tests {
         assert_eq!(
             parse_all(&mut Reader::new(100), &client(0x81, b"text")),
             Ok(vec![Message::Text(4)])
+        );
+    }
+
+    #[test]
+    fn empty_fragments_are_bounded() {
+        let mut bytes = client(0x02, b"a");
+        for _ in 0..MAX_FRAGMENTS {
+            bytes.extend(client(0x00, b""));
+        }
+        assert_eq!(
+            parse_all(&mut Reader::new(1 << 20), &bytes),
+            Err(WireError::Protocol("message cut into too many frames"))
+        );
+        let mut ok = client(0x02, b"a");
+        for _ in 0..MAX_FRAGMENTS - 2 {
+            ok.extend(client(0x00, b""));
+        }
+        ok.extend(client(0x80, b"b"));
+        assert_eq!(
+            parse_all(&mut Reader::new(1 << 20), &ok),
+            Ok(vec![Message::Binary(Bytes::from_static(b"ab"))])
         );
     }
 
