@@ -95,6 +95,27 @@ pub struct SledStore {
     last_probe: Mutex<Option<Instant>>,
 }
 
+/// How long an open waits for the directory's lock, which sled's background flusher of a
+/// database just dropped in this process may still hold for a moment (a reopen, a migration).
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens `config`'s database, retrying while its directory's lock is held ([`LOCK_WAIT`]).
+fn open_when_unlocked(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the sled database in the directory `dir`, with a cache of
     /// `cache_bytes`; sled writes it to disk every `flush_every`.
@@ -102,11 +123,11 @@ impl SledStore {
         let every = u64::try_from(flush_every.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes as u64)
-            .flush_every_ms(Some(every))
-            .open()?;
+            .flush_every_ms(Some(every));
+        let db = open_when_unlocked(&config)?;
         let trees = TREES
             .iter()
             .map(|name| db.open_tree(name))
