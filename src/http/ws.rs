@@ -27,7 +27,7 @@ use crate::sync::inbound;
 use crate::sync::outbox::{self, code, Closer, Outbox, OutboxReceiver, Wire};
 use crate::sync::protocol;
 use crate::sync::room::RoomHandle;
-use crate::sync::wire::{Frame, Message, Reader};
+use crate::sync::wire::{Frame, Message, Reader, WireError};
 
 /// How long the writer tries to deliver a close frame before dropping the socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -152,7 +152,13 @@ impl Input {
     /// read. Cancel-safe: bytes read stay in the buffer.
     async fn next(&mut self, idle: Duration) -> Result<Message, Ended> {
         loop {
-            let broken = |e: crate::sync::wire::WireError| Ended::Broken(e.code(), e.to_string());
+            let broken = |e: WireError| {
+                let code = match e {
+                    WireError::TooBig => code::TOO_BIG,
+                    WireError::Protocol(_) => code::PROTOCOL_ERROR,
+                };
+                Ended::Broken(code, e.to_string())
+            };
             if let Some(message) = self.reader.next(&mut self.buf).map_err(broken)? {
                 if self.buf.is_empty() && self.buf.capacity() > IDLE_READ_CAPACITY {
                     self.buf = BytesMut::new();

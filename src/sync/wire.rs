@@ -124,7 +124,7 @@ pub enum Message {
     Close,
 }
 
-/// A frame broke the protocol; the connection must close with [`WireError::code`].
+/// A frame broke the protocol; the connection must close (1009 or 1002).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// A message or frame over the size bound.
@@ -133,16 +133,6 @@ pub enum WireError {
     /// Anything else RFC 6455 forbids.
     #[error("websocket protocol error: {0}")]
     Protocol(&'static str),
-}
-
-impl WireError {
-    /// The close code that answers it.
-    pub fn code(self) -> u16 {
-        match self {
-            WireError::TooBig => super::outbox::code::TOO_BIG,
-            WireError::Protocol(_) => super::outbox::code::PROTOCOL_ERROR,
-        }
-    }
 }
 
 /// Assembles the client's messages from what the socket gave, frame by frame.
