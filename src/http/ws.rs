@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::doc::name::DocName;
+use crate::http::accept::Slot;
 use crate::http::metrics;
 use crate::http::ratelimit::ConnLimit;
 use crate::http::upgrade;
@@ -41,16 +42,21 @@ const IDLE_READ_CAPACITY: usize = 4096;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// The socket's write half, as the outbox writes it at once.
-struct Socket(OwnedWriteHalf);
+/// The socket's write half, as the outbox writes it at once, with the connection's slot.
+struct Socket {
+    /// Dropped first (fields drop in order): the slot is free before the half's drop sends the
+    /// FIN, so a client that sees the end of the stream finds it free.
+    _slot: Option<Slot>,
+    half: OwnedWriteHalf,
+}
 
 impl Wire for Socket {
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
+        self.half.try_write(buf)
     }
 
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.0.try_write_vectored(bufs)
+        self.half.try_write_vectored(bufs)
     }
 }
 
@@ -70,7 +76,10 @@ pub async fn serve(
     };
     let conn: ConnId = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (read_half, write_half) = tcp.into_split();
-    let socket = Arc::new(Socket(write_half));
+    let socket = Arc::new(Socket {
+        _slot: slot,
+        half: write_half,
+    });
     let (outbox, outrx) = outbox::channel_to(
         config.outbound_queue_messages,
         config.outbound_queue_bytes,
@@ -102,8 +111,6 @@ pub async fn serve(
     }
     closer.close(code::NORMAL, "");
     let _ = writer.await;
-    // Given back before the socket closes, so a client that sees the end finds it free.
-    drop(slot);
     tracing::debug!(doc = %name, conn, reason = ?closer.reason(), "connection closed");
 }
 
@@ -327,7 +334,7 @@ async fn write(socket: Arc<Socket>, mut rx: OutboxReceiver, closer: Closer, ping
             biased;
             // A reader that never reads must not pin this task: closing abandons the write.
             _ = closer.closed() => break,
-            drained = drain(&socket.0, &mut rx, &mut mid_frame) => drained,
+            drained = drain(&socket.half, &mut rx, &mut mid_frame) => drained,
         };
         if drained.is_err() {
             closer.close(code::NORMAL, "");
@@ -340,6 +347,6 @@ async fn write(socket: Arc<Socket>, mut rx: OutboxReceiver, closer: Closer, ping
     if let (false, Some(reason)) = (mid_frame, closer.reason()) {
         let close = Frame::close(reason.code, &reason.reason);
         let bufs = rest.into_iter().chain([close.wire().clone()]).collect();
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, write_all(&socket.0, bufs)).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, write_all(&socket.half, bufs)).await;
     }
 }
