@@ -87,6 +87,10 @@ export function linkDialog () {
   input.addEventListener('input', () => showError(null))
   // Escape (the dialog's own "cancel") and every other way out give the editor its focus back.
   dlg.addEventListener('close', () => {
+    // The event is a task queued at the close: after an Escape it may run once the dialog is
+    // open again (Ctrl+K at once, the browser having already put the focus back), and must
+    // not drop that new opening's state and its "Remove link".
+    if (dlg.open) return
     state = null
     const r = restore
     restore = null
