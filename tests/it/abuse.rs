@@ -285,3 +285,67 @@ async fn a_reader_that_never_reads_is_cut_and_memory_stays_bounded() {
     assert!(grown_mib < 256, "server grew by {grown_mib} MiB");
     drop(stuck);
 }
+
+/// Reads one server frame (unmasked): its first byte and its payload.
+async fn server_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    tcp.read_exact(&mut head).await.expect("frame header");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut n = [0u8; 2];
+            tcp.read_exact(&mut n).await.expect("length");
+            usize::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            tcp.read_exact(&mut n).await.expect("length");
+            usize::try_from(u64::from_be_bytes(n)).expect("length fits")
+        }
+        n => usize::from(n),
+    };
+    let mut payload = vec![0u8; len];
+    tcp.read_exact(&mut payload).await.expect("payload");
+    (head[0], payload)
+}
+
+#[tokio::test]
+async fn pings_are_answered_and_fragmented_messages_are_assembled() {
+    use ardoise::sync::protocol::{self, Message};
+    use yrs::updates::encoder::Encode;
+
+    let server = TestServer::start().await;
+    let mut tcp = raw_socket(&server, "frames").await;
+    tokio::time::timeout(PATIENCE, async {
+        tcp.write_all(&masked(0x89, b"hi")).await.expect("ping");
+        // The join's frames may come first.
+        loop {
+            let (first, payload) = server_frame(&mut tcp).await;
+            if first == 0x8a {
+                assert_eq!(payload, b"hi", "a pong echoes the ping");
+                break;
+            }
+            assert_eq!(first, 0x82, "only binary frames before the pong");
+        }
+        // A sync step 1 cut into two frames is one message: the room answers it.
+        let step1 = protocol::sync_step1(&StateVector::default().encode_v1());
+        let (a, b) = step1.split_at(1);
+        tcp.write_all(&masked(0x02, a))
+            .await
+            .expect("first fragment");
+        tcp.write_all(&masked(0x80, b))
+            .await
+            .expect("last fragment");
+        loop {
+            let (first, payload) = server_frame(&mut tcp).await;
+            assert_eq!(first, 0x82);
+            if matches!(
+                protocol::decode(&Bytes::from(payload)),
+                Ok(Message::SyncStep2(_))
+            ) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the server answers in time");
+}
