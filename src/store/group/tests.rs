@@ -32,6 +32,23 @@ fn held_once() -> (
     (hook, entered, release)
 }
 
+/// A committer on `store` held at its first batch, which holds `first`; answers it with that
+/// write's answer and what releases the batch.
+async fn held(
+    store: Arc<dyn Store>,
+    first: DocWrites,
+) -> (
+    Committer,
+    tokio::sync::oneshot::Receiver<Result<u64, StoreError>>,
+    std_mpsc::Sender<()>,
+) {
+    let (hook, mut entered, release) = held_once();
+    let committer = Committer::start(store, hook);
+    let answer = committer.enqueue(first).await.expect("queued");
+    entered.recv().await.expect("held");
+    (committer, answer, release)
+}
+
 fn write(name: &str, update: &str, sync: bool) -> DocWrites {
     DocWrites {
         name: name.to_owned(),
@@ -50,13 +67,7 @@ fn redb(dir: &tempfile::TempDir) -> Arc<RedbStore> {
 async fn writes_queued_meanwhile_go_in_one_batch_each_document_in_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = redb(&dir);
-    let (hook, mut entered, release) = held_once();
-    let committer = Committer::start(store.clone(), hook);
-    let first = committer
-        .enqueue(write("z", "z0", false))
-        .await
-        .expect("queued");
-    entered.recv().await.expect("held");
+    let (committer, first, release) = held(store.clone(), write("z", "z0", false)).await;
     let mut answers = Vec::new();
     for round in 0..3 {
         for doc in 0..10 {
@@ -123,13 +134,7 @@ async fn a_failed_batch_fails_every_writer_in_it_and_the_next_batch_goes_on() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(Failing::new(redb(&dir)));
     store.fail_writes.store(true, Ordering::SeqCst);
-    let (hook, mut entered, release) = held_once();
-    let committer = Committer::start(store.clone(), hook);
-    let first = committer
-        .enqueue(write("z", "z0", false))
-        .await
-        .expect("queued");
-    entered.recv().await.expect("held");
+    let (committer, first, release) = held(store.clone(), write("z", "z0", false)).await;
     let mut answers = Vec::new();
     for doc in 0..5 {
         answers.push(
@@ -155,13 +160,7 @@ async fn a_failed_flush_fails_the_writers_that_asked_for_it_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(Failing::new(redb(&dir)));
     store.fail_flush.store(true, Ordering::SeqCst);
-    let (hook, mut entered, release) = held_once();
-    let committer = Committer::start(store.clone(), hook);
-    let first = committer
-        .enqueue(write("z", "z0", false))
-        .await
-        .expect("queued");
-    entered.recv().await.expect("held");
+    let (committer, first, release) = held(store.clone(), write("z", "z0", false)).await;
     let durable = committer
         .enqueue(write("a", "u", true))
         .await
@@ -198,13 +197,8 @@ async fn a_panicking_engine_fails_its_batch_and_the_thread_goes_on() {
 async fn stop_answers_what_is_queued_then_refuses_writes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = redb(&dir);
-    let (hook, mut entered, release) = held_once();
-    let committer = Arc::new(Committer::start(store.clone(), hook));
-    let first = committer
-        .enqueue(write("a", "a0", false))
-        .await
-        .expect("queued");
-    entered.recv().await.expect("held");
+    let (committer, first, release) = held(store.clone(), write("a", "a0", false)).await;
+    let committer = Arc::new(committer);
     let second = committer
         .enqueue(write("a", "a1", true))
         .await

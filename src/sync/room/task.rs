@@ -577,13 +577,13 @@ impl Room {
         self.flush_at = None;
         self.last_flush = tokio::time::Instant::now();
         self.held = Some(Vec::new());
-        self.persist_updates().await;
+        let wrote = self.persist_updates().await;
         if !self.broken {
             self.flush_awareness();
         }
         let held = self.held.take().unwrap_or_default();
         self.broadcast_all(&held);
-        if !self.broken {
+        if wrote && !self.broken {
             self.checkpoint_if_due().await;
         }
     }
@@ -762,21 +762,21 @@ impl Room {
     /// Persists and broadcasts the document changes applied since the last flush, then
     /// stores a checkpoint if one is due.
     async fn flush_updates(&mut self) {
-        self.persist_updates().await;
-        if !self.broken {
+        if self.persist_updates().await && !self.broken {
             self.checkpoint_if_due().await;
         }
     }
 
     /// Persists the document changes applied since the last flush as one log entry, then
-    /// broadcasts them as one frame.
-    async fn persist_updates(&mut self) {
+    /// broadcasts them as one frame (at the flush's end, during one); answers whether there
+    /// was anything to write.
+    async fn persist_updates(&mut self) -> bool {
         let deltas = std::mem::take(&mut *lock(&self.deltas));
         let since = self.pending_since.take();
         let deltas = core::merge(deltas);
         let mut clients = std::mem::take(&mut self.pending_clients);
         if deltas.is_empty() {
-            return;
+            return false;
         }
         for delta in &deltas {
             if let Ok(update) = Update::decode_v1(delta) {
@@ -792,7 +792,8 @@ impl Room {
                 tracing::error!(doc = %self.parts.name, error = %e, "cannot persist update; closing the room");
                 // Nothing of this batch was broadcast; the next room reloads what storage
                 // holds, and the clients push what it lacks when they reconnect.
-                return self.storage_failed(&e);
+                self.storage_failed(&e);
+                return true;
             }
         }
         if let Some(since) = since {
@@ -810,6 +811,7 @@ impl Room {
                 .stats
                 .broadcast(Instant::now().saturating_duration_since(since));
         }
+        true
     }
 
     /// Extends the lease; if it moved to another node, the room closes without writing.
