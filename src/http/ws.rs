@@ -87,6 +87,7 @@ pub async fn serve(
     );
     let closer = outbox.closer().clone();
     let writer = tokio::spawn(write(socket, outrx, closer.clone(), config.ping_interval()));
+    let mut input = None;
     match hub.join(&name, conn, &outbox, read_only).await {
         Ok(room) => {
             tracing::debug!(doc = %name, conn, "connection joined");
@@ -95,12 +96,12 @@ pub async fn serve(
                 outbox,
                 shown: false,
             };
-            let input = Input {
+            let read_from = input.insert(Input {
                 socket: read_half,
                 buf: early,
                 reader: Reader::new(config.max_message_bytes),
-            };
-            read(input, &room, conn, &closer, &config, &shutdown, notices).await;
+            });
+            read(read_from, &room, conn, &closer, &config, &shutdown, notices).await;
             let _ = room.leave(conn).await;
         }
         Err(HubError::ShuttingDown) => closer.close(code::GOING_AWAY, "server shutting down"),
@@ -111,6 +112,9 @@ pub async fn serve(
     }
     closer.close(code::NORMAL, "");
     let _ = writer.await;
+    if let Some(input) = input {
+        input.discard_unread();
+    }
     tracing::debug!(doc = %name, conn, reason = ?closer.reason(), "connection closed");
 }
 
@@ -154,7 +158,24 @@ enum Ended {
     Broken(u16, String),
 }
 
+/// Most bytes [`Input::discard_unread`] reads before giving up.
+const DISCARD_MAX: usize = 1 << 20;
+
 impl Input {
+    /// Reads and drops what the client sent that was never read, without waiting: closing a
+    /// socket with unread bytes sends a reset, which can destroy the close frame before the
+    /// client reads it (a flooding client cut by its rate limit).
+    fn discard_unread(self) {
+        let mut scratch = vec![0u8; 16 * 1024];
+        let mut read = 0;
+        while read < DISCARD_MAX {
+            match self.socket.try_read(&mut scratch) {
+                Ok(n) if n > 0 => read += n,
+                _ => break,
+            }
+        }
+    }
+
     /// Takes the next message, reading the socket as needed; bounded by the idle timeout per
     /// read. Cancel-safe: bytes read stay in the buffer.
     async fn next(&mut self, idle: Duration) -> Result<Message, Ended> {
@@ -189,7 +210,7 @@ impl Input {
 /// the connection is closed from elsewhere; every exit sets the close reason. Forwards the
 /// operator's notices meanwhile.
 async fn read(
-    mut input: Input,
+    input: &mut Input,
     room: &RoomHandle,
     conn: ConnId,
     closer: &Closer,
