@@ -37,8 +37,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-    TableHandle, WriteTransaction,
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, TableHandle, WriteTransaction,
 };
 
 use super::journal::{self, Journal, Op};
@@ -273,10 +273,23 @@ fn apply(tx: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
 /// A write transaction that records its effects for the journal.
 pub(super) struct Writer<'t> {
     tx: &'t WriteTransaction,
+    /// Tables opened so far, by their index in [`TABLES`], kept open until the transaction
+    /// ends: opening and closing a table costs a table-tree lookup and a root update each
+    /// time, several times per write otherwise (a batch of room flushes puts in the same
+    /// three tables over and over).
+    tables: Vec<Option<Table<'t, &'static [u8], &'static [u8]>>>,
     ops: Vec<Op>,
 }
 
-impl Writer<'_> {
+impl<'t> Writer<'t> {
+    fn new(tx: &'t WriteTransaction) -> Self {
+        Self {
+            tx,
+            tables: Vec::new(),
+            ops: Vec::new(),
+        }
+    }
+
     fn id(table: Bytes) -> u8 {
         // Every table the store writes is in TABLES.
         TABLES
@@ -285,20 +298,36 @@ impl Writer<'_> {
             .map_or(u8::MAX, |i| i as u8)
     }
 
+    /// `table`, opened in this transaction at its first use.
+    fn table(
+        &mut self,
+        table: Bytes,
+    ) -> Result<&mut Table<'t, &'static [u8], &'static [u8]>, StoreError> {
+        let id = usize::from(Self::id(table));
+        if self.tables.len() <= id {
+            self.tables.resize_with(id + 1, || None);
+        }
+        let slot = &mut self.tables[id];
+        Ok(match slot {
+            Some(open) => open,
+            None => slot.insert(self.tx.open_table(table)?),
+        })
+    }
+
+    /// The effects recorded, closing every table (a transaction commits only once none is open).
+    fn finish(self) -> Vec<Op> {
+        self.ops
+    }
+
     /// The value of `key` in `table`.
-    fn get(&self, table: Bytes, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tx
-            .open_table(table)?
-            .get(key)?
-            .map(|v| v.value().to_vec()))
+    fn get(&mut self, table: Bytes, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.table(table)?.get(key)?.map(|v| v.value().to_vec()))
     }
 
     /// Whether `table` has a key from `from` (inclusive) to `to` (exclusive).
-    fn any_in(&self, table: Bytes, from: &[u8], to: &[u8]) -> Result<bool, StoreError> {
+    fn any_in(&mut self, table: Bytes, from: &[u8], to: &[u8]) -> Result<bool, StoreError> {
         Ok(self
-            .tx
-            .open_table(table)?
+            .table(table)?
             .range::<&[u8]>(from..to)?
             .next()
             .is_some())
@@ -306,7 +335,7 @@ impl Writer<'_> {
 
     /// Sets `table[key]` to `value`.
     fn put(&mut self, table: Bytes, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tx.open_table(table)?.insert(key, value)?;
+        self.table(table)?.insert(key, value)?;
         self.ops.push(Op::Put {
             table: Self::id(table),
             key: key.to_vec(),
@@ -317,11 +346,7 @@ impl Writer<'_> {
 
     /// Removes `key` from `table`; returns its value.
     fn remove(&mut self, table: Bytes, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let old = self
-            .tx
-            .open_table(table)?
-            .remove(key)?
-            .map(|v| v.value().to_vec());
+        let old = self.table(table)?.remove(key)?.map(|v| v.value().to_vec());
         if old.is_some() {
             self.ops.push(Op::Remove {
                 table: Self::id(table),
@@ -367,7 +392,7 @@ impl Writer<'_> {
     }
 
     /// The database's last sequence number.
-    fn last_seq(&self) -> Result<u64, StoreError> {
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
         Ok(self
             .get(COUNTERS, SEQ)?
             .and_then(|v| counter_of(&v))
@@ -401,8 +426,7 @@ impl Writer<'_> {
         from: &[u8],
         to: Bound<&[u8]>,
     ) -> Result<(), StoreError> {
-        self.tx
-            .open_table(table)?
+        self.table(table)?
             .retain_in::<&[u8], _>((Bound::Included(from), to), |_, _| false)?;
         self.ops.push(Op::RemoveRange {
             table: Self::id(table),
@@ -511,13 +535,10 @@ impl Shared {
     ) -> Result<T, StoreError> {
         let mut tx = db.begin_write()?;
         tx.set_durability(Durability::None)?;
-        let mut writer = Writer {
-            tx: &tx,
-            ops: Vec::new(),
-        };
+        let mut writer = Writer::new(&tx);
         // On an error the transaction is dropped, which aborts it.
         let out = f(&mut writer)?;
-        let ops = writer.ops;
+        let ops = writer.finish();
         let mut journal = lock(&self.journal);
         let start = journal.len();
         journal.append(&ops)?;
