@@ -141,6 +141,7 @@ impl Server {
         }
         .spawn(self.config.sweep_interval(), token.clone());
         let migration = store::migrate::spawn(self.store.clone(), token.clone());
+        let renewal = sync::hub::spawn_lease_renewal(hub.clone(), token.clone());
         let mut metrics = http::metrics::Metrics::default();
         metrics.register_rooms(hub.room_stats());
         if let Some(node) = hub.node() {
@@ -216,6 +217,9 @@ impl Server {
         }
         if announcer.await.is_err() {
             tracing::error!("the node report task panicked");
+        }
+        if renewal.await.is_err() {
+            tracing::error!("the lease renewal task panicked");
         }
         hub.wait_stopped().await;
         connections.close();

@@ -224,7 +224,11 @@ fn a_lease_holder_writes_renews_and_releases<E: Engine>() {
     store.put_meta("d", b"m", None).expect("meta");
     let seq = store.append("d", &entries(&[b"u"])).expect("append");
     store.checkpoint("d", b"s", seq).expect("checkpoint");
-    store.renew_lease(&lease, ttl).expect("renews");
+    assert_eq!(
+        store.renew_leases("n1", ttl).expect("renews"),
+        Vec::<super::Lease>::new(),
+        "nothing lost"
+    );
     store.delete("d", None).expect("delete");
     store.release_lease(&lease).expect("releases");
     assert_eq!(store.lease_holder("d").expect("reads"), None);

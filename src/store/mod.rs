@@ -503,10 +503,17 @@ pub trait Store: Send + Sync + 'static {
             epoch: 1,
         }))
     }
-    /// Extends `lease` to `ttl` from now; [`StoreError::LeaseLost`] if it moved on.
-    fn renew_lease(&self, lease: &Lease, ttl: std::time::Duration) -> Result<(), StoreError> {
-        let _ = (lease, ttl);
-        Ok(())
+    /// Extends, to `ttl` from now and in one statement, every lease this store took for
+    /// `owner` and has not released; answers the leases that moved on to another node (their
+    /// documents' writes are refused from then on). One call renews a whole node's leases: a
+    /// room never wakes up to renew its own. Single-node engines hold no lease.
+    fn renew_leases(
+        &self,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Vec<Lease>, StoreError> {
+        let _ = (owner, ttl);
+        Ok(Vec::new())
     }
     /// Gives `lease` up (it expires now, so another node may take it at once); nothing if it
     /// moved on already.

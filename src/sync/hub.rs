@@ -4,9 +4,12 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -104,6 +107,30 @@ impl Hub {
     /// What the rooms count (updates, bytes, broadcast delay).
     pub fn room_stats(&self) -> &Arc<RoomStats> {
         &self.stats
+    }
+
+    /// Renews every lease this node holds in one storage call and closes the rooms whose
+    /// lease moved on to another node; nothing for a server alone on its database.
+    pub async fn renew_leases(&self) -> Result<(), StoreError> {
+        let Some(node) = &self.node else {
+            return Ok(());
+        };
+        let (store, owner, ttl) = (self.store.clone(), node.id.clone(), self.settings.lease);
+        let lost = tokio::task::spawn_blocking(move || store.renew_leases(&owner, ttl))
+            .await
+            .unwrap_or(Err(StoreError::Panicked))?;
+        for lease in lost {
+            let Ok(name) = DocName::parse(&lease.name) else {
+                continue;
+            };
+            // Cloned out: no map entry is held across the send.
+            let room = self.rooms.get(&name).map(|r| r.clone());
+            if let Some(room) = room {
+                // A room that closed meanwhile has nothing left to close.
+                let _ = room.lease_lost(lease).await;
+            }
+        }
+        Ok(())
     }
 
     /// The live room of `name`, started if there is none.
@@ -463,4 +490,39 @@ impl Hub {
         // The rooms' last writes are answered: the store's final flush may follow.
         self.committer.stop().await;
     }
+}
+
+/// Renews this node's leases every third of their length until `shutdown` (two renewals may
+/// fail, a slow database, before a lease expires); does nothing for a server alone on its
+/// database. One statement a round for the whole node, so a quiet room has no timer of its
+/// own. Failures are logged once per run of them and retried at the next round: meanwhile
+/// storage refuses this node's writes of any document another node took over.
+pub fn spawn_lease_renewal(hub: Arc<Hub>, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if hub.node.is_none() {
+            return;
+        }
+        let every = (hub.settings.lease / 3).max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            match hub.renew_leases().await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("document leases renewed again");
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "cannot renew this node's document leases");
+                }
+                Err(_) => {}
+            }
+        }
+    })
 }

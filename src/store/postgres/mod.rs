@@ -6,7 +6,7 @@
 //! "cannot start a runtime from within a runtime". Every write is one transaction, durable
 //! when it commits; the pool reconnects by itself after PostgreSQL comes back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -54,6 +54,9 @@ pub struct PostgresStore {
     /// The leases taken through this store: document → (owner, epoch), checked by every
     /// write of the document. Locked only to copy an entry out, never across an `.await`.
     held: Mutex<HashMap<String, (String, i64)>>,
+    /// Held by a renewal of every lease from its copy of `held` to its end, and by a release
+    /// around its statement: a lease released meanwhile is never extended again after it.
+    renewing: Mutex<()>,
 }
 
 /// A call's parameters, as tokio-postgres takes them.
@@ -129,6 +132,7 @@ impl PostgresStore {
             errors: AtomicU64::new(0),
             last_probe: Mutex::new(None),
             held: Mutex::new(HashMap::new()),
+            renewing: Mutex::new(()),
         };
         store.run(|mut c| async move { schema::migrate(&mut c).await })?;
         let count = store.run(|c| async move {
@@ -1217,29 +1221,51 @@ impl Store for PostgresStore {
         }
     }
 
-    fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<(), StoreError> {
-        let (name, owner, epoch, ms) = (
-            lease.name.clone(),
-            lease.owner.clone(),
-            num(lease.epoch),
-            millis(ttl),
-        );
-        let renewed = self.run(move |c| async move {
+    fn renew_leases(&self, owner: &str, ttl: Duration) -> Result<Vec<Lease>, StoreError> {
+        let _renewing = self.renewing.lock().unwrap_or_else(PoisonError::into_inner);
+        let (names, epochs): (Vec<String>, Vec<i64>) = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, (who, _))| who == owner)
+            .map(|(name, (_, epoch))| (name.clone(), *epoch))
+            .unzip();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (who, ms, asked, epochs_held) =
+            (owner.to_owned(), millis(ttl), names.clone(), epochs.clone());
+        let renewed: HashSet<String> = self.run(move |c| async move {
             let statement = c
                 .prepare_cached(
-                    "UPDATE leases SET expires = now() + $4 * interval '1 millisecond'
-                     WHERE name = $1 AND owner = $2 AND epoch = $3",
+                    "UPDATE leases SET expires = now() + $3 * interval '1 millisecond'
+                     FROM unnest($1::text[], $2::bigint[]) AS ours (name, epoch)
+                     WHERE leases.name = ours.name AND leases.epoch = ours.epoch
+                         AND leases.owner = $4
+                     RETURNING leases.name",
                 )
                 .await?;
-            Ok(c.execute(&statement, &[&name, &owner, &epoch, &ms]).await?)
+            c.query(&statement, &[&asked, &epochs, &ms, &who])
+                .await?
+                .iter()
+                .map(|row| Ok(row.try_get::<_, String>(0)?))
+                .collect()
         })?;
-        if renewed == 0 {
-            return Err(StoreError::LeaseLost(lease.name.clone()));
-        }
-        Ok(())
+        Ok(names
+            .into_iter()
+            .zip(epochs_held)
+            .filter(|(name, _)| !renewed.contains(name))
+            .map(|(name, epoch)| Lease {
+                name,
+                owner: owner.to_owned(),
+                epoch: seq_of(epoch),
+            })
+            .collect())
     }
 
     fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        let _renewing = self.renewing.lock().unwrap_or_else(PoisonError::into_inner);
         {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
             let ours = (lease.owner.clone(), num(lease.epoch));
@@ -1486,13 +1512,48 @@ mod tests {
         );
         // Another document is free.
         granted(b.take_lease("e", "b", "http://b", LONG).expect("takes"));
-        a.renew_lease(&lease, LONG).expect("renews");
+        assert!(a.renew_leases("a", LONG).expect("renews").is_empty());
+        assert!(b.renew_leases("b", LONG).expect("renews").is_empty());
         a.release_lease(&lease).expect("releases");
         assert_eq!(b.lease_holder("d").expect("reads"), None);
         let next = granted(b.take_lease("d", "b", "http://b", LONG).expect("takes"));
         assert_eq!(
             next.epoch, 2,
             "a takeover after a release moves the epoch on"
+        );
+    }
+
+    #[test]
+    fn one_renewal_extends_every_lease_of_its_node_but_not_a_released_one() {
+        let (a, b) = two_nodes();
+        // Zero-length leases have expired by the next statement: only the renewal keeps them.
+        granted(
+            a.take_lease("d", "a", "http://a", Duration::ZERO)
+                .expect("takes"),
+        );
+        granted(
+            a.take_lease("e", "a", "http://a", Duration::ZERO)
+                .expect("takes"),
+        );
+        let f = granted(a.take_lease("f", "a", "http://a", LONG).expect("takes"));
+        a.release_lease(&f).expect("releases");
+        assert!(a.renew_leases("a", LONG).expect("renews").is_empty());
+        for name in ["d", "e"] {
+            assert!(
+                matches!(
+                    b.take_lease(name, "b", "http://b", LONG).expect("asks"),
+                    Grant::HeldBy(_)
+                ),
+                "{name} renewed"
+            );
+        }
+        granted(
+            b.take_lease("f", "b", "http://b", LONG)
+                .expect("a released lease stays free"),
+        );
+        assert!(
+            b.renew_leases("a", LONG).expect("renews").is_empty(),
+            "a store renews only the leases it took"
         );
     }
 
@@ -1525,7 +1586,11 @@ mod tests {
         lost(a.forget("d", seq, b"s").map(|_| ()));
         lost(a.put_authors("d", &[(1, "x")]));
         lost(a.delete("d", None));
-        lost(a.renew_lease(&stale, LONG));
+        assert_eq!(
+            a.renew_leases("a", LONG).expect("renews"),
+            vec![stale.clone()],
+            "a renewal tells a of the lease it lost"
+        );
         // Nothing of the stale holder landed; the new holder writes.
         let stored = b.load("d").expect("loads");
         assert_eq!(stored.meta.as_deref(), Some(&b"m"[..]));

@@ -30,7 +30,7 @@ use crate::doc::history::{EntryInfo, Origin};
 use crate::doc::meta::{DocMeta, NewDoc};
 use crate::doc::name::DocName;
 use crate::doc::secret::CreatorHash;
-use crate::store::Store;
+use crate::store::{Lease, Store};
 use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
@@ -107,6 +107,12 @@ pub(in crate::sync) enum Command {
         replacement: Replacement,
         /// Answered once the replacement is persisted and broadcast.
         reply: oneshot::Sender<Result<Restored, RoomError>>,
+    },
+    /// The node's renewal found that `lease` moved on to another node: if it is still the
+    /// room's, the room closes without writing and its clients reconnect (to that node).
+    LeaseLost {
+        /// The lost lease.
+        lease: Lease,
     },
     /// A validated message from a subscribed connection.
     Inbound {
@@ -295,6 +301,11 @@ impl RoomHandle {
             received,
         })
         .await
+    }
+
+    /// Tells the room that the node's renewal lost `lease` (see [`Command::LeaseLost`]).
+    pub async fn lease_lost(&self, lease: Lease) -> Result<(), RoomError> {
+        self.send(Command::LeaseLost { lease }).await
     }
 
     /// Sends a command, waiting while the room's queue is full (backpressure on the reader).

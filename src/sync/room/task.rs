@@ -227,15 +227,6 @@ impl Room {
         let shutdown = self.parts.shutdown.clone();
         let mut sweep = tokio::time::interval(settings.awareness_timeout / 3);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // Renewed every third of its length: two renewals may fail (a slow database) before
-        // it expires. A room without a lease (a server alone on its store) has no such timer:
-        // thousands of quiet rooms must not wake up for nothing.
-        let every = settings.lease / 3;
-        let mut renew = self.lease.is_some().then(|| {
-            let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            renew
-        });
         let mut empty_since = Some(tokio::time::Instant::now());
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
@@ -267,12 +258,6 @@ impl Room {
                     let expired = self.awareness.expire(Instant::now(), settings.awareness_timeout);
                     self.awareness_dirty.extend(expired);
                 }
-                _ = async {
-                    match renew.as_mut() {
-                        Some(renew) => renew.tick().await,
-                        None => std::future::pending().await,
-                    }
-                } => self.renew().await,
                 _ = grace_over => {
                     // Persist first; a join that arrived meanwhile keeps the room loaded.
                     self.flush().await;
@@ -433,6 +418,7 @@ impl Room {
             Command::Replace { replacement, reply } => {
                 gathered.replacements.push((replacement, reply))
             }
+            Command::LeaseLost { lease } => self.lease_lost(&lease),
             Command::Inbound {
                 conn,
                 msg,
@@ -814,24 +800,13 @@ impl Room {
         true
     }
 
-    /// Extends the lease; if it moved to another node, the room closes without writing.
-    /// Another failure (the database unreachable) is retried at the next renewal: meanwhile
-    /// storage refuses this node's writes once another node has taken the lease over.
-    async fn renew(&mut self) {
-        let Some(lease) = self.lease.clone() else {
-            return;
-        };
-        let store = self.parts.store.clone();
-        let ttl = self.parts.settings.lease;
-        match blocking(move || store.renew_lease(&lease, ttl)).await {
-            Ok(()) => {}
-            Err(e @ StoreError::LeaseLost(_)) => {
-                tracing::warn!(doc = %self.parts.name, error = %e, "lease lost; closing the room");
-                self.storage_failed(&e);
-            }
-            Err(e) => {
-                tracing::warn!(doc = %self.parts.name, error = %e, "cannot renew the document's lease")
-            }
+    /// Closes the room without writing if `lost` is its lease (the node's renewal found it
+    /// taken over); a lease of an earlier room of the document is nothing to this one.
+    fn lease_lost(&mut self, lost: &Lease) {
+        if self.lease.as_ref() == Some(lost) && !self.broken {
+            let e = StoreError::LeaseLost(lost.name.clone());
+            tracing::warn!(doc = %self.parts.name, error = %e, "lease lost; closing the room");
+            self.storage_failed(&e);
         }
     }
 

@@ -544,6 +544,45 @@ async fn a_room_whose_lease_moved_closes_its_clients_with_1012_and_writes_nothin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_s_renewal_closes_a_quiet_room_whose_lease_moved_and_keeps_the_others() {
+    let (a_store, b_store) = crate::store::postgres_pair_for_tests();
+    let a_store = Arc::new(a_store);
+    let a = node(a_store.clone(), "a");
+    let b = node(Arc::new(b_store), "b");
+    let moved = DocName::parse("moved").expect("name");
+    let kept = DocName::parse("kept").expect("name");
+    let mut outboxes = Vec::new();
+    for (conn, name) in [(1, &moved), (2, &kept)] {
+        a.open(name, Some(kept_pad())).await.expect("created on a");
+        let (outbox, rx) = outbox::channel(64, 1 << 20);
+        a.join(name, conn, &outbox, false)
+            .await
+            .expect("joins on a");
+        outboxes.push((outbox, rx));
+    }
+    // a's leases lapse (as if its renewals were late); b takes one document over.
+    a_store.expire_leases_for_tests();
+    let (on_b, _on_b_rx) = outbox::channel(64, 1 << 20);
+    b.join(&moved, 1, &on_b, false)
+        .await
+        .expect("b takes it over");
+
+    a.renew_leases().await.expect("renews");
+    let closed = tokio::time::timeout(Duration::from_secs(10), outboxes[0].0.closer().closed())
+        .await
+        .expect("the room of the moved document closes, though nobody wrote");
+    assert_eq!(closed.code, code::SERVICE_RESTART);
+    assert!(
+        b.join(&kept, 2, &on_b, false).await.is_err(),
+        "the other lease was renewed: still a's"
+    );
+    assert!(
+        outboxes[1].0.closer().reason().is_none(),
+        "its room stays open"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_shutting_down_releases_its_leases_so_another_serves_at_once() {
     let (a_store, b_store) = crate::store::postgres_pair_for_tests();
     let config = Config::load_from(["ardoise", "--node-id", "a"]).expect("config");
