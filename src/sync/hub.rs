@@ -123,11 +123,13 @@ impl Hub {
             let Ok(name) = DocName::parse(&lease.name) else {
                 continue;
             };
-            // Cloned out: no map entry is held across the send.
-            let room = self.rooms.get(&name).map(|r| r.clone());
-            if let Some(room) = room {
-                // A room that closed meanwhile has nothing left to close.
-                let _ = room.lease_lost(lease).await;
+            if let Some(room) = self.rooms.get(&name).map(|r| r.clone()) {
+                // Told from a task of its own: a room whose queue is full (busy writing) must
+                // not hold back the next renewal of every other lease. A room that closed
+                // meanwhile has nothing left to close.
+                tokio::spawn(async move {
+                    let _ = room.lease_lost(lease).await;
+                });
             }
         }
         Ok(())
