@@ -2,6 +2,7 @@
 //! the server's suite, call [`run::execute`] and [`ramp::execute`].
 
 pub mod client;
+pub mod floor;
 pub mod proc;
 pub mod ramp;
 pub mod report;

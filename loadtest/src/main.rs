@@ -36,12 +36,42 @@ enum Command {
     CreateStorm(StormArgs),
     /// Holds idle connections over pads and reports the server's memory per connection.
     Connect(ConnectArgs),
+    /// No server: what one small write per delivery costs the kernel on loopback (the writing
+    /// thread's CPU per 1,000 writes), the floor of a server that sends each delivery alone.
+    Floor(FloorArgs),
     /// Prints a Markdown table of JSON reports written with `--json`.
     Table {
         /// Report files, in the order of the rows.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// `floor`'s flags; the defaults are scenario 8's deliveries (9,000 connections, 43,500 frames
+/// of about 40 bytes a second).
+#[derive(Debug, Args)]
+struct FloorArgs {
+    /// Connection pairs.
+    #[arg(long, default_value_t = 9000)]
+    conns: usize,
+    /// Writes a second, over all connections.
+    #[arg(long, default_value_t = 43_500)]
+    rate: u64,
+    /// Bytes per write.
+    #[arg(long, default_value_t = 40)]
+    bytes: usize,
+    /// Seconds of writing.
+    #[arg(long, default_value_t = 20.0)]
+    secs: f64,
+    /// Core of the writing thread.
+    #[arg(long, default_value_t = 0)]
+    writer_core: usize,
+    /// Core of the reading thread.
+    #[arg(long, default_value_t = 1)]
+    reader_core: usize,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What every mode takes.
@@ -165,6 +195,26 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Table { files } => table(&files),
+        Command::Floor(args) => {
+            anyhow::ensure!(
+                args.secs.is_finite() && args.secs > 0.0,
+                "--secs must be positive"
+            );
+            let floor = loadtest::floor::measure(&loadtest::floor::Options {
+                conns: args.conns,
+                rate: args.rate,
+                bytes: args.bytes,
+                duration: std::time::Duration::from_secs_f64(args.secs),
+                writer_core: args.writer_core,
+                reader_core: args.reader_core,
+            })?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&floor)?);
+            } else {
+                print!("{}", floor.human());
+            }
+            Ok(())
+        }
         Command::Run(args) => {
             let plan = plan(&args.common, &args.load)?;
             execute(&args.common, plan)
