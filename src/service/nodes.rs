@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::service::admission::AdmissionHandle;
 use crate::store::{NodeReport, SeenNode, Store, StoreError};
 use crate::sync::node::Node;
+use crate::sync::periodic;
 
 /// How stale a report may be, in lease lengths, before its node is shown as not answering: a
 /// node reports every third of a lease, so this misses several reports in a row.
@@ -140,35 +140,23 @@ pub fn spawn(
         let Some(id) = reporter.id().map(str::to_owned) else {
             return;
         };
-        let mut ticks = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
-        // A late report is just late: never a burst of catch-up writes after a stall.
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = ticks.tick() => {}
-            }
+        let every = (lease / 3).max(Duration::from_millis(100));
+        let messages = (
+            "could not write this node's report for the admin page",
+            "node report written again",
+        );
+        let report = || {
             let report = reporter.now();
             let store = store.clone();
             // Bounded: every PostgreSQL call gives up after its own timeout.
-            let result = tokio::task::spawn_blocking(move || store.announce(&report))
-                .await
-                .unwrap_or(Err(StoreError::Panicked));
-            match result {
-                Ok(()) if failing => {
-                    failing = false;
-                    tracing::info!("node report written again");
-                }
-                Ok(()) => {}
-                // Logged once per run of failures: an outage fails every report alike.
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(error = %e, "could not write this node's report for the admin page");
-                }
-                Err(_) => {}
+            async move {
+                tokio::task::spawn_blocking(move || store.announce(&report))
+                    .await
+                    .unwrap_or(Err(StoreError::Panicked))
             }
-        }
+        };
+        let now = tokio::time::Instant::now();
+        periodic::every(now, every, &shutdown, messages, report).await;
         let result = tokio::task::spawn_blocking(move || store.withdraw(&id))
             .await
             .unwrap_or(Err(StoreError::Panicked));

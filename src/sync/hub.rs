@@ -9,7 +9,6 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -24,6 +23,7 @@ use crate::sync::awareness::ConnId;
 use crate::sync::clock::Clock;
 use crate::sync::node::Node;
 use crate::sync::outbox::Outbox;
+use crate::sync::periodic;
 use crate::sync::room::{
     self, Applied, DeleteIf, Replacement, Restored, RoomError, RoomHandle, RoomParts, RoomSettings,
     Unregister,
@@ -505,26 +505,11 @@ pub fn spawn_lease_renewal(hub: Arc<Hub>, shutdown: CancellationToken) -> JoinHa
             return;
         }
         let every = (hub.settings.lease / 3).max(Duration::from_millis(100));
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = ticks.tick() => {}
-            }
-            match hub.renew_leases().await {
-                Ok(()) if failing => {
-                    failing = false;
-                    tracing::info!("document leases renewed again");
-                }
-                Ok(()) => {}
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(error = %e, "cannot renew this node's document leases");
-                }
-                Err(_) => {}
-            }
-        }
+        let messages = (
+            "cannot renew this node's document leases",
+            "document leases renewed again",
+        );
+        let first = tokio::time::Instant::now() + every;
+        periodic::every(first, every, &shutdown, messages, || hub.renew_leases()).await;
     })
 }

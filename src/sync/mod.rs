@@ -8,6 +8,7 @@ pub mod hub;
 pub mod inbound;
 pub mod node;
 pub mod outbox;
+pub mod periodic;
 pub mod room;
 pub mod roomstats;
 pub mod wire;
