@@ -473,6 +473,13 @@ mod tests {
         room: Mutex<usize>,
     }
 
+    /// A socket that takes `room` bytes before it is full.
+    fn socket_with_room(room: usize) -> Arc<Socket> {
+        let socket = Arc::new(Socket::default());
+        *socket.room.lock().expect("room") = room;
+        socket
+    }
+
     impl Wire for Socket {
         fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
             let mut room = self.room.lock().expect("room");
@@ -496,8 +503,7 @@ mod tests {
 
     #[test]
     fn an_idle_connection_is_written_at_once_and_a_full_one_queues_in_order() {
-        let socket = Arc::new(Socket::default());
-        *socket.room.lock().expect("room") = 100;
+        let socket = socket_with_room(100);
         let (out, mut rx) = channel_to(64, 1 << 20, socket.clone());
         let a = frame(&[1; 40]);
         out.push(&a).expect("written");
@@ -523,8 +529,7 @@ mod tests {
 
     #[test]
     fn frames_pushed_together_go_in_one_write_or_queue_whole_after_a_partial_one() {
-        let socket = Arc::new(Socket::default());
-        *socket.room.lock().expect("room") = 1000;
+        let socket = socket_with_room(1000);
         let (out, mut rx) = channel_to(64, 1 << 20, socket.clone());
         let (a, b) = (frame(&[1; 10]), frame(&[2; 20]));
         out.push_all(&[a.clone(), b.clone()]).expect("written");
@@ -547,15 +552,14 @@ mod tests {
 
     #[test]
     fn a_close_finishes_a_half_written_frame_and_stops_everything_else() {
-        let socket = Arc::new(Socket::default());
-        *socket.room.lock().expect("room") = 10;
+        let socket = socket_with_room(10);
         let (out, mut rx) = channel_to(64, 1 << 20, socket.clone());
         let big = frame(&[5; 30]);
         out.push(&big).expect("in part");
         out.push(&frame(b"next")).expect("queued");
         assert_eq!(rx.close(), Some(big.wire().slice(10..)));
         assert_eq!(out.push(&frame(b"late")), Err(Overflow));
-        let (out, mut rx) = channel_to(64, 1 << 20, Arc::new(Socket::default()));
+        let (out, mut rx) = channel_to(64, 1 << 20, socket_with_room(0));
         out.push(&frame(b"whole")).expect("queued: no room at all");
         assert_eq!(rx.close(), None, "nothing of it went out");
     }
