@@ -97,13 +97,6 @@ impl Journal {
         Ok(())
     }
 
-    /// Cuts the journal back to its first `len` bytes (a record whose commit failed).
-    pub(super) fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file.set_len(len)?;
-        self.len = len;
-        Ok(())
-    }
-
     /// Empties the journal: a durable commit covers everything in it.
     pub(super) fn clear(&mut self) -> io::Result<()> {
         self.file.set_len(0)?;

@@ -17,14 +17,19 @@
 //! like a checkpoint at 0 until the first checkpoint replaces it. A write is one transaction, so the metadata and the index never
 //! disagree; the document count is the `meta` table's length, which redb keeps.
 //!
-//! Commits are not durable when they return (redb's `Durability::None`); each one's effects
-//! are first appended to the journal (`journal.rs`), so a killed process loses none of them.
-//! Every flush interval the journal file is synced, from a second handle and without any lock,
-//! so a power loss loses at most that interval while writes go on. A durable redb commit, which
-//! holds redb's only write transaction while the disk syncs (a second or more on a busy disk,
-//! and every room's append waits behind it), is made only to empty the journal: once the store
-//! has been quiet for [`QUIET_BEFORE_COMMIT`], or once the journal passes [`JOURNAL_MAX`], and
-//! by [`Store::flush`].
+//! A write returns once its effects are appended to the journal (`journal.rs`), so a killed
+//! process loses none of them; it goes into one write transaction left open for the writes
+//! after it, which is committed (not durably: redb's `Durability::None`) once per flush
+//! interval, before any read (a read sees every write that returned) and past
+//! [`OPEN_MAX_BYTES`]. A commit per write cost about as much as the B-tree inserts themselves
+//! (BENCHMARKS.md, issue 23); a write that fails or panics inside the open transaction takes
+//! the earlier uncommitted writes with it, so the store then reopens, which replays them from
+//! the journal. Every flush interval the journal file is synced, from a second handle and
+//! without any lock, so a power loss loses at most that interval while writes go on. A
+//! durable redb commit, which holds redb's only write transaction while the disk syncs (a
+//! second or more on a busy disk, and every room's append waits behind it), is made only to
+//! empty the journal: once the store has been quiet for [`QUIET_BEFORE_COMMIT`], or once the
+//! journal passes [`JOURNAL_MAX`], and by [`Store::flush`].
 //! After an I/O error (a full disk) redb refuses every call until it is reopened: the store
 //! then refuses calls too, and reopens the database (replaying the journal) with a growing
 //! delay until it works again.
@@ -91,7 +96,7 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 /// storage is back within this.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// How long no write may have been committed before the background thread makes a durable
+/// How long no write may have been made before the background thread makes a durable
 /// redb commit (which stalls writes while it syncs): an idle server, not a typing one.
 const QUIET_BEFORE_COMMIT: Duration = Duration::from_secs(30);
 
@@ -99,7 +104,11 @@ const QUIET_BEFORE_COMMIT: Duration = Duration::from_secs(30);
 /// writes go on: bounds the journal's disk use and its replay at the next start.
 const JOURNAL_MAX: u64 = 64 << 20;
 
-/// The store. Writes commit without waiting for the disk (journaled first); a background
+/// Journaled bytes of the writes in the open transaction past which it is committed at the
+/// next write, whatever the time: bounds the dirty pages it holds in memory.
+const OPEN_MAX_BYTES: u64 = 8 << 20;
+
+/// The store. Writes return without waiting for the disk (journaled first); a background
 /// thread makes them durable every flush interval (by syncing the journal), and
 /// [`Store::flush`] (and dropping the store) at once with a durable commit.
 pub struct RedbStore {
@@ -114,21 +123,33 @@ struct Shared {
     cache_bytes: usize,
     /// The open database, or the failure that closed it.
     state: Mutex<State>,
-    /// How many commits were made and how many are known durable.
+    /// How many writes were made and how many are known durable.
     commits: Commits,
     /// The journal file, for syncing it without holding `journal`.
     journal_file: std::fs::File,
-    /// When the last commit was made, in ms since `opened_at`.
-    last_commit_ms: AtomicU64,
-    /// The origin of `last_commit_ms`.
+    /// When the last write was made, in ms since `opened_at`.
+    last_write_ms: AtomicU64,
+    /// The origin of `last_write_ms`.
     opened_at: Instant,
-    /// Effects of the commits made since the last durable one. Locked while a write
-    /// transaction is held (after `begin_write`), so its records are in commit order.
+    /// The write transaction of the writes not yet committed, if any. Every write holds this
+    /// lock (it is the writers' queue), and takes `journal` only under it, so the journal's
+    /// records are in the order of the writes.
+    open: Mutex<Option<Open>>,
+    /// Effects of the writes made since the last durable commit.
     journal: Mutex<Journal>,
     /// Storage calls that failed on an I/O error, and failed attempts to reopen.
     errors: AtomicU64,
     /// When the readiness probe last made a write durable.
     last_probe: Mutex<Option<Instant>>,
+}
+
+/// The write transaction left open between writes ([`Shared::open`]).
+struct Open {
+    /// The database it was begun on: a reopened database starts another.
+    db: Arc<Database>,
+    tx: WriteTransaction,
+    /// Journaled bytes of the writes it holds.
+    bytes: u64,
 }
 
 enum State {
@@ -147,7 +168,7 @@ enum State {
 
 impl RedbStore {
     /// Opens (or creates) the database file at `path`, with a page cache of `cache_bytes`,
-    /// and replays its journal (`path` with the extension `journal`); commits become durable
+    /// and replays its journal (`path` with the extension `journal`); writes become durable
     /// every `flush_every`, which bounds what a power loss can lose (a killed process loses
     /// nothing: the journal has it).
     pub fn open(
@@ -164,8 +185,9 @@ impl RedbStore {
             state: Mutex::new(State::Open(Arc::new(db))),
             commits: Commits::default(),
             journal_file,
-            last_commit_ms: AtomicU64::new(0),
+            last_write_ms: AtomicU64::new(0),
             opened_at: Instant::now(),
+            open: Mutex::new(None),
             journal: Mutex::new(journal),
             errors: AtomicU64::new(0),
             last_probe: Mutex::new(None),
@@ -177,8 +199,8 @@ impl RedbStore {
         })
     }
 
-    /// Runs `f` in a write transaction committed without waiting for the disk, its effects
-    /// journaled first.
+    /// Runs `f` in the store's open write transaction, its effects journaled
+    /// ([`Shared::write`]).
     fn write<T>(
         &self,
         f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
@@ -186,12 +208,13 @@ impl RedbStore {
         self.shared.write(f)
     }
 
-    /// Runs `f` on a read snapshot.
+    /// Runs `f` on a read snapshot that holds every write made before this call.
     fn read<T>(
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let db = self.shared.db()?;
+        self.shared.settle(&db)?;
         let out = db
             .begin_read()
             .map_err(StoreError::from)
@@ -499,14 +522,25 @@ impl Shared {
 
     /// Called with the error of a call on `db`: an I/O error closes the database (redb
     /// refuses everything after one until it is reopened) and schedules its reopening.
+    /// Never called with `open` held.
     fn failed(&self, db: &Arc<Database>, e: &StoreError) {
         if !e.is_io() {
             return;
         }
+        // Its writes are in the journal, which the reopening replays; redb refuses to commit it.
+        let stale = lock(&self.open).take_if(|open| Arc::ptr_eq(&open.db, db));
+        drop(stale);
+        self.close(db, e);
+    }
+
+    /// Marks `db` failed (if it is still the open one) for [`Shared::db`] to reopen it,
+    /// whatever `e` is: a caller that lost uncommitted writes needs the journal's replay. Takes
+    /// `state` only.
+    fn close(&self, db: &Arc<Database>, e: &StoreError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&self.state);
         if matches!(&*state, State::Open(current) if Arc::ptr_eq(current, db)) {
-            tracing::error!(error = %e, "storage failed (disk full?); refusing storage calls until the database is reopened");
+            tracing::error!(error = %e, "storage failed (disk full?); refusing storage calls until the database is reopened and its journal replayed");
             *state = State::Failed {
                 old: Arc::downgrade(db),
                 attempts: 0,
@@ -516,51 +550,111 @@ impl Shared {
         }
     }
 
+    /// Runs `f` in the open write transaction (beginning one if none is), then journals its
+    /// effects: the write counts once this returns, committed or not.
     fn write<T>(
         &self,
         f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let db = self.db()?;
-        let out = self.write_on(&db, f);
-        if let Err(e) = &out {
-            self.failed(&db, e);
+        let mut open = lock(&self.open);
+        let earlier = match open.take() {
+            Some(o) if Arc::ptr_eq(&o.db, &db) && o.bytes < OPEN_MAX_BYTES => Some(o),
+            Some(o) => {
+                if let Err(e) = self.commit(o) {
+                    drop(open);
+                    self.close(&db, &e);
+                    return Err(e);
+                }
+                None
+            }
+            None => None,
+        };
+        // Until this write is journaled, the uncommitted writes before it are only in the
+        // transaction: a failure or a panic in between drops them with it.
+        let guard = Unwinding {
+            shared: self,
+            db: &db,
+            armed: earlier.is_some(),
+        };
+        let out = self.write_in(&db, earlier, f);
+        let lost_earlier = guard.disarm();
+        match out {
+            Ok((out, o)) => {
+                *open = Some(o);
+                drop(open);
+                self.commits.made.fetch_add(1, Ordering::Release);
+                self.last_write_ms
+                    .store(self.ms_since_open(), Ordering::Relaxed);
+                Ok(out)
+            }
+            Err(e) => {
+                drop(open);
+                if lost_earlier {
+                    self.close(&db, &e);
+                } else {
+                    self.failed(&db, &e);
+                }
+                Err(e)
+            }
         }
-        out
     }
 
-    fn write_on<T>(
+    /// [`Shared::write`]'s work, in `open` (or a transaction begun on `db`): `f`, then its
+    /// effects journaled. Gives the transaction back only if both worked.
+    fn write_in<T>(
         &self,
-        db: &Database,
+        db: &Arc<Database>,
+        open: Option<Open>,
         f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut tx = db.begin_write()?;
-        tx.set_durability(Durability::None)?;
-        let mut writer = Writer::new(&tx);
-        // On an error the transaction is dropped, which aborts it.
+    ) -> Result<(T, Open), StoreError> {
+        let mut o = match open {
+            Some(o) => o,
+            None => {
+                let mut tx = db.begin_write()?;
+                tx.set_durability(Durability::None)?;
+                Open {
+                    db: db.clone(),
+                    tx,
+                    bytes: 0,
+                }
+            }
+        };
+        let mut writer = Writer::new(&o.tx);
         let out = f(&mut writer)?;
         let ops = writer.finish();
         let mut journal = lock(&self.journal);
         let start = journal.len();
         journal.append(&ops)?;
-        if let Err(e) = tx.commit() {
-            // A write that did not happen must not be replayed.
-            if let Err(cut) = journal.truncate(start) {
-                tracing::error!(error = %cut, "cannot cut a failed write from the journal");
-            }
-            return Err(e.into());
+        o.bytes += journal.len() - start;
+        Ok((out, o))
+    }
+
+    /// Commits `open` (not durably: its writes are journaled).
+    fn commit(&self, open: Open) -> Result<(), StoreError> {
+        Ok(open.tx.commit()?)
+    }
+
+    /// Commits the open transaction if there is one, so that what `db` shows holds every
+    /// write made so far.
+    fn settle(&self, db: &Arc<Database>) -> Result<(), StoreError> {
+        let mut open = lock(&self.open);
+        let Some(o) = open.take() else {
+            return Ok(());
+        };
+        let committed = self.commit(o);
+        drop(open);
+        if let Err(e) = &committed {
+            self.close(db, e);
         }
-        self.commits.made.fetch_add(1, Ordering::Release);
-        drop(journal);
-        self.last_commit_ms
-            .store(self.ms_since_open(), Ordering::Relaxed);
-        Ok(out)
+        committed
     }
 
     fn ms_since_open(&self) -> u64 {
         u64::try_from(self.opened_at.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Makes every commit made before this call survive a power loss, if some may not yet, by
+    /// Makes every write made before this call survive a power loss, if some may not yet, by
     /// syncing the journal that holds them. Takes no lock a write needs: writes go on while the
     /// disk syncs.
     fn sync_journal(&self) -> Result<(), StoreError> {
@@ -569,9 +663,9 @@ impl Shared {
         })
     }
 
-    /// Runs `work` unless `mark` already covers every commit made before this call, then moves
+    /// Runs `work` unless `mark` already covers every write made before this call, then moves
     /// `mark` to them. `mark` is held during the work, so a caller that comes while another
-    /// works waits for it, then finds its own commits covered or works again. A failure marks
+    /// works waits for it, then finds its own writes covered or works again. A failure marks
     /// the store failed.
     fn cover(
         &self,
@@ -579,7 +673,7 @@ impl Shared {
         work: impl FnOnce(&Arc<Database>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let db = self.db()?;
-        // Commits counted here were made (and journaled) before they were counted.
+        // Writes counted here were journaled before they were counted.
         let target = self.commits.made.load(Ordering::Acquire);
         let mut covered = lock(mark);
         if *covered >= target {
@@ -587,7 +681,7 @@ impl Shared {
         }
         let out = work(&db);
         match &out {
-            // It covered at least the `target` commits counted before it began.
+            // It covered at least the `target` writes counted before it began.
             Ok(()) => *covered = target,
             Err(e) => self.failed(&db, e),
         }
@@ -597,10 +691,11 @@ impl Shared {
     /// The background thread's work each flush interval: the journal synced, and a durable
     /// commit when the store has been quiet or the journal has grown large.
     fn background_flush(&self, quiet_before: Duration) -> Result<(), StoreError> {
+        self.settle(&self.db()?)?;
         self.sync_journal()?;
         let quiet = self
             .ms_since_open()
-            .saturating_sub(self.last_commit_ms.load(Ordering::Relaxed))
+            .saturating_sub(self.last_write_ms.load(Ordering::Relaxed))
             >= u64::try_from(quiet_before.as_millis()).unwrap_or(u64::MAX);
         if quiet || lock(&self.journal).len() >= JOURNAL_MAX {
             self.make_durable()?;
@@ -608,12 +703,24 @@ impl Shared {
         Ok(())
     }
 
-    /// Makes every commit made before this call durable, if some are not yet: an empty
-    /// transaction committed with redb's default durability writes and syncs what the
-    /// non-durable commits before it left pending. The journal is cleared under the same
-    /// write lock, so it loses no record a later commit adds.
+    /// Makes every write made before this call durable, if some are not yet: the open
+    /// transaction committed, then an empty one committed with redb's default durability
+    /// writes and syncs what the non-durable commits before it left pending. The journal is
+    /// cleared under the same lock as the writes', so it loses no record a later write adds.
     fn make_durable(&self) -> Result<(), StoreError> {
         self.cover(&self.commits.durable, |db| {
+            let mut open = lock(&self.open);
+            if let Some(o) = open.take() {
+                if let Err(e) = self.commit(o) {
+                    drop(open);
+                    // `cover` closes the database on an I/O error; on any other, the
+                    // uncommitted writes are lost all the same.
+                    if !e.is_io() {
+                        self.close(db, &e);
+                    }
+                    return Err(e);
+                }
+            }
             let tx = db.begin_write()?;
             let mut journal = lock(&self.journal);
             tx.commit()?;
@@ -637,6 +744,30 @@ pub(super) fn probe_disk(path: &Path) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
     file.write_all(&[0; PROBE_BYTES])?;
     file.sync_data()
+}
+
+/// Closes the database for reopening if dropped armed, as when a write panics inside the open
+/// transaction: the uncommitted writes before it went with it, and only the journal's replay
+/// brings them back.
+struct Unwinding<'a> {
+    shared: &'a Shared,
+    db: &'a Arc<Database>,
+    armed: bool,
+}
+
+impl Unwinding<'_> {
+    /// Whether it was armed; it no longer is.
+    fn disarm(mut self) -> bool {
+        std::mem::replace(&mut self.armed, false)
+    }
+}
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.close(self.db, &StoreError::Panicked);
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -665,11 +796,11 @@ fn spawn_flusher(
     Ok((stop, thread))
 }
 
-/// Counts commits, to make them durable only when there is something new, and never to answer
+/// Counts writes, to make them durable only when there is something new, and never to answer
 /// a flush before the durable commit that covers it has finished.
 #[derive(Default)]
 struct Commits {
-    /// Commits made so far.
+    /// Writes made so far (each counted once journaled).
     made: AtomicU64,
     /// How many of them are known durable.
     durable: Mutex<u64>,
@@ -678,7 +809,7 @@ struct Commits {
 }
 
 impl Commits {
-    /// Whether commits are waiting to be made durable.
+    /// Whether writes are waiting to be made durable.
     #[cfg(test)]
     fn pending(&self) -> bool {
         let durable = *lock(&self.durable);
@@ -1198,6 +1329,7 @@ impl RedbStore {
     pub(crate) fn entries_for_tests(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
         use redb::TableHandle;
         let db = self.shared.db().expect("open");
+        self.shared.settle(&db).expect("commit");
         let tx = db.begin_read().expect("read");
         let mut out = Vec::new();
         for handle in tx.list_tables().expect("tables") {

@@ -148,3 +148,75 @@ fn writes_go_on_while_the_journal_syncs() {
     drop(syncing);
     assert!(matches!(written, Ok(Ok(1))), "{written:?}");
 }
+
+#[test]
+fn writes_share_one_open_transaction_that_every_read_sees() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_unflushed(dir.path());
+    store.put_meta("a", b"m", None).expect("meta");
+    let seq = store.append("a", &entries(&[b"u1"])).expect("append");
+    assert!(
+        lock(&store.shared.open).is_some(),
+        "written, journaled, not committed yet"
+    );
+    let stored = store.load("a").expect("load");
+    assert_eq!(stored.meta, Some(b"m".to_vec()));
+    assert_eq!(stored.log, vec![(seq, b"u1".to_vec())]);
+    assert!(lock(&store.shared.open).is_none(), "the read committed it");
+    store.append("a", &entries(&[b"u2"])).expect("append");
+    store
+        .shared
+        .background_flush(Duration::from_secs(3600))
+        .expect("flush");
+    assert!(
+        lock(&store.shared.open).is_none(),
+        "each flush interval commits it"
+    );
+}
+
+/// Reopens `store`'s failed database (after its retry delay) and answers the metadata of `name`.
+fn meta_after_reopening(store: &RedbStore, name: &str) -> Option<Vec<u8>> {
+    assert!(matches!(store.meta(name), Err(StoreError::Unavailable)));
+    std::thread::sleep(FIRST_RETRY);
+    store.meta(name).expect("reopened")
+}
+
+#[test]
+fn a_write_failing_in_the_open_transaction_gets_the_earlier_ones_back_from_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_unflushed(dir.path());
+    store.put_meta("a", b"kept", None).expect("meta");
+    let failed = store.shared.write(|w| {
+        w.put(META, b"b", b"half")?;
+        Err::<(), _>(StoreError::CorruptKey { tree: "meta" })
+    });
+    assert!(failed.is_err());
+    assert_eq!(meta_after_reopening(&store, "a"), Some(b"kept".to_vec()));
+    assert_eq!(
+        store.meta("b").expect("meta"),
+        None,
+        "the failed write is gone"
+    );
+}
+
+#[test]
+fn a_write_panicking_in_the_open_transaction_gets_the_earlier_ones_back_from_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_unflushed(dir.path());
+    store.put_meta("a", b"kept", None).expect("meta");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.shared.write(|w| {
+            w.put(META, b"b", b"half")?;
+            panic!("a bug in a write");
+            #[allow(unreachable_code)]
+            Ok(())
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(meta_after_reopening(&store, "a"), Some(b"kept".to_vec()));
+    assert_eq!(
+        store.meta("b").expect("meta"),
+        None,
+        "the panicked write is gone"
+    );
+}
