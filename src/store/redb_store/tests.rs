@@ -220,3 +220,25 @@ fn a_write_panicking_in_the_open_transaction_gets_the_earlier_ones_back_from_the
         "the panicked write is gone"
     );
 }
+
+#[test]
+fn every_thread_reads_its_own_writes_while_others_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(open_unflushed(dir.path()));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let name = format!("doc-{t}");
+                for n in 1..=50usize {
+                    store.append(&name, &entries(&[b"x"])).expect("append");
+                    assert_eq!(store.load(&name).expect("load").log.len(), n);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("no thread failed");
+    }
+    assert_eq!(store.load("doc-3").expect("load").log.len(), 50);
+}
