@@ -521,13 +521,14 @@ impl Shared {
     }
 
     /// Called with the error of a call on `db`: an I/O error closes the database (redb
-    /// refuses everything after one until it is reopened) and schedules its reopening.
-    /// Never called with `open` held.
+    /// refuses everything after one until it is reopened) and schedules its reopening. Must
+    /// not be called with `open` held: it takes it.
     fn failed(&self, db: &Arc<Database>, e: &StoreError) {
         if !e.is_io() {
             return;
         }
-        // Its writes are in the journal, which the reopening replays; redb refuses to commit it.
+        // The open transaction's writes are in the journal, which the reopening replays (and
+        // after an I/O error redb would refuse to commit it).
         let stale = lock(&self.open).take_if(|open| Arc::ptr_eq(&open.db, db));
         drop(stale);
         self.close(db, e);

@@ -145,9 +145,10 @@ function renderNodes (view) {
 }
 
 async function refresh () {
-  const [stats, nodes] = await Promise.all([api('GET', 'stats'), api('GET', 'nodes')])
-  renderStats(stats)
-  renderNodes(nodes)
+  // One after the other: a refused token (a wrong one at sign-in) is then one 401, and the page
+  // says so once every request it made has ended.
+  renderStats(await api('GET', 'stats'))
+  renderNodes(await api('GET', 'nodes'))
 }
 
 async function search (more) {
