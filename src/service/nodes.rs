@@ -140,7 +140,7 @@ pub fn spawn(
         let Some(id) = reporter.id().map(str::to_owned) else {
             return;
         };
-        let every = (lease / 3).max(Duration::from_millis(100));
+        let every = periodic::within_lease(lease);
         let messages = (
             "could not write this node's report for the admin page",
             "node report written again",

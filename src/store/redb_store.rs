@@ -14,8 +14,9 @@
 //! and `authors` (`name 0x00 clientID` to an author's name). The log is never cut by a
 //! checkpoint: only erasure and history's own retention remove entries. A `snapshots` entry is
 //! what versions before history left: the document's state before its first kept entry, read
-//! like a checkpoint at 0 until the first checkpoint replaces it. A write is one transaction, so the metadata and the index never
-//! disagree; the document count is the `meta` table's length, which redb keeps.
+//! like a checkpoint at 0 until the first checkpoint replaces it. A write's effects are all
+//! kept or none (see below), so the metadata and the index never disagree; the document count
+//! is the `meta` table's length, which redb keeps.
 //!
 //! A write returns once its effects are appended to the journal (`journal.rs`), so a killed
 //! process loses none of them; it goes into one write transaction left open for the writes
@@ -150,6 +151,13 @@ struct Open {
     tx: WriteTransaction,
     /// Journaled bytes of the writes it holds.
     bytes: u64,
+}
+
+impl Open {
+    /// Commits it, not durably (its writes are journaled).
+    fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
 }
 
 enum State {
@@ -562,7 +570,7 @@ impl Shared {
         let earlier = match open.take() {
             Some(o) if Arc::ptr_eq(&o.db, &db) && o.bytes < OPEN_MAX_BYTES => Some(o),
             Some(o) => {
-                if let Err(e) = self.commit(o) {
+                if let Err(e) = o.commit() {
                     drop(open);
                     self.close(&db, &e);
                     return Err(e);
@@ -631,11 +639,6 @@ impl Shared {
         Ok((out, o))
     }
 
-    /// Commits `open` (not durably: its writes are journaled).
-    fn commit(&self, open: Open) -> Result<(), StoreError> {
-        Ok(open.tx.commit()?)
-    }
-
     /// Commits the open transaction if there is one, so that what `db` shows holds every
     /// write made so far.
     fn settle(&self, db: &Arc<Database>) -> Result<(), StoreError> {
@@ -643,7 +646,7 @@ impl Shared {
         let Some(o) = open.take() else {
             return Ok(());
         };
-        let committed = self.commit(o);
+        let committed = o.commit();
         drop(open);
         if let Err(e) = &committed {
             self.close(db, e);
@@ -717,26 +720,32 @@ impl Shared {
     }
 
     /// Makes every write made before this call durable, if some are not yet: the open
-    /// transaction committed, then an empty one committed with redb's default durability
-    /// writes and syncs what the non-durable commits before it left pending. The journal is
+    /// transaction (or an empty one) committed with redb's default durability writes and
+    /// syncs what it and the non-durable commits before it left pending. The journal is
     /// cleared under the same lock as the writes', so it loses no record a later write adds.
     fn make_durable(&self) -> Result<(), StoreError> {
         self.cover(&self.commits.durable, |db| {
             let mut open = lock(&self.open);
-            if let Some(o) = open.take() {
-                if let Err(e) = self.commit(o) {
-                    drop(open);
-                    // `cover` closes the database on an I/O error; on any other, the
-                    // uncommitted writes are lost all the same.
-                    if !e.is_io() {
-                        self.close(db, &e);
-                    }
-                    return Err(e);
-                }
-            }
-            let tx = db.begin_write()?;
+            // The open transaction, if any, is itself the durable commit: one commit, not two.
+            let (mut tx, lost_if_failed) = match open.take() {
+                Some(o) => (o.tx, true),
+                None => (db.begin_write()?, false),
+            };
             let mut journal = lock(&self.journal);
-            tx.commit()?;
+            let committed = tx
+                .set_durability(Durability::Immediate)
+                .map_err(StoreError::from)
+                .and_then(|()| Ok(tx.commit()?));
+            if let Err(e) = committed {
+                drop(journal);
+                drop(open);
+                // `cover` closes the database on an I/O error; on any other, the uncommitted
+                // writes are lost all the same.
+                if lost_if_failed && !e.is_io() {
+                    self.close(db, &e);
+                }
+                return Err(e);
+            }
             // Left as it is, it would only be replayed over what it already holds.
             if let Err(e) = journal.clear() {
                 tracing::warn!(error = %e, "cannot clear the storage journal");

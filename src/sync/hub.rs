@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::watch;
@@ -504,7 +503,7 @@ pub fn spawn_lease_renewal(hub: Arc<Hub>, shutdown: CancellationToken) -> JoinHa
         if hub.node.is_none() {
             return;
         }
-        let every = (hub.settings.lease / 3).max(Duration::from_millis(100));
+        let every = periodic::within_lease(hub.settings.lease);
         let messages = (
             "cannot renew this node's document leases",
             "document leases renewed again",

@@ -9,6 +9,13 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+/// How often a node repeats what must not lapse within a `lease` (its report, its lease
+/// renewal): every third of it, so two rounds may fail (a slow database) before it does; at
+/// most ten times a second, however short the lease.
+pub fn within_lease(lease: Duration) -> Duration {
+    (lease / 3).max(Duration::from_millis(100))
+}
+
 /// Runs `work` at `first`, then every `period`, until `shutdown`. A round that comes late
 /// (a stalled process) is just late, never followed by a burst of catch-up rounds. A failure
 /// is logged as `failed` when the round before succeeded, a success after failures as
