@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,6 +32,12 @@ use crate::sync::roomstats::RoomStats;
 /// How often a join may find its room closing under it (unloading at that very moment) before
 /// giving up; each retry starts a fresh room.
 const JOIN_ATTEMPTS: usize = 4;
+
+/// Checkpoints (with the history thinning each one starts) the server makes at once. Rooms
+/// that began together come due together: three hundred classroom pads checkpointing in the
+/// same second stalled every pad for most of a second (BENCHMARKS.md); one writing while
+/// another encodes is all the store's single writer can use.
+const CHECKPOINTS_AT_ONCE: usize = 2;
 
 /// Why a connection could not join its document.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -70,6 +76,8 @@ pub struct Hub {
     /// The operator's message to every open pad (`None` when there is none).
     notice: watch::Sender<Option<Arc<str>>>,
     stats: Arc<RoomStats>,
+    /// Permits to checkpoint, shared by every room ([`CHECKPOINTS_AT_ONCE`]).
+    checkpoints: Arc<Semaphore>,
     node: Option<Arc<Node>>,
 }
 
@@ -87,8 +95,15 @@ impl Hub {
             clock: Clock::system(),
             notice: watch::Sender::new(None),
             stats: Arc::default(),
+            checkpoints: Arc::new(Semaphore::new(CHECKPOINTS_AT_ONCE)),
             node: Node::from_config(config).map(Arc::new),
         }
+    }
+
+    /// The permits rooms take to checkpoint (tests hold them to keep every room waiting).
+    #[cfg(test)]
+    pub(in crate::sync) fn checkpoint_permits(&self) -> Arc<Semaphore> {
+        self.checkpoints.clone()
     }
 
     /// This server, as its leases name it; `None` when it is alone on its database.
@@ -157,6 +172,7 @@ impl Hub {
                     settings: self.settings,
                     shutdown: self.shutdown.clone(),
                     stats: self.stats.clone(),
+                    checkpoints: self.checkpoints.clone(),
                     unregister: Unregister::new(move || {
                         rooms.remove_if(&key, |_, h| h.id() == id);
                     }),

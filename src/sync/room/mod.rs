@@ -358,6 +358,8 @@ pub(in crate::sync) struct RoomParts {
     pub connections: Arc<AtomicUsize>,
     /// Counters shared by all rooms.
     pub stats: Arc<RoomStats>,
+    /// Permits to checkpoint, shared by all rooms: a room due finding none tries again later.
+    pub checkpoints: Arc<tokio::sync::Semaphore>,
     /// This server, as its leases name it; `None` when it is alone on its database.
     pub node: Option<Arc<Node>>,
 }

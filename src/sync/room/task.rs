@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio::time::{sleep_until, MissedTickBehavior};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -888,6 +888,12 @@ impl Room {
         if !self.ledger.checkpoint_due(&self.parts.settings.limits) {
             return;
         }
+        // Other rooms hold every permit: this one stays due and tries again at its next flush
+        // (or its unload). A checkpoint only shortens the replay of a load, so it can wait;
+        // the rooms' flushes cannot.
+        let Ok(permit) = self.parts.checkpoints.clone().try_acquire_owned() else {
+            return;
+        };
         let state = self
             .doc
             .transact()
@@ -917,7 +923,7 @@ impl Room {
                         tracing::error!(doc = %self.parts.name, error = %e, "cannot recount the checkpointed document")
                     }
                 }
-                self.thin_history();
+                self.thin_history(permit);
             }
             Err(e @ StoreError::LeaseLost(_)) => {
                 tracing::warn!(doc = %self.parts.name, error = %e, "lease lost at a checkpoint; closing the room");
@@ -929,8 +935,8 @@ impl Room {
 
     /// Starts thinning the document's history on the blocking pool, not awaited: the room
     /// goes on serving. The store's calls do nothing to an erased document, so an erasure
-    /// meanwhile wins.
-    fn thin_history(&self) {
+    /// meanwhile wins. The checkpoint's `permit` is held until the thinning ends.
+    fn thin_history(&self, permit: OwnedSemaphorePermit) {
         if self.thinning.swap(true, Ordering::AcqRel) {
             // The one running covers this checkpoint's history too, or the next one will.
             return;
@@ -956,6 +962,7 @@ impl Room {
                 Err(e) => tracing::error!(doc = %name, error = %e, "cannot thin history"),
             }
             drop(running);
+            drop(permit);
         });
     }
 

@@ -483,6 +483,44 @@ async fn opening_a_document_a_thousand_times_stores_no_checkpoint() {
     assert_eq!(s.checkpoints.load(Ordering::SeqCst), first, "none added");
 }
 
+/// A room due for a checkpoint while other rooms hold every permit stores none and goes on
+/// broadcasting; once a permit is free, its next flush stores it.
+#[tokio::test]
+async fn a_room_due_for_a_checkpoint_waits_for_a_free_permit_without_stalling() {
+    let s = setup_with(&["--compact-after-updates", "1"]).await;
+    let permits = s.hub.checkpoint_permits();
+    let all = u32::try_from(permits.available_permits()).expect("a few permits");
+    let held = permits.acquire_many_owned(all).await.expect("permits");
+    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
+    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
+    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
+    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let local = Doc::with_client_id(7);
+    let text = local.get_or_insert_text("content");
+    // A room handles its flushes one after the other, the checkpoint within its flush: the
+    // broadcast of edit n + 1 comes after edit n's flush ended.
+    let mut type_and_see = async |word: &str| {
+        let before = local.transact().state_vector();
+        text.insert(&mut local.transact_mut(), 0, word);
+        room.inbound(1, sent(&local, &before), Instant::now())
+            .await
+            .expect("sent");
+        next_update(&mut reader_rx).await;
+    };
+
+    type_and_see("one ").await;
+    type_and_see("two ").await;
+    assert_eq!(s.checkpoints.load(Ordering::SeqCst), 0, "no permit free");
+    drop(held);
+    type_and_see("three ").await;
+    type_and_see("four ").await;
+    assert_eq!(
+        s.checkpoints.load(Ordering::SeqCst),
+        1,
+        "stored once a permit was free"
+    );
+}
+
 /// Waits until no room is live (polling: an unload is announced to nobody).
 async fn wait_unloaded(hub: &Hub) {
     while hub.live_rooms() > 0 {
