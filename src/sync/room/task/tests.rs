@@ -21,7 +21,7 @@ use crate::sync::hub::Hub;
 use crate::sync::inbound::{CheckedUpdate, Inbound};
 use crate::sync::outbox::{self, code};
 use crate::sync::protocol::{self, Message};
-use crate::sync::room::{DeleteIf, Restored};
+use crate::sync::room::{DeleteIf, Restored, RoomHandle};
 
 /// How long a slowed storage call takes.
 const SLOW: Duration = Duration::from_millis(50);
@@ -187,10 +187,7 @@ async fn setup_with(args: &[&str]) -> Setup {
 #[tokio::test]
 async fn an_update_is_persisted_before_anyone_receives_it() {
     let s = setup().await;
-    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
-    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
-    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
-    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let (room, mut reader_rx, _kept) = writer_and_reader(&s).await;
     // Step 1 and the awareness states.
     for _ in 0..2 {
         reader_rx.recv().await.expect("join frame");
@@ -232,6 +229,26 @@ async fn clients_of_an_erased_document_are_closed_only_once_it_is_erased() {
     let (code, meta_at_close) = watch.await.expect("watcher");
     assert_eq!(code, code::GONE);
     assert!(meta_at_close.is_none(), "erased before the close");
+}
+
+/// Connections a test keeps for its length, so that the room never finds them gone.
+struct Kept {
+    _writer: (outbox::Outbox, outbox::OutboxReceiver),
+    _reader: outbox::Outbox,
+}
+
+/// Joins a writer (connection 1) and a read-only reader (connection 2) to the pad of a
+/// [`Setup`]: the writer's handle on the room, what the reader receives, and what to keep.
+async fn writer_and_reader(s: &Setup) -> (RoomHandle, outbox::OutboxReceiver, Kept) {
+    let (writer, writer_rx) = outbox::channel(64, 1 << 20);
+    let (reader, reader_rx) = outbox::channel(64, 1 << 20);
+    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
+    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let kept = Kept {
+        _writer: (writer, writer_rx),
+        _reader: reader,
+    };
+    (room, reader_rx, kept)
 }
 
 /// The update client `doc` sends for what it changed since `before`.
@@ -294,10 +311,7 @@ async fn live_text(s: &Setup) -> String {
 #[tokio::test]
 async fn entries_record_their_time_their_clients_and_their_authors_names() {
     let s = setup().await;
-    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
-    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
-    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
-    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let (room, mut reader_rx, _kept) = writer_and_reader(&s).await;
 
     let local = Doc::with_client_id(7);
     let before = local.transact().state_vector();
@@ -353,10 +367,7 @@ async fn entries_record_their_time_their_clients_and_their_authors_names() {
 #[tokio::test]
 async fn a_restore_is_one_entry_persisted_before_anyone_receives_it_and_can_be_undone() {
     let s = setup().await;
-    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
-    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
-    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
-    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let (room, mut reader_rx, _kept) = writer_and_reader(&s).await;
 
     let local = Doc::with_client_id(7);
     let text = local.get_or_insert_text("content");
@@ -491,10 +502,7 @@ async fn a_room_due_for_a_checkpoint_waits_for_a_free_permit_without_stalling() 
     let permits = s.hub.checkpoint_permits();
     let all = u32::try_from(permits.available_permits()).expect("a few permits");
     let held = permits.acquire_many_owned(all).await.expect("permits");
-    let (writer, _writer_rx) = outbox::channel(64, 1 << 20);
-    let (reader, mut reader_rx) = outbox::channel(64, 1 << 20);
-    let room = s.hub.join(&s.name, 1, &writer, false).await.expect("join");
-    s.hub.join(&s.name, 2, &reader, true).await.expect("join");
+    let (room, mut reader_rx, _kept) = writer_and_reader(&s).await;
     let local = Doc::with_client_id(7);
     let text = local.get_or_insert_text("content");
     // A room handles its flushes one after the other, the checkpoint within its flush: the
