@@ -710,9 +710,8 @@ impl Shared {
 
     /// Syncs what the non-durable commits already wrote to the database file, from a second
     /// handle and holding no lock, so that the durable commit after it, which every write waits
-    /// for, has only the rest to sync (under a steady load, minutes of writes otherwise: about
-    /// a second of stalled rooms, BENCHMARKS.md). A failure is only logged: the durable commit
-    /// syncs everything anyway.
+    /// for, has only the rest to sync (under a steady load, minutes of writes otherwise). A
+    /// failure is only logged: the durable commit syncs everything anyway.
     fn presync_file(&self) {
         if let Err(e) = std::fs::File::open(&self.path).and_then(|f| f.sync_data()) {
             tracing::warn!(error = %e, "cannot sync the database file ahead of its durable commit");

@@ -889,8 +889,8 @@ impl Room {
             return;
         }
         // Other rooms hold every permit: this one stays due and tries again at its next flush
-        // (or its unload). A checkpoint only shortens the replay of a load, so it can wait;
-        // the rooms' flushes cannot.
+        // (or its unload). A checkpoint only bounds later replays (a load, a version's
+        // rebuild), so it can wait; the rooms' flushes cannot.
         let Ok(permit) = self.parts.checkpoints.clone().try_acquire_owned() else {
             return;
         };
